@@ -1,0 +1,226 @@
+//! The simulator's live view of its tenants: the loaded data plus indexes
+//! for the lookups every request makes, and per-user credential epochs so
+//! password changes revoke refresh tokens.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{join_problems, SimError};
+use crate::options::UserFlags;
+use crate::tenant::{Group, Tenant, User};
+
+pub(crate) struct Directory {
+    pub tenants: Vec<TenantEntry>,
+    /// Lower-cased tenant GUIDs and domains → index into `tenants`.
+    by_key: HashMap<String, usize>,
+}
+
+pub(crate) struct TenantEntry {
+    pub tenant: Tenant,
+    user_by_upn: HashMap<String, usize>,
+    user_by_id: HashMap<String, usize>,
+    group_by_id: HashMap<String, usize>,
+    /// Direct memberships: object id → indexes of the groups that list it.
+    groups_of: HashMap<String, Vec<usize>>,
+    /// Bumped when a user's password changes; refresh tokens remember it.
+    pub credential_epoch: Vec<u64>,
+}
+
+/// A directory object a group can contain.
+pub(crate) enum Member<'a> {
+    User(&'a User),
+    Group(&'a Group),
+}
+
+impl Directory {
+    pub fn new(mut tenants: Vec<Tenant>) -> Result<Self, SimError> {
+        let mut problems = Vec::new();
+        for tenant in &tenants {
+            problems.extend(
+                tenant
+                    .problems()
+                    .into_iter()
+                    .map(|p| format!("tenant '{}': {p}", tenant.display_name)),
+            );
+        }
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        for (index, tenant) in tenants.iter().enumerate() {
+            if let Some(&other) = by_key.get(&tenant.id.to_ascii_lowercase()) {
+                problems.push(format!(
+                    "tenants '{}' and '{}' have the same id {}",
+                    tenants[other].display_name, tenant.display_name, tenant.id
+                ));
+            }
+            by_key.insert(tenant.id.to_ascii_lowercase(), index);
+        }
+        let mut domain_owner: HashMap<String, usize> = HashMap::new();
+        for (index, tenant) in tenants.iter().enumerate() {
+            for domain in tenant
+                .domains()
+                .map(str::to_ascii_lowercase)
+                .collect::<HashSet<_>>()
+            {
+                match domain_owner.get(&domain) {
+                    Some(&other) if other != index => problems.push(format!(
+                        "domain '{domain}' belongs to both '{}' and '{}'",
+                        tenants[other].display_name, tenant.display_name
+                    )),
+                    _ => {
+                        domain_owner.insert(domain, index);
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SimError::InvalidTenants(join_problems(&problems)));
+        }
+        by_key.extend(domain_owner);
+
+        for tenant in &mut tenants {
+            normalize_ids(tenant);
+        }
+        Ok(Directory {
+            tenants: tenants.into_iter().map(TenantEntry::new).collect(),
+            by_key,
+        })
+    }
+
+    /// A tenant by GUID or any of its domains, case-insensitively.
+    pub fn resolve(&self, key: &str) -> Option<usize> {
+        self.by_key.get(&key.to_ascii_lowercase()).copied()
+    }
+
+    fn locate_user(&self, tenant_key: &str, upn: &str) -> Result<(usize, usize), SimError> {
+        let t = self
+            .resolve(tenant_key)
+            .ok_or_else(|| SimError::UnknownTenant(tenant_key.to_owned()))?;
+        let u = self.tenants[t]
+            .user_index_by_upn(upn)
+            .ok_or_else(|| SimError::UnknownUser {
+                tenant: tenant_key.to_owned(),
+                upn: upn.to_owned(),
+            })?;
+        Ok((t, u))
+    }
+
+    pub fn set_password(
+        &mut self,
+        tenant_key: &str,
+        upn: &str,
+        password: &str,
+    ) -> Result<(), SimError> {
+        let (t, u) = self.locate_user(tenant_key, upn)?;
+        let entry = &mut self.tenants[t];
+        entry.tenant.users[u].password = Some(password.to_owned());
+        entry.credential_epoch[u] += 1;
+        Ok(())
+    }
+
+    pub fn set_flags(
+        &mut self,
+        tenant_key: &str,
+        upn: &str,
+        flags: UserFlags,
+    ) -> Result<(), SimError> {
+        let (t, u) = self.locate_user(tenant_key, upn)?;
+        let user = &mut self.tenants[t].tenant.users[u];
+        user.account_enabled = flags.account_enabled;
+        user.mfa_required = flags.mfa_required;
+        user.locked = flags.locked;
+        user.password_expired = flags.password_expired;
+        Ok(())
+    }
+}
+
+/// Graph shows object GUIDs in lower case; normalising once lets every
+/// lookup and reference compare plain strings.
+fn normalize_ids(tenant: &mut Tenant) {
+    tenant.id.make_ascii_lowercase();
+    for user in &mut tenant.users {
+        user.id.make_ascii_lowercase();
+    }
+    for group in &mut tenant.groups {
+        group.id.make_ascii_lowercase();
+        for member in &mut group.members {
+            member.make_ascii_lowercase();
+        }
+    }
+    for site in &mut tenant.sites {
+        site.id.make_ascii_lowercase();
+    }
+}
+
+impl TenantEntry {
+    fn new(tenant: Tenant) -> Self {
+        let user_by_upn = tenant
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.user_principal_name.to_ascii_lowercase(), i))
+            .collect();
+        let user_by_id = tenant
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+        let group_by_id = tenant
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect();
+        let mut groups_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, group) in tenant.groups.iter().enumerate() {
+            for member in &group.members {
+                let list = groups_of.entry(member.clone()).or_default();
+                if !list.contains(&index) {
+                    list.push(index);
+                }
+            }
+        }
+        let credential_epoch = vec![0; tenant.users.len()];
+        TenantEntry {
+            tenant,
+            user_by_upn,
+            user_by_id,
+            group_by_id,
+            groups_of,
+            credential_epoch,
+        }
+    }
+
+    pub fn user_index_by_upn(&self, upn: &str) -> Option<usize> {
+        self.user_by_upn.get(&upn.to_ascii_lowercase()).copied()
+    }
+
+    /// Graph's `/users/{id | userPrincipalName}`.
+    pub fn find_user(&self, key: &str) -> Option<&User> {
+        let lower = key.to_ascii_lowercase();
+        self.user_by_id
+            .get(&lower)
+            .or_else(|| self.user_by_upn.get(&lower))
+            .map(|&i| &self.tenant.users[i])
+    }
+
+    pub fn find_group(&self, id: &str) -> Option<&Group> {
+        self.group_by_id
+            .get(&id.to_ascii_lowercase())
+            .map(|&i| &self.tenant.groups[i])
+    }
+
+    pub fn member(&self, id: &str) -> Option<Member<'_>> {
+        if let Some(&i) = self.user_by_id.get(id) {
+            return Some(Member::User(&self.tenant.users[i]));
+        }
+        self.group_by_id
+            .get(id)
+            .map(|&i| Member::Group(&self.tenant.groups[i]))
+    }
+
+    /// Groups that list `object_id` as a direct member, in file order.
+    pub fn direct_groups_of(&self, object_id: &str) -> Vec<&Group> {
+        let mut indexes = self.groups_of.get(object_id).cloned().unwrap_or_default();
+        indexes.sort_unstable();
+        indexes.iter().map(|&i| &self.tenant.groups[i]).collect()
+    }
+}

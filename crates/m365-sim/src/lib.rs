@@ -1,0 +1,38 @@
+//! A Microsoft 365 tenant simulator: the Entra ID v2.0 token endpoint and the
+//! Microsoft Graph v1.0 endpoints openvbo uses, served over plain HTTP.
+//!
+//! The product talks to it exactly as it talks to Microsoft, so wire formats,
+//! status codes and error bodies follow Microsoft's (see
+//! `docs/m365-protocol.md`). Everything outside Microsoft's namespace lives
+//! under `/_sim/`.
+
+mod aad_errors;
+mod cloud;
+mod control;
+mod demo;
+mod directory;
+mod error;
+mod faults;
+mod graph;
+mod graph_auth;
+mod graph_directory;
+mod graph_errors;
+mod graph_json;
+mod graph_query;
+mod graph_sites;
+mod ids;
+mod options;
+mod paging;
+mod roles;
+mod simulator;
+mod tenant;
+mod token_endpoint;
+mod tokens;
+mod wire_time;
+
+pub use cloud::Region;
+pub use demo::{demo_tenant, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_UPN, DEMO_TENANT_ID};
+pub use error::SimError;
+pub use options::{Fault, SimOptions, SimStats, UserFlags};
+pub use simulator::Simulator;
+pub use tenant::{load_tenant_file, Group, Site, Tenant, User, UserType};

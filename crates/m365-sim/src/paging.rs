@@ -1,0 +1,177 @@
+//! Server-driven paging: `$top` pages, an opaque `$skiptoken`, and an
+//! absolute `@odata.nextLink` clients follow verbatim.
+
+use std::ops::Range;
+
+use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::graph_errors::GraphError;
+use crate::graph_query::Query;
+
+pub(crate) const ODATA_JSON: &str =
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+
+const SKIPTOKEN_PREFIX: &str = "m365sim-page:";
+
+/// Where the request was addressed, so links point back at the same server.
+pub(crate) struct RequestInfo {
+    pub base: String,
+    pub path: String,
+}
+
+impl RequestInfo {
+    pub fn new(uri: &Uri, headers: &HeaderMap) -> Self {
+        let host = headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "localhost".to_owned());
+        // Behind a TLS-terminating proxy the links must stay https.
+        let scheme = match headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(p) if p.eq_ignore_ascii_case("https") => "https",
+            _ => "http",
+        };
+        RequestInfo {
+            base: format!("{scheme}://{host}"),
+            path: uri.path().to_owned(),
+        }
+    }
+}
+
+/// The slice of a collection this request asked for, and where the next
+/// page starts if there is one.
+pub(crate) struct PageWindow {
+    pub range: Range<usize>,
+    pub next: Option<usize>,
+    pub first_page: bool,
+}
+
+pub(crate) fn window(total: usize, query: &Query) -> Result<PageWindow, GraphError> {
+    let top = query.top()?;
+    let start = match query.get("$skiptoken") {
+        None => 0,
+        Some(token) => decode_skiptoken(token).ok_or_else(|| {
+            GraphError::new(
+                StatusCode::BAD_REQUEST,
+                "Directory_ExpiredPageToken",
+                "The specified page token value has expired and can no longer be included in your request.",
+            )
+        })?,
+    };
+    let start = start.min(total);
+    let end = start.saturating_add(top).min(total);
+    Ok(PageWindow {
+        range: start..end,
+        next: (end < total).then_some(end),
+        first_page: start == 0,
+    })
+}
+
+fn encode_skiptoken(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{SKIPTOKEN_PREFIX}{offset}"))
+}
+
+fn decode_skiptoken(token: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.strip_prefix(SKIPTOKEN_PREFIX)?.parse().ok()
+}
+
+/// Keeps OData punctuation readable in links, as Graph does, and encodes
+/// everything else.
+fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for byte in s.bytes() {
+        let c = char::from(byte);
+        if c.is_ascii_alphanumeric() || "-._~$,'():/*@!".contains(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn next_link(info: &RequestInfo, query: &Query, offset: usize) -> String {
+    let mut parts: Vec<String> = query
+        .pairs_without("$skiptoken")
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    parts.push(format!("$skiptoken={}", encode_skiptoken(offset)));
+    format!("{}{}?{}", info.base, info.path, parts.join("&"))
+}
+
+pub(crate) fn collection(
+    info: &RequestInfo,
+    query: &Query,
+    context: &str,
+    window: &PageWindow,
+    values: Vec<Value>,
+    count: Option<usize>,
+) -> Response {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(context));
+    if let Some(count) = count.filter(|_| window.first_page) {
+        body.insert("@odata.count".into(), json!(count));
+    }
+    if let Some(next) = window.next {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(next_link(info, query, next)),
+        );
+    }
+    body.insert("value".into(), Value::Array(values));
+    odata_json(Value::Object(body))
+}
+
+pub(crate) fn odata_json(body: Value) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, ODATA_JSON)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skiptoken_round_trip() {
+        assert_eq!(decode_skiptoken(&encode_skiptoken(42)), Some(42));
+        assert_eq!(decode_skiptoken("garbage"), None);
+    }
+
+    #[test]
+    fn windows() {
+        let q = Query::parse(Some("$top=2"));
+        let w = window(5, &q).ok().map(|w| (w.range, w.next));
+        assert_eq!(w, Some((0..2, Some(2))));
+        let q = Query::parse(Some(&format!("$top=2&$skiptoken={}", encode_skiptoken(4))));
+        let w = window(5, &q).ok().map(|w| (w.range, w.next));
+        assert_eq!(w, Some((4..5, None)));
+    }
+
+    #[test]
+    fn link_keeps_other_options() {
+        let info = RequestInfo {
+            base: "http://127.0.0.1:9".into(),
+            path: "/v1.0/users".into(),
+        };
+        let q = Query::parse(Some("$top=2&$select=id,displayName&$skiptoken=old"));
+        let link = next_link(&info, &q, 2);
+        assert!(link.starts_with(
+            "http://127.0.0.1:9/v1.0/users?$top=2&$select=id,displayName&$skiptoken="
+        ));
+    }
+}

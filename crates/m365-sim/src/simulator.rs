@@ -1,0 +1,185 @@
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+
+use crate::directory::Directory;
+use crate::error::SimError;
+use crate::options::{Fault, SimOptions, SimStats, UserFlags};
+use crate::tenant::Tenant;
+use crate::tokens::TokenStore;
+use crate::{control, faults, graph, token_endpoint};
+
+/// A running set of simulated tenants. Cloning is cheap and every clone
+/// drives the same simulator.
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    directory: RwLock<Directory>,
+    tokens: Mutex<TokenStore>,
+    pub token_lifetime: Duration,
+    latency: Mutex<Duration>,
+    fault: Mutex<FaultState>,
+    pub counters: Counters,
+}
+
+#[derive(Default)]
+pub(crate) struct FaultState {
+    pub fault: Option<Fault>,
+    /// Requests seen since the fault was set, so "every Nth" is predictable.
+    pub seen: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub requests: AtomicU64,
+    pub token_requests: AtomicU64,
+    pub graph_requests: AtomicU64,
+}
+
+/// A panic while holding a lock cannot leave these structures half-updated
+/// in a way that matters to a simulator, so poisoning is ignored.
+fn relock<G>(result: Result<G, PoisonError<G>>) -> G {
+    result.unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+        relock(self.directory.read())
+    }
+
+    fn directory_mut(&self) -> RwLockWriteGuard<'_, Directory> {
+        relock(self.directory.write())
+    }
+
+    pub fn tokens(&self) -> MutexGuard<'_, TokenStore> {
+        relock(self.tokens.lock())
+    }
+
+    pub fn latency(&self) -> Duration {
+        *relock(self.latency.lock())
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        *relock(self.latency.lock()) = latency;
+    }
+
+    pub fn fault_state(&self) -> MutexGuard<'_, FaultState> {
+        relock(self.fault.lock())
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *self.fault_state() = FaultState { fault, seen: 0 };
+    }
+
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            token_requests: self.counters.token_requests.load(Ordering::Relaxed),
+            graph_requests: self.counters.graph_requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Simulator {
+    /// Validates the tenants (GUID ids, unique tenant ids and domains, unique
+    /// UPNs on the tenant's own domains, group members that exist).
+    pub fn new(tenants: Vec<Tenant>, options: SimOptions) -> Result<Self, SimError> {
+        let directory = Directory::new(tenants)?;
+        Ok(Simulator {
+            inner: Arc::new(Inner {
+                directory: RwLock::new(directory),
+                tokens: Mutex::new(TokenStore::default()),
+                token_lifetime: options.token_lifetime,
+                latency: Mutex::new(options.latency),
+                fault: Mutex::new(FaultState {
+                    fault: options.fault,
+                    seen: 0,
+                }),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The simulator's HTTP surface: `/{tenant}/oauth2/v2.0/token`,
+    /// `/v1.0/...` and the `/_sim/...` control endpoints.
+    pub fn router(&self) -> Router {
+        let microsoft = Router::new()
+            .route(
+                "/{tenant}/oauth2/v2.0/token",
+                post(token_endpoint::token).get(token_endpoint::token_wrong_method),
+            )
+            .route("/v1.0", any(graph::graph))
+            .route("/v1.0/", any(graph::graph))
+            .route("/v1.0/{*path}", any(graph::graph))
+            .fallback(graph::outside_simulated_namespace)
+            .layer(axum::middleware::from_fn_with_state(
+                self.inner.clone(),
+                faults::gate,
+            ));
+        let control = Router::new()
+            .route("/_sim/stats", get(control::stats))
+            .route(
+                "/_sim/faults",
+                get(control::get_faults).put(control::put_faults),
+            );
+        microsoft.merge(control).with_state(self.inner.clone())
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "m365 simulator listening");
+        }
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.set_latency(latency);
+    }
+
+    /// Replaces the fault and restarts its request count.
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.inner.set_fault(fault);
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.inner.stats()
+    }
+
+    /// "The admin changed the password": later sign-ins need the new one and
+    /// the user's refresh tokens are revoked (AADSTS50173).
+    pub fn set_password(
+        &self,
+        tenant_id_or_domain: &str,
+        upn: &str,
+        new_password: &str,
+    ) -> Result<(), SimError> {
+        self.inner
+            .directory_mut()
+            .set_password(tenant_id_or_domain, upn, new_password)
+    }
+
+    pub fn set_user_flags(
+        &self,
+        tenant_id_or_domain: &str,
+        upn: &str,
+        flags: UserFlags,
+    ) -> Result<(), SimError> {
+        self.inner
+            .directory_mut()
+            .set_flags(tenant_id_or_domain, upn, flags)
+    }
+}

@@ -1,0 +1,104 @@
+//! Opening a data dir: the master key, the configuration store, and the
+//! checks that they belong together.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openvbo_core::crypto::{MasterKey, SealedSecret, Sealer};
+use openvbo_core::store::{Store, StoreError};
+use openvbo_store::SqliteStore;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use crate::fsutil::{create_private_dir, write_atomically};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("cannot use the data dir {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("the master key {0}")]
+    MasterKey(String),
+    #[error("the master key does not match the one this data dir was created with: sealed secrets could not be opened. Use the original key (file master.key or OPENVBO_MASTER_KEY)")]
+    WrongMasterKey,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct DataDir {
+    pub path: PathBuf,
+    pub store: Arc<SqliteStore>,
+    pub sealer: Arc<Sealer>,
+    pub installation_id: Uuid,
+}
+
+pub const DATABASE_FILE: &str = "openvbo.db";
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+pub async fn open(data_dir: &Path, master_key: Option<&SecretString>) -> Result<DataDir, BootstrapError> {
+    let dir_err = |source| BootstrapError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    create_private_dir(data_dir).map_err(dir_err)?;
+    let key = match master_key {
+        Some(text) => MasterKey::from_base64(text.expose_secret())
+            .map_err(|e| BootstrapError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}")))?,
+        None => load_or_create_key(&data_dir.join(MASTER_KEY_FILE))?,
+    };
+    let sealer = Arc::new(Sealer::new(&key));
+    let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?);
+
+    let check = store
+        .meta_get_or_insert("master_key_check", sealer.key_check().as_bytes())
+        .await?;
+    if !sealer.verify_key_check(&SealedSecret::from_bytes(check)) {
+        return Err(BootstrapError::WrongMasterKey);
+    }
+    let fresh = Uuid::new_v4().hyphenated().to_string();
+    let stored = store.meta_get_or_insert("installation_id", fresh.as_bytes()).await?;
+    let installation_id = std::str::from_utf8(&stored)
+        .ok()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| StoreError::Corrupt("installation_id is not a UUID".into()))?;
+    Ok(DataDir {
+        path: data_dir.to_path_buf(),
+        store,
+        sealer,
+        installation_id,
+    })
+}
+
+fn load_or_create_key(path: &Path) -> Result<MasterKey, BootstrapError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            warn_if_readable_by_others(path);
+            MasterKey::from_base64(&text).map_err(|e| {
+                BootstrapError::MasterKey(format!("file {} is unusable: {e}", path.display()))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate();
+            write_atomically(path, key.to_base64().expose_secret().as_bytes(), true).map_err(|e| {
+                BootstrapError::MasterKey(format!("file {} cannot be written: {e}", path.display()))
+            })?;
+            tracing::info!(path = %path.display(), "generated the master key");
+            Ok(key)
+        }
+        Err(e) => Err(BootstrapError::MasterKey(format!(
+            "file {} cannot be read: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "the master key file is readable by other users; chmod 600 it");
+            }
+        }
+    }
+}

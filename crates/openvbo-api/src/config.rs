@@ -1,0 +1,62 @@
+//! The resolved server configuration (the binary layers defaults, file,
+//! environment and flags into it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use openvbo_core::auth::ThrottleSettings;
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// PEM files; both or neither. Neither: a self-signed certificate in the data dir.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Replace Microsoft's hosts (the simulator). `http://` is allowed only here.
+    pub m365_login_url: Option<Url>,
+    pub m365_graph_url: Option<Url>,
+    pub m365_client_id: String,
+    pub m365_timeout: Duration,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub login_throttle: ThrottleSettings,
+    /// First start only: the administrator to create.
+    pub admin_user: String,
+    pub admin_password: Option<SecretString>,
+    /// Overrides the key file in the data dir.
+    pub master_key: Option<SecretString>,
+    pub max_connections: usize,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    pub const DEFAULT_LISTEN: &'static str = "0.0.0.0:4443";
+    pub const DEFAULT_DATA_DIR: &'static str = "./openvbo-data";
+
+    /// Defaults for everything but where to keep data.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 4443)),
+            data_dir: data_dir.into(),
+            tls_cert: None,
+            tls_key: None,
+            m365_login_url: None,
+            m365_graph_url: None,
+            m365_client_id: openvbo_m365::DEFAULT_CLIENT_ID.to_owned(),
+            m365_timeout: Duration::from_secs(20),
+            access_token_lifetime: Duration::from_secs(60 * 60),
+            refresh_token_lifetime: Duration::from_secs(14 * 24 * 60 * 60),
+            login_throttle: ThrottleSettings::default(),
+            admin_user: "admin".to_owned(),
+            admin_password: None,
+            master_key: None,
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

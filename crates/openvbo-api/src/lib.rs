@@ -1,0 +1,217 @@
+//! openvbo's HTTPS server: the Veeam Backup for Microsoft 365 REST API v6.
+//!
+//! [`launch`] is the whole server: open the data dir, create the first
+//! administrator, build the services, serve until `shutdown` resolves.
+//! Tests call it with a listener on port 0.
+
+pub mod bootstrap;
+pub mod config;
+mod authn;
+mod error;
+mod fsutil;
+mod json;
+mod paths;
+mod routes;
+mod server;
+mod state;
+pub mod tls;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use openvbo_core::auth::{AuthService, AuthSettings};
+use openvbo_core::organization::{EndpointOverrides, OrganizationService, ServiceOptions};
+use openvbo_core::store::Store;
+use openvbo_m365::{ConnectorSettings, M365Client};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use routes::COMPATIBLE_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A server ready to serve: data dir open, administrator present.
+pub struct Prepared {
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    auth: AuthService,
+    config: ServerConfig,
+    /// Set when the first administrator's password was generated: show it
+    /// once to the operator (stdout), never log it.
+    pub generated_admin_password: Option<SecretString>,
+    pub admin_user: String,
+    pub cert_path: std::path::PathBuf,
+}
+
+/// Opens the data dir and builds the services.
+pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
+    let data = bootstrap::open(&config.data_dir, config.master_key.as_ref()).await?;
+    let (tls, cert_path) = tls::server_config(
+        config.tls_cert.as_deref(),
+        config.tls_key.as_deref(),
+        &config.data_dir,
+    )?;
+    let store: Arc<dyn Store> = data.store.clone();
+    let auth = AuthService::new(
+        store.clone(),
+        AuthSettings {
+            access_token_lifetime: config.access_token_lifetime,
+            refresh_token_lifetime: config.refresh_token_lifetime,
+            throttle: config.login_throttle,
+        },
+    )
+    .map_err(|e| LaunchError::Setup(e.to_string()))?;
+    let generated_admin_password = auth
+        .ensure_admin(&config.admin_user, config.admin_password.clone())
+        .await
+        .map_err(|e| LaunchError::Setup(format!("cannot create the administrator: {e}")))?;
+    let connector = M365Client::new(ConnectorSettings {
+        client_id: config.m365_client_id.clone(),
+        request_timeout: config.m365_timeout,
+        ..ConnectorSettings::default()
+    })
+    .map_err(|e| LaunchError::Setup(e.to_string()))?;
+    let organizations = OrganizationService::new(
+        store,
+        connector,
+        data.sealer.clone(),
+        ServiceOptions {
+            endpoints: EndpointOverrides {
+                login: config.m365_login_url.clone(),
+                graph: config.m365_graph_url.clone(),
+            },
+        },
+    );
+    let state = state::AppState {
+        auth: auth.clone(),
+        organizations,
+        installation_id: data.installation_id,
+    };
+    Ok(Prepared {
+        app: app(state),
+        tls,
+        auth,
+        generated_admin_password,
+        admin_user: config.admin_user.clone(),
+        cert_path,
+        config,
+    })
+}
+
+/// The router with its cross-cutting layers.
+fn app(state: state::AppState) -> Router {
+    routes::router(state)
+        .layer(axum::middleware::map_response(error::ensure_json_errors))
+        .layer(RequestBodyLimitLayer::new(json::BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::SERVER,
+            HeaderValue::from_static(concat!("openvbo/", env!("CARGO_PKG_VERSION"))),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path only: a query string could carry anything.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+}
+
+impl Prepared {
+    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), LaunchError> {
+        let purge = tokio::spawn(purge_expired_tokens(self.auth.clone()));
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, "openvbo is serving https");
+        let result = server::serve(
+            listener,
+            self.tls,
+            self.app,
+            server::ServeOptions {
+                max_connections: self.config.max_connections,
+                shutdown_grace: self.config.shutdown_grace,
+            },
+            shutdown,
+        )
+        .await;
+        purge.abort();
+        result.map_err(LaunchError::from)
+    }
+}
+
+/// The whole server: prepare, tell the operator a generated password (on
+/// stdout, once), serve until `shutdown`.
+pub async fn launch(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LaunchError> {
+    let prepared = prepare(config).await?;
+    if let Some(password) = &prepared.generated_admin_password {
+        print_generated_password(
+            &format!("openvbo created the administrator '{}'", prepared.admin_user),
+            password,
+        );
+    }
+    prepared.serve(listener, shutdown).await
+}
+
+/// stdout, not the log: logs are collected and kept; this is shown once.
+pub fn print_generated_password(headline: &str, password: &SecretString) {
+    use secrecy::ExposeSecret;
+    println!(
+        "\n{headline} with the generated password:\n\n    {}\n\nIt is shown only this once. Lost it? Run `openvbo admin reset-password`.\n",
+        password.expose_secret()
+    );
+}
+
+/// Sets an administrator's password (created if missing; generated if
+/// `password` is `None`) and revokes their sessions. Works while a server
+/// runs on the same data dir.
+pub async fn reset_admin_password(
+    config: &ServerConfig,
+    user: &str,
+    password: Option<SecretString>,
+) -> Result<SecretString, LaunchError> {
+    let data = bootstrap::open(&config.data_dir, config.master_key.as_ref()).await?;
+    let store: Arc<dyn Store> = data.store.clone();
+    let auth = AuthService::new(store, AuthSettings::default()).map_err(|e| LaunchError::Setup(e.to_string()))?;
+    let password = auth
+        .reset_password(user, password)
+        .await
+        .map_err(|e| LaunchError::Setup(format!("cannot set the password: {e}")))?;
+    data.store.close().await;
+    Ok(password)
+}
+
+async fn purge_expired_tokens(auth: AuthService) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match auth.purge_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(tokens = n, "purged expired tokens"),
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The HTTP surface, one module per resource.
+
+mod fallback;
+mod organizations;
+mod service_instance;
+
+pub use service_instance::COMPATIBLE_VERSION;
+mod token;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Paths are declared in their canonical lower-case form; see `paths`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v6/token", post(token::issue))
+        .route(
+            "/v6/organizations",
+            get(organizations::list).post(organizations::add),
+        )
+        .route(
+            "/v6/organizations/{organization_id}",
+            get(organizations::get_one)
+                .put(organizations::update)
+                .delete(organizations::remove),
+        )
+        .route("/v6/serviceinstance", get(service_instance::get))
+        .fallback(fallback::not_routed)
+        .method_not_allowed_fallback(fallback::not_routed)
+        .with_state(state)
+}

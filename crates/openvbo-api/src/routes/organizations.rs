@@ -1,0 +1,173 @@
+//! `/v6/Organizations`: add, list, read, change and remove organizations.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use openvbo_core::organization::{Organization, OrganizationInput, Service, ServiceAccount};
+use openvbo_core::{OrganizationId, Region};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::authn::Authenticated;
+use crate::error::ApiError;
+use crate::json::LenientJson;
+use crate::state::AppState;
+
+/// `RestOrganizationComposed` as we answer it. Secrets are never part of it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationView {
+    is_teams_online: bool,
+    is_teams_chats_online: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchange_online_settings: Option<SettingsView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share_point_online_settings: Option<SettingsView>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    region: Region,
+    is_exchange_online: bool,
+    is_share_point_online: bool,
+    id: String,
+    name: String,
+    office_name: String,
+    is_backedup: bool,
+    #[serde(rename = "_links")]
+    links: Map<String, Value>,
+    #[serde(rename = "_actions")]
+    actions: Map<String, Value>,
+}
+
+/// `RESTOffice365ConnectionSettings` without password or secrets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingsView {
+    account: String,
+    grant_admin_access: bool,
+    use_mfa: bool,
+    use_custom_veeam_aad_application: bool,
+    use_application_only_auth: bool,
+    office_organization_name: String,
+    share_point_save_all_web_parts: bool,
+}
+
+impl OrganizationView {
+    fn new(org: &Organization, extended: bool) -> Self {
+        let settings = |service: Service| {
+            org.account(service)
+                .filter(|_| extended)
+                .map(|a: &ServiceAccount| SettingsView {
+                    account: a.account.to_string(),
+                    grant_admin_access: a.grant_admin_access,
+                    use_mfa: false,
+                    use_custom_veeam_aad_application: a.use_custom_veeam_aad_application,
+                    use_application_only_auth: false,
+                    office_organization_name: org.office_name.clone(),
+                    share_point_save_all_web_parts: a.share_point_save_all_web_parts,
+                })
+        };
+        let base = format!("/v6/organizations/{}", org.id);
+        let mut links = Map::new();
+        links.insert("self".into(), href(base.clone()));
+        for rel in ["jobs", "groups", "users", "sites", "usedRepositories"] {
+            links.insert(rel.into(), href(format!("{base}/{rel}")));
+        }
+        Self {
+            is_teams_online: org.is_teams_online,
+            is_teams_chats_online: org.is_teams_chats_online,
+            exchange_online_settings: settings(Service::Exchange),
+            share_point_online_settings: settings(Service::SharePoint),
+            kind: "Office365",
+            region: org.region,
+            is_exchange_online: org.exchange.is_some(),
+            is_share_point_online: org.sharepoint.is_some(),
+            id: org.id.to_string(),
+            name: org.name.clone(),
+            office_name: org.office_name.clone(),
+            is_backedup: false,
+            links,
+            actions: Map::new(),
+        }
+    }
+}
+
+fn href(path: String) -> Value {
+    let mut m = Map::new();
+    m.insert("href".into(), Value::String(path));
+    Value::Object(m)
+}
+
+/// `extendedView` (default true), its name matched case-insensitively;
+/// anything but a boolean is refused.
+fn extended_view(query: Option<&str>) -> Result<bool, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
+    let value = pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case("extendedView"))
+        .map(|(_, v)| v.trim());
+    match value {
+        None | Some("") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ApiError::bad_request("extendedView must be true or false")),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
+    raw.parse()
+        .map_err(|e: openvbo_core::ids::MalformedId| ApiError::bad_request(format!("organizationId: {e}")))
+}
+
+pub async fn list(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<OrganizationView>>, ApiError> {
+    let extended = extended_view(query.as_deref())?;
+    let orgs = state.organizations.list().await?;
+    Ok(Json(orgs.iter().map(|o| OrganizationView::new(o, extended)).collect()))
+}
+
+pub async fn get_one(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<OrganizationView>, ApiError> {
+    let id = parse_id(&id)?;
+    let extended = extended_view(query.as_deref())?;
+    let org = state.organizations.get(id).await?;
+    Ok(Json(OrganizationView::new(&org, extended)))
+}
+
+pub async fn add(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    LenientJson(input): LenientJson<OrganizationInput>,
+) -> Result<Json<OrganizationView>, ApiError> {
+    let org = state.organizations.add(input).await?;
+    Ok(Json(OrganizationView::new(&org, true)))
+}
+
+pub async fn update(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    LenientJson(input): LenientJson<OrganizationInput>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    state.organizations.update(id, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    state.organizations.remove(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

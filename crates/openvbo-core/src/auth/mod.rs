@@ -1,0 +1,11 @@
+//! Administrators of the openvbo server and the tokens they use.
+
+mod password;
+mod service;
+mod throttle;
+mod token;
+
+pub use password::{generate_password, hash_password, verify_password};
+pub use service::{AuthService, AuthSettings, TokenGrant};
+pub use throttle::{LoginThrottle, ThrottleSettings};
+pub use token::{generate_token, hash_token};

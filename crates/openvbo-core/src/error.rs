@@ -1,0 +1,76 @@
+//! The errors of the domain, by what the caller should do about them. The
+//! HTTP layer maps each variant to a status in one place.
+
+use std::time::Duration;
+
+use crate::store::StoreError;
+
+/// Input that breaks a rule; `field` names the offending property as the
+/// v6 schema spells it (e.g. `exchangeOnlineSettings.account`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why Microsoft 365 could not be used, as it matters to the HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// No connection, or an answer we cannot use.
+    BadGateway,
+    /// Microsoft is throttling or failing; try again later.
+    Unavailable,
+    /// Microsoft did not answer in time.
+    Timeout,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A valid request for something not built yet.
+    #[error("{0}")]
+    NotSupported(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Microsoft 365 refused the request for a reason the administrator can fix
+    /// (credentials, roles, region). The message says what to do.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{message}")]
+    Upstream {
+        failure: UpstreamFailure,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The bearer token is missing, unknown or expired.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The token endpoint refused the grant (wrong password, bad refresh token).
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("too many failed sign-in attempts; retry in {} s", retry_after.as_secs().max(1))]
+    TooManyAttempts { retry_after: Duration },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(ValidationError::field(field, message))
+    }
+}

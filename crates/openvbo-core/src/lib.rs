@@ -1,0 +1,20 @@
+//! The openvbo domain: validated types, the rules for adding and changing
+//! Microsoft 365 organizations, administrator authentication, and the sealing
+//! of secrets. No HTTP and no SQL live here: the HTTP layer is `openvbo-api`,
+//! storage sits behind [`store::Store`] (implemented in `openvbo-store`), and
+//! Microsoft 365 is reached through `openvbo-m365`.
+
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod organization;
+pub mod region;
+pub mod store;
+pub mod upn;
+
+pub use error::{CoreError, ValidationError};
+pub use ids::OrganizationId;
+pub use region::Region;
+pub use upn::Upn;

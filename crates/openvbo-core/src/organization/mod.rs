@@ -1,0 +1,12 @@
+//! Microsoft 365 organizations: the model, the rules for the requests that
+//! add and change them, and the service that verifies them with Microsoft.
+
+mod model;
+mod request;
+mod service;
+mod verify;
+
+pub use model::{Organization, Service, ServiceAccount};
+pub use request::{ConnectionSettingsInput, OrganizationInput, OrganizationType};
+pub use service::{OrganizationService, ServiceOptions};
+pub use verify::EndpointOverrides;

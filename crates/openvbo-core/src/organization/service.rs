@@ -1,0 +1,221 @@
+//! Adding, listing, changing and removing organizations:
+//! validate → sign in to Microsoft 365 → check → persist.
+
+use std::sync::Arc;
+
+use openvbo_m365::M365Client;
+
+use super::model::{Organization, Service, ServiceAccount};
+use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
+use super::verify::{verify, Credential, VerifiedTenant};
+pub use super::verify::EndpointOverrides;
+use crate::clock;
+use crate::crypto::Sealer;
+use crate::error::CoreError;
+use crate::store::{Store, StoreError};
+use crate::OrganizationId;
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceOptions {
+    pub endpoints: EndpointOverrides,
+}
+
+#[derive(Clone)]
+pub struct OrganizationService {
+    store: Arc<dyn Store>,
+    connector: M365Client,
+    sealer: Arc<Sealer>,
+    options: ServiceOptions,
+}
+
+impl OrganizationService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connector: M365Client,
+        sealer: Arc<Sealer>,
+        options: ServiceOptions,
+    ) -> Self {
+        Self {
+            store,
+            connector,
+            sealer,
+            options,
+        }
+    }
+
+    /// Adds an organization once Microsoft 365 has confirmed its accounts.
+    #[tracing::instrument(skip_all)]
+    pub async fn add(&self, input: OrganizationInput) -> Result<Organization, CoreError> {
+        let new = input.into_new()?;
+        let credentials: Vec<Credential<'_>> = group_credentials(
+            Service::ALL
+                .into_iter()
+                .filter_map(|s| new.account(s).map(|a| (s, a))),
+        );
+        let endpoints = self.options.endpoints.endpoints(new.region);
+        let tenant = verify(&self.connector, &endpoints, new.region, &credentials, new.is_teams_online).await?;
+
+        let id = OrganizationId::new_random();
+        let now = clock::now();
+        let org = Organization {
+            id,
+            tenant_id: tenant.tenant_id,
+            name: tenant.initial_domain.clone(),
+            office_name: tenant.initial_domain,
+            display_name: tenant.display_name,
+            region: new.region,
+            exchange: new.exchange.map(|a| self.seal(id, Service::Exchange, a)),
+            sharepoint: new.sharepoint.map(|a| self.seal(id, Service::SharePoint, a)),
+            is_teams_online: new.is_teams_online,
+            is_teams_chats_online: false,
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_organization(&org).await.map_err(conflict_or)?;
+        tracing::info!(organization = %org.id, name = %org.name, "organization added");
+        Ok(org)
+    }
+
+    pub async fn list(&self) -> Result<Vec<Organization>, CoreError> {
+        Ok(self.store.list_organizations().await?)
+    }
+
+    pub async fn get(&self, id: OrganizationId) -> Result<Organization, CoreError> {
+        self.store
+            .get_organization(id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Changes flags and credentials; new credentials are verified with
+    /// Microsoft before anything is stored.
+    #[tracing::instrument(skip_all, fields(organization = %id))]
+    pub async fn update(&self, id: OrganizationId, input: OrganizationInput) -> Result<(), CoreError> {
+        let current = self.get(id).await?;
+        let update = input.into_update(&current)?;
+
+        if update.needs_verification {
+            // Stored passwords are opened only to prove the whole new
+            // configuration works together.
+            let mut opened = Vec::new();
+            for service in Service::ALL {
+                if let Some(AccountChange::Keep(kept)) = update.change(service) {
+                    let password = self
+                        .sealer
+                        .open(&kept.password, &Organization::secret_context(id, service))
+                        .map_err(|e| CoreError::Internal(e.to_string()))?;
+                    opened.push((service, kept.account.clone(), password));
+                }
+            }
+            let mut pairs: Vec<(Service, &crate::Upn, &secrecy::SecretString)> =
+                opened.iter().map(|(s, a, p)| (*s, a, p)).collect();
+            for service in Service::ALL {
+                if let Some(AccountChange::Replace(new)) = update.change(service) {
+                    pairs.push((service, &new.account, &new.password));
+                }
+            }
+            let credentials = group_pairs(pairs);
+            let endpoints = self.options.endpoints.endpoints(current.region);
+            let tenant = verify(&self.connector, &endpoints, current.region, &credentials, update.is_teams_online).await?;
+            ensure_same_tenant(&current, &tenant)?;
+        }
+
+        let mut next = current.clone();
+        next.is_teams_online = update.is_teams_online;
+        for service in Service::ALL {
+            let account = match update.change(service) {
+                None => None,
+                Some(AccountChange::Keep(kept)) => Some(kept.clone()),
+                Some(AccountChange::Replace(new)) => Some(self.seal_ref(id, service, new)),
+            };
+            *next.account_mut(service) = account;
+        }
+        next.revision = current.revision + 1;
+        next.updated_at = clock::now();
+        if !self.store.update_organization(&next, current.revision).await? {
+            return match self.store.get_organization(id).await? {
+                None => Err(not_found(id)),
+                Some(_) => Err(CoreError::Conflict(format!(
+                    "organization {} was changed by another request while this one was being verified; read it again and retry",
+                    current.name
+                ))),
+            };
+        }
+        tracing::info!(name = %next.name, "organization updated");
+        Ok(())
+    }
+
+    pub async fn remove(&self, id: OrganizationId) -> Result<(), CoreError> {
+        if self.store.delete_organization(id).await? {
+            tracing::info!(organization = %id, "organization removed");
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    fn seal(&self, id: OrganizationId, service: Service, account: NewServiceAccount) -> ServiceAccount {
+        self.seal_ref(id, service, &account)
+    }
+
+    fn seal_ref(&self, id: OrganizationId, service: Service, account: &NewServiceAccount) -> ServiceAccount {
+        ServiceAccount {
+            account: account.account.clone(),
+            password: self
+                .sealer
+                .seal(&account.password, &Organization::secret_context(id, service)),
+            grant_admin_access: account.grant_admin_access,
+            use_custom_veeam_aad_application: account.use_custom_veeam_aad_application,
+            share_point_save_all_web_parts: account.share_point_save_all_web_parts,
+        }
+    }
+}
+
+/// One sign-in per distinct account: Exchange and SharePoint often share one.
+fn group_credentials<'a>(
+    accounts: impl Iterator<Item = (Service, &'a NewServiceAccount)>,
+) -> Vec<Credential<'a>> {
+    group_pairs(accounts.map(|(s, a)| (s, &a.account, &a.password)).collect())
+}
+
+fn group_pairs<'a>(
+    pairs: Vec<(Service, &'a crate::Upn, &'a secrecy::SecretString)>,
+) -> Vec<Credential<'a>> {
+    use secrecy::ExposeSecret;
+    let mut out: Vec<Credential<'a>> = Vec::new();
+    for (service, account, password) in pairs {
+        match out.iter_mut().find(|c| {
+            c.account.same_account(account) && c.password.expose_secret() == password.expose_secret()
+        }) {
+            Some(existing) => existing.services.push(service),
+            None => out.push(Credential {
+                services: vec![service],
+                account,
+                password,
+            }),
+        }
+    }
+    out
+}
+
+fn ensure_same_tenant(current: &Organization, tenant: &VerifiedTenant) -> Result<(), CoreError> {
+    if tenant.tenant_id != current.tenant_id {
+        return Err(CoreError::Refused(format!(
+            "the account belongs to the Microsoft 365 organization {}, not to {}; an organization's accounts cannot be moved to another tenant",
+            tenant.initial_domain, current.name
+        )));
+    }
+    Ok(())
+}
+
+fn not_found(id: OrganizationId) -> CoreError {
+    CoreError::NotFound(format!("organization {id} does not exist"))
+}
+
+fn conflict_or(err: StoreError) -> CoreError {
+    match err {
+        StoreError::Conflict(message) => CoreError::Conflict(message),
+        other => CoreError::Store(other),
+    }
+}

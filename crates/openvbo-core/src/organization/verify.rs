@@ -1,0 +1,247 @@
+//! Asking Microsoft 365 whether an organization's accounts work: sign in
+//! with each, read the tenant, and check the directory roles.
+
+use std::time::Duration;
+
+use openvbo_m365::{
+    role_template, DirectoryRole, Endpoints, ErrorKind, M365Client, M365Error, SignInFailure, Url,
+};
+use secrecy::SecretString;
+
+use super::model::Service;
+use crate::error::{CoreError, UpstreamFailure};
+use crate::{Region, Upn};
+
+/// What Microsoft told us about the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VerifiedTenant {
+    pub tenant_id: String,
+    pub initial_domain: String,
+    pub display_name: String,
+}
+
+/// An account to verify and the services it must cover.
+pub(crate) struct Credential<'a> {
+    pub services: Vec<Service>,
+    pub account: &'a Upn,
+    pub password: &'a SecretString,
+}
+
+/// Base URLs that replace Microsoft's (the simulator), if any.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointOverrides {
+    pub login: Option<Url>,
+    pub graph: Option<Url>,
+}
+
+impl EndpointOverrides {
+    pub(crate) fn endpoints(&self, region: Region) -> Endpoints {
+        Endpoints::with_overrides(region.cloud(), self.login.as_ref(), self.graph.as_ref())
+    }
+}
+
+/// Signs in with every credential (concurrently), checks they all belong to
+/// one tenant and hold the roles their services need.
+pub(crate) async fn verify(
+    connector: &M365Client,
+    endpoints: &Endpoints,
+    region: Region,
+    credentials: &[Credential<'_>],
+    teams: bool,
+) -> Result<VerifiedTenant, CoreError> {
+    let checks = credentials
+        .iter()
+        .map(|c| verify_one(connector, endpoints, region, c));
+    let results = futures::future::join_all(checks).await;
+    let mut tenant: Option<(VerifiedTenant, &Credential<'_>)> = None;
+    let mut all_roles: Vec<DirectoryRole> = Vec::new();
+    for (credential, result) in credentials.iter().zip(results) {
+        let (found, roles) = result?;
+        if let Some((first, first_credential)) = &tenant {
+            if first.tenant_id != found.tenant_id {
+                return Err(CoreError::Refused(format!(
+                    "{}.account ({}) and {}.account ({}) belong to different Microsoft 365 organizations ({} and {}); both services of one organization must use accounts of that organization",
+                    field(first_credential), first_credential.account, field(credential), credential.account,
+                    first.initial_domain, found.initial_domain
+                )));
+            }
+        } else {
+            tenant = Some((found, credential));
+        }
+        check_service_roles(credential, &roles)?;
+        all_roles.extend(roles);
+    }
+    if teams && !covers(&all_roles, Need::Teams) {
+        let accounts: Vec<String> = credentials.iter().map(|c| c.account.to_string()).collect();
+        return Err(CoreError::Refused(format!(
+            "isTeamsOnline is true but no account ({}) holds the Teams Administrator or Global Administrator role in Microsoft Entra ID; assign the role, or set isTeamsOnline to false",
+            accounts.join(", ")
+        )));
+    }
+    tenant
+        .map(|(t, _)| t)
+        .ok_or_else(|| CoreError::Internal("no credential to verify".into()))
+}
+
+async fn verify_one(
+    connector: &M365Client,
+    endpoints: &Endpoints,
+    region: Region,
+    credential: &Credential<'_>,
+) -> Result<(VerifiedTenant, Vec<DirectoryRole>), CoreError> {
+    let account = credential.account;
+    let session = connector
+        .sign_in_with_password(endpoints, account.domain(), account.as_str(), credential.password)
+        .await
+        .map_err(|e| sign_in_error(e, credential, region))?;
+    let org = session
+        .organization()
+        .await
+        .map_err(|e| graph_error(e, credential))?;
+    let roles = session
+        .directory_roles()
+        .await
+        .map_err(|e| graph_error(e, credential))?;
+    let initial_domain = org.initial_domain().map(str::to_owned).ok_or_else(|| {
+        CoreError::Upstream {
+            failure: UpstreamFailure::BadGateway,
+            message: "Microsoft Graph reported no initial (*.onmicrosoft.com) domain for the organization".into(),
+            retry_after: None,
+        }
+    })?;
+    Ok((
+        VerifiedTenant {
+            display_name: org.display_name.clone().unwrap_or_else(|| initial_domain.clone()),
+            tenant_id: org.id,
+            initial_domain,
+        },
+        roles,
+    ))
+}
+
+#[derive(Clone, Copy)]
+enum Need {
+    Service(Service),
+    Teams,
+}
+
+fn covers(roles: &[DirectoryRole], need: Need) -> bool {
+    let global = |r: &DirectoryRole| r.is(role_template::GLOBAL_ADMINISTRATOR, "Global Administrator");
+    roles.iter().any(|r| {
+        global(r)
+            || match need {
+                Need::Service(Service::Exchange) => {
+                    r.is(role_template::EXCHANGE_ADMINISTRATOR, "Exchange Administrator")
+                }
+                Need::Service(Service::SharePoint) => {
+                    r.is(role_template::SHAREPOINT_ADMINISTRATOR, "SharePoint Administrator")
+                }
+                Need::Teams => r.is(role_template::TEAMS_ADMINISTRATOR, "Teams Administrator"),
+            }
+    })
+}
+
+fn check_service_roles(credential: &Credential<'_>, roles: &[DirectoryRole]) -> Result<(), CoreError> {
+    for service in &credential.services {
+        if !covers(roles, Need::Service(*service)) {
+            let role = match service {
+                Service::Exchange => "Exchange Administrator",
+                Service::SharePoint => "SharePoint Administrator",
+            };
+            return Err(CoreError::Refused(format!(
+                "{} ({}) does not hold a directory role that covers {}: it needs Global Administrator or {role} in Microsoft Entra ID. Assign the role, or use another account",
+                format!("{}.account", service.settings_field()),
+                credential.account,
+                service.display_name(),
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn field(credential: &Credential<'_>) -> &'static str {
+    credential
+        .services
+        .first()
+        .map(|s| s.settings_field())
+        .unwrap_or("exchangeOnlineSettings")
+}
+
+/// Turns Microsoft's refusal into what the administrator should do.
+fn sign_in_error(err: M365Error, credential: &Credential<'_>, region: Region) -> CoreError {
+    let f = field(credential);
+    let upn = credential.account;
+    let domain = upn.domain();
+    let message = match &err.kind {
+        ErrorKind::SignIn(failure) => match failure {
+            SignInFailure::InvalidCredentials => format!(
+                "Microsoft 365 rejected the credentials of {upn}: the user name or password is incorrect. Check {f}.account and {f}.password"
+            ),
+            SignInFailure::UserNotFound => format!(
+                "the account {upn} does not exist in the Microsoft 365 organization {domain}. Check {f}.account"
+            ),
+            SignInFailure::MfaRequired => format!(
+                "multi-factor authentication is enforced for {upn}, so basic authentication cannot sign in. Use modern authentication (an Azure AD application), or use an account without MFA"
+            ),
+            SignInFailure::AccountDisabled => format!(
+                "the account {upn} is disabled in Microsoft 365. Enable it, or use another account in {f}.account"
+            ),
+            SignInFailure::AccountLocked => format!(
+                "the account {upn} is locked in Microsoft 365 (too many failed sign-ins). Wait and retry later, or unlock it in the Microsoft 365 admin center"
+            ),
+            SignInFailure::PasswordExpired => format!(
+                "the password of {upn} has expired. Change it in Microsoft 365, then send the new one in {f}.password"
+            ),
+            SignInFailure::TenantNotFound => format!(
+                "no Microsoft 365 organization was found for the domain {domain} in the {} cloud. Check {f}.account and region",
+                region.as_str()
+            ),
+            SignInFailure::WrongCloud => format!(
+                "the organization of {upn} is not in the {} cloud. Check region",
+                region.as_str()
+            ),
+            SignInFailure::ConsentRequired => format!(
+                "Microsoft 365 requires an administrator's consent before {upn} can sign in to openvbo's client application. Grant consent in Microsoft Entra ID, or configure another client application (m365_client_id)"
+            ),
+            SignInFailure::ConditionalAccess => format!(
+                "a Conditional Access policy of the organization blocks the sign-in of {upn}. Exclude the account from the policy, or use modern authentication"
+            ),
+            SignInFailure::ClientMisconfigured => format!(
+                "Microsoft 365 refused openvbo's client application for password sign-in ({}). Check m365_client_id: the application must allow public client flows",
+                err.message
+            ),
+            SignInFailure::GrantExpired | SignInFailure::Other(_) => format!(
+                "Microsoft 365 refused the sign-in of {upn}: {}",
+                err.message
+            ),
+        },
+        _ => return upstream(err, "signing in to Microsoft 365"),
+    };
+    CoreError::Refused(message)
+}
+
+fn graph_error(err: M365Error, credential: &Credential<'_>) -> CoreError {
+    match err.kind {
+        ErrorKind::Forbidden => CoreError::Refused(format!(
+            "Microsoft Graph refused to read the organization with {}: {}. The account needs permission to read the directory",
+            credential.account, err.message
+        )),
+        _ => upstream(err, "reading the organization from Microsoft Graph"),
+    }
+}
+
+/// Microsoft could not be used right now: nothing the administrator typed is wrong.
+pub(crate) fn upstream(err: M365Error, doing: &str) -> CoreError {
+    let (failure, retry_after) = match err.kind {
+        ErrorKind::Timeout => (UpstreamFailure::Timeout, None),
+        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => {
+            (UpstreamFailure::Unavailable, retry_after.or(Some(Duration::from_secs(30))))
+        }
+        _ => (UpstreamFailure::BadGateway, None),
+    };
+    CoreError::Upstream {
+        failure,
+        message: format!("Microsoft 365 could not be used while {doing}: {}; nothing was changed", err.message),
+        retry_after,
+    }
+}

@@ -1,0 +1,85 @@
+//! The shared HTTP client, its settings and its politeness toward Microsoft.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+
+use crate::error::{ErrorKind, M365Error};
+
+/// Microsoft Graph Command Line Tools: a public client application Microsoft
+/// publishes for delegated Graph access, allowed to use password sign-in.
+/// Operators who registered their own application set `m365_client_id`.
+pub const DEFAULT_CLIENT_ID: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+#[derive(Clone, Debug)]
+pub struct ConnectorSettings {
+    /// The public client application that signs in.
+    pub client_id: String,
+    /// Limit for one HTTP exchange (connect + response).
+    pub request_timeout: Duration,
+    /// How often a throttled (429) or unavailable (503) request is retried.
+    pub max_retries: u32,
+    /// The longest we wait for one `Retry-After`; a longer demand is reported
+    /// to the caller instead of holding its request open.
+    pub max_retry_wait: Duration,
+    /// Requests in flight to Microsoft at once, across all callers.
+    pub max_concurrency: usize,
+    pub user_agent: String,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        Self {
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            request_timeout: Duration::from_secs(20),
+            max_retries: 3,
+            max_retry_wait: Duration::from_secs(10),
+            max_concurrency: 16,
+            user_agent: concat!("ISV|openvbo|openvbo/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// Cheap to clone; clones share connections, the concurrency limit and the
+/// throttling pause.
+#[derive(Clone, Debug)]
+pub struct M365Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: Arc<ConnectorSettings>,
+    pub(crate) limiter: Arc<Semaphore>,
+    /// When Microsoft tells one request to wait, every request waits: more
+    /// requests during a throttle only extend it.
+    pub(crate) paused_until: Arc<Mutex<Option<Instant>>>,
+}
+
+impl M365Client {
+    pub fn new(settings: ConnectorSettings) -> Result<Self, M365Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout.min(Duration::from_secs(10)))
+            // Microsoft never redirects these APIs; a redirect would carry
+            // credentials somewhere unexpected.
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(false)
+            .build()
+            .map_err(|e| {
+                M365Error::new(
+                    ErrorKind::Protocol,
+                    format!("cannot initialise the HTTP client: {e}"),
+                )
+            })?;
+        Ok(Self {
+            http,
+            limiter: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            settings: Arc::new(settings),
+            paused_until: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub fn settings(&self) -> &ConnectorSettings {
+        &self.settings
+    }
+}

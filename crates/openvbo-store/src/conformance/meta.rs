@@ -1,0 +1,29 @@
+use openvbo_core::store::Store;
+
+pub(super) async fn run(store: &dyn Store) {
+    let first = store
+        .meta_get_or_insert("key-check", b"\x01first")
+        .await
+        .unwrap();
+    assert_eq!(
+        first, b"\x01first",
+        "meta: a new key stores the given value"
+    );
+
+    let again = store
+        .meta_get_or_insert("key-check", b"second")
+        .await
+        .unwrap();
+    assert_eq!(
+        again, b"\x01first",
+        "meta: an existing key keeps its first value"
+    );
+
+    let other = store.meta_get_or_insert("other", b"").await.unwrap();
+    assert!(
+        other.is_empty(),
+        "meta: keys are independent; empty values allowed"
+    );
+    let other = store.meta_get_or_insert("other", b"x").await.unwrap();
+    assert!(other.is_empty(), "meta: an empty value is still a value");
+}

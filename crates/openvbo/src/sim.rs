@@ -1,0 +1,80 @@
+//! `openvbo m365-sim`: the Microsoft 365 tenant simulator on plain HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use m365_sim::{Fault, SimOptions, Simulator, Tenant};
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: SocketAddr,
+    /// A tenant file (JSON); repeat for several tenants. None: the built-in demo tenant.
+    #[arg(long = "tenant")]
+    pub tenants: Vec<PathBuf>,
+    /// Delay added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Every Nth request answers 429 with Retry-After.
+    #[arg(long, conflicts_with = "unavailable_every")]
+    pub throttle_every: Option<u64>,
+    /// Every Nth request answers 503 with Retry-After.
+    #[arg(long)]
+    pub unavailable_every: Option<u64>,
+    /// The Retry-After of injected faults, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3599)]
+    pub token_lifetime_secs: u64,
+}
+
+impl SimArgs {
+    pub fn tenants(&self) -> anyhow::Result<Vec<Tenant>> {
+        if self.tenants.is_empty() {
+            return Ok(vec![m365_sim::demo_tenant()]);
+        }
+        self.tenants
+            .iter()
+            .map(|p| m365_sim::load_tenant_file(p).map_err(anyhow::Error::from))
+            .collect()
+    }
+
+    pub fn options(&self) -> SimOptions {
+        let fault = match (self.throttle_every, self.unavailable_every) {
+            (Some(every), _) if every > 0 => Some(Fault::Throttle {
+                every,
+                retry_after_secs: self.retry_after_secs,
+            }),
+            (_, Some(every)) if every > 0 => Some(Fault::Unavailable {
+                every,
+                retry_after_secs: self.retry_after_secs,
+            }),
+            _ => None,
+        };
+        SimOptions {
+            latency: Duration::from_millis(self.latency_ms),
+            fault,
+            token_lifetime: Duration::from_secs(self.token_lifetime_secs.max(1)),
+        }
+    }
+}
+
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    crate::settings::init_logging(&std::env::var("OPENVBO_LOG").unwrap_or_else(|_| "info".into()));
+    let tenants = args.tenants()?;
+    let names: Vec<String> = tenants.iter().map(|t| t.initial_domain.clone()).collect();
+    let sim = Simulator::new(tenants, args.options())?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Microsoft 365 simulator listening on http://{addr} with tenants: {}", names.join(", "));
+    println!("Point openvbo at it: --m365-login-url http://{addr} --m365-graph-url http://{addr}");
+    sim.serve(listener, crate::settings::shutdown_signal()).await?;
+    Ok(())
+}
