@@ -36,7 +36,10 @@ fn challenge(message: &str, invalid_token: bool) -> Unauthorized {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Unauthorized;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(header) = parts.headers.get(AUTHORIZATION) else {
             return Err(challenge(
                 "authentication required: send Authorization: Bearer <access_token> (from POST /v6/Token)",
@@ -58,7 +61,9 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         match state.auth.authenticate(token).await {
             Ok(grant) => Ok(Authenticated(grant)),
-            Err(openvbo_core::CoreError::Unauthenticated(message)) => Err(challenge(&message, true)),
+            Err(openvbo_core::CoreError::Unauthenticated(message)) => {
+                Err(challenge(&message, true))
+            }
             Err(other) => Err(Unauthorized(ApiError::from(other).into_response())),
         }
     }

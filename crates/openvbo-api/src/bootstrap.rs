@@ -15,7 +15,10 @@ use crate::fsutil::{create_private_dir, write_atomically};
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error("cannot use the data dir {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the master key {0}")]
     MasterKey(String),
     #[error("the master key does not match the one this data dir was created with: sealed secrets could not be opened. Use the original key (file master.key or OPENVBO_MASTER_KEY)")]
@@ -34,15 +37,19 @@ pub struct DataDir {
 pub const DATABASE_FILE: &str = "openvbo.db";
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-pub async fn open(data_dir: &Path, master_key: Option<&SecretString>) -> Result<DataDir, BootstrapError> {
+pub async fn open(
+    data_dir: &Path,
+    master_key: Option<&SecretString>,
+) -> Result<DataDir, BootstrapError> {
     let dir_err = |source| BootstrapError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     };
     create_private_dir(data_dir).map_err(dir_err)?;
     let key = match master_key {
-        Some(text) => MasterKey::from_base64(text.expose_secret())
-            .map_err(|e| BootstrapError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}")))?,
+        Some(text) => MasterKey::from_base64(text.expose_secret()).map_err(|e| {
+            BootstrapError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}"))
+        })?,
         None => load_or_create_key(&data_dir.join(MASTER_KEY_FILE))?,
     };
     let sealer = Arc::new(Sealer::new(&key));
@@ -55,7 +62,9 @@ pub async fn open(data_dir: &Path, master_key: Option<&SecretString>) -> Result<
         return Err(BootstrapError::WrongMasterKey);
     }
     let fresh = Uuid::new_v4().hyphenated().to_string();
-    let stored = store.meta_get_or_insert("installation_id", fresh.as_bytes()).await?;
+    let stored = store
+        .meta_get_or_insert("installation_id", fresh.as_bytes())
+        .await?;
     let installation_id = std::str::from_utf8(&stored)
         .ok()
         .and_then(|s| Uuid::parse_str(s).ok())
@@ -78,9 +87,14 @@ fn load_or_create_key(path: &Path) -> Result<MasterKey, BootstrapError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
-            write_atomically(path, key.to_base64().expose_secret().as_bytes(), true).map_err(|e| {
-                BootstrapError::MasterKey(format!("file {} cannot be written: {e}", path.display()))
-            })?;
+            write_atomically(path, key.to_base64().expose_secret().as_bytes(), true).map_err(
+                |e| {
+                    BootstrapError::MasterKey(format!(
+                        "file {} cannot be written: {e}",
+                        path.display()
+                    ))
+                },
+            )?;
             tracing::info!(path = %path.display(), "generated the master key");
             Ok(key)
         }

@@ -57,7 +57,9 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed(message) => {
                 message_body(StatusCode::METHOD_NOT_ALLOWED, &message)
             }
-            ApiError::NotImplemented(message) => message_body(StatusCode::NOT_IMPLEMENTED, &message),
+            ApiError::NotImplemented(message) => {
+                message_body(StatusCode::NOT_IMPLEMENTED, &message)
+            }
             ApiError::Core(err) => core_response(err),
         }
     }
@@ -150,7 +152,9 @@ pub async fn ensure_json_errors(response: Response) -> Response {
         return response;
     }
     let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large (the limit is 1 MiB)".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is too large (the limit is 1 MiB)".to_owned()
+        }
         StatusCode::REQUEST_TIMEOUT => "the request took too long to arrive".to_owned(),
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource".to_owned(),
         other => other

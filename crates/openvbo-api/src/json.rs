@@ -34,7 +34,9 @@ where
             ));
         }
         let bytes = read_body(req, state).await?;
-        parse_value(&bytes).and_then(|v| from_value(&v)).map(LenientJson)
+        parse_value(&bytes)
+            .and_then(|v| from_value(&v))
+            .map(LenientJson)
     }
 }
 
@@ -43,23 +45,41 @@ pub(crate) fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
-        .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")) || m == "text/json")
+        .is_some_and(|m| {
+            m == "application/json"
+                || (m.starts_with("application/") && m.ends_with("+json"))
+                || m == "text/json"
+        })
 }
 
 pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BadRequest(status, format!("the request body is too large (the limit is {} KiB)", BODY_LIMIT / 1024))
+            ApiError::BadRequest(
+                status,
+                format!(
+                    "the request body is too large (the limit is {} KiB)",
+                    BODY_LIMIT / 1024
+                ),
+            )
         } else {
-            ApiError::BadRequest(status, format!("the request body could not be read: {}", rejection.body_text()))
+            ApiError::BadRequest(
+                status,
+                format!(
+                    "the request body could not be read: {}",
+                    rejection.body_text()
+                ),
+            )
         }
     })
 }
 
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("the request body is empty; a JSON object is required"));
+        return Err(ApiError::bad_request(
+            "the request body is empty; a JSON object is required",
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
@@ -187,7 +207,10 @@ impl<'a> MapAccess<'a> {
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = serde_json::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
         let Some((key, value)) = self.iter.next() else {
             return Ok(None);
         };
@@ -196,10 +219,14 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             .fields
             .and_then(|fields| fields.iter().find(|f| f.eq_ignore_ascii_case(key)).copied())
             .unwrap_or(key.as_str());
-        seed.deserialize(BorrowedStrDeserializer::new(canonical)).map(Some)
+        seed.deserialize(BorrowedStrDeserializer::new(canonical))
+            .map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         match self.value.take() {
             Some(value) => seed.deserialize(CaseInsensitive(value)),
             None => Err(de::Error::custom("a value was requested before its key")),
@@ -212,8 +239,14 @@ struct SeqAccess<'a>(std::slice::Iter<'a, Value>);
 impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
     type Error = serde_json::Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Self::Error> {
-        self.0.next().map(|v| seed.deserialize(CaseInsensitive(v))).transpose()
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(CaseInsensitive(v)))
+            .transpose()
     }
 }
 

@@ -4,9 +4,9 @@
 //! administrator, build the services, serve until `shutdown` resolves.
 //! Tests call it with a listener on port 0.
 
+mod authn;
 pub mod bootstrap;
 pub mod config;
-mod authn;
 mod error;
 mod fsutil;
 mod json;
@@ -53,6 +53,7 @@ pub struct Prepared {
     app: Router,
     tls: Arc<rustls::ServerConfig>,
     auth: AuthService,
+    store: Arc<openvbo_store::SqliteStore>,
     config: ServerConfig,
     /// Set when the first administrator's password was generated: show it
     /// once to the operator (stdout), never log it.
@@ -109,6 +110,7 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         app: app(state),
         tls,
         auth,
+        store: data.store.clone(),
         generated_admin_password,
         admin_user: config.admin_user.clone(),
         cert_path,
@@ -119,8 +121,9 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
 /// The router with its cross-cutting layers.
 fn app(state: state::AppState) -> Router {
     routes::router(state)
-        .layer(axum::middleware::map_response(error::ensure_json_errors))
         .layer(RequestBodyLimitLayer::new(json::BODY_LIMIT))
+        // Outside the body limit, so its 413 gets our body too.
+        .layer(axum::middleware::map_response(error::ensure_json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::SERVER,
             HeaderValue::from_static(concat!("openvbo/", env!("CARGO_PKG_VERSION"))),
@@ -155,6 +158,8 @@ impl Prepared {
         )
         .await;
         purge.abort();
+        // Every request has finished: checkpoint and close the database.
+        self.store.close().await;
         result.map_err(LaunchError::from)
     }
 }
@@ -169,7 +174,10 @@ pub async fn launch(
     let prepared = prepare(config).await?;
     if let Some(password) = &prepared.generated_admin_password {
         print_generated_password(
-            &format!("openvbo created the administrator '{}'", prepared.admin_user),
+            &format!(
+                "openvbo created the administrator '{}'",
+                prepared.admin_user
+            ),
             password,
         );
     }
@@ -195,7 +203,8 @@ pub async fn reset_admin_password(
 ) -> Result<SecretString, LaunchError> {
     let data = bootstrap::open(&config.data_dir, config.master_key.as_ref()).await?;
     let store: Arc<dyn Store> = data.store.clone();
-    let auth = AuthService::new(store, AuthSettings::default()).map_err(|e| LaunchError::Setup(e.to_string()))?;
+    let auth = AuthService::new(store, AuthSettings::default())
+        .map_err(|e| LaunchError::Setup(e.to_string()))?;
     let password = auth
         .reset_password(user, password)
         .await

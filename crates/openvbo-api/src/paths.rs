@@ -45,12 +45,19 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 impl RouteTable {
     fn parse(text: &'static str) -> Self {
         let mut root = Node::default();
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let mut cols = line.split('\t');
-            let (Some(method), Some(template), Some(operation_id)) = (cols.next(), cols.next(), cols.next()) else {
+            let (Some(method), Some(template), Some(operation_id)) =
+                (cols.next(), cols.next(), cols.next())
+            else {
                 continue;
             };
-            let Ok(method) = method.parse::<Method>() else { continue };
+            let Ok(method) = method.parse::<Method>() else {
+                continue;
+            };
             let mut node = &mut root;
             for seg in segments(template) {
                 node = if seg.starts_with('{') {
@@ -59,7 +66,11 @@ impl RouteTable {
                     node.literals.entry(seg.to_ascii_lowercase()).or_default()
                 };
             }
-            node.operations.push(Operation { method, template, operation_id });
+            node.operations.push(Operation {
+                method,
+                template,
+                operation_id,
+            });
         }
         Self { root }
     }
@@ -127,7 +138,10 @@ mod tests {
     #[test]
     fn literals_are_lowered_and_parameters_kept() {
         let t = official();
-        assert_eq!(t.canonicalize("/V6/ORGANIZATIONS").as_deref(), Some("/v6/organizations"));
+        assert_eq!(
+            t.canonicalize("/V6/ORGANIZATIONS").as_deref(),
+            Some("/v6/organizations")
+        );
         assert_eq!(
             t.canonicalize("/v6/Organizations/AbC-1/").as_deref(),
             Some("/v6/organizations/AbC-1")
@@ -149,7 +163,10 @@ mod tests {
 
     #[test]
     fn the_table_has_every_official_operation() {
-        let count = OPERATIONS.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
+        let count = OPERATIONS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
         assert_eq!(count, 429);
         let ops = official().operations("/v6/Organizations/0/");
         let mut methods: Vec<&str> = ops.iter().map(|o| o.method.as_str()).collect();

@@ -20,7 +20,10 @@ pub enum TlsError {
         reason: String,
     },
     #[error("cannot write the generated TLS certificate to {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot generate a self-signed certificate: {0}")]
     Generate(String),
     #[error("the TLS certificate and key do not work together: {0}")]
@@ -84,14 +87,19 @@ pub fn server_config(
 }
 
 fn generate(cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Ok(host) = fs::read_to_string("/proc/sys/kernel/hostname") {
         let host = host.trim();
         if !host.is_empty() && host != "localhost" {
             names.push(host.to_owned());
         }
     }
-    let certified = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
+    let certified =
+        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
     let dir = cert_path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|source| TlsError::Write {
         path: dir.to_path_buf(),
@@ -105,9 +113,12 @@ fn generate(cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
             source,
         })
     };
-    write(key_path, certified.key_pair.serialize_pem().as_bytes(), true)?;
+    write(
+        key_path,
+        certified.key_pair.serialize_pem().as_bytes(),
+        true,
+    )?;
     write(cert_path, certified.cert.pem().as_bytes(), false)?;
     tracing::info!(path = %cert_path.display(), "generated a self-signed TLS certificate");
     Ok(())
 }
-

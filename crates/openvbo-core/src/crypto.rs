@@ -34,9 +34,7 @@ impl MasterKey {
         let bytes = B64
             .decode(text.trim())
             .map_err(|_| CryptoError::BadKeyEncoding)?;
-        let key: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKeyEncoding)?;
+        let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKeyEncoding)?;
         Ok(Self(key))
     }
 
@@ -76,7 +74,9 @@ impl fmt::Debug for SealedSecret {
 pub enum CryptoError {
     #[error("the master key must be 32 bytes encoded as base64")]
     BadKeyEncoding,
-    #[error("a sealed secret could not be opened: it is damaged or was sealed under another master key")]
+    #[error(
+        "a sealed secret could not be opened: it is damaged or was sealed under another master key"
+    )]
     CannotOpen,
 }
 

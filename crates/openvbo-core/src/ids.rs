@@ -36,7 +36,9 @@ impl fmt::Display for OrganizationId {
 
 /// The text was not a UUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a valid identifier: expected a UUID such as 7f9a9b85-50e7-4f61-8f76-6a9517b8677d")]
+#[error(
+    "'{0}' is not a valid identifier: expected a UUID such as 7f9a9b85-50e7-4f61-8f76-6a9517b8677d"
+)]
 pub struct MalformedId(pub String);
 
 impl FromStr for OrganizationId {

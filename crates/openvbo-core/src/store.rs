@@ -65,7 +65,9 @@ pub struct AccessGrant {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// The refresh token was consumed and the new pair stored.
-    Rotated { user_name: String },
+    Rotated {
+        user_name: String,
+    },
     Unknown,
     Expired,
     /// The refresh token had been used before: the whole session was revoked,
@@ -119,8 +121,10 @@ pub trait Store: Send + Sync + 'static {
     /// Conflict if an organization with the same tenant id exists.
     async fn insert_organization(&self, org: &Organization) -> Result<(), StoreError>;
     async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
-    async fn get_organization(&self, id: OrganizationId)
-        -> Result<Option<Organization>, StoreError>;
+    async fn get_organization(
+        &self,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError>;
     /// Writes `org` (with `org.revision` already incremented) if the stored
     /// revision is still `expected_revision`; false otherwise (changed or gone).
     async fn update_organization(
@@ -131,4 +135,3 @@ pub trait Store: Send + Sync + 'static {
     /// False if there was no such organization.
     async fn delete_organization(&self, id: OrganizationId) -> Result<bool, StoreError>;
 }
-

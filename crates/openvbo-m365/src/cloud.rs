@@ -62,8 +62,12 @@ impl Endpoints {
                 .unwrap_or_else(|e| unreachable!("a fixed host name is a valid URL: {e}"))
         };
         Self {
-            login: login.map(with_trailing_slash).unwrap_or_else(|| https(cloud.login_host())),
-            graph: graph.map(with_trailing_slash).unwrap_or_else(|| https(cloud.graph_host())),
+            login: login
+                .map(with_trailing_slash)
+                .unwrap_or_else(|| https(cloud.login_host())),
+            graph: graph
+                .map(with_trailing_slash)
+                .unwrap_or_else(|| https(cloud.graph_host())),
             graph_resource: format!("https://{}", cloud.graph_host()),
         }
     }
@@ -99,7 +103,10 @@ mod tests {
         let sim = Url::parse("http://127.0.0.1:9000/sim").unwrap();
         let e = Endpoints::with_overrides(NationalCloud::Global, Some(&sim), Some(&sim));
         assert_eq!(e.login.as_str(), "http://127.0.0.1:9000/sim/");
-        assert_eq!(e.graph.join("v1.0/me").unwrap().as_str(), "http://127.0.0.1:9000/sim/v1.0/me");
+        assert_eq!(
+            e.graph.join("v1.0/me").unwrap().as_str(),
+            "http://127.0.0.1:9000/sim/v1.0/me"
+        );
         assert_eq!(e.graph_resource, "https://graph.microsoft.com");
     }
 }

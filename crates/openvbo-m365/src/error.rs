@@ -138,7 +138,10 @@ pub(crate) fn transport_error(err: &reqwest::Error, host: &str, timeout: Duratio
     } else if err.is_decode() || err.is_body() {
         M365Error::new(
             ErrorKind::Protocol,
-            format!("{host} sent a response that could not be read: {}", root_cause(err)),
+            format!(
+                "{host} sent a response that could not be read: {}",
+                root_cause(err)
+            ),
         )
     } else {
         M365Error::new(

@@ -176,7 +176,8 @@ impl GraphSession {
     }
 
     pub async fn me(&self) -> Result<SignedInUser, M365Error> {
-        self.get_one("v1.0/me?$select=id,userPrincipalName,displayName").await
+        self.get_one("v1.0/me?$select=id,userPrincipalName,displayName")
+            .await
     }
 
     /// The directory roles the signed-in user holds directly.
@@ -184,7 +185,10 @@ impl GraphSession {
         let entries: Vec<MemberOfEntry> = self.get_all("v1.0/me/memberOf?$top=999").await?;
         Ok(entries
             .into_iter()
-            .filter(|e| e.odata_type.eq_ignore_ascii_case("#microsoft.graph.directoryRole"))
+            .filter(|e| {
+                e.odata_type
+                    .eq_ignore_ascii_case("#microsoft.graph.directoryRole")
+            })
             .map(|e| e.role)
             .collect())
     }
@@ -211,15 +215,19 @@ impl GraphSession {
     }
 
     fn url(&self, path: &str) -> Result<Url, M365Error> {
-        self.endpoints.graph.join(path).map_err(|e| {
-            M365Error::new(ErrorKind::Protocol, format!("bad Graph path {path}: {e}"))
-        })
+        self.endpoints
+            .graph
+            .join(path)
+            .map_err(|e| M365Error::new(ErrorKind::Protocol, format!("bad Graph path {path}: {e}")))
     }
 
     /// A nextLink elsewhere than Graph would receive our bearer token.
     fn same_origin(&self, link: &str) -> Result<Url, M365Error> {
         let url = Url::parse(link).map_err(|_| {
-            M365Error::new(ErrorKind::Protocol, "Microsoft Graph sent a malformed @odata.nextLink")
+            M365Error::new(
+                ErrorKind::Protocol,
+                "Microsoft Graph sent a malformed @odata.nextLink",
+            )
         })?;
         if url.origin() != self.endpoints.graph.origin() {
             return Err(M365Error::new(
@@ -270,8 +278,16 @@ impl GraphSession {
             format!(
                 "Microsoft Graph ({host}) answered {path} with HTTP {}{}{}",
                 status.as_u16(),
-                if code.is_empty() { String::new() } else { format!(" {code}") },
-                if message.is_empty() { String::new() } else { format!(": {message}") },
+                if code.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {code}")
+                },
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                },
             ),
         ))
     }
@@ -281,7 +297,10 @@ fn parse<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T, M365Error> {
     serde_json::from_slice(body).map_err(|e| {
         M365Error::new(
             ErrorKind::Protocol,
-            format!("Microsoft Graph answered {} with an unexpected body: {e}", url.path()),
+            format!(
+                "Microsoft Graph answered {} with an unexpected body: {e}",
+                url.path()
+            ),
         )
     })
 }

@@ -16,5 +16,7 @@ mod signin;
 pub use client::{ConnectorSettings, M365Client, DEFAULT_CLIENT_ID};
 pub use cloud::{Endpoints, NationalCloud};
 pub use error::{ErrorKind, M365Error, SignInFailure};
-pub use graph::{role_template, DirectoryRole, GraphSession, SignedInUser, TenantOrganization, VerifiedDomain};
+pub use graph::{
+    role_template, DirectoryRole, GraphSession, SignedInUser, TenantOrganization, VerifiedDomain,
+};
 pub use url::Url;

@@ -64,7 +64,12 @@ impl M365Client {
                     ),
                 ));
             }
-            tracing::info!(host, status = status.as_u16(), wait_ms = wait.as_millis() as u64, "Microsoft asked us to wait; retrying");
+            tracing::info!(
+                host,
+                status = status.as_u16(),
+                wait_ms = wait.as_millis() as u64,
+                "Microsoft asked us to wait; retrying"
+            );
             self.pause_for(wait).await;
             attempt += 1;
         }

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "openvbo", version, about = "Open-source Microsoft 365 backup server speaking the Veeam Backup for Microsoft 365 REST API v6")]
+#[command(
+    name = "openvbo",
+    version,
+    about = "Open-source Microsoft 365 backup server speaking the Veeam Backup for Microsoft 365 REST API v6"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -92,6 +96,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::settings::serve(args).await,
         Command::M365Sim(args) => crate::sim::run(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
-        Command::Admin(AdminCommand::ResetPassword(args)) => crate::admin::reset_password(args).await,
+        Command::Admin(AdminCommand::ResetPassword(args)) => {
+            crate::admin::reset_password(args).await
+        }
     }
 }

@@ -38,7 +38,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.m365_graph_url = Some(sim_url.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is another openvbo running? use --listen)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another openvbo running? use --listen)",
+                args.listen
+            )
+        })?;
     // A fresh password every run, so the printed commands always work.
     let password = openvbo_api::reset_admin_password(&config, &config.admin_user, None).await?;
     let prepared = openvbo_api::prepare(config).await?;
@@ -47,15 +52,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let base = format!("https://localhost:{port}");
     let cacert = prepared.cert_path.display().to_string();
     let user = prepared.admin_user.clone();
-    let body = serde_json::json!({
-        "type": "Office365",
-        "region": "Worldwide",
-        "isExchangeOnline": true,
-        "isSharePointOnline": true,
-        "isTeamsChatsOnline": false,
-        "exchangeOnlineSettings": {"account": DEMO_ADMIN_UPN, "password": DEMO_ADMIN_PASSWORD, "grantAdminAccess": true, "useMfa": false},
-        "sharePointOnlineSettings": {"account": DEMO_ADMIN_UPN, "password": DEMO_ADMIN_PASSWORD, "grantAdminAccess": true, "useMfa": false}
-    });
+    let settings = format!(
+        r#"{{"account":"{DEMO_ADMIN_UPN}","password":"{DEMO_ADMIN_PASSWORD}","grantAdminAccess":true,"useMfa":false}}"#
+    );
+    let body = format!(
+        r#"{{"type":"Office365","region":"Worldwide","isExchangeOnline":true,"isSharePointOnline":true,"isTeamsChatsOnline":false,"exchangeOnlineSettings":{settings},"sharePointOnlineSettings":{settings}}}"#
+    );
     println!(
         r#"
 openvbo demo is running (Ctrl-C stops it).
@@ -75,7 +77,9 @@ curl -sS --cacert '{cacert}' {base}/v6/Organizations -H "Authorization: Bearer $
 "#,
         pw = password.expose_secret(),
     );
-    let result = prepared.serve(listener, crate::settings::shutdown_signal()).await;
+    let result = prepared
+        .serve(listener, crate::settings::shutdown_signal())
+        .await;
     let _ = stop_sim.send(());
     let _ = sim_task.await;
     result.map_err(anyhow::Error::from)

@@ -53,27 +53,39 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     } else if let Some(listen) = file.listen {
-        config.listen = listen
-            .parse()
-            .with_context(|| format!("listen: '{listen}' is not an address such as 0.0.0.0:4443"))?;
+        config.listen = listen.parse().with_context(|| {
+            format!("listen: '{listen}' is not an address such as 0.0.0.0:4443")
+        })?;
     }
     config.tls_cert = args.tls_cert.clone().or(file.tls_cert);
     config.tls_key = args.tls_key.clone().or(file.tls_key);
     if config.tls_cert.is_some() != config.tls_key.is_some() {
         bail!("tls_cert and tls_key must be given together");
     }
-    config.m365_login_url = parse_override("m365_login_url", args.m365_login_url.clone().or(file.m365_login_url))?;
-    config.m365_graph_url = parse_override("m365_graph_url", args.m365_graph_url.clone().or(file.m365_graph_url))?;
+    config.m365_login_url = parse_override(
+        "m365_login_url",
+        args.m365_login_url.clone().or(file.m365_login_url),
+    )?;
+    config.m365_graph_url = parse_override(
+        "m365_graph_url",
+        args.m365_graph_url.clone().or(file.m365_graph_url),
+    )?;
     if let Some(id) = args.m365_client_id.clone().or(file.m365_client_id) {
         config.m365_client_id = id;
     }
     if let Some(secs) = args.m365_timeout_secs.or(file.m365_timeout_secs) {
         config.m365_timeout = positive_secs("m365_timeout_secs", secs)?;
     }
-    if let Some(secs) = args.access_token_lifetime_secs.or(file.access_token_lifetime_secs) {
+    if let Some(secs) = args
+        .access_token_lifetime_secs
+        .or(file.access_token_lifetime_secs)
+    {
         config.access_token_lifetime = positive_secs("access_token_lifetime_secs", secs)?;
     }
-    if let Some(secs) = args.refresh_token_lifetime_secs.or(file.refresh_token_lifetime_secs) {
+    if let Some(secs) = args
+        .refresh_token_lifetime_secs
+        .or(file.refresh_token_lifetime_secs)
+    {
         config.refresh_token_lifetime = positive_secs("refresh_token_lifetime_secs", secs)?;
     }
     if let Some(n) = args.max_connections.or(file.max_connections) {
@@ -91,7 +103,11 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     }
     config.admin_password = secret_env("OPENVBO_ADMIN_PASSWORD");
     config.master_key = secret_env("OPENVBO_MASTER_KEY");
-    let log = args.log.clone().or(file.log).unwrap_or_else(|| "info".to_owned());
+    let log = args
+        .log
+        .clone()
+        .or(file.log)
+        .unwrap_or_else(|| "info".to_owned());
     Ok((config, log))
 }
 
@@ -130,6 +146,7 @@ pub fn init_logging(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -188,7 +205,10 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/tmp/from-flag"));
         assert_eq!(config.listen.to_string(), "127.0.0.1:9443");
         assert_eq!(config.access_token_lifetime, Duration::from_secs(120));
-        assert_eq!(config.refresh_token_lifetime, Duration::from_secs(14 * 24 * 3600));
+        assert_eq!(
+            config.refresh_token_lifetime,
+            Duration::from_secs(14 * 24 * 3600)
+        );
     }
 
     #[test]
@@ -199,7 +219,11 @@ mod tests {
         let err = read_file(&path).unwrap_err();
         assert!(format!("{err:#}").contains("listne"), "{err:#}");
         assert!(parse_override("m365_login_url", Some("ftp://x".into())).is_err());
-        assert!(parse_override("m365_login_url", Some("http://127.0.0.1:1".into())).unwrap().is_some());
+        assert!(
+            parse_override("m365_login_url", Some("http://127.0.0.1:1".into()))
+                .unwrap()
+                .is_some()
+        );
         assert!(positive_secs("x", 0).is_err());
     }
 }

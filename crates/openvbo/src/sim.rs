@@ -73,8 +73,12 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("Microsoft 365 simulator listening on http://{addr} with tenants: {}", names.join(", "));
+    println!(
+        "Microsoft 365 simulator listening on http://{addr} with tenants: {}",
+        names.join(", ")
+    );
     println!("Point openvbo at it: --m365-login-url http://{addr} --m365-graph-url http://{addr}");
-    sim.serve(listener, crate::settings::shutdown_signal()).await?;
+    sim.serve(listener, crate::settings::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -33,7 +33,7 @@ pub struct OrganizationView {
     office_name: String,
     is_backedup: bool,
     #[serde(rename = "_links")]
-    links: Map<String, Value>,
+    links: Links,
     #[serde(rename = "_actions")]
     actions: Map<String, Value>,
 }
@@ -45,6 +45,7 @@ struct SettingsView {
     account: String,
     grant_admin_access: bool,
     use_mfa: bool,
+    #[serde(rename = "useCustomVeeamAADApplication")]
     use_custom_veeam_aad_application: bool,
     use_application_only_auth: bool,
     office_organization_name: String,
@@ -67,11 +68,14 @@ impl OrganizationView {
                 })
         };
         let base = format!("/v6/organizations/{}", org.id);
-        let mut links = Map::new();
-        links.insert("self".into(), href(base.clone()));
-        for rel in ["jobs", "groups", "users", "sites", "usedRepositories"] {
-            links.insert(rel.into(), href(format!("{base}/{rel}")));
-        }
+        let links = Links {
+            jobs: Href::new(format!("{base}/jobs")),
+            groups: Href::new(format!("{base}/groups")),
+            users: Href::new(format!("{base}/users")),
+            sites: Href::new(format!("{base}/sites")),
+            used_repositories: Href::new(format!("{base}/usedRepositories")),
+            self_: Href::new(base),
+        };
         Self {
             is_teams_online: org.is_teams_online,
             is_teams_chats_online: org.is_teams_chats_online,
@@ -91,10 +95,29 @@ impl OrganizationView {
     }
 }
 
-fn href(path: String) -> Value {
-    let mut m = Map::new();
-    m.insert("href".into(), Value::String(path));
-    Value::Object(m)
+/// `RESTLinkHAL`.
+#[derive(Serialize)]
+struct Href {
+    href: String,
+}
+
+impl Href {
+    fn new(href: String) -> Self {
+        Self { href }
+    }
+}
+
+/// The organization's `_links`, in the order Veeam lists them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Links {
+    #[serde(rename = "self")]
+    self_: Href,
+    jobs: Href,
+    groups: Href,
+    users: Href,
+    sites: Href,
+    used_repositories: Href,
 }
 
 /// `extendedView` (default true), its name matched case-insensitively;
@@ -116,8 +139,9 @@ fn extended_view(query: Option<&str>) -> Result<bool, ApiError> {
 }
 
 fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
-    raw.parse()
-        .map_err(|e: openvbo_core::ids::MalformedId| ApiError::bad_request(format!("organizationId: {e}")))
+    raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
+        ApiError::bad_request(format!("organizationId: {e}"))
+    })
 }
 
 pub async fn list(
@@ -127,7 +151,11 @@ pub async fn list(
 ) -> Result<Json<Vec<OrganizationView>>, ApiError> {
     let extended = extended_view(query.as_deref())?;
     let orgs = state.organizations.list().await?;
-    Ok(Json(orgs.iter().map(|o| OrganizationView::new(o, extended)).collect()))
+    Ok(Json(
+        orgs.iter()
+            .map(|o| OrganizationView::new(o, extended))
+            .collect(),
+    ))
 }
 
 pub async fn get_one(

@@ -73,7 +73,10 @@ pub async fn issue(
             state.auth.login(&user, password, peer.ip()).await?
         }
         Some(g) if g.eq_ignore_ascii_case("refresh_token") => {
-            let Some(token) = request.refresh_token.filter(|t| !t.expose_secret().is_empty()) else {
+            let Some(token) = request
+                .refresh_token
+                .filter(|t| !t.expose_secret().is_empty())
+            else {
                 return Ok(oauth_error(
                     "invalid_request",
                     "grant_type=refresh_token requires refresh_token",

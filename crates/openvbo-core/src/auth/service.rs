@@ -15,7 +15,9 @@ use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::token::{generate_token, hash_token};
 use crate::clock;
 use crate::error::CoreError;
-use crate::store::{AccessGrant, AdminRecord, IssuedToken, NewSession, RefreshOutcome, Store, StoreError};
+use crate::store::{
+    AccessGrant, AdminRecord, IssuedToken, NewSession, RefreshOutcome, Store, StoreError,
+};
 
 #[derive(Clone, Copy, Debug)]
 pub struct AuthSettings {
@@ -170,15 +172,23 @@ impl AuthService {
             )
             .await?;
         match outcome {
-            RefreshOutcome::Rotated { user_name } => Ok(self.grant(access, refresh, user_name, now)),
-            RefreshOutcome::Unknown => Err(CoreError::InvalidGrant("The refresh token is invalid.".into())),
+            RefreshOutcome::Rotated { user_name } => {
+                Ok(self.grant(access, refresh, user_name, now))
+            }
+            RefreshOutcome::Unknown => Err(CoreError::InvalidGrant(
+                "The refresh token is invalid.".into(),
+            )),
             RefreshOutcome::Expired => Err(CoreError::InvalidGrant(
-                "The refresh token has expired; sign in again with a user name and password.".into(),
+                "The refresh token has expired; sign in again with a user name and password."
+                    .into(),
             )),
             RefreshOutcome::Reused => {
-                tracing::warn!("a spent refresh token was presented again; its session was revoked");
+                tracing::warn!(
+                    "a spent refresh token was presented again; its session was revoked"
+                );
                 Err(CoreError::InvalidGrant(
-                    "The refresh token was already used; the session was revoked. Sign in again.".into(),
+                    "The refresh token was already used; the session was revoked. Sign in again."
+                        .into(),
                 ))
             }
         }
@@ -189,7 +199,9 @@ impl AuthService {
         self.store
             .find_access_token(&hash_token(bearer), clock::now())
             .await?
-            .ok_or_else(|| CoreError::Unauthenticated("The access token is invalid or has expired.".into()))
+            .ok_or_else(|| {
+                CoreError::Unauthenticated("The access token is invalid or has expired.".into())
+            })
     }
 
     /// Forgets tokens that can no longer be used.
@@ -232,7 +244,13 @@ impl AuthService {
         )
     }
 
-    fn grant(&self, access: SecretString, refresh: SecretString, user_name: String, now: OffsetDateTime) -> TokenGrant {
+    fn grant(
+        &self,
+        access: SecretString,
+        refresh: SecretString,
+        user_name: String,
+        now: OffsetDateTime,
+    ) -> TokenGrant {
         TokenGrant {
             access_token: access,
             refresh_token: refresh,

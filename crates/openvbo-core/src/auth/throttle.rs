@@ -54,12 +54,18 @@ impl LoginThrottle {
         let Some(times) = map.get_mut(&Self::key(user, ip)) else {
             return Ok(());
         };
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.settings.window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.settings.window)
+        {
             times.pop_front();
         }
         if times.len() >= self.settings.max_failures {
             let oldest = times.front().copied().unwrap_or(now);
-            let retry = self.settings.window.saturating_sub(now.duration_since(oldest));
+            let retry = self
+                .settings
+                .window
+                .saturating_sub(now.duration_since(oldest));
             return Err(retry.max(Duration::from_secs(1)));
         }
         Ok(())
@@ -70,7 +76,11 @@ impl LoginThrottle {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= self.settings.max_keys {
             let window = self.settings.window;
-            map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+            map.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
             if map.len() >= self.settings.max_keys {
                 // Still full of live entries: drop the stalest.
                 if let Some(stalest) = map
@@ -116,8 +126,14 @@ mod tests {
         }
         let retry = t.check("admin", ip(1)).unwrap_err();
         assert!(retry <= Duration::from_secs(60) && retry >= Duration::from_secs(1));
-        assert!(t.check("admin", ip(2)).is_ok(), "another address is not blocked");
-        assert!(t.check("other", ip(1)).is_ok(), "another user is not blocked");
+        assert!(
+            t.check("admin", ip(2)).is_ok(),
+            "another address is not blocked"
+        );
+        assert!(
+            t.check("other", ip(1)).is_ok(),
+            "another user is not blocked"
+        );
         t.record_success("admin", ip(1));
         assert!(t.check("admin", ip(1)).is_ok());
     }

@@ -144,7 +144,10 @@ impl OrganizationInput {
         }
         if self.configure_application == Some(true)
             || self.user_code.as_deref().is_some_and(|c| !c.is_empty())
-            || self.new_application_name.as_deref().is_some_and(|c| !c.is_empty())
+            || self
+                .new_application_name
+                .as_deref()
+                .is_some_and(|c| !c.is_empty())
         {
             return Err(CoreError::NotSupported(
                 "modern authentication (configureApplication, userCode, newApplicationName) is not supported yet; add the organization with basic authentication (account and password)".into(),
@@ -251,7 +254,9 @@ impl OrganizationInput {
                         ),
                     ))
                 }
-                (Some(settings), stored) => settings.merge_into(service.settings_field(), stored)?,
+                (Some(settings), stored) => {
+                    settings.merge_into(service.settings_field(), stored)?
+                }
             };
             if matches!(change, AccountChange::Replace(_)) || stored.is_none() {
                 update.needs_verification = true;
@@ -275,10 +280,16 @@ impl ConnectionSettingsInput {
     /// Basic authentication means an account and a password, no MFA and no
     /// Azure AD application.
     fn check_basic_auth(&self, field: &str) -> Result<(), CoreError> {
-        let has_application = self.application_id.as_deref().is_some_and(|s| !s.is_empty())
+        let has_application = self
+            .application_id
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
             || self.application_secret.is_some()
             || self.application_certificate.is_some()
-            || self.application_certificate_thumbprint.as_deref().is_some_and(|s| !s.is_empty());
+            || self
+                .application_certificate_thumbprint
+                .as_deref()
+                .is_some_and(|s| !s.is_empty());
         if self.use_mfa == Some(true) && !has_application {
             return Err(CoreError::validation(
                 format!("{field}.useMfa"),
@@ -304,7 +315,10 @@ impl ConnectionSettingsInput {
             .as_deref()
             .map(|raw| {
                 Upn::parse(raw).map_err(|reason| {
-                    CoreError::validation(format!("{field}.account"), format!("{field}.account {reason}"))
+                    CoreError::validation(
+                        format!("{field}.account"),
+                        format!("{field}.account {reason}"),
+                    )
                 })
             })
             .transpose()
@@ -325,12 +339,22 @@ impl ConnectionSettingsInput {
         }
     }
 
-    fn new_account(&self, field: &str, base: Option<&ServiceAccount>) -> Result<NewServiceAccount, CoreError> {
+    fn new_account(
+        &self,
+        field: &str,
+        base: Option<&ServiceAccount>,
+    ) -> Result<NewServiceAccount, CoreError> {
         let account = self.parse_account(field)?.ok_or_else(|| {
-            CoreError::validation(format!("{field}.account"), format!("{field}.account is required"))
+            CoreError::validation(
+                format!("{field}.account"),
+                format!("{field}.account is required"),
+            )
         })?;
         let password = self.parse_password(field)?.ok_or_else(|| {
-            CoreError::validation(format!("{field}.password"), format!("{field}.password is required"))
+            CoreError::validation(
+                format!("{field}.password"),
+                format!("{field}.password is required"),
+            )
         })?;
         Ok(NewServiceAccount {
             account,
@@ -347,13 +371,19 @@ impl ConnectionSettingsInput {
         })
     }
 
-    fn merge_into(&self, field: &str, stored: Option<&ServiceAccount>) -> Result<AccountChange, CoreError> {
+    fn merge_into(
+        &self,
+        field: &str,
+        stored: Option<&ServiceAccount>,
+    ) -> Result<AccountChange, CoreError> {
         let Some(stored) = stored else {
             return self.new_account(field, None).map(AccountChange::Replace);
         };
         let account = self.parse_account(field)?;
         let password = self.parse_password(field)?;
-        let same_account = account.as_ref().is_none_or(|a| a.same_account(&stored.account));
+        let same_account = account
+            .as_ref()
+            .is_none_or(|a| a.same_account(&stored.account));
         match (same_account, password) {
             (true, None) => {
                 let mut kept = stored.clone();
@@ -384,4 +414,3 @@ impl ConnectionSettingsInput {
         }
     }
 }
-

@@ -7,8 +7,8 @@ use openvbo_m365::M365Client;
 
 use super::model::{Organization, Service, ServiceAccount};
 use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
-use super::verify::{verify, Credential, VerifiedTenant};
 pub use super::verify::EndpointOverrides;
+use super::verify::{verify, Credential, VerifiedTenant};
 use crate::clock;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
@@ -53,7 +53,14 @@ impl OrganizationService {
                 .filter_map(|s| new.account(s).map(|a| (s, a))),
         );
         let endpoints = self.options.endpoints.endpoints(new.region);
-        let tenant = verify(&self.connector, &endpoints, new.region, &credentials, new.is_teams_online).await?;
+        let tenant = verify(
+            &self.connector,
+            &endpoints,
+            new.region,
+            &credentials,
+            new.is_teams_online,
+        )
+        .await?;
 
         let id = OrganizationId::new_random();
         let now = clock::now();
@@ -65,14 +72,19 @@ impl OrganizationService {
             display_name: tenant.display_name,
             region: new.region,
             exchange: new.exchange.map(|a| self.seal(id, Service::Exchange, a)),
-            sharepoint: new.sharepoint.map(|a| self.seal(id, Service::SharePoint, a)),
+            sharepoint: new
+                .sharepoint
+                .map(|a| self.seal(id, Service::SharePoint, a)),
             is_teams_online: new.is_teams_online,
             is_teams_chats_online: false,
             revision: 1,
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_organization(&org).await.map_err(conflict_or)?;
+        self.store
+            .insert_organization(&org)
+            .await
+            .map_err(conflict_or)?;
         tracing::info!(organization = %org.id, name = %org.name, "organization added");
         Ok(org)
     }
@@ -91,7 +103,11 @@ impl OrganizationService {
     /// Changes flags and credentials; new credentials are verified with
     /// Microsoft before anything is stored.
     #[tracing::instrument(skip_all, fields(organization = %id))]
-    pub async fn update(&self, id: OrganizationId, input: OrganizationInput) -> Result<(), CoreError> {
+    pub async fn update(
+        &self,
+        id: OrganizationId,
+        input: OrganizationInput,
+    ) -> Result<(), CoreError> {
         let current = self.get(id).await?;
         let update = input.into_update(&current)?;
 
@@ -117,7 +133,14 @@ impl OrganizationService {
             }
             let credentials = group_pairs(pairs);
             let endpoints = self.options.endpoints.endpoints(current.region);
-            let tenant = verify(&self.connector, &endpoints, current.region, &credentials, update.is_teams_online).await?;
+            let tenant = verify(
+                &self.connector,
+                &endpoints,
+                current.region,
+                &credentials,
+                update.is_teams_online,
+            )
+            .await?;
             ensure_same_tenant(&current, &tenant)?;
         }
 
@@ -133,7 +156,11 @@ impl OrganizationService {
         }
         next.revision = current.revision + 1;
         next.updated_at = clock::now();
-        if !self.store.update_organization(&next, current.revision).await? {
+        if !self
+            .store
+            .update_organization(&next, current.revision)
+            .await?
+        {
             return match self.store.get_organization(id).await? {
                 None => Err(not_found(id)),
                 Some(_) => Err(CoreError::Conflict(format!(
@@ -155,16 +182,27 @@ impl OrganizationService {
         }
     }
 
-    fn seal(&self, id: OrganizationId, service: Service, account: NewServiceAccount) -> ServiceAccount {
+    fn seal(
+        &self,
+        id: OrganizationId,
+        service: Service,
+        account: NewServiceAccount,
+    ) -> ServiceAccount {
         self.seal_ref(id, service, &account)
     }
 
-    fn seal_ref(&self, id: OrganizationId, service: Service, account: &NewServiceAccount) -> ServiceAccount {
+    fn seal_ref(
+        &self,
+        id: OrganizationId,
+        service: Service,
+        account: &NewServiceAccount,
+    ) -> ServiceAccount {
         ServiceAccount {
             account: account.account.clone(),
-            password: self
-                .sealer
-                .seal(&account.password, &Organization::secret_context(id, service)),
+            password: self.sealer.seal(
+                &account.password,
+                &Organization::secret_context(id, service),
+            ),
             grant_admin_access: account.grant_admin_access,
             use_custom_veeam_aad_application: account.use_custom_veeam_aad_application,
             share_point_save_all_web_parts: account.share_point_save_all_web_parts,
@@ -176,7 +214,11 @@ impl OrganizationService {
 fn group_credentials<'a>(
     accounts: impl Iterator<Item = (Service, &'a NewServiceAccount)>,
 ) -> Vec<Credential<'a>> {
-    group_pairs(accounts.map(|(s, a)| (s, &a.account, &a.password)).collect())
+    group_pairs(
+        accounts
+            .map(|(s, a)| (s, &a.account, &a.password))
+            .collect(),
+    )
 }
 
 fn group_pairs<'a>(
@@ -186,7 +228,8 @@ fn group_pairs<'a>(
     let mut out: Vec<Credential<'a>> = Vec::new();
     for (service, account, password) in pairs {
         match out.iter_mut().find(|c| {
-            c.account.same_account(account) && c.password.expose_secret() == password.expose_secret()
+            c.account.same_account(account)
+                && c.password.expose_secret() == password.expose_secret()
         }) {
             Some(existing) => existing.services.push(service),
             None => out.push(Credential {

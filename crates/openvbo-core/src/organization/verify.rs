@@ -91,7 +91,12 @@ async fn verify_one(
 ) -> Result<(VerifiedTenant, Vec<DirectoryRole>), CoreError> {
     let account = credential.account;
     let session = connector
-        .sign_in_with_password(endpoints, account.domain(), account.as_str(), credential.password)
+        .sign_in_with_password(
+            endpoints,
+            account.domain(),
+            account.as_str(),
+            credential.password,
+        )
         .await
         .map_err(|e| sign_in_error(e, credential, region))?;
     let org = session
@@ -111,7 +116,10 @@ async fn verify_one(
     })?;
     Ok((
         VerifiedTenant {
-            display_name: org.display_name.clone().unwrap_or_else(|| initial_domain.clone()),
+            display_name: org
+                .display_name
+                .clone()
+                .unwrap_or_else(|| initial_domain.clone()),
             tenant_id: org.id,
             initial_domain,
         },
@@ -126,22 +134,28 @@ enum Need {
 }
 
 fn covers(roles: &[DirectoryRole], need: Need) -> bool {
-    let global = |r: &DirectoryRole| r.is(role_template::GLOBAL_ADMINISTRATOR, "Global Administrator");
+    let global =
+        |r: &DirectoryRole| r.is(role_template::GLOBAL_ADMINISTRATOR, "Global Administrator");
     roles.iter().any(|r| {
         global(r)
             || match need {
-                Need::Service(Service::Exchange) => {
-                    r.is(role_template::EXCHANGE_ADMINISTRATOR, "Exchange Administrator")
-                }
-                Need::Service(Service::SharePoint) => {
-                    r.is(role_template::SHAREPOINT_ADMINISTRATOR, "SharePoint Administrator")
-                }
+                Need::Service(Service::Exchange) => r.is(
+                    role_template::EXCHANGE_ADMINISTRATOR,
+                    "Exchange Administrator",
+                ),
+                Need::Service(Service::SharePoint) => r.is(
+                    role_template::SHAREPOINT_ADMINISTRATOR,
+                    "SharePoint Administrator",
+                ),
                 Need::Teams => r.is(role_template::TEAMS_ADMINISTRATOR, "Teams Administrator"),
             }
     })
 }
 
-fn check_service_roles(credential: &Credential<'_>, roles: &[DirectoryRole]) -> Result<(), CoreError> {
+fn check_service_roles(
+    credential: &Credential<'_>,
+    roles: &[DirectoryRole],
+) -> Result<(), CoreError> {
     for service in &credential.services {
         if !covers(roles, Need::Service(*service)) {
             let role = match service {
@@ -149,8 +163,8 @@ fn check_service_roles(credential: &Credential<'_>, roles: &[DirectoryRole]) -> 
                 Service::SharePoint => "SharePoint Administrator",
             };
             return Err(CoreError::Refused(format!(
-                "{} ({}) does not hold a directory role that covers {}: it needs Global Administrator or {role} in Microsoft Entra ID. Assign the role, or use another account",
-                format!("{}.account", service.settings_field()),
+                "{}.account ({}) does not hold a directory role that covers {}: it needs Global Administrator or {role} in Microsoft Entra ID. Assign the role, or use another account",
+                service.settings_field(),
                 credential.account,
                 service.display_name(),
             )));
@@ -234,14 +248,18 @@ fn graph_error(err: M365Error, credential: &Credential<'_>) -> CoreError {
 pub(crate) fn upstream(err: M365Error, doing: &str) -> CoreError {
     let (failure, retry_after) = match err.kind {
         ErrorKind::Timeout => (UpstreamFailure::Timeout, None),
-        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => {
-            (UpstreamFailure::Unavailable, retry_after.or(Some(Duration::from_secs(30))))
-        }
+        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => (
+            UpstreamFailure::Unavailable,
+            retry_after.or(Some(Duration::from_secs(30))),
+        ),
         _ => (UpstreamFailure::BadGateway, None),
     };
     CoreError::Upstream {
         failure,
-        message: format!("Microsoft 365 could not be used while {doing}: {}; nothing was changed", err.message),
+        message: format!(
+            "Microsoft 365 could not be used while {doing}: {}; nothing was changed",
+            err.message
+        ),
         retry_after,
     }
 }

@@ -1,0 +1,294 @@
+//! A real server over HTTPS on an ephemeral port, wired to a real simulator
+//! over HTTP, with a real SQLite file in a temporary data dir.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use m365_sim::{SimOptions, Simulator, Tenant};
+use openvbo_api::ServerConfig;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "Adm1n-Test-Password";
+pub const M365_PASSWORD: &str = "Tenant-Secret-Passw0rd!";
+
+/// A tenant `name.onmicrosoft.com` whose users all have `M365_PASSWORD`.
+/// `users`: (local part, roles, extra JSON fields).
+pub fn tenant(index: u32, name: &str, users: &[(&str, &[&str], Value)]) -> Tenant {
+    let users: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (local, roles, extra))| {
+            let mut u = json!({
+                "id": format!("00000000-0000-4000-8000-{:06}{:06}", index, i),
+                "userPrincipalName": format!("{local}@{name}.onmicrosoft.com"),
+                "displayName": local,
+                "password": M365_PASSWORD,
+                "roles": roles,
+            });
+            if let (Some(obj), Some(extra)) = (u.as_object_mut(), extra.as_object()) {
+                for (k, v) in extra {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+            u
+        })
+        .collect();
+    serde_json::from_value(json!({
+        "id": format!("11111111-0000-4000-8000-{:012}", index),
+        "displayName": name,
+        "initialDomain": format!("{name}.onmicrosoft.com"),
+        "verifiedDomains": [format!("{name}.example.com")],
+        "users": users,
+    }))
+    .unwrap()
+}
+
+/// The standard test tenant: an administrator and one user per refusal.
+pub fn contoso() -> Tenant {
+    tenant(
+        1,
+        "contoso",
+        &[
+            ("admin", &["Global Administrator"], json!({})),
+            ("exchadmin", &["Exchange Administrator"], json!({})),
+            ("spadmin", &["SharePoint Administrator"], json!({})),
+            ("user", &[], json!({})),
+            (
+                "mfa",
+                &["Global Administrator"],
+                json!({"mfaRequired": true}),
+            ),
+            (
+                "disabled",
+                &["Global Administrator"],
+                json!({"accountEnabled": false}),
+            ),
+            ("locked", &["Global Administrator"], json!({"locked": true})),
+            (
+                "expired",
+                &["Global Administrator"],
+                json!({"passwordExpired": true}),
+            ),
+        ],
+    )
+}
+
+pub fn fabrikam() -> Tenant {
+    tenant(
+        2,
+        "fabrikam",
+        &[("admin", &["Global Administrator"], json!({}))],
+    )
+}
+
+pub struct Sim {
+    pub sim: Simulator,
+    pub url: Url,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Sim {
+    pub async fn start(tenants: Vec<Tenant>) -> Sim {
+        let sim = Simulator::new(tenants, SimOptions::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(sim.clone().serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Sim {
+            sim,
+            url,
+            stop: Some(stop),
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), openvbo_api::LaunchError>>>,
+}
+
+pub fn config(data_dir: &Path, sim: &Url) -> ServerConfig {
+    let mut config = ServerConfig::with_data_dir(data_dir);
+    config.m365_login_url = Some(sim.clone());
+    config.m365_graph_url = Some(sim.clone());
+    config.admin_user = ADMIN.into();
+    config.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    config.m365_timeout = Duration::from_secs(5);
+    config.shutdown_grace = Duration::from_secs(10);
+    config
+}
+
+impl Server {
+    pub async fn start(config: ServerConfig) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data_dir = config.data_dir.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let prepared = openvbo_api::prepare(config).await.unwrap();
+        let cert = std::fs::read(&prepared.cert_path).unwrap();
+        let handle = tokio::spawn(prepared.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        let client = client_trusting(&cert, None);
+        Server {
+            addr,
+            base: format!("https://localhost:{}", addr.port()),
+            client,
+            data_dir,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server and waits until requests in flight have finished.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client whose requests come from another loopback address.
+    pub fn client_from(&self, local: [u8; 4]) -> reqwest::Client {
+        let cert = std::fs::read(openvbo_api::tls::generated_paths(&self.data_dir).0).unwrap();
+        client_trusting(&cert, Some(std::net::IpAddr::from(local)))
+    }
+
+    pub async fn token(&self) -> String {
+        let (status, body) = self.login(ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url("/v6/Token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn add(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/v6/Organizations",
+            token,
+            Some(body),
+        )
+        .await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn client_trusting(cert_pem: &[u8], local: Option<std::net::IpAddr>) -> reqwest::Client {
+    let cert = reqwest::Certificate::from_pem(cert_pem).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(cert)
+        .tls_built_in_root_certs(false)
+        .local_address(local)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// The seed page's request body for `user@name.onmicrosoft.com`.
+pub fn seed_body(account: &str, password: &str) -> Value {
+    json!({
+        "type": "Office365",
+        "region": "Worldwide",
+        "isExchangeOnline": true,
+        "isSharePointOnline": true,
+        "isTeamsChatsOnline": false,
+        "sharePointOnlineSettings": {
+            "account": account, "password": password,
+            "grantAdminAccess": true, "useMfa": false, "useCustomVeeamAADApplication": false
+        },
+        "exchangeOnlineSettings": {
+            "account": account, "password": password,
+            "grantAdminAccess": true, "useMfa": false, "useCustomVeeamAADApplication": false
+        }
+    })
+}
+
+/// Asserts a `{"message"}` error with the given status whose message
+/// contains every fragment (case-insensitive).
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, fragments: &[&str]) {
+    assert_eq!(status, expected, "body: {body}");
+    let message = body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {body}"));
+    for f in fragments {
+        assert!(
+            message.to_lowercase().contains(&f.to_lowercase()),
+            "message {message:?} lacks {f:?}"
+        );
+    }
+}
