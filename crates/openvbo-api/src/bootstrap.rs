@@ -55,8 +55,11 @@ pub async fn open(
     let sealer = Arc::new(Sealer::new(&key));
     let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?);
 
+    let key_check = sealer
+        .key_check()
+        .map_err(|e| BootstrapError::MasterKey(e.to_string()))?;
     let check = store
-        .meta_get_or_insert("master_key_check", sealer.key_check().as_bytes())
+        .meta_get_or_insert("master_key_check", key_check.as_bytes())
         .await?;
     if !sealer.verify_key_check(&SealedSecret::from_bytes(check)) {
         return Err(BootstrapError::WrongMasterKey);

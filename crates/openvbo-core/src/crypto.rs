@@ -74,6 +74,8 @@ impl fmt::Debug for SealedSecret {
 pub enum CryptoError {
     #[error("the master key must be 32 bytes encoded as base64")]
     BadKeyEncoding,
+    #[error("a secret could not be sealed")]
+    CannotSeal,
     #[error(
         "a sealed secret could not be opened: it is damaged or was sealed under another master key"
     )]
@@ -99,11 +101,11 @@ impl Sealer {
     }
 
     /// `context` names where the secret lives (e.g. `org/<id>/exchange/password`).
-    pub fn seal(&self, secret: &SecretString, context: &str) -> SealedSecret {
+    pub fn seal(&self, secret: &SecretString, context: &str) -> Result<SealedSecret, CryptoError> {
         self.seal_bytes(secret.expose_secret().as_bytes(), context)
     }
 
-    fn seal_bytes(&self, plaintext: &[u8], context: &str) -> SealedSecret {
+    fn seal_bytes(&self, plaintext: &[u8], context: &str) -> Result<SealedSecret, CryptoError> {
         // 192-bit random nonces: collisions are not a concern at any volume.
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -111,16 +113,15 @@ impl Sealer {
             msg: plaintext,
             aad: context.as_bytes(),
         };
-        // Encryption only fails for inputs beyond 256 GiB; ours are a few bytes.
         let ciphertext = self
             .cipher
             .encrypt(XNonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| CryptoError::CannotSeal)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
-        SealedSecret(out)
+        Ok(SealedSecret(out))
     }
 
     pub fn open(&self, sealed: &SealedSecret, context: &str) -> Result<SecretString, CryptoError> {
@@ -149,7 +150,7 @@ impl Sealer {
 
     /// A value sealed once per data dir, so a server started with a different
     /// master key refuses to run instead of failing on every organization.
-    pub fn key_check(&self) -> SealedSecret {
+    pub fn key_check(&self) -> Result<SealedSecret, CryptoError> {
         self.seal_bytes(KEY_CHECK_PLAINTEXT, KEY_CHECK_CONTEXT)
     }
 
@@ -170,7 +171,7 @@ mod tests {
     fn seal_open_round_trip_and_no_plaintext_in_blob() {
         let sealer = Sealer::new(&MasterKey::generate());
         let secret = SecretString::from("P@ssw0rd-very-secret");
-        let sealed = sealer.seal(&secret, "org/1/exchange");
+        let sealed = sealer.seal(&secret, "org/1/exchange").unwrap();
         let haystack = String::from_utf8_lossy(sealed.as_bytes());
         assert!(!haystack.contains("very-secret"));
         let opened = sealer.open(&sealed, "org/1/exchange").unwrap();
@@ -181,7 +182,9 @@ mod tests {
     fn wrong_context_or_key_or_tampering_is_refused() {
         let key = MasterKey::generate();
         let sealer = Sealer::new(&key);
-        let sealed = sealer.seal(&SecretString::from("x"), "org/1/exchange");
+        let sealed = sealer
+            .seal(&SecretString::from("x"), "org/1/exchange")
+            .unwrap();
         assert_eq!(
             sealer.open(&sealed, "org/2/exchange").unwrap_err(),
             CryptoError::CannotOpen
@@ -202,7 +205,7 @@ mod tests {
     #[test]
     fn key_check_detects_a_different_key() {
         let key = MasterKey::generate();
-        let check = Sealer::new(&key).key_check();
+        let check = Sealer::new(&key).key_check().unwrap();
         let same = MasterKey::from_base64(key.to_base64().expose_secret()).unwrap();
         assert!(Sealer::new(&same).verify_key_check(&check));
         assert!(!Sealer::new(&MasterKey::generate()).verify_key_check(&check));

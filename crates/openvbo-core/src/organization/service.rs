@@ -71,10 +71,14 @@ impl OrganizationService {
             office_name: tenant.initial_domain,
             display_name: tenant.display_name,
             region: new.region,
-            exchange: new.exchange.map(|a| self.seal(id, Service::Exchange, a)),
+            exchange: new
+                .exchange
+                .map(|a| self.seal(id, Service::Exchange, &a))
+                .transpose()?,
             sharepoint: new
                 .sharepoint
-                .map(|a| self.seal(id, Service::SharePoint, a)),
+                .map(|a| self.seal(id, Service::SharePoint, &a))
+                .transpose()?,
             is_teams_online: new.is_teams_online,
             is_teams_chats_online: false,
             revision: 1,
@@ -150,7 +154,7 @@ impl OrganizationService {
             let account = match update.change(service) {
                 None => None,
                 Some(AccountChange::Keep(kept)) => Some(kept.clone()),
-                Some(AccountChange::Replace(new)) => Some(self.seal_ref(id, service, new)),
+                Some(AccountChange::Replace(new)) => Some(self.seal(id, service, new)?),
             };
             *next.account_mut(service) = account;
         }
@@ -186,27 +190,22 @@ impl OrganizationService {
         &self,
         id: OrganizationId,
         service: Service,
-        account: NewServiceAccount,
-    ) -> ServiceAccount {
-        self.seal_ref(id, service, &account)
-    }
-
-    fn seal_ref(
-        &self,
-        id: OrganizationId,
-        service: Service,
         account: &NewServiceAccount,
-    ) -> ServiceAccount {
-        ServiceAccount {
-            account: account.account.clone(),
-            password: self.sealer.seal(
+    ) -> Result<ServiceAccount, CoreError> {
+        let password = self
+            .sealer
+            .seal(
                 &account.password,
                 &Organization::secret_context(id, service),
-            ),
+            )
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(ServiceAccount {
+            account: account.account.clone(),
+            password,
             grant_admin_access: account.grant_admin_access,
             use_custom_veeam_aad_application: account.use_custom_veeam_aad_application,
             share_point_save_all_web_parts: account.share_point_save_all_web_parts,
-        }
+        })
     }
 }
 
