@@ -1,0 +1,105 @@
+//! HTTPS only: the operator's certificate, the generated one reused, no plain HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_certificate_is_served_and_plain_http_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_path = dir.path().join("operator-cert.pem");
+    let key_path = dir.path().join("operator-key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).unwrap();
+    std::fs::write(&key_path, certified.key_pair.serialize_pem()).unwrap();
+
+    let sim = Sim::start(vec![contoso()]).await;
+    let mut cfg = config(&dir.path().join("data"), &sim.url);
+    cfg.tls_cert = Some(cert_path.clone());
+    cfg.tls_key = Some(key_path);
+    let server = Server::start(cfg).await;
+    assert!(
+        !openvbo_api::tls::generated_paths(&server.data_dir)
+            .0
+            .exists(),
+        "no certificate generated"
+    );
+
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .tls_built_in_root_certs(false)
+        .build()
+        .unwrap();
+    let r = client
+        .get(server.url("/v6/ServiceInstance"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "served with the operator's certificate"
+    );
+
+    let plain = reqwest::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{}/v6/ServiceInstance",
+            server.addr.port()
+        ))
+        .send()
+        .await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP must not be served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_certificate_is_reused_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let server = Server::start(config(dir.path(), &sim.url)).await;
+    let (cert, key) = openvbo_api::tls::generated_paths(dir.path());
+    let first = std::fs::read(&cert).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    server.stop().await;
+    let server = Server::start(config(dir.path(), &sim.url)).await;
+    assert_eq!(std::fs::read(&cert).unwrap(), first);
+    // The client built from the first certificate still trusts the restarted server.
+    let token = server.token().await;
+    assert!(!token.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_master_key_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let server = Server::start(config(dir.path(), &sim.url)).await;
+    server.stop().await;
+    let mut cfg = config(dir.path(), &sim.url);
+    // A valid key, but not this data dir's.
+    cfg.master_key = Some(secrecy::SecretString::from(
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ));
+    let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
+    assert!(err.to_string().contains("does not match"), "{err}");
+}
