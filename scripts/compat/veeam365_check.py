@@ -5,7 +5,9 @@ The client is the unmodified PyPI package ``veeam-365`` (its generated ``veeam_3
 package and its ``VeeamClient`` wrapper). The check walks the organization life cycle the
 way an existing VB365 integration would: discover the API version, log in, read the service
 instance, refresh the token, add the demo organization with basic authentication, list it,
-read it, update it, remove it and confirm it is gone.
+read it, browse its Microsoft 365 objects (users and their OneDrives, groups and their members,
+teams, sites, licensing information; pages cached under a setId), update it, remove it and
+confirm it is gone.
 
 Every response is parsed by the generated models; the assertions are made on those models.
 No response body may contain any password that the check sent.
@@ -23,9 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import ssl
 import sys
 import traceback
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,9 +44,35 @@ from veeam_365.v6.api.organization import (
     organization_remove,
     organization_update,
 )
+from veeam_365.v6.api.organization_group import organization_group_get, organization_group_get_by_id
+from veeam_365.v6.api.organization_group_member import organization_group_member_get
+from veeam_365.v6.api.organization_licensing_information import (
+    organization_licensing_information_get_license_count,
+)
+from veeam_365.v6.api.organization_site import organization_site_get, organization_site_get_by_id
+from veeam_365.v6.api.organization_team import organization_team_get, organization_team_get_by_id
+from veeam_365.v6.api.organization_user import organization_user_get, organization_user_get_by_id
+from veeam_365.v6.api.organization_user_one_drive import (
+    organization_user_one_drive_get_one,
+    organization_user_one_drive_get_page,
+)
 from veeam_365.v6.api.service_instance import service_instance_get
 from veeam_365.v6.client import AuthenticatedClient, Client
 from veeam_365.v6.models.o_auth_token_response import OAuthTokenResponse
+from veeam_365.v6.models.page_of_rest_group import PageOfRESTGroup
+from veeam_365.v6.models.page_of_rest_group_member import PageOfRESTGroupMember
+from veeam_365.v6.models.page_of_rest_one_drive import PageOfRESTOneDrive
+from veeam_365.v6.models.page_of_rest_site import PageOfRESTSite
+from veeam_365.v6.models.page_of_rest_team import PageOfRESTTeam
+from veeam_365.v6.models.page_of_rest_user import PageOfRESTUser
+from veeam_365.v6.models.rest_group import RESTGroup
+from veeam_365.v6.models.rest_group_member import RESTGroupMember
+from veeam_365.v6.models.rest_group_member_type import RESTGroupMemberType
+from veeam_365.v6.models.rest_group_type import RESTGroupType
+from veeam_365.v6.models.rest_one_drive import RESTOneDrive
+from veeam_365.v6.models.rest_organization_licensing_information import (
+    RESTOrganizationLicensingInformation,
+)
 from veeam_365.v6.models.rest_exception_info import RESTExceptionInfo
 from veeam_365.v6.models.rest_office_365_connection_settings_type_0 import (
     RESTOffice365ConnectionSettingsType0,
@@ -51,6 +81,9 @@ from veeam_365.v6.models.rest_organization_composed import RestOrganizationCompo
 from veeam_365.v6.models.rest_organization_region import RestOrganizationRegion
 from veeam_365.v6.models.rest_organization_type import RestOrganizationType
 from veeam_365.v6.models.rest_service_instance import RESTServiceInstance
+from veeam_365.v6.models.rest_site import RESTSite
+from veeam_365.v6.models.rest_team import RESTTeam
+from veeam_365.v6.models.rest_user import RESTUser
 from veeam_365.v6.models.token_data_body import TokenDataBody
 from veeam_365.v6.models.token_data_body_grant_type import TokenDataBodyGrantType
 from veeam_365.v6.models.token_json_body import TokenJsonBody
@@ -65,6 +98,10 @@ builtins.Unset = Unset  # type: ignore[attr-defined]
 from veeam_365.v6.api.auth import token as token_api  # noqa: E402
 
 del builtins.Unset  # type: ignore[attr-defined]
+
+
+# A user principal name: local@domain.tld.
+UPN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class CheckFailed(Exception):
@@ -102,6 +139,10 @@ class Checker:
         self.vc: VeeamClient | None = None
         self.token: OAuthTokenResponse | None = None
         self.org_id: uuid.UUID | None = None
+        # Microsoft 365 objects of the organization, as listed by the steps that read them.
+        self.users: list[RESTUser] | None = None
+        self.groups: list[RESTGroup] | None = None
+        self.sites: list[RESTSite] | None = None
         self.secrets = [s for s in (password, m365_password, args.m365_wrong_password) if s]
 
     # ------------------------------------------------------------------ plumbing
@@ -171,6 +212,137 @@ class Checker:
             isinstance(href, str) and href.lower() == want,
             f"_links.self.href {href!r} != {want!r} (case-insensitively)",
         )
+
+    def assert_links(self, obj: Any, label: str, *names: str) -> None:
+        links = obj.field_links
+        check(not unset(links), f"{label}: _links missing")
+        for name in ("self", *names):
+            check(name in links, f"{label}: _links has no {name}: {links.additional_keys}")
+        for name in links.additional_keys:
+            href = links[name].href
+            check(isinstance(href, str) and href.startswith("/v6/"), f"{label}: _links.{name}.href {href!r}")
+
+    def assert_org_link(self, obj: Any, label: str) -> None:
+        self.assert_links(obj, label, "organization")
+        href = obj.field_links["organization"].href
+        want = f"/v6/organizations/{self.need_org()}"
+        check(href.lower() == want, f"{label}: _links.organization.href {href!r} != {want!r} (case-insensitively)")
+
+    def assert_self(self, obj: Any, label: str, segment: str, id_: Any) -> None:
+        """_links.self names the object: .../{segment}/{id} (decoded, case-insensitively)."""
+        href = obj.field_links["self"].href
+        want = f"/{segment}/{id_}".lower()
+        check(
+            urllib.parse.unquote(href.split("?")[0]).lower().endswith(want),
+            f"{label}: _links.self.href {href!r} does not end with {want!r}",
+        )
+
+    def page(self, r: Any, cls: type, label: str, *, offset: int = 0, limit: int | None = None) -> Any:
+        """Checks a PageOf... response and returns the parsed page."""
+        check(status_of(r) == 200, f"{label}: {describe(r)}")
+        self.no_secrets(r)
+        p = r.parsed
+        check(isinstance(p, cls), f"{label}: not a {cls.__name__}: {p!r}")
+        check(p.offset == offset, f"{label}: offset {p.offset!r} != {offset}")
+        # The schema: "The default value is *30*."
+        want_limit = 30 if limit is None else limit
+        check(p.limit == want_limit, f"{label}: limit {p.limit!r} != {want_limit}")
+        check(isinstance(p.set_id, uuid.UUID), f"{label}: setId {p.set_id!r}")
+        check(isinstance(p.results, list), f"{label}: results {p.results!r}")
+        check(len(p.results) <= p.limit, f"{label}: {len(p.results)} results > limit {p.limit}")
+        total = p.total_count
+        check(isinstance(total, int) and not isinstance(total, bool), f"{label}: totalCount {total!r}")
+        if offset < total:
+            check(
+                len(p.results) == min(p.limit, total - offset),
+                f"{label}: {len(p.results)} results at offset {offset} of {total} with limit {p.limit}",
+            )
+        else:
+            check(p.results == [], f"{label}: results past totalCount {total}")
+        self.assert_org_link(p, label)
+        more = offset + len(p.results) < total
+        check(
+            ("next" in p.field_links) == more,
+            f"{label}: _links.next present={'next' in p.field_links}, more={more}",
+        )
+        check(("previous" in p.field_links) == (offset > 0), f"{label}: _links.previous at offset {offset}")
+        return p
+
+    async def page_through(
+        self, label: str, fn: Callable[..., Awaitable[Any]], cls: type, *args: Any
+    ) -> tuple[Any, list[Any]]:
+        """Lists with limit=2, then pages on with the first page's setId; returns (first page, all results)."""
+        limit = 2
+        r = await self.need_vc().call(fn, *args, limit=limit, offset=0)
+        first = self.page(r, cls, f"{label} offset 0", limit=limit)
+        results = list(first.results)
+        offset = limit
+        while offset < first.total_count:
+            r = await self.need_vc().call(fn, *args, limit=limit, offset=offset, set_id=first.set_id)
+            p = self.page(r, cls, f"{label} offset {offset}", offset=offset, limit=limit)
+            check(p.set_id == first.set_id, f"{label} offset {offset}: setId {p.set_id} != {first.set_id}")
+            check(
+                p.total_count == first.total_count,
+                f"{label} offset {offset}: totalCount {p.total_count} != {first.total_count}",
+            )
+            results.extend(p.results)
+            offset += limit
+            check(offset < 10_000, f"{label}: runaway paging")
+        check(
+            len(results) == first.total_count,
+            f"{label}: {len(results)} results != totalCount {first.total_count}",
+        )
+        return first, results
+
+    def need_users(self) -> list[RESTUser]:
+        check(bool(self.users), "no users (the list users step failed or found none)")
+        return self.users  # type: ignore[return-value]
+
+    def need_groups(self) -> list[RESTGroup]:
+        check(bool(self.groups), "no groups (the list groups step failed or found none)")
+        return self.groups  # type: ignore[return-value]
+
+    def need_sites(self) -> list[RESTSite]:
+        check(bool(self.sites), "no sites (the list sites step failed or found none)")
+        return self.sites  # type: ignore[return-value]
+
+    def assert_user(self, u: Any, label: str) -> None:
+        check(isinstance(u, RESTUser), f"{label}: not a RESTUser: {u!r}")
+        check(isinstance(u.id, str) and u.id, f"{label}: id {u.id!r}")
+        check(isinstance(u.name, str) and UPN.match(u.name), f"{label}: name {u.name!r} is not a UPN")
+        check(isinstance(u.display_name, str) and u.display_name, f"{label}: displayName {u.display_name!r}")
+        check(not unset(u.type_), f"{label}: type missing")
+        check(not unset(u.location_type), f"{label}: locationType missing")
+        self.assert_org_link(u, f"{label} {u.id}")
+        self.assert_self(u, label, "users", u.id)
+
+    def assert_group(self, g: Any, label: str) -> None:
+        check(isinstance(g, RESTGroup), f"{label}: not a RESTGroup: {g!r}")
+        check(isinstance(g.id, str) and g.id, f"{label}: id {g.id!r}")
+        check(isinstance(g.display_name, str) and g.display_name, f"{label}: displayName {g.display_name!r}")
+        check(isinstance(g.name, str) and g.name, f"{label}: name {g.name!r}")
+        check(not unset(g.type_), f"{label}: type missing")
+        check(not unset(g.location_type), f"{label}: locationType missing")
+        self.assert_org_link(g, f"{label} {g.id}")
+        self.assert_self(g, label, "groups", g.id)
+
+    def assert_site(self, s: Any, label: str) -> None:
+        check(isinstance(s, RESTSite), f"{label}: not a RESTSite: {s!r}")
+        check(isinstance(s.id, str) and s.id, f"{label}: id {s.id!r}")
+        check(isinstance(s.url, str) and s.url.startswith("https://"), f"{label}: url {s.url!r}")
+        check(isinstance(s.title, str) and s.title, f"{label}: title {s.title!r}")
+        check(isinstance(s.is_cloud, bool), f"{label}: isCloud {s.is_cloud!r}")
+        check(isinstance(s.is_personal, bool), f"{label}: isPersonal {s.is_personal!r}")
+        self.assert_org_link(s, f"{label} {s.id}")
+        self.assert_self(s, label, "sites", s.id)
+
+    def assert_team(self, t: Any, label: str) -> None:
+        check(isinstance(t, RESTTeam), f"{label}: not a RESTTeam: {t!r}")
+        check(isinstance(t.id, uuid.UUID), f"{label}: id {t.id!r}")
+        check(isinstance(t.display_name, str) and t.display_name, f"{label}: displayName {t.display_name!r}")
+        check(isinstance(t.mail, str) and "@" in t.mail, f"{label}: mail {t.mail!r}")
+        self.assert_org_link(t, f"{label} {t.id}")
+        self.assert_self(t, label, "teams", t.id)
 
     # ------------------------------------------------------------------ steps
 
@@ -333,6 +505,239 @@ class Checker:
         check(r.parsed.id == org_id, f"id {r.parsed.id} != {org_id}")
         return None
 
+    async def users_list(self) -> str:
+        org_id = self.need_org()
+        r = await self.need_vc().call(organization_user_get.asyncio_detailed, org_id, limit=10_000)
+        p = self.page(r, PageOfRESTUser, "GET Users", limit=10_000)
+        check(p.results, "no users")
+        for u in p.results:
+            self.assert_user(u, "user")
+        ids = [u.id for u in p.results]
+        check(len(set(ids)) == len(ids), f"duplicate user ids: {ids}")
+        self.users = p.results
+        # The default page.
+        r = await self.need_vc().call(organization_user_get.asyncio_detailed, org_id)
+        d = self.page(r, PageOfRESTUser, "GET Users (default limit)")
+        check(d.total_count == p.total_count, f"totalCount {d.total_count} != {p.total_count}")
+        return f"{p.total_count} user(s)"
+
+    async def users_paging(self) -> str:
+        org_id = self.need_org()
+        users = self.need_users()
+        first, results = await self.page_through(
+            "GET Users", organization_user_get.asyncio_detailed, PageOfRESTUser, org_id
+        )
+        for u in results:
+            self.assert_user(u, "user")
+        ids = [u.id for u in results]
+        check(len(set(ids)) == len(ids), f"a user is visited twice: {sorted(ids)}")
+        want = sorted(u.id for u in users)
+        check(sorted(ids) == want, f"paged users {sorted(ids)} != listed users {want}")
+        # A page from the cache again: the same set, the same entries.
+        r = await self.need_vc().call(
+            organization_user_get.asyncio_detailed, org_id, limit=2, offset=0, set_id=first.set_id
+        )
+        again = self.page(r, PageOfRESTUser, "GET Users again", limit=2)
+        check(again.set_id == first.set_id, f"setId {again.set_id} != {first.set_id}")
+        check(
+            [u.to_dict() for u in again.results] == [u.to_dict() for u in first.results],
+            "the first page read again from the set differs",
+        )
+        return f"limit=2: {len(ids)} user(s) once each, setId {first.set_id}"
+
+    async def user_get(self) -> str:
+        org_id = self.need_org()
+        checked = 0
+        for u in self.need_users():
+            r = await self.need_vc().call(organization_user_get_by_id.asyncio_detailed, org_id, u.id)
+            check(status_of(r) == 200, f"GET Users/{u.id}: {describe(r)}")
+            self.no_secrets(r)
+            self.assert_user(r.parsed, f"GET Users/{u.id}")
+            check(
+                r.parsed.to_dict() == u.to_dict(),
+                f"GET Users/{u.id} {r.parsed.to_dict()} != list entry {u.to_dict()}",
+            )
+            checked += 1
+        return f"{checked} user(s) equal their list entries"
+
+    async def user_unknown(self) -> str:
+        org_id = self.need_org()
+        bogus = str(uuid.uuid4())
+        r = await self.need_vc().call(organization_user_get_by_id.asyncio_detailed, org_id, bogus)
+        check(status_of(r) == 404, describe(r))
+        check(isinstance(r.parsed, RESTExceptionInfo), f"not a RESTExceptionInfo: {r.parsed!r}")
+        check(isinstance(r.parsed.message, str) and r.parsed.message, f"no message: {describe(r)}")
+        self.no_secrets(r)
+        return f"404: {r.parsed.message}"
+
+    async def onedrives(self) -> str:
+        org_id = self.need_org()
+        with_drive = 0
+        fetched = None
+        for u in self.need_users():
+            label = f"GET Users/{u.id}/OneDrives"
+            r = await self.need_vc().call(organization_user_one_drive_get_page.asyncio_detailed, org_id, u.id)
+            p = self.page(r, PageOfRESTOneDrive, label)
+            check(len(p.results) in (0, 1), f"{label}: {len(p.results)} OneDrives")
+            check(p.total_count == len(p.results), f"{label}: totalCount {p.total_count} != {len(p.results)}")
+            if not p.results:
+                continue
+            with_drive += 1
+            d = p.results[0]
+            check(isinstance(d, RESTOneDrive), f"{label}: not a RESTOneDrive: {d!r}")
+            check(isinstance(d.id, str) and d.id, f"{label}: id {d.id!r}")
+            check(isinstance(d.name, str) and d.name, f"{label}: name {d.name!r}")
+            check(isinstance(d.url, str) and d.url.startswith("https://"), f"{label}: url {d.url!r}")
+            self.assert_links(d, f"{label} {d.id}", "organization")
+            self.assert_self(d, label, "onedrives", d.id)
+            r = await self.need_vc().call(
+                organization_user_one_drive_get_one.asyncio_detailed, org_id, u.id, d.id
+            )
+            check(status_of(r) == 200, f"{label}/{d.id}: {describe(r)}")
+            self.no_secrets(r)
+            check(isinstance(r.parsed, RESTOneDrive), f"{label}/{d.id}: not a RESTOneDrive: {r.parsed!r}")
+            check(
+                r.parsed.to_dict() == d.to_dict(),
+                f"{label}/{d.id}: {r.parsed.to_dict()} != list entry {d.to_dict()}",
+            )
+            fetched = d.url
+        check(with_drive > 0, "no user has a OneDrive")
+        return f"{with_drive} of {len(self.need_users())} user(s) have a OneDrive, e.g. {fetched}"
+
+    async def groups_list(self) -> str:
+        org_id = self.need_org()
+        r = await self.need_vc().call(organization_group_get.asyncio_detailed, org_id, limit=10_000)
+        p = self.page(r, PageOfRESTGroup, "GET Groups", limit=10_000)
+        check(p.results, "no groups")
+        for g in p.results:
+            self.assert_group(g, "group")
+        ids = [g.id for g in p.results]
+        check(len(set(ids)) == len(ids), f"duplicate group ids: {ids}")
+        self.groups = p.results
+        _, paged = await self.page_through(
+            "GET Groups", organization_group_get.asyncio_detailed, PageOfRESTGroup, org_id
+        )
+        check(sorted(g.id for g in paged) == sorted(ids), f"paged groups {[g.id for g in paged]} != {ids}")
+        return f"{p.total_count} group(s): " + ", ".join(f"{g.display_name} ({g.type_.value})" for g in p.results)
+
+    async def group_get(self) -> str:
+        org_id = self.need_org()
+        for g in self.need_groups():
+            r = await self.need_vc().call(organization_group_get_by_id.asyncio_detailed, org_id, g.id)
+            check(status_of(r) == 200, f"GET Groups/{g.id}: {describe(r)}")
+            self.no_secrets(r)
+            self.assert_group(r.parsed, f"GET Groups/{g.id}")
+            check(
+                r.parsed.to_dict() == g.to_dict(),
+                f"GET Groups/{g.id} {r.parsed.to_dict()} != list entry {g.to_dict()}",
+            )
+        return f"{len(self.need_groups())} group(s) equal their list entries"
+
+    async def group_members(self) -> str:
+        org_id = self.need_org()
+        user_names = {u.name.lower() for u in self.need_users()}
+        counts = []
+        for g in self.need_groups():
+            label = f"GET Groups/{g.id}/Members"
+            r = await self.need_vc().call(organization_group_member_get.asyncio_detailed, org_id, g.id)
+            p = self.page(r, PageOfRESTGroupMember, label)
+            for m in p.results:
+                check(isinstance(m, RESTGroupMember), f"{label}: not a RESTGroupMember: {m!r}")
+                check(isinstance(m.name, str) and m.name, f"{label}: name {m.name!r}")
+                check(not unset(m.type_), f"{label}: type missing: {m.to_dict()}")
+                check(isinstance(m.is_cloud, bool), f"{label}: isCloud {m.is_cloud!r}")
+                check(isinstance(m.login, str) and m.login, f"{label}: login {m.login!r}")
+                if m.type_ == RESTGroupMemberType.USER:
+                    check(UPN.match(m.login), f"{label}: login {m.login!r} is not a UPN")
+                    check(m.login.lower() in user_names, f"{label}: member {m.login!r} is not among the users")
+                self.assert_links(m, f"{label} {m.login}")
+            logins = [m.login for m in p.results]
+            check(len(set(logins)) == len(logins), f"{label}: duplicate members {logins}")
+            counts.append(len(p.results))
+        check(sum(counts) > 0, "no group has members")
+        return "members per group: " + ", ".join(map(str, counts))
+
+    async def teams(self) -> str:
+        org_id = self.need_org()
+        groups = {g.id.lower(): g for g in self.need_groups()}
+        r = await self.need_vc().call(organization_team_get.asyncio_detailed, org_id, limit=10_000)
+        p = self.page(r, PageOfRESTTeam, "GET Teams", limit=10_000)
+        check(p.results, "no teams")
+        for t in p.results:
+            self.assert_team(t, "team")
+            g = groups.get(str(t.id).lower())
+            check(g is not None, f"team {t.id} is not among the groups {sorted(groups)}")
+            check(g.type_ == RESTGroupType.OFFICE365, f"team {t.id}: its group has type {g.type_!r}")
+            check(
+                t.display_name == g.display_name,
+                f"team {t.id}: displayName {t.display_name!r} != group {g.display_name!r}",
+            )
+            r = await self.need_vc().call(organization_team_get_by_id.asyncio_detailed, org_id, str(t.id))
+            check(status_of(r) == 200, f"GET Teams/{t.id}: {describe(r)}")
+            self.no_secrets(r)
+            self.assert_team(r.parsed, f"GET Teams/{t.id}")
+            check(
+                r.parsed.to_dict() == t.to_dict(),
+                f"GET Teams/{t.id} {r.parsed.to_dict()} != list entry {t.to_dict()}",
+            )
+        # displayName filters.
+        name = p.results[0].display_name
+        r = await self.need_vc().call(organization_team_get.asyncio_detailed, org_id, display_name=name)
+        f = self.page(r, PageOfRESTTeam, f"GET Teams?displayName={name}")
+        check(
+            any(t.id == p.results[0].id for t in f.results),
+            f"displayName={name!r} does not find {p.results[0].id}",
+        )
+        return f"{p.total_count} team(s): " + ", ".join(t.display_name for t in p.results)
+
+    async def sites_list(self) -> str:
+        org_id = self.need_org()
+        r = await self.need_vc().call(organization_site_get.asyncio_detailed, org_id, limit=10_000)
+        p = self.page(r, PageOfRESTSite, "GET Sites", limit=10_000)
+        check(p.results, "no sites")
+        for s in p.results:
+            self.assert_site(s, "site")
+        ids = [s.id for s in p.results]
+        check(len(set(ids)) == len(ids), f"duplicate site ids: {ids}")
+        self.sites = p.results
+        r = await self.need_vc().call(
+            organization_site_get.asyncio_detailed, org_id, limit=10_000, include_personal_sites=True
+        )
+        withp = self.page(r, PageOfRESTSite, "GET Sites?includePersonalSites=true", limit=10_000)
+        check(set(ids) <= {s.id for s in withp.results}, "includePersonalSites=true lost sites")
+        personal = [s for s in withp.results if s.is_personal]
+        return f"{p.total_count} site(s), {len(personal)} personal with includePersonalSites"
+
+    async def site_get(self) -> str:
+        org_id = self.need_org()
+        sites = self.need_sites()
+        check(any("," in s.id for s in sites), f"no site id contains a comma: {[s.id for s in sites]}")
+        for s in sites:
+            # The generated client quotes the id (commas become %2C).
+            r = await self.need_vc().call(organization_site_get_by_id.asyncio_detailed, org_id, s.id)
+            check(status_of(r) == 200, f"GET Sites/{s.id}: {describe(r)}")
+            self.no_secrets(r)
+            self.assert_site(r.parsed, f"GET Sites/{s.id}")
+            check(
+                r.parsed.to_dict() == s.to_dict(),
+                f"GET Sites/{s.id} {r.parsed.to_dict()} != list entry {s.to_dict()}",
+            )
+        return f"{len(sites)} site(s) equal their list entries, e.g. {sites[0].id}"
+
+    async def licensing(self) -> str:
+        org_id = self.need_org()
+        r = await self.need_vc().call(organization_licensing_information_get_license_count.asyncio_detailed, org_id)
+        check(status_of(r) == 200, describe(r))
+        self.no_secrets(r)
+        li = r.parsed
+        check(
+            isinstance(li, RESTOrganizationLicensingInformation),
+            f"not a RESTOrganizationLicensingInformation: {li!r}",
+        )
+        for label, v in (("licensedUsers", li.licensed_users), ("newUsers", li.new_users)):
+            check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f"{label} {v!r}")
+        return f"licensedUsers={li.licensed_users}, newUsers={li.new_users}"
+
     async def update(self) -> str:
         org_id = self.need_org()
         # No password: the stored one is kept.
@@ -389,6 +794,18 @@ class Checker:
             ("POST Organizations (seed body)", self.add),
             ("GET Organizations lists it", self.list_),
             ("GET Organizations/{id}", self.get),
+            ("GET Organizations/{id}/Users", self.users_list),
+            ("GET Users pages with limit=2 and setId", self.users_paging),
+            ("GET Users/{id} equals the list entry", self.user_get),
+            ("GET Users/{unknown id} is 404", self.user_unknown),
+            ("GET Users/{id}/OneDrives and OneDrives/{id}", self.onedrives),
+            ("GET Organizations/{id}/Groups", self.groups_list),
+            ("GET Groups/{id} equals the list entry", self.group_get),
+            ("GET Groups/{id}/Members", self.group_members),
+            ("GET Teams and Teams/{id}; each team is an Office365 group", self.teams),
+            ("GET Organizations/{id}/Sites", self.sites_list),
+            ("GET Sites/{id} (the id contains commas)", self.site_get),
+            ("GET Organizations/{id}/LicensingInformation", self.licensing),
             ("PUT Organizations/{id} without passwords", self.update),
             ("GET Organizations/{id} shows the update", self.get_updated),
             ("DELETE Organizations/{id}", self.remove),

@@ -41,4 +41,15 @@ impl Region {
             Region::Germany => "login.microsoftonline.de",
         }
     }
+
+    /// The DNS suffix of the cloud's SharePoint Online hosts.
+    pub fn sharepoint_suffix(self) -> &'static str {
+        match self {
+            Region::Worldwide => "sharepoint.com",
+            Region::UsGovernment => "sharepoint.us",
+            Region::UsDefence => "sharepoint-mil.us",
+            Region::China => "sharepoint.cn",
+            Region::Germany => "sharepoint.de",
+        }
+    }
 }

@@ -146,7 +146,7 @@ pub fn demo_tenant() -> Tenant {
         name: name.to_owned(),
         display_name: Some(display.to_owned()),
         web_url: format!("https://{SHAREPOINT_HOST}/sites/{name}"),
-        description: None,
+        ..Site::default()
     })
     .collect();
 

@@ -2,11 +2,13 @@
 //! for the lookups every request makes, and per-user credential epochs so
 //! password changes revoke refresh tokens.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{join_problems, SimError};
 use crate::options::UserFlags;
-use crate::tenant::{Group, Tenant, User};
+use crate::sharepoint::SharePointHosts;
+use crate::tenant::{Group, Site, Tenant, User};
 
 pub(crate) struct Directory {
     pub tenants: Vec<TenantEntry>,
@@ -23,6 +25,15 @@ pub(crate) struct TenantEntry {
     groups_of: HashMap<String, Vec<usize>>,
     /// Bumped when a user's password changes; refresh tokens remember it.
     pub credential_epoch: Vec<u64>,
+    /// Users deleted at run time stay in `tenant.users` (tokens and pages
+    /// address users by index) but are marked here and unindexed.
+    removed: Vec<bool>,
+    removed_count: usize,
+    pub sharepoint: SharePointHosts,
+    /// Lower-cased site id → index into `tenant.sites`.
+    site_by_id: HashMap<String, usize>,
+    /// Lower-cased parent site id → indexes of its direct subsites.
+    subsites_of: HashMap<String, Vec<usize>>,
 }
 
 /// A directory object a group can contain.
@@ -129,6 +140,13 @@ impl Directory {
         user.password_expired = flags.password_expired;
         Ok(())
     }
+
+    /// The user disappears from Graph and can no longer sign in.
+    pub fn remove_user(&mut self, tenant_key: &str, upn: &str) -> Result<(), SimError> {
+        let (t, u) = self.locate_user(tenant_key, upn)?;
+        self.tenants[t].remove_user(u);
+        Ok(())
+    }
 }
 
 /// Graph shows object GUIDs in lower case; normalising once lets every
@@ -146,6 +164,9 @@ fn normalize_ids(tenant: &mut Tenant) {
     }
     for site in &mut tenant.sites {
         site.id.make_ascii_lowercase();
+        if let Some(parent) = &mut site.parent_id {
+            parent.make_ascii_lowercase();
+        }
     }
 }
 
@@ -178,15 +199,95 @@ impl TenantEntry {
                 }
             }
         }
+        let site_by_id = tenant
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        let mut subsites_of: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, site) in tenant.sites.iter().enumerate() {
+            if let Some(parent) = &site.parent_id {
+                subsites_of.entry(parent.clone()).or_default().push(index);
+            }
+        }
         let credential_epoch = vec![0; tenant.users.len()];
+        let removed = vec![false; tenant.users.len()];
         TenantEntry {
+            sharepoint: SharePointHosts::of(&tenant),
             tenant,
             user_by_upn,
             user_by_id,
             group_by_id,
             groups_of,
             credential_epoch,
+            removed,
+            removed_count: 0,
+            site_by_id,
+            subsites_of,
         }
+    }
+
+    fn remove_user(&mut self, index: usize) {
+        if self.removed[index] {
+            return;
+        }
+        self.removed[index] = true;
+        self.removed_count += 1;
+        let user = &self.tenant.users[index];
+        self.user_by_upn
+            .remove(&user.user_principal_name.to_ascii_lowercase());
+        self.user_by_id.remove(&user.id);
+    }
+
+    /// Whether `tenant.users[index]` still exists.
+    pub fn is_live(&self, index: usize) -> bool {
+        !self.removed.get(index).copied().unwrap_or(true)
+    }
+
+    pub fn live_user_count(&self) -> usize {
+        self.tenant.users.len() - self.removed_count
+    }
+
+    /// The user a personal site or drive belongs to, if it has a OneDrive.
+    pub fn one_drive_owner(&self, index: usize) -> Option<&User> {
+        let user = self.tenant.users.get(index)?;
+        (self.is_live(index) && user.has_one_drive()).then_some(user)
+    }
+
+    /// Every site Graph's search can return, addressed by position: the
+    /// tenant file's sites, then one personal site per user slot.
+    pub fn site_slots(&self) -> usize {
+        self.tenant.sites.len() + self.tenant.users.len()
+    }
+
+    pub fn site_at(&self, slot: usize) -> Option<Cow<'_, Site>> {
+        match slot.checked_sub(self.tenant.sites.len()) {
+            None => self.tenant.sites.get(slot).map(Cow::Borrowed),
+            Some(user) => self
+                .one_drive_owner(user)
+                .map(|u| Cow::Owned(self.sharepoint.personal_site(u))),
+        }
+    }
+
+    /// `/sites/{id}`, file sites and generated personal sites alike.
+    pub fn find_site(&self, id: &str) -> Option<Cow<'_, Site>> {
+        let lower = id.to_ascii_lowercase();
+        if let Some(&i) = self.site_by_id.get(&lower) {
+            return Some(Cow::Borrowed(&self.tenant.sites[i]));
+        }
+        let owner = self.sharepoint.personal_site_owner(&lower)?;
+        let &index = self.user_by_id.get(&owner)?;
+        self.one_drive_owner(index)
+            .map(|u| Cow::Owned(self.sharepoint.personal_site(u)))
+    }
+
+    /// Direct subsites of a site of the tenant file, in file order.
+    pub fn subsites(&self, id: &str) -> &[usize] {
+        self.subsites_of
+            .get(&id.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     pub fn user_index_by_upn(&self, upn: &str) -> Option<usize> {
@@ -195,11 +296,15 @@ impl TenantEntry {
 
     /// Graph's `/users/{id | userPrincipalName}`.
     pub fn find_user(&self, key: &str) -> Option<&User> {
+        self.find_user_index(key).map(|i| &self.tenant.users[i])
+    }
+
+    pub fn find_user_index(&self, key: &str) -> Option<usize> {
         let lower = key.to_ascii_lowercase();
         self.user_by_id
             .get(&lower)
             .or_else(|| self.user_by_upn.get(&lower))
-            .map(|&i| &self.tenant.users[i])
+            .copied()
     }
 
     pub fn find_group(&self, id: &str) -> Option<&Group> {

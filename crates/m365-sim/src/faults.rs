@@ -32,6 +32,17 @@ fn surface(path: &str) -> Surface {
     }
 }
 
+/// The first segment after `/v1.0`, lower-cased (Graph segment names are
+/// case-insensitive), e.g. `users` for `/v1.0/Users/{id}/drive`.
+fn graph_area(path: &str) -> String {
+    path.strip_prefix("/v1.0")
+        .unwrap_or(path)
+        .split('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: Next) -> Response {
     let surface = surface(request.uri().path());
     let counters = &sim.counters;
@@ -41,6 +52,17 @@ pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: 
         Surface::Graph => counters.graph_requests.fetch_add(1, Ordering::Relaxed),
         Surface::Other => 0,
     };
+    if surface == Surface::Graph {
+        let area = match graph_area(request.uri().path()).as_str() {
+            "users" => Some(&counters.users_requests),
+            "groups" => Some(&counters.groups_requests),
+            "sites" => Some(&counters.sites_requests),
+            _ => None,
+        };
+        if let Some(counter) = area {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 
     // Decide before sleeping so the Nth request to arrive is the one that
     // fails, regardless of how the sleeps interleave.

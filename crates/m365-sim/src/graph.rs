@@ -10,9 +10,12 @@ use serde_json::json;
 
 use crate::graph_auth::authenticate;
 use crate::graph_directory as directory;
+use crate::graph_drive as drive;
 use crate::graph_errors::{GraphCtx, GraphError};
+use crate::graph_mailbox as mailbox;
 use crate::graph_query::Query;
 use crate::graph_sites as sites;
+use crate::graph_teams as teams;
 use crate::paging::RequestInfo;
 use crate::simulator::Inner;
 use crate::tokens::AccessGrant;
@@ -32,14 +35,21 @@ enum Route {
     OrganizationById(String),
     Me,
     MyMemberOf,
+    MyDrive,
+    MyMailboxSettings,
     Users,
     User(String),
     UserMemberOf(String),
+    UserDrive(String),
+    UserMailboxSettings(String),
     Groups,
     Group(String),
     GroupMembers(String),
+    Teams,
+    Team(String),
     Sites,
     Site(String),
+    Subsites(String),
 }
 
 /// Segment names are case-insensitive in Graph; keys keep their case.
@@ -53,14 +63,21 @@ fn route(segments: &[String]) -> Option<Route> {
         ["organization", _] => Route::OrganizationById(key(1)),
         ["me"] => Route::Me,
         ["me", "memberof"] => Route::MyMemberOf,
+        ["me", "drive"] => Route::MyDrive,
+        ["me", "mailboxsettings"] => Route::MyMailboxSettings,
         ["users"] => Route::Users,
         ["users", _] => Route::User(key(1)),
         ["users", _, "memberof"] => Route::UserMemberOf(key(1)),
+        ["users", _, "drive"] => Route::UserDrive(key(1)),
+        ["users", _, "mailboxsettings"] => Route::UserMailboxSettings(key(1)),
         ["groups"] => Route::Groups,
         ["groups", _] => Route::Group(key(1)),
         ["groups", _, "members"] => Route::GroupMembers(key(1)),
+        ["teams"] => Route::Teams,
+        ["teams", _] => Route::Team(key(1)),
         ["sites"] => Route::Sites,
         ["sites", _] => Route::Site(key(1)),
+        ["sites", _, "sites"] => Route::Subsites(key(1)),
         _ => return None,
     })
 }
@@ -133,19 +150,26 @@ fn dispatch(sim: &Inner, request: &Request) -> Result<Response, GraphError> {
         Route::OrganizationById(id) => directory::organization(&req, &id),
         Route::Me => directory::me(&req),
         Route::MyMemberOf => directory::my_member_of(&req),
+        Route::MyDrive => drive::my_drive(&req),
+        Route::MyMailboxSettings => mailbox::my_settings(&req),
         Route::Users => directory::users(&req),
         Route::User(key) => directory::user(&req, &key),
         Route::UserMemberOf(key) => directory::user_member_of(&req, &key),
+        Route::UserDrive(key) => drive::user_drive(&req, &key),
+        Route::UserMailboxSettings(key) => mailbox::user_settings(&req, &key),
         Route::Groups => directory::groups(&req),
         Route::Group(id) => directory::group(&req, &id),
         Route::GroupMembers(id) => directory::group_members(&req, &id),
+        Route::Teams => teams::teams(&req),
+        Route::Team(id) => teams::team(&req, &id),
         Route::Sites => sites::search(&req),
         Route::Site(id) => sites::site(&req, &id),
+        Route::Subsites(id) => sites::subsites(&req, &id),
     }
 }
 
 fn service_root(req: &GraphRequest<'_>) -> Response {
-    let sets: Vec<_> = ["organization", "users", "groups", "sites"]
+    let sets: Vec<_> = ["organization", "users", "groups", "teams", "sites"]
         .into_iter()
         .map(|name| json!({"kind": "EntitySet", "name": name, "url": name}))
         .chain(std::iter::once(

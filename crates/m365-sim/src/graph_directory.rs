@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::directory::{Member, TenantEntry};
 use crate::graph::GraphRequest;
 use crate::graph_errors::GraphError;
+use crate::graph_filter::UserFilter;
 use crate::graph_json::{self as wire, EntityKind, GROUP, ORGANIZATION, USER};
 use crate::graph_query::{is_team_filter, Selection};
 use crate::paging::{self, odata_json};
@@ -38,24 +39,39 @@ fn entity(
     odata_json(Value::Object(object))
 }
 
-/// Renders one page of `items`; `render` only runs for the page's items.
+/// Answers with one page of a collection addressed by position `0..len`
+/// (see `paging::page_of`); `count` only runs for `$count=true`.
+pub(crate) fn respond<T>(
+    req: &GraphRequest<'_>,
+    context: String,
+    len: usize,
+    item: impl Fn(usize) -> Option<T>,
+    render: impl Fn(&T) -> Value,
+    count: impl FnOnce() -> usize,
+) -> Result<Response, GraphError> {
+    let wants_count = req.query.wants_count(req.headers)?;
+    let page = paging::page_of(&req.query, len, item, render)?;
+    let count = (wants_count && page.first_page).then(count);
+    Ok(paging::collection(
+        &req.info, &req.query, &context, page, count,
+    ))
+}
+
+/// `respond` over a slice that is the whole collection.
 fn page<T>(
     req: &GraphRequest<'_>,
     context: String,
     items: &[T],
     render: impl Fn(&T) -> Value,
 ) -> Result<Response, GraphError> {
-    let count = req.query.wants_count(req.headers)?;
-    let window = paging::window(items.len(), &req.query)?;
-    let values = items[window.range.clone()].iter().map(render).collect();
-    Ok(paging::collection(
-        &req.info,
-        &req.query,
-        &context,
-        &window,
-        values,
-        count.then_some(items.len()),
-    ))
+    respond(
+        req,
+        context,
+        items.len(),
+        |i| items.get(i),
+        |item| render(item),
+        || items.len(),
+    )
 }
 
 fn select(
@@ -108,14 +124,30 @@ pub(crate) fn me(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
 }
 
 pub(crate) fn users(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
-    let selection = select(req, &USER, false)?;
+    let selection = select(req, &USER, true)?;
+    let filter = req
+        .query
+        .get("$filter")
+        .map(UserFilter::parse)
+        .transpose()?;
     let directory = req.sim.directory();
     let entry = &directory.tenants[req.grant.tenant];
-    page(
+    let users = &entry.tenant.users;
+    let item = |i: usize| {
+        users
+            .get(i)
+            .filter(|u| entry.is_live(i) && filter.as_ref().is_none_or(|f| f.matches(u)))
+    };
+    respond(
         req,
         metadata(entry, "users", &selection),
-        &entry.tenant.users,
+        users.len(),
+        item,
         |user| Value::Object(wire::user(user, &selection)),
+        || match &filter {
+            None => entry.live_user_count(),
+            Some(_) => (0..users.len()).filter(|&i| item(i).is_some()).count(),
+        },
     )
 }
 
@@ -197,17 +229,18 @@ pub(crate) fn groups(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     };
     let directory = req.sim.directory();
     let entry = &directory.tenants[req.grant.tenant];
-    let groups: Vec<&Group> = entry
-        .tenant
-        .groups
-        .iter()
-        .filter(|g| !teams_only || g.is_team)
-        .collect();
-    page(
+    let groups = &entry.tenant.groups;
+    let item = |i: usize| groups.get(i).filter(|g| !teams_only || g.is_team);
+    respond(
         req,
         metadata(entry, "groups", &selection),
-        &groups,
+        groups.len(),
+        item,
         |group| Value::Object(wire::group(group, &selection)),
+        || match teams_only {
+            false => groups.len(),
+            true => groups.iter().filter(|g| g.is_team).count(),
+        },
     )
 }
 
@@ -234,18 +267,22 @@ pub(crate) fn group_members(req: &GraphRequest<'_>, id: &str) -> Result<Response
     let group = entry
         .find_group(id)
         .ok_or_else(|| GraphError::directory_object_not_found(id))?;
-    let members: Vec<Member<'_>> = group
-        .members
-        .iter()
-        .filter_map(|m| entry.member(m))
-        .collect();
-    page(
+    // Members are looked up as each page needs them, so removed users drop
+    // out and a large group costs only the page being served.
+    let item = |i: usize| group.members.get(i).and_then(|m| entry.member(m));
+    respond(
         req,
         metadata(entry, "directoryObjects", &Selection::Default),
-        &members,
+        group.members.len(),
+        item,
         |member| match member {
             Member::User(user) => wire::typed(&USER, wire::user(user, &selection)),
             Member::Group(group) => wire::typed(&GROUP, wire::group(group, &selection)),
+        },
+        || {
+            (0..group.members.len())
+                .filter(|&i| item(i).is_some())
+                .count()
         },
     )
 }

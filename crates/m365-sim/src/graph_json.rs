@@ -8,7 +8,7 @@ use crate::roles::role_info;
 use crate::tenant::{Group, Site, Tenant, User};
 
 /// Fixed so repeated runs produce identical payloads.
-const CREATED: &str = "2024-03-01T08:00:00Z";
+pub(crate) const CREATED: &str = "2024-03-01T08:00:00Z";
 
 /// The properties one Graph entity type exposes and its default set.
 pub(crate) struct EntityKind {
@@ -41,7 +41,14 @@ pub(crate) const USER: EntityKind = EntityKind {
         "mailNickname",
         "mobilePhone",
         "officeLocation",
+        "onPremisesDistinguishedName",
+        "onPremisesDomainName",
+        "onPremisesImmutableId",
+        "onPremisesLastSyncDateTime",
+        "onPremisesSamAccountName",
+        "onPremisesSecurityIdentifier",
         "onPremisesSyncEnabled",
+        "onPremisesUserPrincipalName",
         "otherMails",
         "preferredLanguage",
         "proxyAddresses",
@@ -81,9 +88,46 @@ const GROUP_DEFAULTS: &[&str] = &[
     "visibility",
 ];
 
+/// Every group property `$select` accepts: the defaults, then the rest
+/// (null or empty for the groups we simulate unless `group_property` says
+/// otherwise).
+const GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "deletedDateTime",
+    "description",
+    "displayName",
+    "groupTypes",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "proxyAddresses",
+    "resourceProvisioningOptions",
+    "securityEnabled",
+    "visibility",
+    "assignedLicenses",
+    "classification",
+    "expirationDateTime",
+    "isAssignableToRole",
+    "membershipRule",
+    "membershipRuleProcessingState",
+    "onPremisesDomainName",
+    "onPremisesLastSyncDateTime",
+    "onPremisesNetBiosName",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "preferredDataLocation",
+    "preferredLanguage",
+    "renewedDateTime",
+    "resourceBehaviorOptions",
+    "securityIdentifier",
+    "theme",
+];
+
 pub(crate) const GROUP: EntityKind = EntityKind {
     type_name: "microsoft.graph.group",
-    properties: GROUP_DEFAULTS,
+    properties: GROUP_PROPERTIES,
     defaults: GROUP_DEFAULTS,
 };
 
@@ -130,18 +174,21 @@ pub(crate) const ORGANIZATION: EntityKind = EntityKind {
     defaults: ORGANIZATION_DEFAULTS,
 };
 
+/// Builds only the properties the selection asks for; `value` is called
+/// once per returned property, so big pages do not pay for the rest.
 fn project(
     kind: &EntityKind,
-    props: Vec<(&'static str, Value)>,
     selection: &Selection,
+    value: impl Fn(&str) -> Value,
 ) -> Map<String, Value> {
-    props
-        .into_iter()
-        .filter(|(name, _)| match selection {
-            Selection::Default => kind.defaults.contains(name),
-            Selection::Fields(fields) => fields.iter().any(|f| f.eq_ignore_ascii_case(name)),
-        })
-        .map(|(name, value)| (name.to_owned(), value))
+    let wanted = |name: &&&str| match selection {
+        Selection::Default => kind.defaults.contains(name),
+        Selection::Fields(fields) => fields.iter().any(|f| f.eq_ignore_ascii_case(name)),
+    };
+    kind.properties
+        .iter()
+        .filter(wanted)
+        .map(|name| ((*name).to_owned(), value(name)))
         .collect()
 }
 
@@ -159,105 +206,120 @@ fn mail_nickname(mail: Option<&str>, fallback: &str) -> String {
 }
 
 pub(crate) fn user(user: &User, selection: &Selection) -> Map<String, Value> {
-    let mail = user.effective_mail();
-    let props = vec![
-        ("id", json!(user.id)),
-        ("accountEnabled", json!(user.account_enabled)),
-        ("ageGroup", Value::Null),
-        ("assignedLicenses", json!([])),
-        ("businessPhones", json!(user.business_phones)),
-        ("city", Value::Null),
-        ("companyName", Value::Null),
-        ("country", Value::Null),
-        ("createdDateTime", json!(CREATED)),
-        ("creationType", Value::Null),
-        ("deletedDateTime", Value::Null),
-        ("department", json!(user.department)),
-        ("displayName", json!(user.display_name)),
-        ("employeeId", Value::Null),
-        ("givenName", json!(user.given_name)),
-        ("imAddresses", json!([mail])),
-        ("jobTitle", json!(user.job_title)),
-        ("mail", json!(mail)),
-        (
-            "mailNickname",
-            json!(mail_nickname(
-                Some(&user.user_principal_name),
-                &user.display_name
-            )),
-        ),
-        ("mobilePhone", json!(user.mobile_phone)),
-        ("officeLocation", json!(user.office_location)),
-        ("onPremisesSyncEnabled", Value::Null),
-        ("otherMails", json!([])),
-        ("preferredLanguage", json!(user.preferred_language)),
-        ("proxyAddresses", json!([format!("SMTP:{mail}")])),
-        ("surname", json!(user.surname)),
-        ("usageLocation", json!(user.usage_location)),
-        ("userPrincipalName", json!(user.user_principal_name)),
-        ("userType", json!(user.user_type.as_str())),
-    ];
-    project(&USER, props, selection)
+    project(&USER, selection, |name| user_property(user, name))
+}
+
+fn user_property(user: &User, name: &str) -> Value {
+    let mail = user.mailbox_address();
+    match name {
+        "id" => json!(user.id),
+        "accountEnabled" => json!(user.account_enabled),
+        "assignedLicenses" => json!(user.assigned_licenses),
+        "businessPhones" => json!(user.business_phones),
+        "createdDateTime" => json!(CREATED),
+        "department" => json!(user.department),
+        "displayName" => json!(user.display_name),
+        "givenName" => json!(user.given_name),
+        "imAddresses" => json!(mail.into_iter().collect::<Vec<_>>()),
+        "jobTitle" => json!(user.job_title),
+        "mail" => json!(mail),
+        "mailNickname" => json!(mail_nickname(
+            Some(&user.user_principal_name),
+            &user.display_name
+        )),
+        "mobilePhone" => json!(user.mobile_phone),
+        "officeLocation" => json!(user.office_location),
+        "otherMails" => json!([]),
+        "preferredLanguage" => json!(user.preferred_language),
+        "proxyAddresses" => json!(mail
+            .map(|m| format!("SMTP:{m}"))
+            .into_iter()
+            .collect::<Vec<_>>()),
+        "surname" => json!(user.surname),
+        "usageLocation" => json!(user.usage_location),
+        "userPrincipalName" => json!(user.user_principal_name),
+        "userType" => json!(user.user_type.as_str()),
+        // ageGroup, city, companyName, country, creationType,
+        // deletedDateTime, employeeId, and the onPremises* properties
+        // (null for cloud-only accounts).
+        _ => Value::Null,
+    }
 }
 
 pub(crate) fn group(group: &Group, selection: &Selection) -> Map<String, Value> {
+    project(&GROUP, selection, |name| group_property(group, name))
+}
+
+fn group_property(group: &Group, name: &str) -> Value {
     let unified = group.is_unified();
-    let provisioning: Vec<&str> = if group.is_team { vec!["Team"] } else { vec![] };
-    let visibility = group
-        .visibility
-        .clone()
-        .or_else(|| unified.then(|| "Public".to_owned()));
-    let proxy: Vec<String> = group.mail.iter().map(|m| format!("SMTP:{m}")).collect();
-    let props = vec![
-        ("id", json!(group.id)),
-        ("createdDateTime", json!(CREATED)),
-        ("deletedDateTime", Value::Null),
-        ("description", json!(group.description)),
-        ("displayName", json!(group.display_name)),
-        ("groupTypes", json!(group.group_types)),
-        ("mail", json!(group.mail)),
-        (
-            "mailEnabled",
-            json!(group.mail_enabled.unwrap_or(group.mail.is_some())),
-        ),
-        (
-            "mailNickname",
-            json!(group
-                .mail_nickname
-                .clone()
-                .unwrap_or_else(|| mail_nickname(group.mail.as_deref(), &group.display_name))),
-        ),
-        ("proxyAddresses", json!(proxy)),
-        ("resourceProvisioningOptions", json!(provisioning)),
-        (
-            "securityEnabled",
-            json!(group.security_enabled.unwrap_or(!unified)),
-        ),
-        ("visibility", json!(visibility)),
-    ];
-    project(&GROUP, props, selection)
+    match name {
+        "id" => json!(group.id),
+        "createdDateTime" => json!(CREATED),
+        "description" => json!(group.description),
+        "displayName" => json!(group.display_name),
+        "groupTypes" => json!(group.group_types),
+        "mail" => json!(group.mail),
+        "mailEnabled" => json!(group.mail_enabled.unwrap_or(group.mail.is_some())),
+        "mailNickname" => json!(group
+            .mail_nickname
+            .clone()
+            .unwrap_or_else(|| mail_nickname(group.mail.as_deref(), &group.display_name))),
+        "proxyAddresses" => json!(group
+            .mail
+            .iter()
+            .map(|m| format!("SMTP:{m}"))
+            .collect::<Vec<_>>()),
+        "assignedLicenses" | "resourceBehaviorOptions" => json!([]),
+        "renewedDateTime" => json!(CREATED),
+        "resourceProvisioningOptions" => {
+            json!(if group.is_team { vec!["Team"] } else { vec![] })
+        }
+        "securityEnabled" => json!(group.security_enabled.unwrap_or(!unified)),
+        "visibility" => json!(group
+            .visibility
+            .clone()
+            .or_else(|| unified.then(|| "Public".to_owned()))),
+        // deletedDateTime and the on-premises and policy properties of
+        // cloud-only groups
+        _ => Value::Null,
+    }
 }
 
 pub(crate) fn site(site: &Site, selection: &Selection) -> Map<String, Value> {
-    let props = vec![
-        ("id", json!(site.id)),
-        ("createdDateTime", json!(CREATED)),
-        ("description", json!(site.description)),
-        ("displayName", json!(site.effective_display_name())),
-        ("lastModifiedDateTime", json!(CREATED)),
-        ("name", json!(site.name)),
-        ("siteCollection", json!({ "hostname": site.hostname() })),
-        ("webUrl", json!(site.web_url)),
-    ];
-    project(&SITE, props, selection)
+    project(&SITE, selection, |name| match name {
+        "id" => json!(site.id),
+        "createdDateTime" | "lastModifiedDateTime" => json!(CREATED),
+        "description" => json!(site.description),
+        "displayName" => json!(site.effective_display_name()),
+        "name" => json!(site.name),
+        "siteCollection" => json!({ "hostname": site.hostname() }),
+        "webUrl" => json!(site.web_url),
+        _ => Value::Null,
+    })
 }
 
 pub(crate) fn organization(tenant: &Tenant, selection: &Selection) -> Map<String, Value> {
+    project(&ORGANIZATION, selection, |name| match name {
+        "id" => json!(tenant.id),
+        "assignedPlans" | "businessPhones" | "technicalNotificationMails" => json!([]),
+        "countryLetterCode" => json!(tenant.country_letter_code),
+        "createdDateTime" => json!(CREATED),
+        "displayName" => json!(tenant.display_name),
+        "preferredLanguage" => json!("en"),
+        "tenantType" => json!("AAD"),
+        "verifiedDomains" => verified_domains(tenant),
+        // city, country, deletedDateTime, onPremisesSyncEnabled,
+        // postalCode, state, street
+        _ => Value::Null,
+    })
+}
+
+fn verified_domains(tenant: &Tenant) -> Value {
     let default_domain = tenant
         .verified_domains
         .first()
         .unwrap_or(&tenant.initial_domain);
-    let domains: Vec<Value> = tenant
+    tenant
         .domains()
         .map(|name| {
             json!({
@@ -268,27 +330,7 @@ pub(crate) fn organization(tenant: &Tenant, selection: &Selection) -> Map<String
                 "type": "Managed",
             })
         })
-        .collect();
-    let props = vec![
-        ("id", json!(tenant.id)),
-        ("assignedPlans", json!([])),
-        ("businessPhones", json!([])),
-        ("city", Value::Null),
-        ("country", Value::Null),
-        ("countryLetterCode", json!(tenant.country_letter_code)),
-        ("createdDateTime", json!(CREATED)),
-        ("deletedDateTime", Value::Null),
-        ("displayName", json!(tenant.display_name)),
-        ("onPremisesSyncEnabled", Value::Null),
-        ("postalCode", Value::Null),
-        ("preferredLanguage", json!("en")),
-        ("state", Value::Null),
-        ("street", Value::Null),
-        ("technicalNotificationMails", json!([])),
-        ("tenantType", json!("AAD")),
-        ("verifiedDomains", Value::Array(domains)),
-    ];
-    project(&ORGANIZATION, props, selection)
+        .collect()
 }
 
 /// A directory role as it appears in `memberOf`. The role object id is

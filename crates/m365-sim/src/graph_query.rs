@@ -1,5 +1,5 @@
 //! OData query options as Graph understands them for the endpoints we
-//! simulate: `$top`, `$select`, `$filter` (one Teams filter), `$count`.
+//! simulate: `$top`, `$select`, `$filter` (see `graph_filter`), `$count`.
 
 use axum::http::{HeaderMap, StatusCode};
 
@@ -148,10 +148,8 @@ impl Query {
                 if eventual {
                     Ok(true)
                 } else {
-                    Err(GraphError::new(
-                        StatusCode::BAD_REQUEST,
-                        "Request_BadRequest",
-                        "$count is not currently supported.",
+                    Err(GraphError::unsupported_query(
+                        "$count is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
                     ))
                 }
             }

@@ -1,14 +1,19 @@
-//! SharePoint sites as a delegated (password) token sees them: search only.
+//! SharePoint sites as a delegated (password) token sees them: search
+//! (file sites, their subsites and every OneDrive's personal site), one
+//! site by id, and a site's direct subsites.
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
 use crate::graph::GraphRequest;
+use crate::graph_directory::respond;
 use crate::graph_errors::GraphError;
 use crate::graph_json::{self as wire, SITE};
 use crate::graph_query::Selection;
-use crate::paging::{self, odata_json};
+use crate::paging::odata_json;
 use crate::tenant::Site;
 
 fn context(graph_host: &str, selection: &Selection) -> String {
@@ -29,6 +34,14 @@ fn matches(site: &Site, needle: &str) -> bool {
     .any(|field| field.to_lowercase().contains(needle))
 }
 
+fn site_not_found() -> GraphError {
+    GraphError::new(
+        StatusCode::NOT_FOUND,
+        "itemNotFound",
+        "Requested site could not be found",
+    )
+}
+
 pub(crate) fn search(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     req.query.reject_unsimulated(false)?;
     let selection = req.query.select(&SITE)?;
@@ -40,28 +53,26 @@ pub(crate) fn search(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
         ));
     };
     let needle = raw.trim().trim_matches('"').trim().to_lowercase();
+    let everything = needle.is_empty() || needle == "*";
     let directory = req.sim.directory();
     let entry = &directory.tenants[req.grant.tenant];
-    let sites: Vec<&Site> = entry
-        .tenant
-        .sites
-        .iter()
-        .filter(|s| needle.is_empty() || needle == "*" || matches(s, &needle))
-        .collect();
-    let count = req.query.wants_count(req.headers)?;
-    let window = paging::window(sites.len(), &req.query)?;
-    let values = sites[window.range.clone()]
-        .iter()
-        .map(|s| Value::Object(wire::site(s, &selection)))
-        .collect();
-    Ok(paging::collection(
-        &req.info,
-        &req.query,
-        &context(entry.tenant.region.graph_host(), &selection),
-        &window,
-        values,
-        count.then_some(sites.len()),
-    ))
+    let item = |slot: usize| {
+        entry
+            .site_at(slot)
+            .filter(|site| everything || matches(site, &needle))
+    };
+    respond(
+        req,
+        context(entry.tenant.region.graph_host(), &selection),
+        entry.site_slots(),
+        item,
+        |site: &Cow<'_, Site>| Value::Object(wire::site(site, &selection)),
+        || {
+            (0..entry.site_slots())
+                .filter(|&slot| item(slot).is_some())
+                .count()
+        },
+    )
 }
 
 pub(crate) fn site(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphError> {
@@ -69,19 +80,8 @@ pub(crate) fn site(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphEr
     let selection = req.query.select(&SITE)?;
     let directory = req.sim.directory();
     let entry = &directory.tenants[req.grant.tenant];
-    let site = entry
-        .tenant
-        .sites
-        .iter()
-        .find(|s| s.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| {
-            GraphError::new(
-                StatusCode::NOT_FOUND,
-                "itemNotFound",
-                "Requested site could not be found",
-            )
-        })?;
-    let mut object = wire::site(site, &selection);
+    let site = entry.find_site(id).ok_or_else(site_not_found)?;
+    let mut object = wire::site(&site, &selection);
     object.insert(
         "@odata.context".into(),
         Value::String(format!(
@@ -90,4 +90,27 @@ pub(crate) fn site(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphEr
         )),
     );
     Ok(odata_json(Value::Object(object)))
+}
+
+/// `/sites/{id}/sites`: direct subsites only, as Graph lists them.
+pub(crate) fn subsites(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphError> {
+    req.query.reject_unsimulated(false)?;
+    let selection = req.query.select(&SITE)?;
+    let directory = req.sim.directory();
+    let entry = &directory.tenants[req.grant.tenant];
+    let parent = entry.find_site(id).ok_or_else(site_not_found)?;
+    let children = entry.subsites(&parent.id);
+    let sites = &entry.tenant.sites;
+    respond(
+        req,
+        format!(
+            "https://{}/v1.0/$metadata#sites('{}')/sites",
+            entry.tenant.region.graph_host(),
+            parent.id
+        ),
+        children.len(),
+        |i| children.get(i).and_then(|&s| sites.get(s)),
+        |site| Value::Object(wire::site(site, &selection)),
+        || children.len(),
+    )
 }

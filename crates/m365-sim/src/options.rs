@@ -51,13 +51,20 @@ impl Fault {
     }
 }
 
-/// Request counters. `/_sim/*` requests are not counted.
+/// Request counters. `/_sim/*` requests are not counted; faulted requests
+/// are.
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SimStats {
     pub requests: u64,
     pub token_requests: u64,
     pub graph_requests: u64,
+    /// Graph requests under `/v1.0/users` (not `/me`).
+    pub users_requests: u64,
+    /// Graph requests under `/v1.0/groups`.
+    pub groups_requests: u64,
+    /// Graph requests under `/v1.0/sites`.
+    pub sites_requests: u64,
 }
 
 /// Account state an administrator can change.

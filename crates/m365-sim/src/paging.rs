@@ -1,8 +1,6 @@
 //! Server-driven paging: `$top` pages, an opaque `$skiptoken`, and an
 //! absolute `@odata.nextLink` clients follow verbatim.
 
-use std::ops::Range;
-
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -47,17 +45,28 @@ impl RequestInfo {
     }
 }
 
-/// The slice of a collection this request asked for, and where the next
-/// page starts if there is one.
-pub(crate) struct PageWindow {
-    pub range: Range<usize>,
+/// One page of a collection and where the next one starts.
+pub(crate) struct Page {
+    pub values: Vec<Value>,
+    /// Position of the first item of the next page.
     pub next: Option<usize>,
     pub first_page: bool,
 }
 
-pub(crate) fn window(total: usize, query: &Query) -> Result<PageWindow, GraphError> {
+/// Builds the page the request asked for from a collection addressed by
+/// position `0..len`. `item` yields the object at a position, or `None`
+/// where the position holds nothing (filtered out, deleted). The skiptoken
+/// carries the position to resume at, so a page only looks at its own
+/// items (plus the gaps before the next one) and renders only those.
+pub(crate) fn page_of<T>(
+    query: &Query,
+    len: usize,
+    item: impl Fn(usize) -> Option<T>,
+    render: impl Fn(&T) -> Value,
+) -> Result<Page, GraphError> {
     let top = query.top()?;
-    let start = match query.get("$skiptoken") {
+    let skiptoken = query.get("$skiptoken");
+    let start = match skiptoken {
         None => 0,
         Some(token) => decode_skiptoken(token).ok_or_else(|| {
             GraphError::new(
@@ -67,12 +76,22 @@ pub(crate) fn window(total: usize, query: &Query) -> Result<PageWindow, GraphErr
             )
         })?,
     };
-    let start = start.min(total);
-    let end = start.saturating_add(top).min(total);
-    Ok(PageWindow {
-        range: start..end,
-        next: (end < total).then_some(end),
-        first_page: start == 0,
+    let mut values = Vec::with_capacity(top.min(len.saturating_sub(start)));
+    let mut next = None;
+    for position in start..len {
+        let Some(object) = item(position) else {
+            continue;
+        };
+        if values.len() == top {
+            next = Some(position);
+            break;
+        }
+        values.push(render(&object));
+    }
+    Ok(Page {
+        values,
+        next,
+        first_page: skiptoken.is_none(),
     })
 }
 
@@ -110,26 +129,26 @@ fn next_link(info: &RequestInfo, query: &Query, offset: usize) -> String {
     format!("{}{}?{}", info.base, info.path, parts.join("&"))
 }
 
+/// The collection envelope; `count` is only shown on the first page.
 pub(crate) fn collection(
     info: &RequestInfo,
     query: &Query,
     context: &str,
-    window: &PageWindow,
-    values: Vec<Value>,
+    page: Page,
     count: Option<usize>,
 ) -> Response {
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(context));
-    if let Some(count) = count.filter(|_| window.first_page) {
+    if let Some(count) = count.filter(|_| page.first_page) {
         body.insert("@odata.count".into(), json!(count));
     }
-    if let Some(next) = window.next {
+    if let Some(next) = page.next {
         body.insert(
             "@odata.nextLink".into(),
             json!(next_link(info, query, next)),
         );
     }
-    body.insert("value".into(), Value::Array(values));
+    body.insert("value".into(), Value::Array(page.values));
     odata_json(Value::Object(body))
 }
 
@@ -153,13 +172,18 @@ mod tests {
     }
 
     #[test]
-    fn windows() {
+    fn pages_skip_gaps_and_point_at_the_next_item() {
+        let items = [1, 2, 3, 4, 5, 6, 7];
+        let odd = |i: usize| items.get(i).filter(|n| *n % 2 == 1);
+        let render = |n: &&i32| json!(n);
         let q = Query::parse(Some("$top=2"));
-        let w = window(5, &q).ok().map(|w| (w.range, w.next));
-        assert_eq!(w, Some((0..2, Some(2))));
+        let page = page_of(&q, items.len(), odd, render).ok();
+        let page = page.map(|p| (p.values, p.next, p.first_page));
+        assert_eq!(page, Some((vec![json!(1), json!(3)], Some(4), true)));
         let q = Query::parse(Some(&format!("$top=2&$skiptoken={}", encode_skiptoken(4))));
-        let w = window(5, &q).ok().map(|w| (w.range, w.next));
-        assert_eq!(w, Some((4..5, None)));
+        let page = page_of(&q, items.len(), odd, render).ok();
+        let page = page.map(|p| (p.values, p.next, p.first_page));
+        assert_eq!(page, Some((vec![json!(5), json!(7)], None, false)));
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub(crate) struct Counters {
     pub requests: AtomicU64,
     pub token_requests: AtomicU64,
     pub graph_requests: AtomicU64,
+    pub users_requests: AtomicU64,
+    pub groups_requests: AtomicU64,
+    pub sites_requests: AtomicU64,
 }
 
 /// A panic while holding a lock cannot leave these structures half-updated
@@ -83,6 +86,9 @@ impl Inner {
             requests: self.counters.requests.load(Ordering::Relaxed),
             token_requests: self.counters.token_requests.load(Ordering::Relaxed),
             graph_requests: self.counters.graph_requests.load(Ordering::Relaxed),
+            users_requests: self.counters.users_requests.load(Ordering::Relaxed),
+            groups_requests: self.counters.groups_requests.load(Ordering::Relaxed),
+            sites_requests: self.counters.sites_requests.load(Ordering::Relaxed),
         }
     }
 }
@@ -181,5 +187,14 @@ impl Simulator {
         self.inner
             .directory_mut()
             .set_flags(tenant_id_or_domain, upn, flags)
+    }
+
+    /// "The user was deleted in Microsoft 365": the user leaves `/users`,
+    /// group memberships, personal sites and drives, and can no longer sign
+    /// in or redeem refresh tokens (AADSTS50034).
+    pub fn remove_user(&self, tenant_id_or_domain: &str, upn: &str) -> Result<(), SimError> {
+        self.inner
+            .directory_mut()
+            .remove_user(tenant_id_or_domain, upn)
     }
 }

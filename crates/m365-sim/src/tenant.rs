@@ -3,7 +3,6 @@
 //! (mailbox types, OneDrive, licences) can be added as further optional
 //! fields without touching existing files.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::cloud::Region;
 use crate::error::{join_problems, SimError};
 use crate::ids::is_guid;
+pub(crate) use crate::user::{User, UserType};
 
 /// One simulated Microsoft 365 organization.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,103 +51,6 @@ impl Default for Tenant {
             groups: Vec::new(),
             sites: Vec::new(),
         }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum UserType {
-    #[default]
-    Member,
-    Guest,
-}
-
-impl UserType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserType::Member => "Member",
-            UserType::Guest => "Guest",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct User {
-    pub id: String,
-    pub user_principal_name: String,
-    pub display_name: String,
-    /// `None`: the account has no password and can never sign in with one.
-    #[serde(default)]
-    pub password: Option<String>,
-    /// Directory role display names, e.g. "Global Administrator".
-    #[serde(default)]
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub mfa_required: bool,
-    #[serde(default = "yes")]
-    pub account_enabled: bool,
-    #[serde(default)]
-    pub locked: bool,
-    #[serde(default)]
-    pub password_expired: bool,
-    /// Defaults to the UPN when absent or null.
-    #[serde(default)]
-    pub mail: Option<String>,
-    #[serde(default)]
-    pub user_type: UserType,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub surname: Option<String>,
-    #[serde(default)]
-    pub job_title: Option<String>,
-    #[serde(default)]
-    pub department: Option<String>,
-    #[serde(default)]
-    pub office_location: Option<String>,
-    #[serde(default)]
-    pub mobile_phone: Option<String>,
-    #[serde(default)]
-    pub business_phones: Vec<String>,
-    #[serde(default)]
-    pub preferred_language: Option<String>,
-    #[serde(default)]
-    pub usage_location: Option<String>,
-}
-
-impl Default for User {
-    /// The same defaults as an omitted field in a tenant file, so code can
-    /// build users with `..User::default()` and stay source-compatible when
-    /// fields are added.
-    fn default() -> Self {
-        User {
-            id: String::new(),
-            user_principal_name: String::new(),
-            display_name: String::new(),
-            password: None,
-            roles: Vec::new(),
-            mfa_required: false,
-            account_enabled: true,
-            locked: false,
-            password_expired: false,
-            mail: None,
-            user_type: UserType::Member,
-            given_name: None,
-            surname: None,
-            job_title: None,
-            department: None,
-            office_location: None,
-            mobile_phone: None,
-            business_phones: Vec::new(),
-            preferred_language: None,
-            usage_location: None,
-        }
-    }
-}
-
-impl User {
-    pub fn effective_mail(&self) -> &str {
-        self.mail.as_deref().unwrap_or(&self.user_principal_name)
     }
 }
 
@@ -202,6 +105,12 @@ pub struct Site {
     pub web_url: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The site this one is a subsite of; `None` for a site collection.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// A OneDrive personal site (`https://{prefix}-my.sharepoint.com/personal/...`).
+    #[serde(default)]
+    pub is_personal: bool,
 }
 
 impl Site {
@@ -212,10 +121,6 @@ impl Site {
     pub fn effective_display_name(&self) -> &str {
         self.display_name.as_deref().unwrap_or(&self.name)
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_country() -> String {
@@ -254,114 +159,9 @@ impl Tenant {
     pub fn owns_domain(&self, domain: &str) -> bool {
         self.domains().any(|d| d.eq_ignore_ascii_case(domain))
     }
-
-    /// Self-consistency problems of this tenant alone, each naming the
-    /// offending object.
-    pub(crate) fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        let mut report = |msg: String| problems.push(msg);
-
-        if !is_guid(&self.id) {
-            report(format!("tenant id '{}' is not a GUID", self.id));
-        }
-        if self.display_name.trim().is_empty() {
-            report("tenant displayName is empty".to_owned());
-        }
-        let mut domains = HashSet::new();
-        for domain in self.domains() {
-            if !is_domain_name(domain) {
-                report(format!("'{domain}' is not a valid domain name"));
-            }
-            if !domains.insert(domain.to_ascii_lowercase()) {
-                report(format!("domain '{domain}' is listed twice"));
-            }
-        }
-
-        let mut object_ids = HashSet::new();
-        let mut upns = HashSet::new();
-        for user in &self.users {
-            let upn = &user.user_principal_name;
-            if !is_guid(&user.id) {
-                report(format!("user '{upn}': id '{}' is not a GUID", user.id));
-            } else if !object_ids.insert(user.id.to_ascii_lowercase()) {
-                report(format!("user '{upn}': id '{}' is used twice", user.id));
-            }
-            match upn.split_once('@') {
-                Some((local, domain)) if !local.is_empty() && !domain.contains('@') => {
-                    if !self.owns_domain(domain) {
-                        report(format!(
-                            "user '{upn}': domain '{domain}' is not one of the tenant's domains"
-                        ));
-                    }
-                }
-                _ => report(format!(
-                    "user '{upn}': userPrincipalName must look like name@domain"
-                )),
-            }
-            if !upns.insert(upn.to_ascii_lowercase()) {
-                report(format!("user '{upn}': userPrincipalName is used twice"));
-            }
-            if user.roles.iter().any(|r| r.trim().is_empty()) {
-                report(format!("user '{upn}': a role name is empty"));
-            }
-        }
-
-        for group in &self.groups {
-            let name = &group.display_name;
-            if !is_guid(&group.id) {
-                report(format!("group '{name}': id '{}' is not a GUID", group.id));
-            } else if !object_ids.insert(group.id.to_ascii_lowercase()) {
-                report(format!("group '{name}': id '{}' is used twice", group.id));
-            }
-            if group.is_team && !group.is_unified() {
-                report(format!(
-                    "group '{name}': only Microsoft 365 groups (groupTypes [\"Unified\"]) can be Teams"
-                ));
-            }
-        }
-        for group in &self.groups {
-            for member in &group.members {
-                if member.eq_ignore_ascii_case(&group.id) {
-                    report(format!(
-                        "group '{}': cannot be a member of itself",
-                        group.display_name
-                    ));
-                } else if !object_ids.contains(&member.to_ascii_lowercase()) {
-                    report(format!(
-                        "group '{}': member '{member}' is neither a user nor a group of the tenant",
-                        group.display_name
-                    ));
-                }
-            }
-        }
-
-        let mut site_ids = HashSet::new();
-        for site in &self.sites {
-            if !is_site_id(&site.id) {
-                report(format!(
-                    "site '{}': id '{}' must be 'hostname,guid,guid'",
-                    site.name, site.id
-                ));
-            }
-            if !site_ids.insert(site.id.to_ascii_lowercase()) {
-                report(format!(
-                    "site '{}': id '{}' is used twice",
-                    site.name, site.id
-                ));
-            }
-            match url::Url::parse(&site.web_url) {
-                Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {}
-                _ => report(format!(
-                    "site '{}': webUrl '{}' is not an absolute http(s) URL",
-                    site.name, site.web_url
-                )),
-            }
-        }
-        problems
-    }
 }
 
-fn is_domain_name(s: &str) -> bool {
+pub(crate) fn is_domain_name(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     labels.len() >= 2
         && labels.iter().all(|l| {
@@ -373,7 +173,7 @@ fn is_domain_name(s: &str) -> bool {
         })
 }
 
-fn is_site_id(s: &str) -> bool {
+pub(crate) fn is_site_id(s: &str) -> bool {
     let parts: Vec<&str> = s.split(',').collect();
     matches!(parts.as_slice(), [host, a, b] if is_domain_name(host) && is_guid(a) && is_guid(b))
 }

@@ -254,6 +254,17 @@ fn refresh_grant(
             ),
         ));
     }
+    if !entry.is_live(grant.user) {
+        sim.tokens().revoke_refresh(presented);
+        return Err(AadError::new(
+            "invalid_grant",
+            50034,
+            format!(
+                "The user account {{EmailHidden}} does not exist in the {} directory. To sign into this application, the account must be added to the directory.",
+                entry.tenant.id
+            ),
+        ));
+    }
     let user = &entry.tenant.users[grant.user];
     if !user.account_enabled {
         return Err(AadError::new(

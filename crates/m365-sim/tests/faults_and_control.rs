@@ -100,7 +100,14 @@ async fn stats_count_requests_but_not_control_calls() {
         assert_eq!(over_http.status, StatusCode::OK);
         assert_eq!(
             over_http.body,
-            json!({"requests": 4, "tokenRequests": 1, "graphRequests": 3})
+            json!({
+                "requests": 4,
+                "tokenRequests": 1,
+                "graphRequests": 3,
+                "usersRequests": 0,
+                "groupsRequests": 0,
+                "sitesRequests": 0,
+            })
         );
     }
 }

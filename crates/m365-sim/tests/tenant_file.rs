@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use m365_sim::{demo_tenant, load_tenant_file, Region, SimError, SimOptions, Simulator, UserType};
+use m365_sim::{
+    demo_tenant, load_tenant_file, MailboxType, Region, SimError, SimOptions, Simulator, UserType,
+};
 
 const MINIMAL: &str = r#"{
   "id": "11111111-2222-4333-8444-555555555555",
@@ -137,4 +139,74 @@ fn demo_tenant_round_trips_through_a_file() {
     let tenant = load_tenant_file(file.path()).unwrap();
     assert_eq!(tenant.users.len(), demo_tenant().users.len());
     assert!(Simulator::new(vec![tenant], SimOptions::default()).is_ok());
+}
+
+#[test]
+fn mailbox_licence_onedrive_and_site_fields() {
+    let text = r#"{
+      "id": "11111111-2222-4333-8444-555555555555",
+      "displayName": "Fields",
+      "initialDomain": "fields.onmicrosoft.com",
+      "users": [
+        {"id": "aaaaaaaa-bbbb-4ccc-8ddd-000000000001", "userPrincipalName": "shared@fields.onmicrosoft.com",
+         "displayName": "Shared", "mailboxType": "shared"},
+        {"id": "aaaaaaaa-bbbb-4ccc-8ddd-000000000002", "userPrincipalName": "room@fields.onmicrosoft.com",
+         "displayName": "Room", "mailboxType": "room", "accountEnabled": true, "oneDrive": true},
+        {"id": "aaaaaaaa-bbbb-4ccc-8ddd-000000000003", "userPrincipalName": "ann@fields.onmicrosoft.com",
+         "displayName": "Ann", "assignedLicenses": [{"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900"}]}
+      ],
+      "sites": [
+        {"id": "fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000001",
+         "name": "root", "webUrl": "https://fields.sharepoint.com/sites/root"},
+        {"id": "fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000002",
+         "name": "sub", "webUrl": "https://fields.sharepoint.com/sites/root/sub",
+         "parentId": "fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000001"},
+        {"id": "fields-my.sharepoint.com,0c000000-0000-4000-8000-000000000001,0d000000-0000-4000-8000-000000000001",
+         "name": "old_fields_onmicrosoft_com", "isPersonal": true,
+         "webUrl": "https://fields-my.sharepoint.com/personal/old_fields_onmicrosoft_com"}
+      ]
+    }"#;
+    let tenant = load_tenant_file(write(text).path()).unwrap();
+    let [shared, room, ann] = &tenant.users[..] else {
+        panic!("three users");
+    };
+    assert_eq!(shared.mailbox_type, MailboxType::Shared);
+    assert!(
+        !shared.account_enabled,
+        "shared mailboxes default to disabled"
+    );
+    assert!(!shared.has_one_drive());
+    assert!(room.account_enabled && room.has_one_drive());
+    assert_eq!(ann.mailbox_type, MailboxType::User);
+    assert!(ann.account_enabled && ann.has_one_drive());
+    assert!(ann.assigned_licenses[0].disabled_plans.is_empty());
+    assert_eq!(
+        tenant.sites[1].parent_id.as_deref(),
+        Some(tenant.sites[0].id.as_str())
+    );
+    assert!(tenant.sites[2].is_personal);
+
+    let broken = text
+        .replace("6fd2c87f-b296-42f0-b197-1e91e994b900", "E3")
+        .replace("\"parentId\": \"fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000001\"",
+                 "\"parentId\": \"fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000009\"")
+        .replace("/personal/old_", "/sites/old_");
+    let message = load_tenant_file(write(&broken).path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("licence skuId 'E3' is not a GUID"),
+        "{message}"
+    );
+    assert!(message.contains("parentId 'fields.sharepoint.com,0a000000-0000-4000-8000-000000000001,0b000000-0000-4000-8000-000000000009' is not a site"), "{message}");
+    assert!(
+        message.contains("a personal site's webUrl must be under /personal/"),
+        "{message}"
+    );
+
+    let bad_kind = text.replace("\"mailboxType\": \"room\"", "\"mailboxType\": \"kitchen\"");
+    let message = load_tenant_file(write(&bad_kind).path())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("unknown variant `kitchen`"), "{message}");
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use openvbo_core::auth::ThrottleSettings;
+use openvbo_core::discovery::CacheSettings;
 use secrecy::SecretString;
 use url::Url;
 
@@ -24,6 +25,8 @@ pub struct ServerConfig {
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
     pub login_throttle: ThrottleSettings,
+    /// Cached listings (`setId`): lifetime and size.
+    pub discovery_cache: CacheSettings,
     /// First start only: the administrator to create.
     pub admin_user: String,
     pub admin_password: Option<SecretString>,
@@ -52,6 +55,7 @@ impl ServerConfig {
             access_token_lifetime: Duration::from_secs(60 * 60),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 60 * 60),
             login_throttle: ThrottleSettings::default(),
+            discovery_cache: CacheSettings::default(),
             admin_user: "admin".to_owned(),
             admin_password: None,
             master_key: None,

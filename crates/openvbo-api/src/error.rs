@@ -72,6 +72,7 @@ fn core_response(err: CoreError) -> Response {
             message_body(StatusCode::BAD_REQUEST, &message)
         }
         CoreError::NotFound(_) => message_body(StatusCode::NOT_FOUND, &message),
+        CoreError::Capacity(_) => message_body(StatusCode::INSUFFICIENT_STORAGE, &message),
         CoreError::Conflict(_) => message_body(StatusCode::CONFLICT, &message),
         CoreError::Upstream {
             failure,

@@ -11,6 +11,7 @@ mod error;
 mod fsutil;
 mod json;
 mod paths;
+mod query;
 mod routes;
 mod server;
 mod state;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use openvbo_core::auth::{AuthService, AuthSettings};
+use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::organization::{EndpointOverrides, OrganizationService, ServiceOptions};
 use openvbo_core::store::Store;
 use openvbo_m365::{ConnectorSettings, M365Client};
@@ -90,20 +92,27 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         ..ConnectorSettings::default()
     })
     .map_err(|e| LaunchError::Setup(e.to_string()))?;
+    let endpoints = EndpointOverrides {
+        login: config.m365_login_url.clone(),
+        graph: config.m365_graph_url.clone(),
+    };
+    let discovery = DiscoveryService::new(
+        store.clone(),
+        connector.clone(),
+        data.sealer.clone(),
+        endpoints.clone(),
+        config.discovery_cache,
+    );
     let organizations = OrganizationService::new(
         store,
         connector,
         data.sealer.clone(),
-        ServiceOptions {
-            endpoints: EndpointOverrides {
-                login: config.m365_login_url.clone(),
-                graph: config.m365_graph_url.clone(),
-            },
-        },
+        ServiceOptions { endpoints },
     );
     let state = state::AppState {
         auth: auth.clone(),
         organizations,
+        discovery,
         installation_id: data.installation_id,
     };
     Ok(Prepared {

@@ -1,6 +1,7 @@
 //! What every handler can reach.
 
 use openvbo_core::auth::AuthService;
+use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::organization::OrganizationService;
 use uuid::Uuid;
 
@@ -8,5 +9,6 @@ use uuid::Uuid;
 pub struct AppState {
     pub auth: AuthService,
     pub organizations: OrganizationService,
+    pub discovery: DiscoveryService,
     pub installation_id: Uuid,
 }

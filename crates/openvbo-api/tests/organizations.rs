@@ -433,7 +433,7 @@ async fn unimplemented_operations_and_other_versions() {
     let (status, body) = server
         .call(
             Method::GET,
-            &format!("/v6/organizations/{id}/USERS"),
+            &format!("/v6/organizations/{id}/JOBS"),
             &token,
             None,
         )
@@ -442,7 +442,7 @@ async fn unimplemented_operations_and_other_versions() {
         status,
         &body,
         StatusCode::NOT_IMPLEMENTED,
-        &["OrganizationUser_Get"],
+        &["Job_GetByOrganizationId"],
     );
     let (status, body) = server
         .call(Method::PATCH, "/v6/Organizations", &token, None)

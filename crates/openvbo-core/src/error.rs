@@ -63,6 +63,9 @@ pub enum CoreError {
     InvalidGrant(String),
     #[error("too many failed sign-in attempts; retry in {} s", retry_after.as_secs().max(1))]
     TooManyAttempts { retry_after: Duration },
+    /// A listing too large for the configured cache.
+    #[error("{0}")]
+    Capacity(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod clock;
 pub mod crypto;
+pub mod discovery;
 pub mod error;
 pub mod ids;
 pub mod organization;

@@ -85,6 +85,8 @@ pub enum ErrorKind {
     Unreachable,
     /// An answer we cannot use: unexpected status or body.
     Protocol,
+    /// The caller stopped a listing that grew beyond what it can hold.
+    TooLarge,
 }
 
 /// An error from the connector. Its message names the host and Microsoft's
@@ -101,6 +103,14 @@ impl M365Error {
             kind,
             message: message.into(),
         }
+    }
+
+    /// For a listing sink that refuses to grow beyond `max` items.
+    pub fn too_large(max: usize) -> Self {
+        Self::new(
+            ErrorKind::TooLarge,
+            format!("the listing has more than {max} items"),
+        )
     }
 
     /// Whether the same request may succeed later without any change.

@@ -25,9 +25,10 @@ pub mod role_template {
 pub struct GraphSession {
     client: M365Client,
     endpoints: Endpoints,
+    /// The tenant segment signed in to, for refreshing.
+    pub(crate) tenant: String,
     access_token: SecretString,
-    #[allow(dead_code)] // kept for the backup jobs that refresh long sessions
-    refresh_token: Option<SecretString>,
+    pub(crate) refresh_token: Option<SecretString>,
     expires_at: Instant,
 }
 
@@ -148,6 +149,7 @@ impl GraphSession {
     pub(crate) fn new(
         client: M365Client,
         endpoints: Endpoints,
+        tenant: String,
         access_token: SecretString,
         refresh_token: Option<SecretString>,
         expires_at: Instant,
@@ -155,10 +157,19 @@ impl GraphSession {
         Self {
             client,
             endpoints,
+            tenant,
             access_token,
             refresh_token,
             expires_at,
         }
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token.is_some()
     }
 
     pub fn expires_at(&self) -> Instant {
@@ -201,17 +212,62 @@ impl GraphSession {
 
     /// Every item of a collection, following `@odata.nextLink` verbatim.
     async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, M365Error> {
-        let mut url = self.url(path)?;
         let mut items = Vec::new();
+        self.stream(self.url(path)?, |page: Vec<T>| {
+            items.extend(page);
+            Ok(())
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Hands each page of a collection to `on_page` as it arrives, so a
+    /// caller never holds more than one page it has not consumed.
+    pub(crate) async fn stream<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        mut on_page: impl FnMut(Vec<T>) -> Result<(), M365Error>,
+    ) -> Result<(), M365Error> {
         loop {
             let body = self.get(&url).await?;
             let page: Collection<T> = parse(&body, &url)?;
-            items.extend(page.value);
+            drop(body);
+            on_page(page.value)?;
             match page.next_link {
                 Some(next) => url = self.same_origin(&next)?,
-                None => return Ok(items),
+                None => return Ok(()),
             }
         }
+    }
+
+    /// One object, or `None` when Graph answers 404.
+    pub(crate) async fn get_optional<T: DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<Option<T>, M365Error> {
+        match self.get(&url).await {
+            Ok(body) => parse(&body, &url).map(Some),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `v1.0/{segments…}?{query}`, each segment percent-encoded: ids from
+    /// clients can never reach another Graph path.
+    pub(crate) fn graph_url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Url, M365Error> {
+        let mut url = self.url("v1.0/")?;
+        url.path_segments_mut()
+            .map_err(|_| M365Error::new(ErrorKind::Protocol, "the Graph URL cannot be a base"))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
     }
 
     fn url(&self, path: &str) -> Result<Url, M365Error> {

@@ -8,6 +8,7 @@
 
 mod client;
 mod cloud;
+mod directory;
 mod error;
 mod graph;
 mod retry;
@@ -15,6 +16,7 @@ mod signin;
 
 pub use client::{ConnectorSettings, M365Client, DEFAULT_CLIENT_ID};
 pub use cloud::{Endpoints, NationalCloud};
+pub use directory::{GraphDrive, GraphGroup, GraphMember, GraphSite, GraphUser};
 pub use error::{ErrorKind, M365Error, SignInFailure};
 pub use graph::{
     role_template, DirectoryRole, GraphSession, SignedInUser, TenantOrganization, VerifiedDomain,

@@ -44,23 +44,62 @@ impl M365Client {
         username: &str,
         password: &SecretString,
     ) -> Result<GraphSession, M365Error> {
+        let scope = format!("{}/.default offline_access", endpoints.graph_resource);
+        self.request_token(
+            endpoints,
+            tenant,
+            username,
+            &[
+                ("grant_type", "password"),
+                ("scope", scope.as_str()),
+                ("username", username),
+                ("password", password.expose_secret()),
+            ],
+        )
+        .await
+    }
+
+    /// A new session from the refresh token of `session`, without the
+    /// password. `None` if Microsoft gave no refresh token.
+    #[tracing::instrument(skip_all, fields(tenant = %session.tenant))]
+    pub async fn refresh(&self, session: &GraphSession) -> Option<Result<GraphSession, M365Error>> {
+        let refresh = session.refresh_token.as_ref()?;
+        let scope = format!(
+            "{}/.default offline_access",
+            session.endpoints().graph_resource
+        );
+        Some(
+            self.request_token(
+                session.endpoints(),
+                &session.tenant,
+                "the refresh token",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("scope", scope.as_str()),
+                    ("refresh_token", refresh.expose_secret()),
+                ],
+            )
+            .await,
+        )
+    }
+
+    async fn request_token(
+        &self,
+        endpoints: &Endpoints,
+        tenant: &str,
+        who: &str,
+        grant: &[(&str, &str)],
+    ) -> Result<GraphSession, M365Error> {
         let mut url = endpoints.login.clone();
         url.path_segments_mut()
             .map_err(|_| M365Error::new(ErrorKind::Protocol, "the login URL cannot be a base"))?
             .pop_if_empty()
             .extend([tenant, "oauth2", "v2.0", "token"]);
         let host = host_of(&url);
-        let scope = format!("{}/.default offline_access", endpoints.graph_resource);
+        let mut form: Vec<(&str, &str)> = vec![("client_id", self.settings.client_id.as_str())];
+        form.extend_from_slice(grant);
         let response = self
-            .send(&host, || {
-                self.http.post(url.clone()).form(&[
-                    ("client_id", self.settings.client_id.as_str()),
-                    ("grant_type", "password"),
-                    ("scope", scope.as_str()),
-                    ("username", username),
-                    ("password", password.expose_secret()),
-                ])
-            })
+            .send(&host, || self.http.post(url.clone()).form(&form))
             .await?;
         let started = Instant::now();
         let status = response.status();
@@ -80,6 +119,7 @@ impl M365Client {
             return Ok(GraphSession::new(
                 self.clone(),
                 endpoints.clone(),
+                tenant.to_owned(),
                 SecretString::from(token.access_token),
                 token.refresh_token.map(SecretString::from),
                 started + lifetime,
@@ -93,7 +133,7 @@ impl M365Client {
                 let summary = err.error_description.lines().next().unwrap_or_default();
                 Err(M365Error::new(
                     ErrorKind::SignIn(failure),
-                    format!("{host} refused the sign-in of {username}: {summary}"),
+                    format!("{host} refused the sign-in of {who}: {summary}"),
                 ))
             }
             _ => Err(M365Error::new(

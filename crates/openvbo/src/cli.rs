@@ -67,6 +67,12 @@ pub struct ServeArgs {
     /// Refresh token lifetime in seconds [default: 1209600, 14 days].
     #[arg(long, env = "OPENVBO_REFRESH_TOKEN_LIFETIME_SECS")]
     pub refresh_token_lifetime_secs: Option<u64>,
+    /// How long a cached listing (setId) answers, in seconds [default: 900].
+    #[arg(long, env = "OPENVBO_DISCOVERY_CACHE_TTL_SECS")]
+    pub discovery_cache_ttl_secs: Option<u64>,
+    /// Objects held in cached listings across all sets [default: 1000000].
+    #[arg(long, env = "OPENVBO_DISCOVERY_CACHE_MAX_ITEMS")]
+    pub discovery_cache_max_items: Option<usize>,
     /// Simultaneous client connections [default: 1024].
     #[arg(long, env = "OPENVBO_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub m365_timeout_secs: Option<u64>,
     pub access_token_lifetime_secs: Option<u64>,
     pub refresh_token_lifetime_secs: Option<u64>,
+    pub discovery_cache_ttl_secs: Option<u64>,
+    pub discovery_cache_max_items: Option<usize>,
     pub max_connections: Option<usize>,
     pub log: Option<String>,
 }
@@ -87,6 +89,21 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         .or(file.refresh_token_lifetime_secs)
     {
         config.refresh_token_lifetime = positive_secs("refresh_token_lifetime_secs", secs)?;
+    }
+    if let Some(secs) = args
+        .discovery_cache_ttl_secs
+        .or(file.discovery_cache_ttl_secs)
+    {
+        config.discovery_cache.ttl = positive_secs("discovery_cache_ttl_secs", secs)?;
+    }
+    if let Some(n) = args
+        .discovery_cache_max_items
+        .or(file.discovery_cache_max_items)
+    {
+        if n == 0 {
+            bail!("discovery_cache_max_items must be at least 1");
+        }
+        config.discovery_cache.max_items = n;
     }
     if let Some(n) = args.max_connections.or(file.max_connections) {
         if n == 0 {

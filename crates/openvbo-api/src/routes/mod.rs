@@ -1,5 +1,6 @@
 //! The HTTP surface, one module per resource.
 
+mod discovery;
 mod fallback;
 mod organizations;
 mod service_instance;
@@ -25,6 +26,54 @@ pub fn router(state: AppState) -> Router {
             get(organizations::get_one)
                 .put(organizations::update)
                 .delete(organizations::remove),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/users",
+            get(discovery::users),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/users/{user_id}",
+            get(discovery::user),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/users/{user_id}/onedrives",
+            get(discovery::onedrives),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/users/{user_id}/onedrives/{onedrive_id}",
+            get(discovery::onedrive),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/groups",
+            get(discovery::groups),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/groups/{group_id}",
+            get(discovery::group),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/groups/{group_id}/members",
+            get(discovery::members),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/sites",
+            get(discovery::sites),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/sites/{site_id}",
+            get(discovery::site),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/teams",
+            get(discovery::teams),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/teams/{team_id}",
+            get(discovery::team),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/licensinginformation",
+            get(discovery::licensing),
         )
         .route("/v6/serviceinstance", get(service_instance::get))
         .fallback(fallback::not_routed)

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::authn::Authenticated;
 use crate::error::ApiError;
 use crate::json::LenientJson;
+use crate::query::QueryParams;
 use crate::state::AppState;
 
 /// `RestOrganizationComposed` as we answer it. Secrets are never part of it.
@@ -120,25 +121,14 @@ struct Links {
     used_repositories: Href,
 }
 
-/// `extendedView` (default true), its name matched case-insensitively;
-/// anything but a boolean is refused.
+/// `extendedView` (default true).
 fn extended_view(query: Option<&str>) -> Result<bool, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))?;
-    let value = pairs
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case("extendedView"))
-        .map(|(_, v)| v.trim());
-    match value {
-        None | Some("") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(_) => Err(ApiError::bad_request("extendedView must be true or false")),
-    }
+    Ok(QueryParams::parse(query)?
+        .bool("extendedView")?
+        .unwrap_or(true))
 }
 
-fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
+pub(crate) fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
     raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
         ApiError::bad_request(format!("organizationId: {e}"))
     })
@@ -197,5 +187,6 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     state.organizations.remove(id).await?;
+    state.discovery.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,244 @@
+//! Paging and filtering of listings.
+
+use uuid::Uuid;
+
+use super::model::{DirectoryGroup, DirectorySite, DirectoryUser, Location, Team};
+use crate::error::CoreError;
+
+pub const DEFAULT_LIMIT: u32 = 30;
+pub const MAX_LIMIT: u32 = 10_000;
+
+/// `offset`, `limit` and `setId` of a listing request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub offset: u32,
+    pub limit: u32,
+    pub set_id: Option<Uuid>,
+}
+
+impl PageRequest {
+    pub fn new(
+        offset: Option<i64>,
+        limit: Option<i64>,
+        set_id: Option<Uuid>,
+    ) -> Result<Self, CoreError> {
+        let offset = match offset {
+            None => 0,
+            Some(o) if (0..=i64::from(i32::MAX)).contains(&o) => o as u32,
+            Some(o) => {
+                return Err(CoreError::validation(
+                    "offset",
+                    format!("offset must be 0 or more (got {o})"),
+                ))
+            }
+        };
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(l) if (1..=i64::from(MAX_LIMIT)).contains(&l) => l as u32,
+            Some(l) => {
+                return Err(CoreError::validation(
+                    "limit",
+                    format!("limit must be between 1 and {MAX_LIMIT} (got {l})"),
+                ))
+            }
+        };
+        Ok(Self {
+            offset,
+            limit,
+            set_id,
+        })
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub offset: u32,
+    pub limit: u32,
+    pub set_id: Uuid,
+    /// Items matching the filters in the whole set.
+    pub total_count: u32,
+    pub results: Vec<T>,
+}
+
+impl<T: Clone> Page<T> {
+    pub(crate) fn of<'a>(
+        items: impl Iterator<Item = &'a T>,
+        request: &PageRequest,
+        set_id: Uuid,
+    ) -> Self
+    where
+        T: 'a,
+    {
+        let mut total = 0u32;
+        let mut results = Vec::new();
+        let start = request.offset as usize;
+        let end = start.saturating_add(request.limit as usize);
+        for (i, item) in items.enumerate() {
+            if (start..end).contains(&i) {
+                results.push(item.clone());
+            }
+            total = total.saturating_add(1);
+        }
+        Self {
+            offset: request.offset,
+            limit: request.limit,
+            set_id,
+            total_count: total,
+            results,
+        }
+    }
+}
+
+/// `locationFilter` of users and groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LocationFilter {
+    Cloud,
+    OnPremises,
+    Hybrid,
+    CloudOrHybrid,
+    OnPremisesOrHybrid,
+    #[default]
+    Any,
+}
+
+impl LocationFilter {
+    pub const NAMES: [&'static str; 6] = [
+        "Cloud",
+        "OnPremises",
+        "Hybrid",
+        "CloudOrHybrid",
+        "OnPremisesOrHybrid",
+        "Any",
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let all = [
+            Self::Cloud,
+            Self::OnPremises,
+            Self::Hybrid,
+            Self::CloudOrHybrid,
+            Self::OnPremisesOrHybrid,
+            Self::Any,
+        ];
+        Self::NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s.trim()))
+            .map(|i| all[i])
+    }
+
+    fn admits(self, location: Location) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Cloud => location == Location::Cloud,
+            // Objects synchronised from on-premises are hybrid in Microsoft 365;
+            // purely on-premises objects are not reachable through Graph.
+            Self::OnPremises => false,
+            Self::Hybrid | Self::OnPremisesOrHybrid => location == Location::Hybrid,
+            Self::CloudOrHybrid => true,
+        }
+    }
+}
+
+fn contains(haystack: &str, needle: &Option<String>) -> bool {
+    needle
+        .as_deref()
+        .is_none_or(|n| haystack.to_lowercase().contains(&n.to_lowercase()))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub user_name: Option<String>,
+    pub display_name: Option<String>,
+    pub location: LocationFilter,
+}
+
+impl UserFilter {
+    pub fn admits(&self, u: &DirectoryUser) -> bool {
+        contains(&u.name, &self.user_name)
+            && contains(&u.display_name, &self.display_name)
+            && self.location.admits(u.location)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GroupFilter {
+    pub display_name: Option<String>,
+    pub group_name: Option<String>,
+    pub location: LocationFilter,
+}
+
+impl GroupFilter {
+    pub fn admits(&self, g: &DirectoryGroup) -> bool {
+        contains(&g.display_name, &self.display_name)
+            && contains(&g.name, &self.group_name)
+            && self.location.admits(g.location)
+    }
+
+    pub fn admits_team(&self, t: &Team) -> bool {
+        contains(&t.display_name, &self.display_name)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SiteFilter {
+    pub include_personal_sites: bool,
+    /// List the subsites of this site instead of the top-level sites.
+    pub parent_id: Option<String>,
+    /// `locationFilter` OnPremises: SharePoint Server sites, of which an
+    /// Office 365 organization has none.
+    pub on_premises_only: bool,
+}
+
+impl SiteFilter {
+    pub fn admits(&self, s: &DirectorySite) -> bool {
+        !self.on_premises_only && (self.include_personal_sites || !s.is_personal)
+    }
+}
+
+/// `RESTOrganizationLicensingInformation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LicensingInformation {
+    pub licensed_users: u32,
+    pub new_users: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_requests_are_bounded() {
+        assert_eq!(PageRequest::new(None, None, None).unwrap().limit, 30);
+        assert!(PageRequest::new(Some(-1), None, None).is_err());
+        assert!(PageRequest::new(None, Some(0), None).is_err());
+        assert!(PageRequest::new(None, Some(10_001), None).is_err());
+        assert_eq!(
+            PageRequest::new(Some(5), Some(10_000), None).unwrap().limit,
+            10_000
+        );
+    }
+
+    #[test]
+    fn a_page_slices_and_counts_the_matches() {
+        let items: Vec<u32> = (0..10).collect();
+        let req = PageRequest::new(Some(8), Some(5), None).unwrap();
+        let page = Page::of(items.iter().filter(|i| **i != 3), &req, Uuid::nil());
+        assert_eq!(page.total_count, 9);
+        assert_eq!(page.results, vec![9]);
+        let req = PageRequest::new(Some(20), Some(5), None).unwrap();
+        assert!(Page::of(items.iter(), &req, Uuid::nil()).results.is_empty());
+    }
+
+    #[test]
+    fn location_filters_parse_case_insensitively() {
+        assert_eq!(
+            LocationFilter::parse("cloudorhybrid"),
+            Some(LocationFilter::CloudOrHybrid)
+        );
+        assert_eq!(LocationFilter::parse("Mars"), None);
+        assert!(LocationFilter::Cloud.admits(Location::Cloud));
+        assert!(!LocationFilter::Cloud.admits(Location::Hybrid));
+        assert!(!LocationFilter::OnPremises.admits(Location::Cloud));
+    }
+}

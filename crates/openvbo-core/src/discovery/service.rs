@@ -1,0 +1,590 @@
+//! The listings and lookups behind `/v6/Organizations/{id}/…`.
+
+use std::sync::Arc;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use openvbo_m365::{
+    ErrorKind, GraphDrive, GraphGroup, GraphMember, GraphSession, GraphSite, GraphUser, M365Client,
+    M365Error,
+};
+
+use super::cache::{CacheSettings, Listing, Lookup, SetCache, SetKey};
+use super::model::{
+    DirectoryGroup, DirectorySite, DirectoryUser, GroupKind, GroupMember, Location, MemberKind,
+    OneDrive, Team, UserKind,
+};
+use super::query::{GroupFilter, LicensingInformation, Page, PageRequest, SiteFilter, UserFilter};
+use super::sessions::SessionPool;
+use crate::crypto::Sealer;
+use crate::error::CoreError;
+use crate::organization::{EndpointOverrides, Organization, Service};
+use crate::store::Store;
+use crate::OrganizationId;
+
+type GraphFuture<T> = Pin<Box<dyn Future<Output = Result<T, M365Error>> + Send>>;
+
+/// Gathers a streamed listing, converting each item as its page arrives and
+/// refusing to grow beyond the cache's capacity.
+struct Collector<G, T> {
+    items: Vec<T>,
+    max: usize,
+    convert: fn(G) -> Option<T>,
+}
+
+impl<G, T> Collector<G, T> {
+    fn new(max: usize, convert: fn(G) -> Option<T>) -> Self {
+        Self {
+            items: Vec::new(),
+            max,
+            convert,
+        }
+    }
+
+    fn push(&mut self, page: Vec<G>) -> Result<(), M365Error> {
+        self.items.extend(page.into_iter().filter_map(self.convert));
+        if self.items.len() > self.max {
+            return Err(M365Error::too_large(self.max));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Vec<T> {
+        self.items.shrink_to_fit();
+        self.items
+    }
+}
+
+/// A listing op: stream `$call` on the session into a collector. The
+/// captured names before `;` are cloned into each attempt.
+macro_rules! listing {
+    ($($cap:ident),* ; |$s:ident, $c:ident| $call:expr, $convert:expr) => {
+        move |$s: Arc<GraphSession>, max: usize| -> GraphFuture<Vec<_>> {
+            $(let $cap = $cap.clone();)*
+            Box::pin(async move {
+                let mut collector = Collector::new(max, $convert);
+                let $c = &mut |page| collector.push(page);
+                $call.await?;
+                Ok(collector.finish())
+            })
+        }
+    };
+}
+
+/// A single-object op with owned copies of its arguments.
+fn one<T: Send + 'static>(
+    id: &str,
+    call: impl Fn(Arc<GraphSession>, String) -> GraphFuture<T> + Send,
+) -> impl Fn(Arc<GraphSession>) -> GraphFuture<T> + Send {
+    let id = id.to_owned();
+    move |s| call(s, id.clone())
+}
+
+#[derive(Clone)]
+pub struct DiscoveryService {
+    store: Arc<dyn Store>,
+    sessions: Arc<SessionPool>,
+    cache: Arc<SetCache>,
+}
+
+impl DiscoveryService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connector: M365Client,
+        sealer: Arc<Sealer>,
+        endpoints: EndpointOverrides,
+        cache: CacheSettings,
+    ) -> Self {
+        Self {
+            store,
+            sessions: Arc::new(SessionPool::new(connector, sealer, endpoints)),
+            cache: Arc::new(SetCache::new(cache)),
+        }
+    }
+
+    async fn organization(&self, id: OrganizationId) -> Result<Organization, CoreError> {
+        self.store
+            .get_organization(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("organization {id} does not exist")))
+    }
+
+    /// Runs `op` with the organization's session; a token Graph no longer
+    /// accepts is replaced once.
+    async fn with_graph<T>(
+        &self,
+        org: &Organization,
+        service: Service,
+        op: impl Fn(Arc<GraphSession>) -> GraphFuture<T> + Send,
+    ) -> Result<T, CoreError> {
+        let session = self.sessions.session(org, service).await?;
+        match op(session).await {
+            Err(e) if e.kind == ErrorKind::Unauthorized => {
+                self.sessions.forget(org.id);
+                let session = self.sessions.session(org, service).await?;
+                op(session).await.map_err(|e| graph_error(e, org))
+            }
+            other => other.map_err(|e| graph_error(e, org)),
+        }
+    }
+
+    /// The cached set named by the request, or the listing fetched now (by
+    /// `fetch`) and cached under a new set id.
+    async fn set<T: Send + Sync + 'static>(
+        &self,
+        org: &Organization,
+        service: Service,
+        listing: Listing,
+        request: &PageRequest,
+        fetch: impl Fn(Arc<GraphSession>, usize) -> GraphFuture<Vec<T>> + Send,
+    ) -> Result<(uuid::Uuid, Arc<Vec<T>>), CoreError> {
+        let key = SetKey {
+            organization: org.id,
+            listing,
+        };
+        if let Some(set_id) = request.set_id {
+            return match self.cache.get::<T>(set_id, &key) {
+                Lookup::Found(items) => Ok((set_id, items)),
+                Lookup::Missing => Err(CoreError::NotFound(format!(
+                    "setId {set_id} is unknown or has expired; request the first page again without setId"
+                ))),
+                Lookup::OtherListing => Err(CoreError::NotFound(format!(
+                    "setId {set_id} belongs to another listing; request the first page of this one without setId"
+                ))),
+            };
+        }
+        let max = self.cache.max_items();
+        let items = self
+            .with_graph(org, service, move |s| fetch(s, max))
+            .await?;
+        Ok(self.cache.insert(key, items))
+    }
+
+    pub async fn users(
+        &self,
+        id: OrganizationId,
+        request: PageRequest,
+        filter: &UserFilter,
+    ) -> Result<Page<DirectoryUser>, CoreError> {
+        let org = self.organization(id).await?;
+        let fetch = listing!(; |s, sink| s.users(sink), |u| Some(user(u)));
+        let (set_id, items) = self
+            .set(&org, Service::Exchange, Listing::Users, &request, fetch)
+            .await?;
+        Ok(Page::of(
+            items.iter().filter(|u| filter.admits(u)),
+            &request,
+            set_id,
+        ))
+    }
+
+    pub async fn user(
+        &self,
+        id: OrganizationId,
+        user_id: &str,
+    ) -> Result<DirectoryUser, CoreError> {
+        let org = self.organization(id).await?;
+        self.with_graph(
+            &org,
+            Service::Exchange,
+            one(user_id, |s, id| Box::pin(async move { s.user(&id).await })),
+        )
+        .await?
+        .map(user)
+        .ok_or_else(|| not_found("user", user_id, &org))
+    }
+
+    pub async fn groups(
+        &self,
+        id: OrganizationId,
+        request: PageRequest,
+        filter: &GroupFilter,
+    ) -> Result<Page<DirectoryGroup>, CoreError> {
+        let org = self.organization(id).await?;
+        let fetch = listing!(; |s, sink| s.groups(sink), |g| Some(group(g)));
+        let (set_id, items) = self
+            .set(&org, Service::Exchange, Listing::Groups, &request, fetch)
+            .await?;
+        Ok(Page::of(
+            items.iter().filter(|g| filter.admits(g)),
+            &request,
+            set_id,
+        ))
+    }
+
+    async fn graph_group(
+        &self,
+        org: &Organization,
+        group_id: &str,
+    ) -> Result<Option<GraphGroup>, CoreError> {
+        self.with_graph(
+            org,
+            Service::Exchange,
+            one(group_id, |s, id| {
+                Box::pin(async move { s.group(&id).await })
+            }),
+        )
+        .await
+    }
+
+    pub async fn group(
+        &self,
+        id: OrganizationId,
+        group_id: &str,
+    ) -> Result<DirectoryGroup, CoreError> {
+        let org = self.organization(id).await?;
+        self.graph_group(&org, group_id)
+            .await?
+            .map(group)
+            .ok_or_else(|| not_found("group", group_id, &org))
+    }
+
+    pub async fn group_members(
+        &self,
+        id: OrganizationId,
+        group_id: &str,
+        request: PageRequest,
+    ) -> Result<Page<GroupMember>, CoreError> {
+        let org = self.organization(id).await?;
+        if request.set_id.is_none() && self.graph_group(&org, group_id).await?.is_none() {
+            // An unknown group is a 404, not an empty page.
+            return Err(not_found("group", group_id, &org));
+        }
+        let gid = group_id.to_owned();
+        let fetch = listing!(gid; |s, sink| s.group_members(&gid, sink), |m| Some(member(m)));
+        let listing = Listing::Members(group_id.to_owned());
+        let (set_id, items) = self
+            .set(&org, Service::Exchange, listing, &request, fetch)
+            .await?;
+        Ok(Page::of(items.iter(), &request, set_id))
+    }
+
+    pub async fn teams(
+        &self,
+        id: OrganizationId,
+        request: PageRequest,
+        filter: &GroupFilter,
+    ) -> Result<Page<Team>, CoreError> {
+        let org = self.organization(id).await?;
+        let fetch = listing!(; |s, sink| s.teams(sink), |g| Some(team(g)));
+        let (set_id, items) = self
+            .set(&org, Service::Exchange, Listing::Teams, &request, fetch)
+            .await?;
+        Ok(Page::of(
+            items.iter().filter(|t| filter.admits_team(t)),
+            &request,
+            set_id,
+        ))
+    }
+
+    pub async fn team(&self, id: OrganizationId, team_id: &str) -> Result<Team, CoreError> {
+        let org = self.organization(id).await?;
+        self.graph_group(&org, team_id)
+            .await?
+            .filter(GraphGroup::is_team)
+            .map(team)
+            .ok_or_else(|| not_found("team", team_id, &org))
+    }
+
+    pub async fn sites(
+        &self,
+        id: OrganizationId,
+        request: PageRequest,
+        filter: &SiteFilter,
+    ) -> Result<Page<DirectorySite>, CoreError> {
+        let org = self.organization(id).await?;
+        let (set_id, items) = match &filter.parent_id {
+            Some(parent) => {
+                if request.set_id.is_none() && self.graph_site(&org, parent).await?.is_none() {
+                    return Err(not_found("site", parent, &org));
+                }
+                let pid = parent.clone();
+                let fetch = listing!(pid; |s, sink| s.subsites(&pid, sink), site);
+                let listing = Listing::Sites(Some(parent.clone()));
+                self.set(&org, Service::SharePoint, listing, &request, fetch)
+                    .await?
+            }
+            None => {
+                let fetch = listing!(; |s, sink| s.sites(sink), site);
+                self.set(
+                    &org,
+                    Service::SharePoint,
+                    Listing::Sites(None),
+                    &request,
+                    fetch,
+                )
+                .await?
+            }
+        };
+        Ok(Page::of(
+            items.iter().filter(|s| filter.admits(s)),
+            &request,
+            set_id,
+        ))
+    }
+
+    async fn graph_site(
+        &self,
+        org: &Organization,
+        site_id: &str,
+    ) -> Result<Option<GraphSite>, CoreError> {
+        self.with_graph(
+            org,
+            Service::SharePoint,
+            one(site_id, |s, id| Box::pin(async move { s.site(&id).await })),
+        )
+        .await
+    }
+
+    pub async fn site(
+        &self,
+        id: OrganizationId,
+        site_id: &str,
+    ) -> Result<DirectorySite, CoreError> {
+        let org = self.organization(id).await?;
+        self.graph_site(&org, site_id)
+            .await?
+            .and_then(site)
+            .ok_or_else(|| not_found("site", site_id, &org))
+    }
+
+    async fn graph_drive(
+        &self,
+        org: &Organization,
+        user_id: &str,
+    ) -> Result<Option<GraphDrive>, CoreError> {
+        self.with_graph(
+            org,
+            Service::SharePoint,
+            one(user_id, |s, id| {
+                Box::pin(async move { s.user_drive(&id).await })
+            }),
+        )
+        .await
+    }
+
+    pub async fn onedrives(
+        &self,
+        id: OrganizationId,
+        user_id: &str,
+        request: PageRequest,
+    ) -> Result<Page<OneDrive>, CoreError> {
+        let org = self.organization(id).await?;
+        if request.set_id.is_none() {
+            // An unknown user is a 404; a user without OneDrive an empty page.
+            self.user(id, user_id).await?;
+        }
+        let uid = user_id.to_owned();
+        let fetch = listing!(
+            uid;
+            |s, sink| async {
+                match s.user_drive(&uid).await? {
+                    Some(drive) => sink(vec![drive]),
+                    None => Ok(()),
+                }
+            },
+            |d| Some(onedrive(d))
+        );
+        let listing = Listing::OneDrives(user_id.to_owned());
+        let (set_id, items) = self
+            .set(&org, Service::SharePoint, listing, &request, fetch)
+            .await?;
+        Ok(Page::of(items.iter(), &request, set_id))
+    }
+
+    pub async fn onedrive(
+        &self,
+        id: OrganizationId,
+        user_id: &str,
+        onedrive_id: &str,
+    ) -> Result<OneDrive, CoreError> {
+        let org = self.organization(id).await?;
+        self.user(id, user_id).await?;
+        self.graph_drive(&org, user_id)
+            .await?
+            .filter(|d| d.id == onedrive_id)
+            .map(onedrive)
+            .ok_or_else(|| not_found("OneDrive", onedrive_id, &org))
+    }
+
+    /// Users holding a Microsoft 365 licence. None is protected by a backup
+    /// yet, so all of them are new.
+    pub async fn licensing(&self, id: OrganizationId) -> Result<LicensingInformation, CoreError> {
+        let org = self.organization(id).await?;
+        let count = |s: Arc<GraphSession>| -> GraphFuture<u32> {
+            Box::pin(async move {
+                let mut licensed = 0u32;
+                let mut sink = |page: Vec<GraphUser>| {
+                    let n = page
+                        .iter()
+                        .filter(|u| !u.assigned_licenses.is_empty())
+                        .count();
+                    licensed = licensed.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                    Ok(())
+                };
+                s.users(&mut sink).await?;
+                Ok(licensed)
+            })
+        };
+        let licensed = self.with_graph(&org, Service::Exchange, count).await?;
+        Ok(LicensingInformation {
+            licensed_users: licensed,
+            new_users: licensed,
+        })
+    }
+
+    /// Forgets the Graph sessions of a removed organization.
+    pub fn forget(&self, id: OrganizationId) {
+        self.sessions.forget(id);
+    }
+}
+
+fn not_found(what: &str, id: &str, org: &Organization) -> CoreError {
+    let shown: String = id.chars().take(200).collect();
+    CoreError::NotFound(format!(
+        "{what} '{shown}' does not exist in organization {}",
+        org.name
+    ))
+}
+
+fn graph_error(err: M365Error, org: &Organization) -> CoreError {
+    match err.kind {
+        ErrorKind::TooLarge => CoreError::Capacity(format!(
+            "{}; the listing of organization {} is larger than the cache (discovery_cache_max_items)",
+            err.message, org.name
+        )),
+        ErrorKind::Forbidden | ErrorKind::Unauthorized => CoreError::Refused(format!(
+            "Microsoft Graph refused to read organization {} with its stored account ({}). Check the account's roles, or update it with PUT /v6/Organizations/{}",
+            org.name, err.message, org.id
+        )),
+        _ => crate::organization::upstream(err, "reading the organization from Microsoft Graph"),
+    }
+}
+
+fn location(on_premises_sync: Option<bool>) -> Location {
+    if on_premises_sync == Some(true) {
+        Location::Hybrid
+    } else {
+        Location::Cloud
+    }
+}
+
+fn user(u: GraphUser) -> DirectoryUser {
+    // Exchange backs shared (and room, equipment) mailboxes with a disabled
+    // account that has a mailbox; Graph v1.0 lists no mailbox type.
+    let kind = if u.account_enabled == Some(false) && u.mail.is_some() {
+        UserKind::Shared
+    } else {
+        UserKind::User
+    };
+    let name = u.user_principal_name.unwrap_or_default();
+    DirectoryUser {
+        display_name: u.display_name.unwrap_or_else(|| name.clone()),
+        name,
+        kind,
+        location: location(u.on_premises_sync_enabled),
+        licensed: !u.assigned_licenses.is_empty(),
+        id: u.id,
+    }
+}
+
+fn group(g: GraphGroup) -> DirectoryGroup {
+    let unified = g
+        .group_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("Unified"));
+    let dynamic = g
+        .group_types
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("DynamicMembership"));
+    let kind = if unified {
+        GroupKind::Office365
+    } else if g.security_enabled == Some(true) {
+        GroupKind::Security
+    } else if dynamic {
+        GroupKind::DynamicDistribution
+    } else {
+        GroupKind::Distribution
+    };
+    let name = g
+        .mail
+        .clone()
+        .or(g.mail_nickname.clone())
+        .unwrap_or_default();
+    DirectoryGroup {
+        display_name: g.display_name.unwrap_or_else(|| name.clone()),
+        name,
+        kind,
+        location: location(g.on_premises_sync_enabled),
+        id: g.id,
+    }
+}
+
+fn member(m: GraphMember) -> GroupMember {
+    let kind = if m.is_user() {
+        MemberKind::User
+    } else if m.is_group() {
+        MemberKind::Group
+    } else {
+        MemberKind::Unknown
+    };
+    let login = m
+        .user_principal_name
+        .clone()
+        .or(m.mail.clone())
+        .unwrap_or_default();
+    GroupMember {
+        name: m.display_name.unwrap_or_else(|| login.clone()),
+        login,
+        kind,
+        id: m.id,
+    }
+}
+
+fn team(g: GraphGroup) -> Team {
+    Team {
+        display_name: g.display_name.unwrap_or_default(),
+        description: g.description.unwrap_or_default(),
+        mail: g.mail.unwrap_or_default(),
+        id: g.id,
+    }
+}
+
+/// A site without a URL is of no use to a backup; Graph always sends one.
+fn site(s: GraphSite) -> Option<DirectorySite> {
+    let is_personal = s.is_personal();
+    let url = s.web_url?;
+    let name = s.name.unwrap_or_default();
+    Some(DirectorySite {
+        title: s.display_name.unwrap_or_else(|| name.clone()),
+        name,
+        url,
+        is_personal,
+        id: s.id,
+    })
+}
+
+fn onedrive(d: GraphDrive) -> OneDrive {
+    OneDrive {
+        name: d.name.unwrap_or_else(|| "OneDrive".into()),
+        url: d.web_url.unwrap_or_default(),
+        id: d.id,
+    }
+}
+
+#[cfg(test)]
+mod send_check {
+    use super::*;
+
+    #[allow(dead_code)]
+    fn futures_are_send(s: &DiscoveryService, id: OrganizationId) {
+        fn is_send<T: Send>(_: &T) {}
+        let req = PageRequest::new(None, None, None).unwrap();
+        is_send(&s.users(id, req, &UserFilter::default()));
+        is_send(&s.user(id, "x"));
+        is_send(&s.sites(id, req, &SiteFilter::default()));
+        is_send(&s.onedrives(id, "x", req));
+        is_send(&s.licensing(id));
+    }
+}
