@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use m365_sim::{Fault, SimOptions, Simulator, Tenant};
+use m365_sim::{Fault, SimOptions, Simulator, SyntheticSpec, Tenant};
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
@@ -28,6 +28,18 @@ pub struct SimArgs {
     /// The Retry-After of injected faults, in seconds.
     #[arg(long, default_value_t = 1)]
     pub retry_after_secs: u64,
+    /// Add a generated tenant (synth0.onmicrosoft.com, admin@… / Synthetic-Passw0rd!) with this many users.
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_users: u32,
+    /// Groups of the generated tenant (every 4th is a Team).
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_groups: u32,
+    /// Sites of the generated tenant.
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_sites: u32,
+    /// Add this many small generated tenants (synth1…synthN), each with its own admin.
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_tenants: u32,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3599)]
     pub token_lifetime_secs: u64,
@@ -35,13 +47,34 @@ pub struct SimArgs {
 
 impl SimArgs {
     pub fn tenants(&self) -> anyhow::Result<Vec<Tenant>> {
-        if self.tenants.is_empty() {
-            return Ok(vec![m365_sim::demo_tenant()]);
-        }
-        self.tenants
+        let mut tenants: Vec<Tenant> = self
+            .tenants
             .iter()
             .map(|p| m365_sim::load_tenant_file(p).map_err(anyhow::Error::from))
-            .collect()
+            .collect::<anyhow::Result<_>>()?;
+        let big = SyntheticSpec {
+            users: self.synthetic_users,
+            groups: self.synthetic_groups,
+            sites: self.synthetic_sites,
+        };
+        if big != SyntheticSpec::default() {
+            tenants.push(m365_sim::synthetic_tenant(0, big));
+        }
+        // Small tenants for many organizations: synth1…synthN.
+        tenants.extend((1..=self.synthetic_tenants).map(|i| {
+            m365_sim::synthetic_tenant(
+                i,
+                SyntheticSpec {
+                    users: 5,
+                    groups: 2,
+                    sites: 1,
+                },
+            )
+        }));
+        if tenants.is_empty() {
+            tenants.push(m365_sim::demo_tenant());
+        }
+        Ok(tenants)
     }
 
     pub fn options(&self) -> SimOptions {
@@ -67,7 +100,14 @@ impl SimArgs {
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     crate::settings::init_logging(&std::env::var("OPENVBO_LOG").unwrap_or_else(|_| "info".into()));
     let tenants = args.tenants()?;
-    let names: Vec<String> = tenants.iter().map(|t| t.initial_domain.clone()).collect();
+    let mut names: Vec<String> = tenants
+        .iter()
+        .take(5)
+        .map(|t| t.initial_domain.clone())
+        .collect();
+    if tenants.len() > 5 {
+        names.push(format!("… ({} tenants)", tenants.len()));
+    }
     let sim = Simulator::new(tenants, args.options())?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -329,3 +329,57 @@ fn the_simulator_subcommand_serves_tenant_files() {
     assert_eq!(body["error_codes"][0], 50126);
     assert!(terminate(&mut child).success());
 }
+
+#[test]
+fn the_simulator_generates_synthetic_tenants() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "m365-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--synthetic-users",
+            "1500",
+            "--synthetic-tenants",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, &mut child);
+    let http = reqwest::blocking::Client::new();
+    for tenant in ["synth0", "synth2"] {
+        let r = http
+            .post(format!(
+                "http://127.0.0.1:{port}/{tenant}.onmicrosoft.com/oauth2/v2.0/token"
+            ))
+            .form(&[
+                ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+                ("grant_type", "password"),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("username", &format!("admin@{tenant}.onmicrosoft.com")),
+                ("password", "Synthetic-Passw0rd!"),
+            ])
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{tenant}");
+        let token = r.json::<serde_json::Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = http
+            .get(format!(
+                "http://127.0.0.1:{port}/v1.0/users?$count=true&$top=1"
+            ))
+            .bearer_auth(token)
+            .header("ConsistencyLevel", "eventual")
+            .send()
+            .unwrap();
+        let count = r.json::<serde_json::Value>().unwrap()["@odata.count"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(count, if tenant == "synth0" { 1501 } else { 6 }, "{tenant}");
+    }
+    assert!(terminate(&mut child).success());
+}

@@ -377,6 +377,7 @@ pub async fn members(
             href(&mut links, "self", own);
         }
         href(&mut links, "group", group_path.clone());
+        href(&mut links, "organization", org_path(org));
         MemberView {
             group_id: m.id,
             name: m.name,
