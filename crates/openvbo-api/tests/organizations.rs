@@ -944,3 +944,34 @@ async fn shutdown_lets_requests_in_flight_finish() {
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_reports_server_timing_separating_microsoft() {
+    let (_dir, sim, server, token) = setup().await;
+    sim.sim.set_latency(std::time::Duration::from_millis(50));
+    let r = server
+        .client
+        .post(server.url("/v6/Organizations"))
+        .bearer_auth(&token)
+        .json(&seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let timing = r.headers()["server-timing"].to_str().unwrap().to_owned();
+    let dur = |name: &str| -> f64 {
+        timing
+            .split(", ")
+            .find_map(|part| part.strip_prefix(&format!("{name};dur=")))
+            .unwrap_or_else(|| panic!("{name} missing in {timing}"))
+            .parse()
+            .unwrap()
+    };
+    // Sign-in, /organization and /me/memberOf: three round trips of 50 ms at least.
+    assert!(dur("m365") >= 150.0, "{timing}");
+    assert!(dur("app") >= 0.0 && dur("app") < dur("m365"), "{timing}");
+    assert!(
+        (dur("total") - dur("m365") - dur("app")).abs() < 0.01,
+        "{timing}"
+    );
+}

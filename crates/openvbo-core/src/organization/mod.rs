@@ -8,6 +8,6 @@ mod verify;
 
 pub use model::{Organization, Service, ServiceAccount};
 pub use request::{ConnectionSettingsInput, OrganizationInput, OrganizationType};
-pub use service::{OrganizationService, ServiceOptions};
+pub use service::{Added, OrganizationService, ServiceOptions};
 pub(crate) use verify::upstream;
 pub use verify::EndpointOverrides;

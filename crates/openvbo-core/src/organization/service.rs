@@ -2,6 +2,7 @@
 //! validate → sign in to Microsoft 365 → check → persist.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openvbo_m365::M365Client;
 
@@ -14,6 +15,14 @@ use crate::crypto::Sealer;
 use crate::error::CoreError;
 use crate::store::{Store, StoreError};
 use crate::OrganizationId;
+
+/// An organization just added, and how long Microsoft 365 took to confirm it.
+#[derive(Debug)]
+pub struct Added {
+    pub organization: Organization,
+    /// Time spent waiting for Microsoft's answers (sign-in, tenant, roles).
+    pub microsoft: Duration,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct ServiceOptions {
@@ -45,7 +54,7 @@ impl OrganizationService {
 
     /// Adds an organization once Microsoft 365 has confirmed its accounts.
     #[tracing::instrument(skip_all)]
-    pub async fn add(&self, input: OrganizationInput) -> Result<Organization, CoreError> {
+    pub async fn add(&self, input: OrganizationInput) -> Result<Added, CoreError> {
         let new = input.into_new()?;
         let credentials: Vec<Credential<'_>> = group_credentials(
             Service::ALL
@@ -53,6 +62,7 @@ impl OrganizationService {
                 .filter_map(|s| new.account(s).map(|a| (s, a))),
         );
         let endpoints = self.options.endpoints.endpoints(new.region);
+        let waited = Instant::now();
         let tenant = verify(
             &self.connector,
             &endpoints,
@@ -61,6 +71,7 @@ impl OrganizationService {
             new.is_teams_online,
         )
         .await?;
+        let microsoft = waited.elapsed();
 
         let id = OrganizationId::new_random();
         let now = clock::now();
@@ -90,7 +101,10 @@ impl OrganizationService {
             .await
             .map_err(conflict_or)?;
         tracing::info!(organization = %org.id, name = %org.name, "organization added");
-        Ok(org)
+        Ok(Added {
+            organization: org,
+            microsoft,
+        })
     }
 
     pub async fn list(&self) -> Result<Vec<Organization>, CoreError> {
