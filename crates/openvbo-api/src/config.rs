@@ -32,7 +32,7 @@ pub struct ServerConfig {
     pub admin_password: Option<SecretString>,
     /// Overrides the key file in the data dir.
     pub master_key: Option<SecretString>,
-    pub max_connections: usize,
+    pub connections: crate::server::ConnectionLimits,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
 }
@@ -59,7 +59,7 @@ impl ServerConfig {
             admin_user: "admin".to_owned(),
             admin_password: None,
             master_key: None,
-            max_connections: 1024,
+            connections: crate::server::ConnectionLimits::default(),
             shutdown_grace: Duration::from_secs(30),
         }
     }

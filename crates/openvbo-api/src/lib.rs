@@ -37,6 +37,7 @@ use tower_http::trace::TraceLayer;
 pub use config::ServerConfig;
 pub use error::ApiError;
 pub use routes::COMPATIBLE_VERSION;
+pub use server::ConnectionLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -160,7 +161,7 @@ impl Prepared {
             self.tls,
             self.app,
             server::ServeOptions {
-                max_connections: self.config.max_connections,
+                limits: self.config.connections,
                 shutdown_grace: self.config.shutdown_grace,
             },
             shutdown,

@@ -24,6 +24,9 @@ pub struct ConnectorSettings {
     /// The longest we wait for one `Retry-After`; a longer demand is reported
     /// to the caller instead of holding its request open.
     pub max_retry_wait: Duration,
+    /// The most one call (with its retries and waits) may take before it
+    /// reports failure; a request in flight still ends at `request_timeout`.
+    pub total_budget: Duration,
     /// Requests in flight to Microsoft at once, across all callers.
     pub max_concurrency: usize,
     pub user_agent: String,
@@ -36,6 +39,7 @@ impl Default for ConnectorSettings {
             request_timeout: Duration::from_secs(20),
             max_retries: 3,
             max_retry_wait: Duration::from_secs(10),
+            total_budget: Duration::from_secs(30),
             max_concurrency: 16,
             user_agent: concat!("ISV|openvbo|openvbo/", env!("CARGO_PKG_VERSION")).to_owned(),
         }

@@ -22,6 +22,7 @@ impl M365Client {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, M365Error> {
         let mut attempt = 0u32;
+        let started = Instant::now();
         loop {
             self.wait_out_pause().await;
             let response = {
@@ -32,7 +33,23 @@ impl M365Client {
             };
             let response = match response {
                 Ok(r) => r,
-                Err(e) => return Err(transport_error(&e, host, self.settings.request_timeout)),
+                Err(e) => {
+                    let err = transport_error(&e, host, self.settings.request_timeout);
+                    // A reset or refused connection may be a passing blip;
+                    // every request we make is safe to repeat. A timeout has
+                    // already cost its full budget and is not repeated.
+                    let wait = backoff(attempt);
+                    if err.kind == ErrorKind::Unreachable
+                        && attempt < self.settings.max_retries
+                        && started.elapsed() + wait < self.settings.total_budget
+                    {
+                        tracing::info!(host, error = %err, "connection to Microsoft failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(err);
+                }
             };
             let status = response.status();
             let retryable = status == StatusCode::TOO_MANY_REQUESTS
@@ -44,7 +61,10 @@ impl M365Client {
             }
             let retry_after = retry_after(&response);
             let wait = retry_after.unwrap_or_else(|| backoff(attempt));
-            if attempt >= self.settings.max_retries || wait > self.settings.max_retry_wait {
+            if attempt >= self.settings.max_retries
+                || wait > self.settings.max_retry_wait
+                || started.elapsed() + wait >= self.settings.total_budget
+            {
                 let kind = if status == StatusCode::TOO_MANY_REQUESTS {
                     ErrorKind::Throttled { retry_after }
                 } else {

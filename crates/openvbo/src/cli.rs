@@ -76,6 +76,12 @@ pub struct ServeArgs {
     /// Simultaneous client connections [default: 1024].
     #[arg(long, env = "OPENVBO_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Simultaneous connections from one client address [default: 256].
+    #[arg(long, env = "OPENVBO_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Seconds a client may take to send a request's headers, or stay idle between requests [default: 15].
+    #[arg(long, env = "OPENVBO_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
     /// Log filter (tracing syntax, e.g. info or openvbo_api=debug) [default: info].
     #[arg(long, env = "OPENVBO_LOG")]
     pub log: Option<String>,

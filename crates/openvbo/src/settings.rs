@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub discovery_cache_ttl_secs: Option<u64>,
     pub discovery_cache_max_items: Option<usize>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
     pub log: Option<String>,
 }
 
@@ -109,7 +111,16 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
         if n == 0 {
             bail!("max_connections must be at least 1");
         }
-        config.max_connections = n;
+        config.connections.max_connections = n;
+    }
+    if let Some(n) = args.max_connections_per_ip.or(file.max_connections_per_ip) {
+        if n == 0 {
+            bail!("max_connections_per_ip must be at least 1");
+        }
+        config.connections.max_connections_per_ip = n;
+    }
+    if let Some(secs) = args.header_timeout_secs.or(file.header_timeout_secs) {
+        config.connections.header_timeout = positive_secs("header_timeout_secs", secs)?;
     }
     // Secrets come from the environment only: never a flag (visible in ps)
     // nor the config file (often world-readable).

@@ -2,6 +2,7 @@
 
 mod discovery;
 mod fallback;
+mod openapi;
 mod organizations;
 mod service_instance;
 
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::licensing),
         )
         .route("/v6/serviceinstance", get(service_instance::get))
+        .route("/swagger/docs/v6", get(openapi::document))
         .fallback(fallback::not_routed)
         .method_not_allowed_fallback(fallback::not_routed)
         .with_state(state)

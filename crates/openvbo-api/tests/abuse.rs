@@ -1,0 +1,268 @@
+//! Abuse: password guessing, huge bodies, idle and trickling connections.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn start(
+    adjust: impl FnOnce(&mut openvbo_api::ServerConfig),
+) -> (tempfile::TempDir, Sim, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let mut cfg = config(dir.path(), &sim.url);
+    adjust(&mut cfg);
+    let server = Server::start(cfg).await;
+    (dir, sim, server)
+}
+
+/// A TCP connection to the server from a chosen loopback address.
+async fn tcp_from(server: &Server, local: [u8; 4]) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((local, 0))).unwrap();
+    socket.connect(server.addr).await.unwrap()
+}
+
+/// A TLS client connection to the server, trusting its certificate.
+async fn tls_connect(
+    server: &Server,
+    local: [u8; 4],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let pem = std::fs::read(openvbo_api::tls::generated_paths(&server.data_dir).0).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tcp_from(server, local).await;
+    connector
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap()
+}
+
+/// Reads until the peer closes or `within` passes; true if it closed.
+async fn closed_within<S: AsyncReadExt + Unpin>(stream: &mut S, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_wrong_passwords_do_not_lock_the_admin_out() {
+    let (_dir, _sim, server) = start(|c| c.login_throttle.window = Duration::from_secs(3)).await;
+    let started = Instant::now();
+    let mut refused = 0;
+    let mut slowed = 0;
+    for i in 0..1000 {
+        let (status, _) = server.login(ADMIN, &format!("guess-{i}")).await;
+        match status {
+            StatusCode::BAD_REQUEST => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => slowed += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        refused <= 10,
+        "at most a handful of guesses are even checked: {refused}"
+    );
+    assert_eq!(refused + slowed, 1000);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "refusals stay cheap: {:?}",
+        started.elapsed()
+    );
+    // The real administrator from another address at once, and from the
+    // attacked address once the window has passed.
+    let other = server.client_from([127, 0, 0, 3]);
+    let r = other
+        .post(server.url("/v6/Token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_100_mb_body_is_refused_before_it_is_sent() {
+    let (_dir, _sim, server) = start(|_| {}).await;
+    let token = server.token().await;
+    let mut tls = tls_connect(&server, [127, 0, 0, 1]).await;
+    let head = format!(
+        "POST /v6/Organizations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"type\":",
+        100 * 1024 * 1024
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The answer comes although almost none of the body was sent.
+    while !String::from_utf8_lossy(&response).contains("\r\n\r\n{") {
+        let n = tokio::time::timeout(Duration::from_secs(5), tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        response.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("too large"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_100_mb_body_is_cut_off_early() {
+    let (_dir, _sim, server) = start(|_| {}).await;
+    let token = server.token().await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    const CHUNK: usize = 64 * 1024;
+    let chunks = futures::stream::iter(0..(100 * 1024 * 1024 / CHUNK)).map(move |_| {
+        counter.fetch_add(CHUNK, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(vec![b' '; CHUNK])
+    });
+    let result = server
+        .client
+        .post(server.url("/v6/Organizations"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    if let Ok(r) = result {
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let sent = pulled.load(Ordering::Relaxed);
+    assert!(
+        sent < 20 * 1024 * 1024,
+        "the server stopped reading early ({sent} bytes pulled)"
+    );
+    // And it still serves.
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+}
+
+use futures::StreamExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_idle_or_trickling_connections_do_not_stop_the_server() {
+    let (_dir, _sim, server) = start(|c| {
+        c.connections.handshake_timeout = Duration::from_secs(2);
+        c.connections.header_timeout = Duration::from_secs(2);
+    })
+    .await;
+    // 250 connections that never start TLS…
+    let mut idle = Vec::new();
+    for _ in 0..250 {
+        idle.push(tcp_from(&server, [127, 0, 0, 6]).await);
+    }
+    // …and 250 that finish the handshake, then trickle a request line.
+    let mut trickling = Vec::new();
+    for _ in 0..250 {
+        let mut tls = tls_connect(&server, [127, 0, 0, 5]).await;
+        tls.write_all(b"GET /v6/Organ").await.unwrap();
+        trickling.push(tls);
+    }
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "others are served promptly: {:?}",
+        started.elapsed()
+    );
+    // The server hangs up on all of them once their time is up.
+    let mut idle_closed = 0;
+    for stream in idle.iter_mut() {
+        if closed_within(stream, Duration::from_secs(4)).await {
+            idle_closed += 1;
+        }
+    }
+    assert_eq!(
+        idle_closed, 250,
+        "connections without a TLS handshake are dropped"
+    );
+    let mut trickle_closed = 0;
+    for stream in trickling.iter_mut() {
+        let _ = stream.write_all(b"i").await;
+        if closed_within(stream, Duration::from_secs(4)).await {
+            trickle_closed += 1;
+        }
+    }
+    assert_eq!(
+        trickle_closed, 250,
+        "connections that trickle headers are dropped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let (_dir, _sim, server) = start(|c| c.connections.max_connections_per_ip = 20).await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    // The 21st from the same address is closed at once…
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    assert!(closed_within(&mut extra, Duration::from_secs(2)).await);
+    // …while another address is served.
+    let other = server.client_from([127, 0, 0, 4]);
+    let r = other
+        .get(server.url("/v6/ServiceInstance"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connections_are_closed() {
+    let (_dir, _sim, server) =
+        start(|c| c.connections.header_timeout = Duration::from_secs(1)).await;
+    let mut tls = tls_connect(&server, [127, 0, 0, 7]).await;
+    tls.write_all(b"GET /v6/ServiceInstance HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = tls.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 401"));
+    let started = Instant::now();
+    assert!(
+        closed_within(&mut tls, Duration::from_secs(5)).await,
+        "an idle keep-alive connection is closed"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
