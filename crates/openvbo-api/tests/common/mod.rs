@@ -292,3 +292,54 @@ pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, frag
         );
     }
 }
+
+/// A TCP proxy in front of the simulator that resets the 1st, then every
+/// `reset_every`-th new connection (0: none) after reading its request: the
+/// network failing mid-request.
+pub struct FlakyProxy {
+    pub url: Url,
+    pub reset_every: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub resets: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FlakyProxy {
+    pub async fn start(target: &Url) -> FlakyProxy {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let target = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let reset_every = Arc::new(AtomicU64::new(0));
+        let resets = Arc::new(AtomicU64::new(0));
+        let (every, count) = (reset_every.clone(), resets.clone());
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while let Ok((mut client, _)) = listener.accept().await {
+                n += 1;
+                let every = every.load(Ordering::SeqCst);
+                if every > 0 && (n - 1) % every == 0 {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        let mut buf = [0u8; 1024];
+                        let _ = tokio::io::AsyncReadExt::read(&mut client, &mut buf).await;
+                        // SO_LINGER 0: close with RST, as a dropped connection does.
+                        let _ = client.set_linger(Some(Duration::ZERO));
+                        drop(client);
+                    });
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        FlakyProxy {
+            url,
+            reset_every,
+            resets,
+        }
+    }
+}
