@@ -52,6 +52,24 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// Until the server answers HTTPS: it listens before its certificate exists.
+fn wait_for_https(port: u16, data_dir: &std::path::Path, child: &mut Child) {
+    wait_for_port(port, child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if data_dir.join("tls/cert.pem").exists()
+            && client(data_dir)
+                .get(format!("https://localhost:{port}/v6/ServiceInstance"))
+                .send()
+                .is_ok()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no HTTPS answer on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn client(data_dir: &std::path::Path) -> reqwest::blocking::Client {
     let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
     reqwest::blocking::Client::builder()
@@ -109,7 +127,7 @@ fn first_start_prints_a_generated_password_once_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut child = serve(dir.path(), port, &[]);
-    wait_for_port(port, &mut child);
+    wait_for_https(port, dir.path(), &mut child);
     let c = client(dir.path());
     // Read stdout after stopping: the password was printed before serving.
     let (status, _) = login(&c, port, "admin", "definitely-not-it");
@@ -135,7 +153,7 @@ fn first_start_prints_a_generated_password_once_and_sigterm_stops_cleanly() {
     assert!(stderr.contains("shutdown requested"), "{stderr}");
 
     let mut child = serve(dir.path(), port, &[]);
-    wait_for_port(port, &mut child);
+    wait_for_https(port, dir.path(), &mut child);
     let (status, body) = login(&c, port, "admin", &password);
     assert_eq!(status, 200, "{body}");
     assert!(terminate(&mut child).success());
@@ -161,7 +179,7 @@ fn admin_user_and_password_from_the_environment_and_reset_password() {
         ("OPENVBO_ADMIN_PASSWORD", "From-Env-Passw0rd"),
     ];
     let mut child = serve(dir.path(), port, &env);
-    wait_for_port(port, &mut child);
+    wait_for_https(port, dir.path(), &mut child);
     let c = client(dir.path());
     let (status, body) = login(&c, port, "operator", "From-Env-Passw0rd");
     assert_eq!(status, 200, "{body}");
