@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use m365_sim::{SimOptions, Simulator, SyntheticSpec, SYNTHETIC_PASSWORD};
-use openvbo_core::store::Store;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openvbo");
