@@ -11,6 +11,8 @@ mod error;
 mod fsutil;
 mod json;
 mod paths;
+#[cfg(test)]
+mod proptests;
 mod query;
 mod routes;
 mod server;

@@ -124,4 +124,15 @@ mod tests {
         }
         assert!(Upn::parse(&format!("{}@contoso.com", "a".repeat(120))).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics_and_what_parses_has_a_domain(raw in ".{0,140}") {
+            if let Ok(upn) = Upn::parse(&raw) {
+                proptest::prop_assert!(upn.domain().contains('.'));
+                proptest::prop_assert!(upn.as_str().len() <= 113);
+                proptest::prop_assert_eq!(Upn::parse(upn.as_str()), Ok(upn.clone()));
+            }
+        }
+    }
 }

@@ -317,12 +317,15 @@ impl FlakyProxy {
             while let Ok((mut client, _)) = listener.accept().await {
                 n += 1;
                 let every = every.load(Ordering::SeqCst);
-                if every > 0 && (n - 1) % every == 0 {
+                if every > 0 && (n - 1).is_multiple_of(every) {
                     count.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(async move {
                         let mut buf = [0u8; 1024];
                         let _ = tokio::io::AsyncReadExt::read(&mut client, &mut buf).await;
-                        // SO_LINGER 0: close with RST, as a dropped connection does.
+                        // SO_LINGER 0: close with RST, as a dropped connection
+                        // does. (Deprecated for blocking on drop, which a zero
+                        // linger never does.)
+                        #[allow(deprecated)]
                         let _ = client.set_linger(Some(Duration::ZERO));
                         drop(client);
                     });
