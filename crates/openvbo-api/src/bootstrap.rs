@@ -23,6 +23,8 @@ pub enum BootstrapError {
     MasterKey(String),
     #[error("the master key does not match the one this data dir was created with: sealed secrets could not be opened. Use the original key (file master.key or OPENVBO_MASTER_KEY)")]
     WrongMasterKey,
+    #[error("another openvbo server is using the data dir {0}; stop it, or give this one its own --data-dir")]
+    Locked(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,6 +37,33 @@ pub struct DataDir {
 }
 
 pub const DATABASE_FILE: &str = "openvbo.db";
+pub const LOCK_FILE: &str = "openvbo.lock";
+
+/// One server per data dir: the organizations it keeps in memory are only
+/// current while no other server writes them. Released when the file is
+/// dropped, or by the OS if the process dies. (`openvbo admin` commands
+/// do not take it and work beside a running server.)
+pub fn lock(data_dir: &Path) -> Result<std::fs::File, BootstrapError> {
+    let dir_err = |source| BootstrapError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    create_private_dir(data_dir).map_err(dir_err)?;
+    let path = data_dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(dir_err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(BootstrapError::Locked(data_dir.to_path_buf()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(dir_err(e)),
+    }
+}
 pub const MASTER_KEY_FILE: &str = "master.key";
 
 pub async fn open(

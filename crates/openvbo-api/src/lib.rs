@@ -59,6 +59,8 @@ pub struct Prepared {
     tls: Arc<rustls::ServerConfig>,
     auth: AuthService,
     store: Arc<openvbo_store::SqliteStore>,
+    /// Held while serving: one server per data dir.
+    _lock: std::fs::File,
     config: ServerConfig,
     /// Set when the first administrator's password was generated: show it
     /// once to the operator (stdout), never log it.
@@ -69,6 +71,7 @@ pub struct Prepared {
 
 /// Opens the data dir and builds the services.
 pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
+    let lock = bootstrap::lock(&config.data_dir)?;
     let data = bootstrap::open(&config.data_dir, config.master_key.as_ref()).await?;
     let (tls, cert_path) = tls::server_config(
         config.tls_cert.as_deref(),
@@ -99,30 +102,34 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         login: config.m365_login_url.clone(),
         graph: config.m365_graph_url.clone(),
     };
-    let discovery = DiscoveryService::new(
-        store.clone(),
-        connector.clone(),
-        data.sealer.clone(),
-        endpoints.clone(),
-        config.discovery_cache,
-    );
     let organizations = OrganizationService::new(
         store,
+        connector.clone(),
+        data.sealer.clone(),
+        ServiceOptions {
+            endpoints: endpoints.clone(),
+        },
+    );
+    let discovery = DiscoveryService::new(
+        organizations.clone(),
         connector,
         data.sealer.clone(),
-        ServiceOptions { endpoints },
+        endpoints,
+        config.discovery_cache,
     );
     let state = state::AppState {
         auth: auth.clone(),
         organizations,
         discovery,
         installation_id: data.installation_id,
+        list_bodies: Arc::default(),
     };
     Ok(Prepared {
         app: app(state),
         tls,
         auth,
         store: data.store.clone(),
+        _lock: lock,
         generated_admin_password,
         admin_user: config.admin_user.clone(),
         cert_path,

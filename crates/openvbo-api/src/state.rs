@@ -3,7 +3,11 @@
 use openvbo_core::auth::AuthService;
 use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::organization::OrganizationService;
+use std::sync::Arc;
+
 use uuid::Uuid;
+
+use crate::routes::ListBodies;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,4 +15,5 @@ pub struct AppState {
     pub organizations: OrganizationService,
     pub discovery: DiscoveryService,
     pub installation_id: Uuid,
+    pub list_bodies: Arc<ListBodies>,
 }

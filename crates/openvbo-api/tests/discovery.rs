@@ -382,6 +382,7 @@ async fn filters_and_parameters() {
         ("/Users?limit=10001", "limit"),
         ("/Users?limit=0", "limit"),
         ("/Users?offset=-1", "offset"),
+        ("/Users?offset=3039048852", "between 0 and 2147483647"),
         ("/Users?limit=many", "limit"),
         ("/Users?setId=not-a-uuid", "setId"),
         ("/Users?locationFilter=Moon", "locationFilter"),

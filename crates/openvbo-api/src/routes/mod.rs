@@ -6,6 +6,7 @@ mod openapi;
 mod organizations;
 mod service_instance;
 
+pub use organizations::ListBodies;
 pub use service_instance::COMPATIBLE_VERSION;
 mod token;
 

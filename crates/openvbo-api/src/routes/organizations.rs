@@ -1,9 +1,12 @@
 //! `/v6/Organizations`: add, list, read, change and remove organizations.
 
 use axum::extract::{Path, RawQuery, State};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use openvbo_core::organization::{Organization, OrganizationInput, Service, ServiceAccount};
@@ -137,18 +140,56 @@ pub(crate) fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
     })
 }
 
+/// The serialized list per snapshot generation and view: a list of 10,000
+/// organizations is serialized once per change, not once per request.
+#[derive(Default)]
+pub struct ListBodies(Mutex<[Option<(u64, Bytes)>; 2]>);
+
+impl ListBodies {
+    fn get(&self, generation: u64, extended: bool) -> Option<Bytes> {
+        let slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slots[usize::from(extended)]
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, generation: u64, extended: bool, body: Bytes) {
+        let mut slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut slots[usize::from(extended)];
+        // A slower request must not put back an older list.
+        if slot.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *slot = Some((generation, body));
+        }
+    }
+}
+
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Vec<OrganizationView>>, ApiError> {
+) -> Result<Response, ApiError> {
     let extended = extended_view(query.as_deref())?;
-    let orgs = state.organizations.list().await?;
-    Ok(Json(
-        orgs.iter()
-            .map(|o| OrganizationView::new(o, extended))
-            .collect(),
-    ))
+    let snapshot = state.organizations.snapshot().await?;
+    let body = match state.list_bodies.get(snapshot.generation, extended) {
+        Some(body) => body,
+        None => {
+            let views: Vec<OrganizationView> = snapshot
+                .organizations
+                .iter()
+                .map(|o| OrganizationView::new(o, extended))
+                .collect();
+            let body =
+                Bytes::from(serde_json::to_vec(&views).map_err(|e| {
+                    ApiError::Core(openvbo_core::CoreError::Internal(e.to_string()))
+                })?);
+            state
+                .list_bodies
+                .put(snapshot.generation, extended, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn get_one(

@@ -28,7 +28,7 @@ impl PageRequest {
             Some(o) => {
                 return Err(CoreError::validation(
                     "offset",
-                    format!("offset must be 0 or more (got {o})"),
+                    format!("offset must be between 0 and {} (got {o})", i32::MAX),
                 ))
             }
         };

@@ -19,8 +19,7 @@ use super::query::{GroupFilter, LicensingInformation, Page, PageRequest, SiteFil
 use super::sessions::SessionPool;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
-use crate::organization::{EndpointOverrides, Organization, Service};
-use crate::store::Store;
+use crate::organization::{EndpointOverrides, Organization, OrganizationService, Service};
 use crate::OrganizationId;
 
 type GraphFuture<T> = Pin<Box<dyn Future<Output = Result<T, M365Error>> + Send>>;
@@ -83,31 +82,28 @@ fn one<T: Send + 'static>(
 
 #[derive(Clone)]
 pub struct DiscoveryService {
-    store: Arc<dyn Store>,
+    organizations: OrganizationService,
     sessions: Arc<SessionPool>,
     cache: Arc<SetCache>,
 }
 
 impl DiscoveryService {
     pub fn new(
-        store: Arc<dyn Store>,
+        organizations: OrganizationService,
         connector: M365Client,
         sealer: Arc<Sealer>,
         endpoints: EndpointOverrides,
         cache: CacheSettings,
     ) -> Self {
         Self {
-            store,
+            organizations,
             sessions: Arc::new(SessionPool::new(connector, sealer, endpoints)),
             cache: Arc::new(SetCache::new(cache)),
         }
     }
 
     async fn organization(&self, id: OrganizationId) -> Result<Organization, CoreError> {
-        self.store
-            .get_organization(id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound(format!("organization {id} does not exist")))
+        self.organizations.get(id).await
     }
 
     /// Runs `op` with the organization's session; a token Graph no longer

@@ -4,10 +4,12 @@
 mod model;
 mod request;
 mod service;
+mod snapshot;
 mod verify;
 
 pub use model::{Organization, Service, ServiceAccount};
 pub use request::{ConnectionSettingsInput, OrganizationInput, OrganizationType};
 pub use service::{Added, OrganizationService, ServiceOptions};
+pub use snapshot::Snapshot;
 pub(crate) use verify::upstream;
 pub use verify::EndpointOverrides;

@@ -8,6 +8,7 @@ use openvbo_m365::M365Client;
 
 use super::model::{Organization, Service, ServiceAccount};
 use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
+use super::snapshot::{Snapshot, SnapshotCache};
 pub use super::verify::EndpointOverrides;
 use super::verify::{verify, Credential, VerifiedTenant};
 use crate::clock;
@@ -35,6 +36,7 @@ pub struct OrganizationService {
     connector: M365Client,
     sealer: Arc<Sealer>,
     options: ServiceOptions,
+    snapshot: Arc<SnapshotCache>,
 }
 
 impl OrganizationService {
@@ -49,6 +51,7 @@ impl OrganizationService {
             connector,
             sealer,
             options,
+            snapshot: Arc::default(),
         }
     }
 
@@ -96,10 +99,9 @@ impl OrganizationService {
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_organization(&org)
-            .await
-            .map_err(conflict_or)?;
+        let inserted = self.store.insert_organization(&org).await;
+        self.snapshot.invalidate();
+        inserted.map_err(conflict_or)?;
         tracing::info!(organization = %org.id, name = %org.name, "organization added");
         Ok(Added {
             organization: org,
@@ -107,14 +109,21 @@ impl OrganizationService {
         })
     }
 
-    pub async fn list(&self) -> Result<Vec<Organization>, CoreError> {
-        Ok(self.store.list_organizations().await?)
+    /// Every organization, from memory unless something changed.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, CoreError> {
+        if let Some(current) = self.snapshot.current() {
+            return Ok(current);
+        }
+        let generation = self.snapshot.generation();
+        let organizations = self.store.list_organizations().await?;
+        Ok(self.snapshot.install(generation, organizations))
     }
 
     pub async fn get(&self, id: OrganizationId) -> Result<Organization, CoreError> {
-        self.store
-            .get_organization(id)
+        self.snapshot()
             .await?
+            .get(id)
+            .cloned()
             .ok_or_else(|| not_found(id))
     }
 
@@ -126,7 +135,13 @@ impl OrganizationService {
         id: OrganizationId,
         input: OrganizationInput,
     ) -> Result<(), CoreError> {
-        let current = self.get(id).await?;
+        // From the store itself: the revision compared below must be the
+        // stored one.
+        let current = self
+            .store
+            .get_organization(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         let update = input.into_update(&current)?;
 
         if update.needs_verification {
@@ -174,11 +189,12 @@ impl OrganizationService {
         }
         next.revision = current.revision + 1;
         next.updated_at = clock::now();
-        if !self
+        let written = self
             .store
             .update_organization(&next, current.revision)
-            .await?
-        {
+            .await;
+        self.snapshot.invalidate();
+        if !written? {
             return match self.store.get_organization(id).await? {
                 None => Err(not_found(id)),
                 Some(_) => Err(CoreError::Conflict(format!(
@@ -192,7 +208,9 @@ impl OrganizationService {
     }
 
     pub async fn remove(&self, id: OrganizationId) -> Result<(), CoreError> {
-        if self.store.delete_organization(id).await? {
+        let deleted = self.store.delete_organization(id).await;
+        self.snapshot.invalidate();
+        if deleted? {
             tracing::info!(organization = %id, "organization removed");
             Ok(())
         } else {

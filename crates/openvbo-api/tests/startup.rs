@@ -1,4 +1,5 @@
-//! HTTPS only: the operator's certificate, the generated one reused, no plain HTTP.
+//! Startup: HTTPS only (the operator's certificate, the generated one reused, no
+//! plain HTTP), the master key check, one server per data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -102,4 +103,31 @@ async fn a_different_master_key_is_refused_at_startup() {
     ));
     let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
     assert!(err.to_string().contains("does not match"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let server = Server::start(config(dir.path(), &sim.url)).await;
+    let err = openvbo_api::prepare(config(dir.path(), &sim.url))
+        .await
+        .err()
+        .expect("must refuse");
+    assert!(err.to_string().contains("another openvbo server"), "{err}");
+    // The administrator tools still work beside it.
+    let password = openvbo_api::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .login(ADMIN, secrecy::ExposeSecret::expose_secret(&password))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    server.stop().await;
+    // Once it stopped, the next one starts.
+    let again = Server::start(config(dir.path(), &sim.url)).await;
+    again.stop().await;
 }

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Regenerates crates/openvbo-api/src/openapi_v6.json: the OpenAPI document
+openvbo serves at GET /swagger/docs/v6, describing only the operations it
+implements.
+
+Every path, operation, parameter and component schema is copied from the
+official VB365 REST API v6 schema (with every `$ref`'d component included
+transitively), so the shapes agree exactly with what clients generated from
+the official schema expect. The only changes are where openvbo documents a
+different (or more precise) behaviour; each one is marked "ADJUSTMENT" below.
+
+The official schema is not in the repository (nor in CI): run this script
+when the implemented subset changes and commit its output. The output is
+deterministic (sorted keys), so running it again gives no diff.
+
+Usage: scripts/gen-openapi.py [path/to/vb365_rest_v6.json]
+"""
+import copy
+import json
+import pathlib
+import re
+import sys
+
+root = pathlib.Path(__file__).resolve().parent.parent
+spec_path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared/spec/vb365_rest_v6.json"
+official = json.loads(spec_path.read_text())
+out_path = root / "crates/openvbo-api/src/openapi_v6.json"
+
+# The implemented operations: crates/openvbo-api/src/routes/mod.rs.
+# (official path template, method); the templates are spelled as in the
+# official schema (the server matches literal segments case-insensitively).
+ORG = "/v6/Organizations/{organizationId}"
+IMPLEMENTED = [
+    ("/v6/token", "post"),
+    ("/v6/ServiceInstance", "get"),
+    ("/v6/Organizations", "get"),
+    ("/v6/Organizations", "post"),
+    (ORG, "get"),
+    (ORG, "put"),
+    (ORG, "delete"),
+    (ORG + "/Users", "get"),
+    (ORG + "/Users/{userId}", "get"),
+    (ORG + "/Users/{userId}/OneDrives", "get"),
+    (ORG + "/Users/{userId}/OneDrives/{onedriveId}", "get"),
+    (ORG + "/Groups", "get"),
+    (ORG + "/Groups/{groupId}", "get"),
+    (ORG + "/Groups/{groupId}/Members", "get"),
+    (ORG + "/Sites", "get"),
+    (ORG + "/Sites/{siteId}", "get"),
+    (ORG + "/Teams", "get"),
+    (ORG + "/Teams/{teamId}", "get"),
+    (ORG + "/LicensingInformation", "get"),
+]
+
+
+def workspace_version():
+    text = (root / "Cargo.toml").read_text()
+    section = re.search(r"^\[workspace\.package\]$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    match = section and re.search(r'^version\s*=\s*"([^"]+)"', section.group(1), re.M)
+    if not match:
+        sys.exit("no version in [workspace.package] of Cargo.toml")
+    return match.group(1)
+
+
+def error(description, headers=None, schema="RESTExceptionInfo"):
+    response = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "format": "int32"},
+    }
+}
+WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": "`Bearer`, or `Bearer error=\"invalid_token\"` for a token that is malformed, expired or revoked.",
+        "schema": {"type": "string"},
+    }
+}
+
+# ADJUSTMENT (errors): the official schema gives every operation one
+# `default` response (RESTExceptionInfo). openvbo documents exactly which
+# statuses it answers (README: Security model, What adding an organization
+# checks, Browsing, Compatibility), all with a RESTExceptionInfo
+# `{"message"}` body, so they are listed per operation instead of `default`.
+# That makes a status outside the list a detectable bug
+# (schemathesis' status_code_conformance) rather than "anything goes".
+E400 = error("The request is invalid: malformed id, query parameter or body; the message names the field.")
+E401 = error(
+    "Authentication required: the `Authorization: Bearer` header is missing, malformed, or its token is expired or revoked.",
+    WWW_AUTHENTICATE,
+)
+E404 = error("The organization (or the object under it, or the `setId`) does not exist; the message names it.")
+E409 = error("A conflict: the same Microsoft 365 tenant is already added, or the organization changed concurrently.")
+E413 = error("The request body is larger than 1 MiB.")
+E415 = error("The request body is not JSON (`Content-Type: application/json`).")
+E429 = error("Too many failed sign-ins for this user name from this address; retry after `Retry-After` seconds.", RETRY_AFTER)
+E502 = error("Microsoft 365 could not be reached or gave an unusable answer.")
+E503 = error(
+    "Microsoft 365 throttles or is unavailable beyond the retries, or the configuration store is temporarily unavailable.",
+    RETRY_AFTER,
+)
+E504 = error("Microsoft 365 did not answer within the timeout.")
+E507 = error("The listing is larger than the discovery cache can hold (`discovery_cache_max_items`).")
+
+# Every authenticated operation can answer 401, and 503 when the configuration
+# store is unavailable.
+AUTHENTICATED = {"401": E401, "503": E503}
+# Operations that talk to Microsoft 365.
+UPSTREAM = {"502": E502, "503": E503, "504": E504}
+# Operations that read a JSON body.
+BODY = {"400": E400, "413": E413, "415": E415}
+DISCOVERY = {**AUTHENTICATED, **UPSTREAM, "400": E400, "404": E404, "507": E507}
+
+ERRORS = {
+    # ADJUSTMENT (token): a 400 carries the OAuth 2.0 `error` and
+    # `error_description` (RFC 6749 section 5.2) besides `message` (see
+    # OpenvboOAuthError below). No 415: a body that is not JSON is read as a
+    # form. 429: sign-in throttling.
+    ("/v6/token", "post"): {
+        "400": error(
+            "The grant is refused or the request is invalid (OAuth 2.0 error response).",
+            schema="OpenvboOAuthError",
+        ),
+        "413": E413,
+        "429": E429,
+        "503": error("The configuration store is temporarily unavailable.", RETRY_AFTER),
+    },
+    ("/v6/ServiceInstance", "get"): {**AUTHENTICATED},
+    ("/v6/Organizations", "get"): {**AUTHENTICATED, "400": E400},
+    ("/v6/Organizations", "post"): {**AUTHENTICATED, **UPSTREAM, **BODY, "409": E409},
+    (ORG, "get"): {**AUTHENTICATED, "400": E400, "404": E404},
+    (ORG, "put"): {**AUTHENTICATED, **UPSTREAM, **BODY, "404": E404, "409": E409},
+    (ORG, "delete"): {**AUTHENTICATED, "400": E400, "404": E404},
+}
+for path, method in IMPLEMENTED:
+    if path.startswith(ORG + "/"):
+        ERRORS[(path, method)] = dict(DISCOVERY)
+
+# Our own component: the token endpoint's error body. It extends
+# RESTExceptionInfo (every error has `message`), so clients that read
+# `message` keep working.
+EXTRA_SCHEMAS = {
+    "OpenvboOAuthError": {
+        "type": "object",
+        "description": "openvbo: the token endpoint's error body, an OAuth 2.0 error response (RFC 6749 section 5.2) that also carries RESTExceptionInfo's `message`. `error` and `error_description` are absent when the request could not be read at all (malformed body).",
+        "required": ["message"],
+        "properties": {
+            "error": {
+                "type": "string",
+                "enum": ["invalid_request", "invalid_grant", "unsupported_grant_type"],
+            },
+            "error_description": {"type": "string"},
+            "message": {"type": "string"},
+        },
+    }
+}
+
+
+def adjust_operation(path, method, op):
+    # ADJUSTMENT (extendedView): the official schema marks `extendedView`
+    # required with a default of true; clients omit it and openvbo (like
+    # Veeam) applies the default, so it is optional here.
+    for param in op.get("parameters", []):
+        if param.get("in") == "query" and param.get("name") == "extendedView":
+            param.pop("required", None)
+
+    # ADJUSTMENT (paging bounds): the official schema gives `offset` and
+    # `limit` as bare int32; openvbo documents (README: Browsing) that
+    # `offset` is 0 or more and `limit` between 1 and 10,000 (default 30),
+    # and answers 400 outside those bounds.
+    # ADJUSTMENT (teamId): Teams are Microsoft 365 groups, whose ids are
+    # UUIDs (RESTTeam.id is `format: uuid` in the official schema too);
+    # openvbo answers 400 for a teamId that is not a UUID (README: Browsing).
+    for param in op.get("parameters", []):
+        schema = param.get("schema", {})
+        if param.get("in") == "query" and param.get("name") == "offset":
+            schema["minimum"] = 0
+        if param.get("in") == "query" and param.get("name") == "limit":
+            schema["minimum"] = 1
+            schema["maximum"] = 10000
+        if param.get("in") == "path" and param.get("name") == "teamId":
+            schema["format"] = "uuid"
+
+    # ADJUSTMENT (token is anonymous): the official schema marks it only with
+    # the vendor extension `x-anonymous`; say it in OpenAPI terms.
+    if op.get("x-anonymous"):
+        op["security"] = []
+
+    # ADJUSTMENT (token grants): openvbo implements the password and
+    # refresh_token grants only (README: Security model); the others answer
+    # 400 unsupported_grant_type. The request body keeps every official
+    # property (clients may send them; they are ignored).
+    if (path, method) == ("/v6/token", "post"):
+        for media in op["requestBody"]["content"].values():
+            media["schema"]["properties"]["grant_type"]["enum"] = ["password", "refresh_token"]
+        # ADJUSTMENT (token response content type): the official `*/*` is
+        # what ASP.NET declares; openvbo answers application/json.
+        ok = op["responses"]["200"]
+        ok["content"] = {"application/json": ok["content"]["*/*"]}
+
+    # See ADJUSTMENT (errors).
+    responses = op["responses"]
+    responses.pop("default", None)
+    for status, response in ERRORS[(path, method)].items():
+        responses[status] = copy.deepcopy(response)
+    # 204s have no body (as in the official schema; asserted here).
+    for status, response in responses.items():
+        if status == "204":
+            assert "content" not in response, (path, method)
+    return op
+
+
+def refs(node, found):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.add(value)
+            else:
+                refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            refs(value, found)
+
+
+def main():
+    official_paths = official["paths"]
+    paths = {}
+    for path, method in IMPLEMENTED:
+        item = official_paths.get(path)
+        if item is None or method not in item:
+            sys.exit(f"{method.upper()} {path} is not in the official schema")
+        op = adjust_operation(path, method, copy.deepcopy(item[method]))
+        paths.setdefault(path, {})[method] = op
+
+    # Every component schema reachable from the operations, transitively.
+    official_schemas = official["components"]["schemas"]
+    schemas = {}
+    pending = set()
+    refs(paths, pending)
+    refs(EXTRA_SCHEMAS, pending)
+    while pending:
+        ref = pending.pop()
+        prefix = "#/components/schemas/"
+        if not ref.startswith(prefix):
+            sys.exit(f"unexpected $ref {ref}")
+        name = ref[len(prefix):]
+        if name in schemas or name in EXTRA_SCHEMAS:
+            continue
+        if name not in official_schemas:
+            sys.exit(f"$ref {ref} is not in the official schema")
+        schemas[name] = copy.deepcopy(official_schemas[name])
+        refs(schemas[name], pending)
+    for name, schema in EXTRA_SCHEMAS.items():
+        assert name not in official_schemas, name
+        schemas[name] = copy.deepcopy(schema)
+
+    document = {
+        "openapi": official["openapi"],
+        "info": {
+            "title": "openvbo — Veeam Backup for Microsoft 365 REST API v6 (implemented subset)",
+            "version": workspace_version(),
+            "description": (
+                "The operations of the Veeam Backup for Microsoft 365 REST API v6 that openvbo "
+                "implements, with the official schema's component schemas. Every other v6 "
+                "operation answers 501. Generated by scripts/gen-openapi.py from the official "
+                "schema (" + official["info"].get("title", "") + ", " + official["info"].get("version", "") + ")."
+            ),
+        },
+        # Relative: the document is served by the server it describes.
+        "servers": [{"url": "/"}],
+        "security": copy.deepcopy(official.get("security", [{"Bearer": []}])),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"Bearer": copy.deepcopy(official["components"]["securitySchemes"]["Bearer"])},
+        },
+    }
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    out_path.write_text(text, encoding="utf-8")
+    count = sum(len(v) for v in paths.values())
+    print(f"{count} operations, {len(schemas)} schemas -> {out_path.relative_to(root)}")
+
+
+main()
