@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use super::hashing::HashingPool;
 use super::password::{generate_password, hash_password, verify_password};
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::token::{generate_token, hash_token};
@@ -52,9 +52,9 @@ pub struct AuthService {
     store: Arc<dyn Store>,
     settings: AuthSettings,
     throttle: Arc<LoginThrottle>,
-    /// argon2 takes ~20 MiB and tens of milliseconds per attempt: at most
-    /// one per core at a time, so a login flood cannot starve the server.
-    hashing: Arc<Semaphore>,
+    /// argon2 runs on one thread per core, so a login flood can take neither
+    /// all the CPU nor unbounded memory.
+    hashing: HashingPool,
     /// Verified against when the user name is unknown, so a wrong name takes
     /// as long as a wrong password.
     dummy_hash: Arc<String>,
@@ -67,7 +67,7 @@ impl AuthService {
             store,
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             settings,
-            hashing: Arc::new(Semaphore::new(cores)),
+            hashing: HashingPool::new(cores)?,
             dummy_hash: Arc::new(hash_password(&generate_password())?),
         })
     }
@@ -262,22 +262,14 @@ impl AuthService {
     }
 
     async fn hash(&self, password: SecretString) -> Result<String, CoreError> {
-        let _permit = self.hashing.acquire().await.map_err(|_| shutting_down())?;
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|_| shutting_down())?
+        self.hashing.run(move || hash_password(&password)).await?
     }
 
     async fn verify(&self, password: SecretString, hash: String) -> Result<bool, CoreError> {
-        let _permit = self.hashing.acquire().await.map_err(|_| shutting_down())?;
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        self.hashing
+            .run(move || verify_password(&password, &hash))
             .await
-            .map_err(|_| shutting_down())
     }
-}
-
-fn shutting_down() -> CoreError {
-    CoreError::Internal("the server is shutting down".into())
 }
 
 fn validate_user_name(user_name: &str) -> Result<&str, CoreError> {
