@@ -85,6 +85,7 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
             access_token_lifetime: config.access_token_lifetime,
             refresh_token_lifetime: config.refresh_token_lifetime,
             throttle: config.login_throttle,
+            ..AuthSettings::default()
         },
     )
     .map_err(|e| LaunchError::Setup(e.to_string()))?;

@@ -1,5 +1,6 @@
 //! Administrators of the openvbo server and the tokens they use.
 
+mod grant_cache;
 mod hashing;
 mod password;
 mod service;

@@ -1,30 +1,111 @@
 //! Administrator passwords: argon2id hashes, and generated passwords.
+//!
+//! argon2 needs 19 MiB of working memory per hash. Allocating it per login
+//! made the allocator keep every such block (a login flood grew the server
+//! past 1 GiB), so each hashing thread keeps one buffer and reuses it.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::CoreError;
 
+/// Hashes we accept may not ask for more working memory than this (blocks of
+/// 1 KiB): a damaged row must not make a login allocate gigabytes.
+const MAX_BLOCKS: usize = 256 * 1024;
+
+thread_local! {
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        work(&mut memory[..blocks])
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Internal(format!("cannot hash a password: {e}"))
+}
+
 /// argon2id with the crate's defaults (19 MiB, 2 passes): OWASP's baseline.
 pub fn hash_password(password: &SecretString) -> Result<String, CoreError> {
+    let params = Params::default();
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.expose_secret().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CoreError::Internal(format!("cannot hash a password: {e}")))
+    let mut salt_buf = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut salt_buf).map_err(internal)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    with_memory(params.block_count(), |memory| {
+        argon.hash_password_into_with_memory(
+            password.expose_secret().as_bytes(),
+            raw_salt,
+            &mut out,
+            memory,
+        )
+    })
+    .map_err(internal)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(internal)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// A malformed stored hash verifies nothing.
 pub fn verify_password(password: &SecretString, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok()
-    })
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    if params.block_count() > MAX_BLOCKS {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(raw_salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let hashed = with_memory(params.block_count(), |memory| {
+        argon.hash_password_into_with_memory(
+            password.expose_secret().as_bytes(),
+            raw_salt,
+            &mut out,
+            memory,
+        )
+    });
+    // Output's equality is constant-time.
+    hashed.is_ok() && Output::new(&out).is_ok_and(|actual| actual == expected)
 }
+
+/// A valid argon2id hash (default parameters) of a random password nobody
+/// knows: verified against when the user name is unknown, so a wrong name
+/// costs as much as a wrong password.
+pub const UNKNOWN_USER_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$R+Zhhv9XDU/3Pf7gabaANQ$dITEziNPA0+SyhAZVK3TWR/YZKIN+CU4SNji1l53+pg";
 
 /// 24 letters and digits (~143 bits): strong, and safe to paste into a shell
 /// or a form body without quoting.
@@ -40,16 +121,55 @@ pub fn generate_password() -> SecretString {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::PasswordVerifier;
 
     #[test]
     fn hash_verifies_only_the_right_password() {
         let pw = SecretString::from("correct horse");
         let hash = hash_password(&pw).unwrap();
-        assert!(hash.starts_with("$argon2id$"));
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!hash.contains("correct horse"));
         assert!(verify_password(&pw, &hash));
         assert!(!verify_password(&SecretString::from("wrong"), &hash));
         assert!(!verify_password(&pw, "not a phc string"));
+    }
+
+    #[test]
+    fn hashes_are_standard_phc_strings() {
+        // What we write, the reference implementation verifies…
+        let hash = hash_password(&SecretString::from("interop")).unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"interop", &parsed)
+            .is_ok());
+        // …and what it writes, we verify.
+        let theirs = {
+            use argon2::PasswordHasher;
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            Argon2::default()
+                .hash_password(b"interop", &salt)
+                .unwrap()
+                .to_string()
+        };
+        assert!(verify_password(&SecretString::from("interop"), &theirs));
+    }
+
+    #[test]
+    fn the_unknown_user_hash_is_a_real_hash_of_nothing_guessable() {
+        let parsed = PasswordHash::new(UNKNOWN_USER_HASH).unwrap();
+        let params = Params::try_from(&parsed).unwrap();
+        let defaults = Params::default();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (defaults.m_cost(), defaults.t_cost(), defaults.p_cost())
+        );
+        assert!(!verify_password(&SecretString::from(""), UNKNOWN_USER_HASH));
+    }
+
+    #[test]
+    fn oversized_parameters_are_refused_without_allocating() {
+        let huge = "$argon2id$v=19$m=4194304,t=2,p=1$R+Zhhv9XDU/3Pf7gabaANQ$dITEziNPA0+SyhAZVK3TWR/YZKIN+CU4SNji1l53+pg";
+        assert!(!verify_password(&SecretString::from("x"), huge));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::grant_cache::GrantCache;
 use super::hashing::HashingPool;
-use super::password::{generate_password, hash_password, verify_password};
+use super::password::{generate_password, hash_password, verify_password, UNKNOWN_USER_HASH};
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::token::{generate_token, hash_token};
 use crate::clock;
@@ -24,6 +25,9 @@ pub struct AuthSettings {
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
     pub throttle: ThrottleSettings,
+    /// How long a verified access token is trusted without a database read;
+    /// zero reads it every time.
+    pub grant_cache_ttl: Duration,
 }
 
 impl Default for AuthSettings {
@@ -32,6 +36,7 @@ impl Default for AuthSettings {
             access_token_lifetime: Duration::from_secs(60 * 60),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 60 * 60),
             throttle: ThrottleSettings::default(),
+            grant_cache_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -55,9 +60,7 @@ pub struct AuthService {
     /// argon2 runs on one thread per core, so a login flood can take neither
     /// all the CPU nor unbounded memory.
     hashing: HashingPool,
-    /// Verified against when the user name is unknown, so a wrong name takes
-    /// as long as a wrong password.
-    dummy_hash: Arc<String>,
+    grants: Arc<GrantCache>,
 }
 
 impl AuthService {
@@ -68,7 +71,7 @@ impl AuthService {
             throttle: Arc::new(LoginThrottle::new(settings.throttle)),
             settings,
             hashing: HashingPool::new(cores)?,
-            dummy_hash: Arc::new(hash_password(&generate_password())?),
+            grants: Arc::new(GrantCache::new(settings.grant_cache_ttl, 100_000)),
         })
     }
 
@@ -116,7 +119,9 @@ impl AuthService {
             .filter(|p| !p.expose_secret().is_empty())
             .unwrap_or_else(generate_password);
         let hash = self.hash(password.clone()).await?;
-        if !self.store.set_admin_password(user_name, &hash).await? {
+        let existed = self.store.set_admin_password(user_name, &hash).await?;
+        self.grants.clear();
+        if !existed {
             let user_name = validate_user_name(user_name)?;
             self.store
                 .create_admin(&AdminRecord {
@@ -143,7 +148,7 @@ impl AuthService {
         let hash = admin
             .as_ref()
             .map(|a| a.password_hash.clone())
-            .unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+            .unwrap_or_else(|| UNKNOWN_USER_HASH.to_owned());
         let ok = self.verify(password, hash).await? && admin.is_some();
         let Some(admin) = admin.filter(|_| ok) else {
             self.throttle.record_failure(user_name, client);
@@ -183,6 +188,8 @@ impl AuthService {
                     .into(),
             )),
             RefreshOutcome::Reused => {
+                // The revoked session's access tokens must stop working now.
+                self.grants.clear();
                 tracing::warn!(
                     "a spent refresh token was presented again; its session was revoked"
                 );
@@ -196,12 +203,20 @@ impl AuthService {
 
     /// Recognises a bearer token.
     pub async fn authenticate(&self, bearer: &str) -> Result<AccessGrant, CoreError> {
-        self.store
-            .find_access_token(&hash_token(bearer), clock::now())
+        let hash = hash_token(bearer);
+        let now = clock::now();
+        if let Some(grant) = self.grants.get(&hash, now) {
+            return Ok(grant);
+        }
+        let grant = self
+            .store
+            .find_access_token(&hash, now)
             .await?
             .ok_or_else(|| {
                 CoreError::Unauthenticated("The access token is invalid or has expired.".into())
-            })
+            })?;
+        self.grants.put(hash, grant.clone());
+        Ok(grant)
     }
 
     /// Forgets tokens that can no longer be used.
