@@ -20,24 +20,26 @@ use crate::json::LenientJson;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
-/// `RestOrganizationComposed` as we answer it. Secrets are never part of it.
+/// `RestOrganizationComposed` as we answer it, borrowing from the stored
+/// organization (a list of 10,000 is serialized without copying them).
+/// Secrets are never part of it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganizationView {
+pub struct OrganizationView<'a> {
     is_teams_online: bool,
     is_teams_chats_online: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    exchange_online_settings: Option<SettingsView>,
+    exchange_online_settings: Option<SettingsView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    share_point_online_settings: Option<SettingsView>,
+    share_point_online_settings: Option<SettingsView<'a>>,
     #[serde(rename = "type")]
     kind: &'static str,
     region: Region,
     is_exchange_online: bool,
     is_share_point_online: bool,
-    id: String,
-    name: String,
-    office_name: String,
+    id: OrganizationId,
+    name: &'a str,
+    office_name: &'a str,
     is_backedup: bool,
     #[serde(rename = "_links")]
     links: Links,
@@ -48,41 +50,33 @@ pub struct OrganizationView {
 /// `RESTOffice365ConnectionSettings` without password or secrets.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SettingsView {
-    account: String,
+struct SettingsView<'a> {
+    account: &'a str,
     grant_admin_access: bool,
     use_mfa: bool,
     #[serde(rename = "useCustomVeeamAADApplication")]
     use_custom_veeam_aad_application: bool,
     use_application_only_auth: bool,
-    office_organization_name: String,
+    office_organization_name: &'a str,
     share_point_save_all_web_parts: bool,
 }
 
-impl OrganizationView {
-    fn new(org: &Organization, extended: bool) -> Self {
+impl<'a> OrganizationView<'a> {
+    fn new(org: &'a Organization, extended: bool) -> Self {
         let settings = |service: Service| {
             org.account(service)
                 .filter(|_| extended)
-                .map(|a: &ServiceAccount| SettingsView {
-                    account: a.account.to_string(),
+                .map(|a: &'a ServiceAccount| SettingsView {
+                    account: a.account.as_str(),
                     grant_admin_access: a.grant_admin_access,
                     use_mfa: false,
                     use_custom_veeam_aad_application: a.use_custom_veeam_aad_application,
                     use_application_only_auth: false,
-                    office_organization_name: org.office_name.clone(),
+                    office_organization_name: &org.office_name,
                     share_point_save_all_web_parts: a.share_point_save_all_web_parts,
                 })
         };
-        let base = format!("/v6/organizations/{}", org.id);
-        let links = Links {
-            jobs: Href::new(format!("{base}/jobs")),
-            groups: Href::new(format!("{base}/groups")),
-            users: Href::new(format!("{base}/users")),
-            sites: Href::new(format!("{base}/sites")),
-            used_repositories: Href::new(format!("{base}/usedRepositories")),
-            self_: Href::new(base),
-        };
+        let href = |suffix| Href { id: org.id, suffix };
         Self {
             is_teams_online: org.is_teams_online,
             is_teams_chats_online: org.is_teams_chats_online,
@@ -92,25 +86,45 @@ impl OrganizationView {
             region: org.region,
             is_exchange_online: org.exchange.is_some(),
             is_share_point_online: org.sharepoint.is_some(),
-            id: org.id.to_string(),
-            name: org.name.clone(),
-            office_name: org.office_name.clone(),
+            id: org.id,
+            name: &org.name,
+            office_name: &org.office_name,
             is_backedup: false,
-            links,
+            links: Links {
+                self_: href(""),
+                jobs: href("/jobs"),
+                groups: href("/groups"),
+                users: href("/users"),
+                sites: href("/sites"),
+                used_repositories: href("/usedRepositories"),
+            },
             actions: Map::new(),
         }
     }
 }
 
-/// `RESTLinkHAL`.
-#[derive(Serialize)]
+/// `RESTLinkHAL` to `/v6/organizations/{id}{suffix}`, written straight into
+/// the output.
 struct Href {
-    href: String,
+    id: OrganizationId,
+    suffix: &'static str,
 }
 
-impl Href {
-    fn new(href: String) -> Self {
-        Self { href }
+impl Serialize for Href {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Path<'a>(&'a Href);
+        impl Serialize for Path<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&format_args!(
+                    "/v6/organizations/{}{}",
+                    self.0.id, self.0.suffix
+                ))
+            }
+        }
+        let mut link = serializer.serialize_struct("RESTLinkHAL", 1)?;
+        link.serialize_field("href", &Path(self))?;
+        link.end()
     }
 }
 
@@ -138,6 +152,22 @@ pub(crate) fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
     raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
         ApiError::bad_request(format!("organizationId: {e}"))
     })
+}
+
+/// The list as a JSON array, each organization viewed as it is written.
+struct ListView<'a> {
+    organizations: &'a [Organization],
+    extended: bool,
+}
+
+impl Serialize for ListView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.organizations
+                .iter()
+                .map(|o| OrganizationView::new(o, self.extended)),
+        )
+    }
 }
 
 /// The serialized list per snapshot generation and view: a list of 10,000
@@ -174,15 +204,16 @@ pub async fn list(
     let body = match state.list_bodies.get(snapshot.generation, extended) {
         Some(body) => body,
         None => {
-            let views: Vec<OrganizationView> = snapshot
-                .organizations
-                .iter()
-                .map(|o| OrganizationView::new(o, extended))
-                .collect();
-            let body =
-                Bytes::from(serde_json::to_vec(&views).map_err(|e| {
-                    ApiError::Core(openvbo_core::CoreError::Internal(e.to_string()))
-                })?);
+            // About 1.4 KB an organization: sized once, no regrowth copies.
+            let mut buffer = Vec::with_capacity(snapshot.organizations.len() * 1400 + 2);
+            let list = ListView {
+                organizations: &snapshot.organizations,
+                extended,
+            };
+            serde_json::to_writer(&mut buffer, &list)
+                .map_err(|e| ApiError::Core(openvbo_core::CoreError::Internal(e.to_string())))?;
+            buffer.shrink_to_fit();
+            let body = Bytes::from(buffer);
             state
                 .list_bodies
                 .put(snapshot.generation, extended, body.clone());
@@ -197,11 +228,11 @@ pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<OrganizationView>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let extended = extended_view(query.as_deref())?;
     let org = state.organizations.get(id).await?;
-    Ok(Json(OrganizationView::new(&org, extended)))
+    Ok(Json(OrganizationView::new(&org, extended)).into_response())
 }
 
 pub async fn add(
