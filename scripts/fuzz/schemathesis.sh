@@ -14,98 +14,16 @@ set -euo pipefail
 SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES="${OPENVBO_FUZZ_MAX_EXAMPLES:-30}"
 SEED="${OPENVBO_FUZZ_SEED:-20260601}"
-WAIT_SECS=30
 CHECKS=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-echo "== building openvbo"
-cargo build -q -p openvbo
-bin="$root/target/debug/openvbo"
-
-venv="$root/target/fuzz-venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-    echo "== creating $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
-    echo "== installing schemathesis==$SCHEMATHESIS_VERSION"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-fi
-
-tmp="$(mktemp -d)"
-sim_pid=""
-serve_pid=""
-
-stop() {
-    local pid="$1"
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    stop "$serve_pid"
-    stop "$sim_pid"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-read -r sim_port api_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
-admin_password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
-data_dir="$tmp/data"
-cert="$data_dir/tls/cert.pem"
-base="https://localhost:$api_port"
-
-echo "== starting m365-sim on 127.0.0.1:$sim_port and serve on 127.0.0.1:$api_port"
-"$bin" m365-sim --listen "127.0.0.1:$sim_port" >"$tmp/sim.log" 2>&1 &
-sim_pid=$!
-OPENVBO_ADMIN_USER=admin OPENVBO_ADMIN_PASSWORD="$admin_password" \
-    "$bin" serve --listen "127.0.0.1:$api_port" --data-dir "$data_dir" \
-    --m365-login-url "http://127.0.0.1:$sim_port" --m365-graph-url "http://127.0.0.1:$sim_port" \
-    >"$tmp/serve.log" 2>&1 &
-serve_pid=$!
-
-show_logs() {
-    echo "---- m365-sim log (last 50 lines)"
-    tail -n 50 "$tmp/sim.log" || true
-    echo "---- serve log (last 80 lines)"
-    tail -n 80 "$tmp/serve.log" || true
-}
-
-up() {
-    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$sim_port/" &&
-        [[ -f "$cert" ]] &&
-        curl -s -o /dev/null --max-time 2 --cacert "$cert" "$base/swagger/docs/v6"
-}
-
-deadline=$((SECONDS + WAIT_SECS))
-until up; do
-    if ! kill -0 "$sim_pid" 2>/dev/null || ! kill -0 "$serve_pid" 2>/dev/null; then
-        echo "a process exited before answering" >&2
-        show_logs >&2
-        exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-        echo "not answering after ${WAIT_SECS}s" >&2
-        show_logs >&2
-        exit 1
-    fi
-    sleep 0.2
-done
+# shellcheck source=../lib/servers.sh
+source "$root/scripts/lib/servers.sh"
+openvbo_build
+openvbo_venv fuzz-venv schemathesis "$SCHEMATHESIS_VERSION"
+openvbo_start
 
 # Secrets go through files and the environment, never the command line.
 api() { # METHOD PATH [JSON body file] -> body on stdout; fails (body on stderr) on a non-2xx
