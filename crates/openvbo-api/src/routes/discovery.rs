@@ -10,7 +10,6 @@ use openvbo_core::discovery::{
 };
 use openvbo_core::OrganizationId;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::organizations::parse_id;
 use crate::authn::Authenticated;
@@ -18,12 +17,28 @@ use crate::error::ApiError;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
-type Links = Map<String, Value>;
+/// `_links`: relation → `{"href": …}`. A few strings per item rather than
+/// a map of maps: a page of 100 users is serialized on every request.
+#[derive(Default)]
+pub struct Links(Vec<(&'static str, String)>);
 
-fn href(links: &mut Links, rel: &str, path: String) {
-    let mut h = Map::new();
-    h.insert("href".into(), Value::String(path));
-    links.insert(rel.into(), Value::Object(h));
+impl Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        struct Href<'a> {
+            href: &'a str,
+        }
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (rel, href) in &self.0 {
+            map.serialize_entry(rel, &Href { href })?;
+        }
+        map.end()
+    }
+}
+
+fn href(links: &mut Links, rel: &'static str, path: String) {
+    links.0.push((rel, path));
 }
 
 fn org_path(org: OrganizationId) -> String {
@@ -69,7 +84,7 @@ fn page_view<I, T>(
         }
         format!("{base}?{}", query.finish())
     };
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(&mut links, "self", link(page.offset));
     if u64::from(page.offset) + u64::from(page.limit) < u64::from(page.total_count) {
         href(&mut links, "next", link(page.offset + page.limit));
@@ -145,7 +160,7 @@ pub struct UserView {
 
 fn user_view(org: OrganizationId, u: DirectoryUser) -> UserView {
     let me = format!("{}/users/{}", org_path(org), seg(&u.id));
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(&mut links, "self", me.clone());
     href(&mut links, "organization", org_path(org));
     href(&mut links, "onedrives", format!("{me}/onedrives"));
@@ -213,7 +228,7 @@ pub struct OneDriveView {
 
 fn onedrive_view(org: OrganizationId, user: &str, d: OneDrive) -> OneDriveView {
     let owner = format!("{}/users/{}", org_path(org), seg(user));
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(
         &mut links,
         "self",
@@ -274,7 +289,7 @@ pub struct GroupView {
 
 fn group_view(org: OrganizationId, g: DirectoryGroup) -> GroupView {
     let me = format!("{}/groups/{}", org_path(org), seg(&g.id));
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(&mut links, "self", me.clone());
     href(&mut links, "organization", org_path(org));
     href(&mut links, "members", format!("{me}/members"));
@@ -361,7 +376,7 @@ pub async fn members(
         .await?;
     let group_path = format!("{}/groups/{}", org_path(org), seg(&group));
     let view = |m: GroupMember| {
-        let mut links = Links::new();
+        let mut links = Links::default();
         let (kind, own) = match m.kind {
             MemberKind::User => (
                 "User",
@@ -410,7 +425,7 @@ pub struct TeamView {
 }
 
 fn team_view(org: OrganizationId, t: Team) -> TeamView {
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(
         &mut links,
         "self",
@@ -490,7 +505,7 @@ pub struct SiteView {
 }
 
 fn site_view(org: OrganizationId, s: DirectorySite) -> SiteView {
-    let mut links = Links::new();
+    let mut links = Links::default();
     href(
         &mut links,
         "self",
