@@ -149,7 +149,7 @@ async fn sigkill_mid_flight_loses_nothing_acknowledged() {
             .map(|o| (o["id"].as_str().unwrap().to_owned(), o))
             .collect();
         let mut ops = Vec::new();
-        for _ in 0..40 {
+        for _ in 0..50 {
             ops.push(Op::Add(next_tenant));
             next_tenant += 1;
         }
