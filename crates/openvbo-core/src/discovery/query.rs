@@ -62,6 +62,32 @@ pub struct Page<T> {
 }
 
 impl<T: Clone> Page<T> {
+    /// The requested slice of `items`, or of those `admits` keeps. Without a
+    /// filter a page costs its own length, not the set's (100,000 users).
+    pub(crate) fn select(
+        items: &[T],
+        request: &PageRequest,
+        set_id: Uuid,
+        admits: Option<&dyn Fn(&T) -> bool>,
+    ) -> Self {
+        match admits {
+            Some(admits) => Self::of(items.iter().filter(|i| admits(i)), request, set_id),
+            None => {
+                let start = (request.offset as usize).min(items.len());
+                let end = start
+                    .saturating_add(request.limit as usize)
+                    .min(items.len());
+                Self {
+                    offset: request.offset,
+                    limit: request.limit,
+                    set_id,
+                    total_count: u32::try_from(items.len()).unwrap_or(u32::MAX),
+                    results: items[start..end].to_vec(),
+                }
+            }
+        }
+    }
+
     pub(crate) fn of<'a>(
         items: impl Iterator<Item = &'a T>,
         request: &PageRequest,
@@ -154,6 +180,13 @@ pub struct UserFilter {
 }
 
 impl UserFilter {
+    /// True when every user passes.
+    pub fn is_empty(&self) -> bool {
+        self.user_name.is_none()
+            && self.display_name.is_none()
+            && self.location == LocationFilter::Any
+    }
+
     pub fn admits(&self, u: &DirectoryUser) -> bool {
         contains(&u.name, &self.user_name)
             && contains(&u.display_name, &self.display_name)
@@ -169,6 +202,13 @@ pub struct GroupFilter {
 }
 
 impl GroupFilter {
+    /// True when every group passes.
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none()
+            && self.group_name.is_none()
+            && self.location == LocationFilter::Any
+    }
+
     pub fn admits(&self, g: &DirectoryGroup) -> bool {
         contains(&g.display_name, &self.display_name)
             && contains(&g.name, &self.group_name)
@@ -228,6 +268,21 @@ mod tests {
         assert_eq!(page.results, vec![9]);
         let req = PageRequest::new(Some(20), Some(5), None).unwrap();
         assert!(Page::of(items.iter(), &req, Uuid::nil()).results.is_empty());
+    }
+
+    #[test]
+    fn selecting_without_a_filter_slices_and_with_one_counts_matches() {
+        let items: Vec<u32> = (0..10).collect();
+        let req = PageRequest::new(Some(8), Some(5), None).unwrap();
+        let all = Page::select(&items, &req, Uuid::nil(), None);
+        assert_eq!((all.total_count, all.results), (10, vec![8, 9]));
+        let odd = |i: &u32| i % 2 == 1;
+        let some = Page::select(&items, &req, Uuid::nil(), Some(&odd));
+        assert_eq!((some.total_count, some.results), (5, vec![]));
+        let beyond = PageRequest::new(Some(50), Some(5), None).unwrap();
+        assert!(Page::select(&items, &beyond, Uuid::nil(), None)
+            .results
+            .is_empty());
     }
 
     #[test]

@@ -168,11 +168,10 @@ impl DiscoveryService {
         let (set_id, items) = self
             .set(&org, Service::Exchange, Listing::Users, &request, fetch)
             .await?;
-        Ok(Page::of(
-            items.iter().filter(|u| filter.admits(u)),
-            &request,
-            set_id,
-        ))
+        let admits = |u: &DirectoryUser| filter.admits(u);
+        let admits: Option<&dyn Fn(&DirectoryUser) -> bool> =
+            (!filter.is_empty()).then_some(&admits);
+        Ok(Page::select(&items, &request, set_id, admits))
     }
 
     pub async fn user(
@@ -202,11 +201,10 @@ impl DiscoveryService {
         let (set_id, items) = self
             .set(&org, Service::Exchange, Listing::Groups, &request, fetch)
             .await?;
-        Ok(Page::of(
-            items.iter().filter(|g| filter.admits(g)),
-            &request,
-            set_id,
-        ))
+        let admits = |g: &DirectoryGroup| filter.admits(g);
+        let admits: Option<&dyn Fn(&DirectoryGroup) -> bool> =
+            (!filter.is_empty()).then_some(&admits);
+        Ok(Page::select(&items, &request, set_id, admits))
     }
 
     async fn graph_group(
@@ -253,7 +251,7 @@ impl DiscoveryService {
         let (set_id, items) = self
             .set(&org, Service::Exchange, listing, &request, fetch)
             .await?;
-        Ok(Page::of(items.iter(), &request, set_id))
+        Ok(Page::select(&items, &request, set_id, None))
     }
 
     pub async fn teams(
@@ -386,7 +384,7 @@ impl DiscoveryService {
         let (set_id, items) = self
             .set(&org, Service::SharePoint, listing, &request, fetch)
             .await?;
-        Ok(Page::of(items.iter(), &request, set_id))
+        Ok(Page::select(&items, &request, set_id, None))
     }
 
     pub async fn onedrive(
