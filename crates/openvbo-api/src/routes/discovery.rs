@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::organizations::parse_id;
 use crate::authn::Authenticated;
 use crate::error::ApiError;
-use crate::query::QueryParams;
+use crate::query::{shorten, QueryParams};
 use crate::state::AppState;
 
 /// `_links`: relation → `{"href": …}`. A few strings per item rather than
@@ -122,7 +122,7 @@ fn location_filter(q: &QueryParams) -> Result<LocationFilter, ApiError> {
             ApiError::bad_request(format!(
                 "locationFilter must be one of {} (got '{}')",
                 LocationFilter::NAMES.join(", "),
-                v.chars().take(64).collect::<String>()
+                shorten(v)
             ))
         }),
     }
@@ -481,7 +481,7 @@ pub async fn team(
     if uuid::Uuid::parse_str(&team).is_err() {
         return Err(ApiError::bad_request(format!(
             "teamId must be a UUID (got '{}')",
-            team.chars().take(64).collect::<String>()
+            shorten(&team)
         )));
     }
     let t = state.discovery.team(org, &team).await?;
@@ -544,7 +544,7 @@ pub async fn sites(
         Some(v) => {
             return Err(ApiError::bad_request(format!(
                 "locationFilter must be one of Cloud, OnPremises, Any (got '{}')",
-                v.chars().take(64).collect::<String>()
+                shorten(v)
             )))
         }
     };

@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::ApiError;
 use crate::json::{form_to_value, from_value, is_json, parse_value, read_body};
+use crate::query::shorten;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -89,7 +90,7 @@ pub async fn issue(
                 "unsupported_grant_type",
                 &format!(
                     "grant_type '{}' is not supported; use password or refresh_token",
-                    other.chars().take(64).collect::<String>()
+                    shorten(other)
                 ),
             ))
         }
