@@ -3,6 +3,7 @@
 
 use crate::cloud::Region;
 use crate::tenant::{Group, Site, Tenant, User};
+use crate::user::AssignedLicense;
 
 pub const DEMO_TENANT_ID: &str = "6f2c9a41-3b7e-4d58-9a0c-5e1f2d3c4b5a";
 pub const DEMO_ADMIN_UPN: &str = "admin@contoso-demo.onmicrosoft.com";
@@ -71,6 +72,14 @@ fn site_id(n: u32) -> String {
     format!("{SHAREPOINT_HOST},2b3c4d5e-6f70-4a81-9b2c-{n:012x},3c4d5e6f-7081-4b92-8c3d-{n:012x}")
 }
 
+/// Office 365 E3 (ENTERPRISEPACK).
+fn office_365_e3() -> AssignedLicense {
+    AssignedLicense {
+        sku_id: "6fd2c87f-b296-42f0-b197-1e91e994b900".to_owned(),
+        disabled_plans: Vec::new(),
+    }
+}
+
 /// The demo tenant: an admin, eight ordinary users, three groups (one of
 /// them a Team) and three SharePoint sites.
 pub fn demo_tenant() -> Tenant {
@@ -84,6 +93,7 @@ pub fn demo_tenant() -> Tenant {
         surname: Some("Administrator".to_owned()),
         preferred_language: Some("en-US".to_owned()),
         usage_location: Some("US".to_owned()),
+        assigned_licenses: vec![office_365_e3()],
         ..User::default()
     }];
     users.extend(
@@ -102,6 +112,12 @@ pub fn demo_tenant() -> Tenant {
                 business_phones: vec![format!("+1 425 555 01{n:02}")],
                 preferred_language: Some("en-US".to_owned()),
                 usage_location: Some("US".to_owned()),
+                // Everyone but Lee holds a licence, so licence counts show a difference.
+                assigned_licenses: if local == "lee.gu" {
+                    vec![]
+                } else {
+                    vec![office_365_e3()]
+                },
                 ..User::default()
             }),
     );
@@ -174,5 +190,7 @@ mod tests {
         assert_eq!(tenant.users.len(), 9);
         assert_eq!(tenant.groups.iter().filter(|g| g.is_team).count(), 1);
         assert_eq!(tenant.sites.len(), 3);
+        let licensed = tenant.users.iter().filter(|u| !u.assigned_licenses.is_empty()).count();
+        assert_eq!(licensed, 8, "all but one user hold a licence");
     }
 }
