@@ -190,7 +190,11 @@ mod tests {
         assert_eq!(tenant.users.len(), 9);
         assert_eq!(tenant.groups.iter().filter(|g| g.is_team).count(), 1);
         assert_eq!(tenant.sites.len(), 3);
-        let licensed = tenant.users.iter().filter(|u| !u.assigned_licenses.is_empty()).count();
+        let licensed = tenant
+            .users
+            .iter()
+            .filter(|u| !u.assigned_licenses.is_empty())
+            .count();
         assert_eq!(licensed, 8, "all but one user hold a licence");
     }
 }

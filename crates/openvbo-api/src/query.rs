@@ -1,6 +1,7 @@
 //! Query strings as ASP.NET binds them: parameter names case-insensitive,
 //! values parsed strictly with a message naming the parameter.
 
+pub(crate) use openvbo_core::ids::truncate_for_message as shorten;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -62,11 +63,6 @@ impl QueryParams {
             })
             .transpose()
     }
-}
-
-/// Echoing attacker-sized input back in a message helps nobody.
-pub(crate) fn shorten(v: &str) -> String {
-    v.chars().take(64).collect()
 }
 
 #[cfg(test)]

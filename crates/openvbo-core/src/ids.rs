@@ -52,8 +52,9 @@ impl FromStr for OrganizationId {
     }
 }
 
-/// Echoing attacker-sized input back in an error message helps nobody.
-pub(crate) fn truncate_for_message(s: &str) -> String {
+/// Echoing attacker-sized input back in an error message helps nobody: at
+/// most 64 characters of it, marked when cut.
+pub fn truncate_for_message(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() <= MAX {
         s.to_owned()
