@@ -72,6 +72,8 @@ Paste into a shell:
 TOKEN=$(curl -sS --cacert '{cacert}' {base}/v6/Token -d grant_type=password -d username='{user}' -d password='{pw}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 curl -sS --cacert '{cacert}' {base}/v6/Organizations -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{body}'
 curl -sS --cacert '{cacert}' {base}/v6/Organizations -H "Authorization: Bearer $TOKEN"
+ORG=$(curl -sS --cacert '{cacert}' {base}/v6/Organizations -H "Authorization: Bearer $TOKEN" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)
+curl -sS --cacert '{cacert}' "{base}/v6/Organizations/$ORG/Users?limit=5" -H "Authorization: Bearer $TOKEN"
 
 (Adding the demo organization a second time answers 409: it is already added.)
 "#,

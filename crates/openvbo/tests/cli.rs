@@ -280,10 +280,10 @@ fn demo_prints_commands_that_work_as_printed() {
     }
     let script: String = printed
         .lines()
-        .filter(|l| l.starts_with("TOKEN=") || l.starts_with("curl "))
+        .filter(|l| l.starts_with("TOKEN=") || l.starts_with("ORG=") || l.starts_with("curl "))
         .map(|l| format!("{l}\necho\n"))
         .collect();
-    assert_eq!(script.matches("curl ").count(), 3, "{printed}");
+    assert_eq!(script.matches("curl ").count(), 5, "{printed}");
     let out = Command::new("bash")
         .arg("-c")
         .arg(&script)
@@ -301,6 +301,10 @@ fn demo_prints_commands_that_work_as_printed() {
     assert_eq!(added["name"], "contoso-demo.onmicrosoft.com", "{text}");
     let listed: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
     assert_eq!(listed[0]["id"], added["id"]);
+    let users: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
+    assert_eq!(users["limit"], 5, "{text}");
+    assert!(users["totalCount"].as_u64().unwrap() > 5);
+    assert_eq!(users["results"].as_array().unwrap().len(), 5);
     assert!(terminate(&mut child).success());
 }
 
