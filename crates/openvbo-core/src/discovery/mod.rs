@@ -7,6 +7,7 @@
 //! (`setId`) and are served from it without calling Microsoft.
 
 mod cache;
+mod mapping;
 mod model;
 mod query;
 mod service;

@@ -1,20 +1,16 @@
 //! The listings and lookups behind `/v6/Organizations/{id}/…`.
 
-use std::sync::Arc;
-
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use openvbo_m365::{
-    ErrorKind, GraphDrive, GraphGroup, GraphMember, GraphSession, GraphSite, GraphUser, M365Client,
-    M365Error,
+    ErrorKind, GraphDrive, GraphGroup, GraphSession, GraphSite, GraphUser, M365Client, M365Error,
 };
 
 use super::cache::{CacheSettings, Listing, Lookup, SetCache, SetKey};
-use super::model::{
-    DirectoryGroup, DirectorySite, DirectoryUser, GroupKind, GroupMember, Location, MemberKind,
-    OneDrive, Team, UserKind,
-};
+use super::mapping::{group, member, onedrive, site, team, user};
+use super::model::{DirectoryGroup, DirectorySite, DirectoryUser, GroupMember, OneDrive, Team};
 use super::query::{GroupFilter, LicensingInformation, Page, PageRequest, SiteFilter, UserFilter};
 use super::sessions::SessionPool;
 use crate::crypto::Sealer;
@@ -453,117 +449,6 @@ fn graph_error(err: M365Error, org: &Organization) -> CoreError {
             org.name, err.message, org.id
         )),
         _ => crate::organization::upstream(err, "reading the organization from Microsoft Graph"),
-    }
-}
-
-fn location(on_premises_sync: Option<bool>) -> Location {
-    if on_premises_sync == Some(true) {
-        Location::Hybrid
-    } else {
-        Location::Cloud
-    }
-}
-
-fn user(u: GraphUser) -> DirectoryUser {
-    // Exchange backs shared (and room, equipment) mailboxes with a disabled
-    // account that has a mailbox; Graph v1.0 lists no mailbox type.
-    let kind = if u.account_enabled == Some(false) && u.mail.is_some() {
-        UserKind::Shared
-    } else {
-        UserKind::User
-    };
-    let name = u.user_principal_name.unwrap_or_default();
-    DirectoryUser {
-        display_name: u.display_name.unwrap_or_else(|| name.clone()),
-        name,
-        kind,
-        location: location(u.on_premises_sync_enabled),
-        licensed: !u.assigned_licenses.is_empty(),
-        id: u.id,
-    }
-}
-
-fn group(g: GraphGroup) -> DirectoryGroup {
-    let unified = g
-        .group_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("Unified"));
-    let dynamic = g
-        .group_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("DynamicMembership"));
-    let kind = if unified {
-        GroupKind::Office365
-    } else if g.security_enabled == Some(true) {
-        GroupKind::Security
-    } else if dynamic {
-        GroupKind::DynamicDistribution
-    } else {
-        GroupKind::Distribution
-    };
-    let name = g
-        .mail
-        .clone()
-        .or(g.mail_nickname.clone())
-        .unwrap_or_default();
-    DirectoryGroup {
-        display_name: g.display_name.unwrap_or_else(|| name.clone()),
-        name,
-        kind,
-        location: location(g.on_premises_sync_enabled),
-        id: g.id,
-    }
-}
-
-fn member(m: GraphMember) -> GroupMember {
-    let kind = if m.is_user() {
-        MemberKind::User
-    } else if m.is_group() {
-        MemberKind::Group
-    } else {
-        MemberKind::Unknown
-    };
-    let login = m
-        .user_principal_name
-        .clone()
-        .or(m.mail.clone())
-        .unwrap_or_default();
-    GroupMember {
-        name: m.display_name.unwrap_or_else(|| login.clone()),
-        login,
-        kind,
-        id: m.id,
-    }
-}
-
-fn team(g: GraphGroup) -> Team {
-    Team {
-        display_name: g.display_name.unwrap_or_default(),
-        description: g.description.unwrap_or_default(),
-        mail: g.mail.unwrap_or_default(),
-        id: g.id,
-    }
-}
-
-/// A site without a URL is of no use to a backup; Graph always sends one.
-fn site(s: GraphSite) -> Option<DirectorySite> {
-    let is_personal = s.is_personal();
-    let url = s.web_url?;
-    let name = s.name.unwrap_or_default();
-    Some(DirectorySite {
-        title: s.display_name.unwrap_or_else(|| name.clone()),
-        name,
-        url,
-        is_personal,
-        id: s.id,
-    })
-}
-
-fn onedrive(d: GraphDrive) -> OneDrive {
-    OneDrive {
-        name: d.name.unwrap_or_else(|| "OneDrive".into()),
-        url: d.web_url.unwrap_or_default(),
-        id: d.id,
     }
 }
 

@@ -9,7 +9,7 @@ use openvbo_m365::M365Client;
 use super::model::{Organization, Service, ServiceAccount};
 use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
 use super::snapshot::{Snapshot, SnapshotCache};
-pub use super::verify::EndpointOverrides;
+use super::verify::EndpointOverrides;
 use super::verify::{verify, Credential, VerifiedTenant};
 use crate::clock;
 use crate::crypto::Sealer;
