@@ -12,17 +12,6 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn start(
-    adjust: impl FnOnce(&mut openvbo_api::ServerConfig),
-) -> (tempfile::TempDir, Sim, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(vec![contoso()]).await;
-    let mut cfg = config(dir.path(), &sim.url);
-    adjust(&mut cfg);
-    let server = Server::start(cfg).await;
-    (dir, sim, server)
-}
-
 /// A TCP connection to the server from a chosen loopback address.
 async fn tcp_from(server: &Server, local: [u8; 4]) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -74,7 +63,10 @@ async fn closed_within<S: AsyncReadExt + Unpin>(stream: &mut S, within: Duration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_wrong_passwords_do_not_lock_the_admin_out() {
-    let (_dir, _sim, server) = start(|c| c.login_throttle.window = Duration::from_secs(3)).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.login_throttle.window = Duration::from_secs(3)
+    })
+    .await;
     let started = Instant::now();
     let mut refused = 0;
     let mut slowed = 0;
@@ -116,7 +108,7 @@ async fn a_thousand_wrong_passwords_do_not_lock_the_admin_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_100_mb_body_is_refused_before_it_is_sent() {
-    let (_dir, _sim, server) = start(|_| {}).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
     let token = server.token().await;
     let mut tls = tls_connect(&server, [127, 0, 0, 1]).await;
     let head = format!(
@@ -144,7 +136,7 @@ async fn a_declared_100_mb_body_is_refused_before_it_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_100_mb_body_is_cut_off_early() {
-    let (_dir, _sim, server) = start(|_| {}).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
     let token = server.token().await;
     let pulled = Arc::new(AtomicUsize::new(0));
     let counter = pulled.clone();
@@ -177,7 +169,7 @@ use futures::StreamExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_idle_or_trickling_connections_do_not_stop_the_server() {
-    let (_dir, _sim, server) = start(|c| {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
         c.connections.handshake_timeout = Duration::from_secs(2);
         c.connections.header_timeout = Duration::from_secs(2);
     })
@@ -229,7 +221,10 @@ async fn five_hundred_idle_or_trickling_connections_do_not_stop_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_take_every_connection() {
-    let (_dir, _sim, server) = start(|c| c.connections.max_connections_per_ip = 20).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.connections.max_connections_per_ip = 20
+    })
+    .await;
     let mut held = Vec::new();
     for _ in 0..20 {
         held.push(TcpStream::connect(server.addr).await.unwrap());
@@ -250,8 +245,10 @@ async fn one_address_cannot_take_every_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_keep_alive_connections_are_closed() {
-    let (_dir, _sim, server) =
-        start(|c| c.connections.header_timeout = Duration::from_secs(1)).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.connections.header_timeout = Duration::from_secs(1)
+    })
+    .await;
     let mut tls = tls_connect(&server, [127, 0, 0, 7]).await;
     tls.write_all(b"GET /v6/ServiceInstance HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await

@@ -9,20 +9,9 @@ use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-async fn setup_with(
-    adjust: impl FnOnce(&mut openvbo_api::ServerConfig),
-) -> (tempfile::TempDir, Sim, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(vec![contoso()]).await;
-    let mut cfg = config(dir.path(), &sim.url);
-    adjust(&mut cfg);
-    let server = Server::start(cfg).await;
-    (dir, sim, server)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_grant_answers_oauth_token_response() {
-    let (_dir, _sim, server) = setup_with(|_| {}).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
     let response = server
         .client
         .post(server.url("/v6/Token"))
@@ -85,7 +74,7 @@ async fn password_grant_answers_oauth_token_response() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_and_bad_requests() {
-    let (_dir, _sim, server) = setup_with(|_| {}).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
     let (status, body) = server.login(ADMIN, "wrong").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
@@ -144,8 +133,10 @@ async fn wrong_credentials_and_bad_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_are_slowed_down_without_locking_out_the_admin() {
-    let (_dir, _sim, server) =
-        setup_with(|c| c.login_throttle.window = Duration::from_secs(2)).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.login_throttle.window = Duration::from_secs(2)
+    })
+    .await;
     for _ in 0..5 {
         let (status, _) = server.login(ADMIN, "guess").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -210,7 +201,7 @@ async fn repeated_failures_are_slowed_down_without_locking_out_the_admin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_tokens_rotate_and_are_single_use() {
-    let (_dir, _sim, server) = setup_with(|_| {}).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
     let (_, first) = server.login(ADMIN, ADMIN_PASSWORD).await;
     let refresh = |token: String| {
         let client = server.client.clone();
@@ -257,8 +248,10 @@ async fn refresh_tokens_rotate_and_are_single_use() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protected_endpoints_require_a_valid_bearer_token() {
-    let (_dir, _sim, server) =
-        setup_with(|c| c.access_token_lifetime = Duration::from_secs(1)).await;
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.access_token_lifetime = Duration::from_secs(1)
+    })
+    .await;
     let r = server
         .client
         .get(server.url("/v6/Organizations"))

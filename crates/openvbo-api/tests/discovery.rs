@@ -55,11 +55,7 @@ async fn env_with(
     password: &str,
     adjust: impl FnOnce(&mut openvbo_api::ServerConfig),
 ) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(tenants).await;
-    let mut cfg = config(dir.path(), &sim.url);
-    adjust(&mut cfg);
-    let server = Server::start(cfg).await;
+    let (dir, sim, server) = start_with(tenants, adjust).await;
     let token = server.token().await;
     let (status, org) = server.add(&token, seed_body(admin, password)).await;
     assert_eq!(status, StatusCode::OK, "{org}");

@@ -8,9 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 async fn setup() -> (tempfile::TempDir, Sim, Server, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(vec![contoso(), fabrikam()]).await;
-    let server = Server::start(config(dir.path(), &sim.url)).await;
+    let (dir, sim, server) = start_with(vec![contoso(), fabrikam()], |_| {}).await;
     let token = server.token().await;
     (dir, sim, server, token)
 }

@@ -129,6 +129,20 @@ pub struct Server {
     handle: Option<JoinHandle<Result<(), openvbo_api::LaunchError>>>,
 }
 
+/// A simulator with `tenants` and a server wired to it in a fresh data dir,
+/// its configuration adjusted first.
+pub async fn start_with(
+    tenants: Vec<Tenant>,
+    adjust: impl FnOnce(&mut ServerConfig),
+) -> (tempfile::TempDir, Sim, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(tenants).await;
+    let mut cfg = config(dir.path(), &sim.url);
+    adjust(&mut cfg);
+    let server = Server::start(cfg).await;
+    (dir, sim, server)
+}
+
 pub fn config(data_dir: &Path, sim: &Url) -> ServerConfig {
     let mut config = ServerConfig::with_data_dir(data_dir);
     config.m365_login_url = Some(sim.clone());
