@@ -91,17 +91,8 @@ async fn a_thousand_wrong_passwords_do_not_lock_the_admin_out() {
     // The real administrator from another address at once, and from the
     // attacked address once the window has passed.
     let other = server.client_from([127, 0, 0, 3]);
-    let r = other
-        .post(server.url("/v6/Token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", ADMIN),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _) = server.login_via(&other, ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
 }

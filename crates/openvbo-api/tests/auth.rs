@@ -182,17 +182,8 @@ async fn repeated_failures_are_slowed_down_without_locking_out_the_admin() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // …but the real administrator elsewhere is not affected…
     let elsewhere = server.client_from([127, 0, 0, 2]);
-    let r = elsewhere
-        .post(server.url("/v6/Token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", ADMIN),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _) = server.login_via(&elsewhere, ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
     // …and the block lifts by itself.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, _) = server.login(ADMIN, ADMIN_PASSWORD).await;

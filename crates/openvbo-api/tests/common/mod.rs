@@ -203,8 +203,17 @@ impl Server {
     }
 
     pub async fn login(&self, user: &str, password: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
+        self.login_via(&self.client, user, password).await
+    }
+
+    /// A password sign-in with `client` (e.g. one from another address).
+    pub async fn login_via(
+        &self,
+        client: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> (StatusCode, Value) {
+        let response = client
             .post(self.url("/v6/Token"))
             .form(&[
                 ("grant_type", "password"),
