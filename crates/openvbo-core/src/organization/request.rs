@@ -205,7 +205,7 @@ impl OrganizationInput {
                     ),
                 )
             })?;
-            let account = settings.new_account(service.settings_field(), None)?;
+            let account = settings.new_account(service.settings_field())?;
             match service {
                 Service::Exchange => new.exchange = Some(account),
                 Service::SharePoint => new.sharepoint = Some(account),
@@ -339,11 +339,7 @@ impl ConnectionSettingsInput {
         }
     }
 
-    fn new_account(
-        &self,
-        field: &str,
-        base: Option<&ServiceAccount>,
-    ) -> Result<NewServiceAccount, CoreError> {
+    fn new_account(&self, field: &str) -> Result<NewServiceAccount, CoreError> {
         let account = self.parse_account(field)?.ok_or_else(|| {
             CoreError::validation(
                 format!("{field}.account"),
@@ -359,15 +355,9 @@ impl ConnectionSettingsInput {
         Ok(NewServiceAccount {
             account,
             password,
-            grant_admin_access: self
-                .grant_admin_access
-                .or(base.map(|b| b.grant_admin_access))
-                .unwrap_or(false),
+            grant_admin_access: self.grant_admin_access.unwrap_or(false),
             use_custom_veeam_aad_application: false,
-            share_point_save_all_web_parts: self
-                .share_point_save_all_web_parts
-                .or(base.map(|b| b.share_point_save_all_web_parts))
-                .unwrap_or(false),
+            share_point_save_all_web_parts: self.share_point_save_all_web_parts.unwrap_or(false),
         })
     }
 
@@ -377,7 +367,7 @@ impl ConnectionSettingsInput {
         stored: Option<&ServiceAccount>,
     ) -> Result<AccountChange, CoreError> {
         let Some(stored) = stored else {
-            return self.new_account(field, None).map(AccountChange::Replace);
+            return self.new_account(field).map(AccountChange::Replace);
         };
         let account = self.parse_account(field)?;
         let password = self.parse_password(field)?;
