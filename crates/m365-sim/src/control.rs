@@ -35,6 +35,11 @@ pub(crate) async fn stats(State(sim): State<Arc<Inner>>) -> Response {
     Json(sim.stats()).into_response()
 }
 
+pub(crate) async fn reset_stats(State(sim): State<Arc<Inner>>) -> Response {
+    sim.counters.reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
 pub(crate) async fn get_faults(State(sim): State<Arc<Inner>>) -> Response {
     let fault = sim.fault_state().fault;
     let latency_ms = u64::try_from(sim.latency().as_millis()).unwrap_or(u64::MAX);

@@ -43,8 +43,10 @@ fn graph_area(path: &str) -> String {
         .to_ascii_lowercase()
 }
 
-pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: Next) -> Response {
-    let surface = surface(request.uri().path());
+/// Counts one Microsoft-namespace request in `requests` and its surface's
+/// counters (also for requests refused before they reach [`gate`]).
+pub(crate) fn count(sim: &Inner, path: &str) {
+    let surface = surface(path);
     let counters = &sim.counters;
     counters.requests.fetch_add(1, Ordering::Relaxed);
     match surface {
@@ -53,7 +55,7 @@ pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: 
         Surface::Other => 0,
     };
     if surface == Surface::Graph {
-        let area = match graph_area(request.uri().path()).as_str() {
+        let area = match graph_area(path).as_str() {
             "users" => Some(&counters.users_requests),
             "groups" => Some(&counters.groups_requests),
             "sites" => Some(&counters.sites_requests),
@@ -63,6 +65,11 @@ pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: 
             counter.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+pub(crate) async fn gate(State(sim): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+    let surface = surface(request.uri().path());
+    count(&sim, request.uri().path());
 
     // Decide before sleeping so the Nth request to arrive is the one that
     // fails, regardless of how the sleeps interleave.

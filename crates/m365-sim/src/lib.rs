@@ -30,9 +30,11 @@ mod paging;
 mod roles;
 mod sharepoint;
 mod simulator;
+mod stats;
 mod synthetic;
 mod tenant;
 mod tenant_checks;
+mod throttle;
 mod token_endpoint;
 mod tokens;
 mod user;
@@ -41,7 +43,10 @@ mod wire_time;
 pub use cloud::Region;
 pub use demo::{demo_tenant, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_UPN, DEMO_TENANT_ID};
 pub use error::SimError;
-pub use options::{Fault, SimOptions, SimStats, UserFlags};
+pub use options::{
+    Budget, ContentOptions, ContentStats, Fault, SimOptions, SimStats, ThrottleOptions,
+    ThrottleProfile, ThrottleStats, UserFlags,
+};
 pub use simulator::Simulator;
 pub use synthetic::{synthetic_tenant, synthetic_tenants, SyntheticSpec, SYNTHETIC_PASSWORD};
 pub use tenant::{load_tenant_file, Group, Site, Tenant};

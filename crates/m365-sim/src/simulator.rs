@@ -9,9 +9,11 @@ use axum::Router;
 use crate::directory::Directory;
 use crate::error::SimError;
 use crate::options::{Fault, SimOptions, SimStats, UserFlags};
+use crate::stats::{ContentCounters, ThrottleCounters};
 use crate::tenant::Tenant;
+use crate::throttle::{Throttle, ThrottleOptions};
 use crate::tokens::TokenStore;
-use crate::{control, faults, graph, token_endpoint};
+use crate::{control, faults, graph, throttle, token_endpoint};
 
 /// A running set of simulated tenants. Cloning is cheap and every clone
 /// drives the same simulator.
@@ -27,6 +29,7 @@ pub(crate) struct Inner {
     latency: Mutex<Duration>,
     fault: Mutex<FaultState>,
     pub counters: Counters,
+    pub throttle: Throttle,
 }
 
 #[derive(Default)]
@@ -44,6 +47,26 @@ pub(crate) struct Counters {
     pub users_requests: AtomicU64,
     pub groups_requests: AtomicU64,
     pub sites_requests: AtomicU64,
+    pub content: ContentCounters,
+    pub throttle: ThrottleCounters,
+}
+
+impl Counters {
+    /// `POST /_sim/stats/reset`: every counter back to zero.
+    pub fn reset(&self) {
+        for counter in [
+            &self.requests,
+            &self.token_requests,
+            &self.graph_requests,
+            &self.users_requests,
+            &self.groups_requests,
+            &self.sites_requests,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+        self.content.reset();
+        self.throttle.reset();
+    }
 }
 
 /// A panic while holding a lock cannot leave these structures half-updated
@@ -89,6 +112,8 @@ impl Inner {
             users_requests: self.counters.users_requests.load(Ordering::Relaxed),
             groups_requests: self.counters.groups_requests.load(Ordering::Relaxed),
             sites_requests: self.counters.sites_requests.load(Ordering::Relaxed),
+            content: self.counters.content.snapshot(),
+            throttle: self.counters.throttle.snapshot(),
         }
     }
 }
@@ -109,6 +134,7 @@ impl Simulator {
                     seen: 0,
                 }),
                 counters: Counters::default(),
+                throttle: Throttle::new(options.throttle),
             }),
         })
     }
@@ -128,9 +154,16 @@ impl Simulator {
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.clone(),
                 faults::gate,
+            ))
+            // Outside the fault layer, so a request holds its mailbox slot
+            // through the injected latency.
+            .layer(axum::middleware::from_fn_with_state(
+                self.inner.clone(),
+                throttle::gate,
             ));
         let control = Router::new()
             .route("/_sim/stats", get(control::stats))
+            .route("/_sim/stats/reset", post(control::reset_stats))
             .route(
                 "/_sim/faults",
                 get(control::get_faults).put(control::put_faults),
@@ -163,6 +196,16 @@ impl Simulator {
 
     pub fn stats(&self) -> SimStats {
         self.inner.stats()
+    }
+
+    /// Zeroes every counter (as `POST /_sim/stats/reset`).
+    pub fn reset_stats(&self) {
+        self.inner.counters.reset();
+    }
+
+    /// Replaces the throttling limits and forgets their windows.
+    pub fn set_throttle(&self, options: ThrottleOptions) {
+        self.inner.throttle.set_options(options);
     }
 
     /// "The admin changed the password": later sign-ins need the new one and

@@ -115,14 +115,13 @@ impl M365Client {
                     format!("{host} answered the sign-in with a body that is not a token response"),
                 )
             })?;
-            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
             return Ok(GraphSession::new(
                 self.clone(),
                 endpoints.clone(),
                 tenant.to_owned(),
                 SecretString::from(token.access_token),
                 token.refresh_token.map(SecretString::from),
-                started + lifetime,
+                session_deadline(started, token.expires_in),
             ));
         }
 
@@ -144,10 +143,95 @@ impl M365Client {
     }
 }
 
+/// Microsoft's access tokens live about an hour, never more than a day. A
+/// longer `expires_in` is not believed (it would keep a revoked token in
+/// use), and an absurd one must not overflow the deadline's addition.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// When a session signed in at `started` must be renewed.
+fn session_deadline(started: Instant, expires_in: Option<u64>) -> Instant {
+    let lifetime = Duration::from_secs(expires_in.unwrap_or(3600)).min(MAX_TOKEN_LIFETIME);
+    started.checked_add(lifetime).unwrap_or(started)
+}
+
 pub(crate) fn host_of(url: &url::Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_owned(),
         _ => url.as_str().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A deterministic stream of u64s spread over the whole range
+    /// (xorshift64*), so the sweep below covers every order of magnitude.
+    fn spread(mut x: u64) -> impl Iterator<Item = u64> {
+        std::iter::from_fn(move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            Some(x.wrapping_mul(0x2545_F491_4F6C_DD1D))
+        })
+    }
+
+    #[test]
+    fn any_expires_in_gives_a_deadline_within_a_day_without_panicking() {
+        let started = Instant::now();
+        let edges = [
+            0,
+            1,
+            3599,
+            86_400,
+            86_401,
+            i64::MAX as u64,
+            u64::MAX / 2,
+            u64::MAX,
+        ];
+        for expires_in in edges.into_iter().chain(spread(0x9E37_79B9).take(10_000)) {
+            let deadline = session_deadline(started, Some(expires_in));
+            let lifetime = deadline - started;
+            assert!(lifetime <= MAX_TOKEN_LIFETIME, "{expires_in}: {lifetime:?}");
+            assert_eq!(
+                lifetime,
+                Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME),
+                "{expires_in}"
+            );
+        }
+        assert_eq!(
+            session_deadline(started, None) - started,
+            Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn absurd_token_responses_parse_or_fail_without_panicking() {
+        let started = Instant::now();
+        let bodies = [
+            r#"{"access_token":"a","expires_in":18446744073709551615}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":18446744073709551616}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":-1}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":1e300}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":"3600"}"#.to_owned(),
+            r#"{"access_token":"a","expires_in":null}"#.to_owned(),
+        ];
+        let mut parsed = 0;
+        for body in bodies.iter().cloned().chain(
+            spread(7)
+                .take(1000)
+                .map(|n| format!(r#"{{"access_token":"a","expires_in":{n}}}"#)),
+        ) {
+            if let Ok(token) = serde_json::from_str::<TokenResponse>(&body) {
+                parsed += 1;
+                let lifetime = session_deadline(started, token.expires_in) - started;
+                assert!(lifetime <= MAX_TOKEN_LIFETIME, "{body}");
+            }
+        }
+        // The u64::MAX and null bodies and the 1000 generated ones parse;
+        // the others are refused as not a token response.
+        assert_eq!(parsed, 1002);
     }
 }

@@ -43,6 +43,18 @@ pub struct SimArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3599)]
     pub token_lifetime_secs: u64,
+    /// Microsoft's service limits: `off`, or `microsoft` (4 concurrent requests and a request budget per mailbox).
+    #[arg(long, default_value = "off")]
+    pub throttle_profile: m365_sim::ThrottleProfile,
+    /// Requests per mailbox per window under the microsoft profile, as N/SECS.
+    #[arg(long, default_value = "10000/600")]
+    pub mailbox_budget: m365_sim::Budget,
+    /// Messages generated on demand in each synthetic user's mailbox.
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_messages: u32,
+    /// Seed of all generated content (same seed, same bytes).
+    #[arg(long, default_value_t = 0)]
+    pub content_seed: u64,
 }
 
 impl SimArgs {
@@ -93,6 +105,16 @@ impl SimArgs {
             latency: Duration::from_millis(self.latency_ms),
             fault,
             token_lifetime: Duration::from_secs(self.token_lifetime_secs.max(1)),
+            throttle: m365_sim::ThrottleOptions {
+                profile: self.throttle_profile,
+                mailbox_budget: self.mailbox_budget,
+                ..m365_sim::ThrottleOptions::default()
+            },
+            content: m365_sim::ContentOptions {
+                synthetic_messages: self.synthetic_messages,
+                content_seed: self.content_seed,
+                ..m365_sim::ContentOptions::default()
+            },
         }
     }
 }
