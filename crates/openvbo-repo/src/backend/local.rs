@@ -1,0 +1,204 @@
+//! A repository in a local directory. Written by hand rather than through object_store's
+//! LocalFileSystem because durability needs `fsync` of the file *and* its directory, and
+//! because ENOSPC / EROFS must reach the user as such.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{Backend, Capacity, ObjectInfo};
+use crate::error::{io_error, ErrorKind, RepoError, Result};
+
+/// Temporary files live here until renamed into place; their names never collide.
+const TMP_DIR: &str = "tmp";
+
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend rooted at `root` (created by `Repository::init`, not here).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        if name.is_empty()
+            || name.starts_with('/')
+            || name.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(RepoError::invalid(format!("bad object name {name:?}")));
+        }
+        Ok(self.root.join(name))
+    }
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T>> {
+    async move {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| RepoError::with_source(ErrorKind::Storage, "storage task failed", e))?
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn put_file(root: &Path, path: &Path, data: &[u8], create_only: bool) -> Result<()> {
+    let what = format!("writing {}", path.display());
+    let dir = path.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(|e| io_error(&what, e))?;
+    let tmp_dir = root.join(TMP_DIR);
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| io_error(&what, e))?;
+    let tmp = tmp_dir.join(format!("{}.tmp", hex::encode(rand::random::<[u8; 12]>())));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        drop(f);
+        if create_only {
+            // A hard link fails if the target exists: an atomic create-only rename.
+            std::fs::hard_link(&tmp, path)?;
+            std::fs::remove_file(&tmp)?;
+        } else {
+            std::fs::rename(&tmp, path)?;
+        }
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io_error(&what, e))
+}
+
+fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
+    // Walk only the directory the prefix names (prefixes are folder paths), so listing
+    // `heads/` never scans packs.
+    let (dir_part, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
+    let start = if dir_part.is_empty() { root.to_path_buf() } else { root.join(dir_part) };
+    let mut out = Vec::new();
+    let mut stack = vec![start];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&format!("listing {}", dir.display()), e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error("listing", e))?;
+            let path = entry.path();
+            let ty = entry.file_type().map_err(|e| io_error("listing", e))?;
+            let Ok(rel) = path.strip_prefix(root) else { continue };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if rel == TMP_DIR || rel.starts_with("tmp/") {
+                continue;
+            }
+            if ty.is_dir() {
+                stack.push(path);
+            } else if rel.starts_with(prefix) {
+                let size = entry.metadata().map_err(|e| io_error("listing", e))?.len();
+                out.push(ObjectInfo { name: rel, size });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    async fn put(&self, name: &str, data: Bytes, create_only: bool) -> Result<()> {
+        let path = self.path(name)?;
+        let root = self.root.clone();
+        blocking(move || put_file(&root, &path, &data, create_only)).await
+    }
+
+    async fn get(&self, name: &str) -> Result<Bytes> {
+        let path = self.path(name)?;
+        let what = format!("reading {name}");
+        blocking(move || std::fs::read(&path).map(Bytes::from).map_err(|e| io_error(&what, e)))
+            .await
+    }
+
+    async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.path(name)?;
+        let what = format!("reading {name}");
+        blocking(move || {
+            let run = || -> std::io::Result<Vec<u8>> {
+                let mut f = std::fs::File::open(&path)?;
+                f.seek(SeekFrom::Start(range.start))?;
+                let len = usize::try_from(range.end.saturating_sub(range.start))
+                    .map_err(std::io::Error::other)?;
+                let mut buf = vec![0; len];
+                f.read_exact(&mut buf)?;
+                Ok(buf)
+            };
+            run().map(Bytes::from).map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    RepoError::corrupted(format!("{what}: object is truncated"))
+                }
+                _ => io_error(&what, e),
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        blocking(move || list_dir(&root, &prefix)).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        let path = self.path(name)?;
+        let what = format!("deleting {name}");
+        blocking(move || match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(&what, e)),
+        })
+        .await
+    }
+
+    async fn capacity(&self) -> Result<Option<Capacity>> {
+        let root = self.root.clone();
+        blocking(move || Ok(fs_capacity(&root))).await
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+/// std has no `statvfs` and the workspace forbids `unsafe`, so ask POSIX `df` (one process per
+/// call; this is only called when the v6 API shows a repository). `None` when unavailable.
+fn fs_capacity(root: &Path) -> Option<Capacity> {
+    let out = std::process::Command::new("df")
+        .arg("-P")
+        .arg("-B1")
+        .arg(root)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let line = text.lines().nth(1)?;
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    Some(Capacity {
+        capacity_bytes: cols.get(1)?.parse().ok()?,
+        free_bytes: cols.get(3)?.parse().ok()?,
+    })
+}

@@ -1,0 +1,234 @@
+//! The index: which pack holds each blob. Written as append-only segments (`index/<hash>`),
+//! one per commit; maintenance writes a consolidated segment that *supersedes* the ones it
+//! read and then deletes them, so a reader that sees both simply ignores the superseded.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+
+use crate::crypto::RepoKeys;
+use crate::error::{RepoError, Result};
+use crate::ids::ChunkId;
+use crate::pack::{BlobKind, PackEntry};
+
+const SEGMENT_AD: &[u8] = b"openvbo index segment v1";
+const MAGIC: &[u8; 5] = b"OVIX1";
+pub const PREFIX: &str = "index/";
+
+/// Where a blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    pub pack: u32,
+    pub offset: u32,
+    pub len: u32,
+    pub raw_len: u32,
+    pub kind: BlobKind,
+}
+
+/// The blobs of one pack, as a segment lists them.
+#[derive(Debug, Clone)]
+pub struct PackBlobs {
+    pub pack: String,
+    pub size: u64,
+    pub entries: Vec<PackEntry>,
+}
+
+/// One decoded segment.
+#[derive(Debug, Clone, Default)]
+pub struct Segment {
+    pub supersedes: Vec<String>,
+    pub packs: Vec<PackBlobs>,
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.0.len() < n {
+            return Err(RepoError::corrupted("index segment is truncated"));
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Ok(a)
+    }
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn string(&mut self) -> Result<String> {
+        let n = self.u16()? as usize;
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| RepoError::corrupted("index segment has a bad name"))
+    }
+}
+
+impl Segment {
+    pub fn encode(&self, keys: &RepoKeys) -> Result<(String, Bytes)> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(self.supersedes.len() as u32).to_le_bytes());
+        for s in &self.supersedes {
+            put_str(&mut out, s);
+        }
+        out.extend_from_slice(&(self.packs.len() as u32).to_le_bytes());
+        for p in &self.packs {
+            put_str(&mut out, &p.pack);
+            out.extend_from_slice(&p.size.to_le_bytes());
+            out.extend_from_slice(&(p.entries.len() as u32).to_le_bytes());
+            for e in &p.entries {
+                out.extend_from_slice(&e.id.0);
+                out.push(e.kind as u8);
+                out.extend_from_slice(&e.offset.to_le_bytes());
+                out.extend_from_slice(&e.len.to_le_bytes());
+                out.extend_from_slice(&e.raw_len.to_le_bytes());
+            }
+        }
+        let z = zstd::bulk::compress(&out, 3)
+            .map_err(|e| RepoError::with_source(crate::ErrorKind::Storage, "compressing index", e))?;
+        let sealed = keys.seal(SEGMENT_AD, &z);
+        let name = format!("{PREFIX}{}", hex::encode(blake3::hash(&sealed).as_bytes()));
+        Ok((name, Bytes::from(sealed)))
+    }
+
+    pub fn decode(keys: &RepoKeys, name: &str, sealed: &[u8]) -> Result<Self> {
+        let z = keys
+            .open(SEGMENT_AD, sealed)
+            .map_err(|_| RepoError::corrupted(format!("{name}: failed authentication")))?;
+        let raw = zstd::stream::decode_all(&z[..])
+            .map_err(|e| RepoError::with_source(crate::ErrorKind::Corrupted, format!("{name}: does not decompress"), e))?;
+        let mut c = Cursor(&raw);
+        if c.take(5)? != MAGIC {
+            return Err(RepoError::corrupted(format!("{name}: not an index segment")));
+        }
+        let mut seg = Segment::default();
+        for _ in 0..c.u32()? {
+            seg.supersedes.push(c.string()?);
+        }
+        for _ in 0..c.u32()? {
+            let pack = c.string()?;
+            let size = c.u64()?;
+            let n = c.u32()? as usize;
+            let mut entries = Vec::with_capacity(n.min(1 << 20));
+            for _ in 0..n {
+                let mut id = [0u8; 32];
+                id.copy_from_slice(c.take(32)?);
+                let kind = BlobKind::from_u8(c.take(1)?[0])?;
+                entries.push(PackEntry {
+                    id: ChunkId(id),
+                    kind,
+                    offset: c.u32()?,
+                    len: c.u32()?,
+                    raw_len: c.u32()?,
+                });
+            }
+            seg.packs.push(PackBlobs { pack, size, entries });
+        }
+        Ok(seg)
+    }
+}
+
+/// The in-memory index: a map from chunk id to location, plus the pack name table.
+/// About 60 bytes per blob; with ~1 MiB data chunks and whole small items, that is well under
+/// 64 MB for a repository of 1 M blobs.
+#[derive(Debug, Default)]
+pub struct Index {
+    packs: Vec<String>,
+    pack_sizes: Vec<u64>,
+    pack_ids: HashMap<String, u32>,
+    map: HashMap<ChunkId, Loc>,
+    /// Segments whose entries are in `map`.
+    pub(crate) loaded: HashSet<String>,
+}
+
+impl Index {
+    pub fn get(&self, id: &ChunkId) -> Option<Loc> {
+        self.map.get(id).copied()
+    }
+
+    pub fn contains(&self, id: &ChunkId) -> bool {
+        self.map.contains_key(id)
+    }
+
+    pub fn pack_name(&self, pack: u32) -> &str {
+        self.packs.get(pack as usize).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn pack_size(&self, pack: u32) -> u64 {
+        self.pack_sizes.get(pack as usize).copied().unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every pack the index knows, with its recorded size.
+    pub fn packs(&self) -> impl Iterator<Item = (u32, &str, u64)> {
+        self.packs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u32, p.as_str(), self.pack_sizes[i]))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ChunkId, &Loc)> {
+        self.map.iter()
+    }
+
+    pub fn add_pack(&mut self, blobs: &PackBlobs) {
+        let pack = match self.pack_ids.get(&blobs.pack) {
+            Some(p) => *p,
+            None => {
+                let p = self.packs.len() as u32;
+                self.packs.push(blobs.pack.clone());
+                self.pack_sizes.push(blobs.size);
+                self.pack_ids.insert(blobs.pack.clone(), p);
+                p
+            }
+        };
+        for e in &blobs.entries {
+            // First location wins: a duplicate copy (two writers racing) is just garbage.
+            self.map.entry(e.id).or_insert(Loc {
+                pack,
+                offset: e.offset,
+                len: e.len,
+                raw_len: e.raw_len,
+                kind: e.kind,
+            });
+        }
+    }
+
+    /// Builds an index from decoded segments, honouring `supersedes`.
+    pub fn from_segments(segments: Vec<(String, Segment)>) -> Self {
+        let superseded: HashSet<String> =
+            segments.iter().flat_map(|(_, s)| s.supersedes.iter().cloned()).collect();
+        let mut idx = Index::default();
+        for (name, seg) in segments {
+            if superseded.contains(&name) {
+                continue;
+            }
+            for p in &seg.packs {
+                idx.add_pack(p);
+            }
+            idx.loaded.insert(name);
+        }
+        idx
+    }
+}

@@ -1,0 +1,518 @@
+//! The repository handle: keys, the in-memory index, the shared pack builders and the commit
+//! sequence. One handle per process is meant to be shared (it is cheap to clone) by all the
+//! resource writers of that process, so their small blobs fill the same packs.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::DynBackend;
+use crate::chunker::ChunkerParams;
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{KdfParams, KeyFile, KeyFileKind, RepoKeys, WrappingKey};
+use crate::error::{ErrorKind, RepoError, Result};
+use crate::ids::{ChunkId, ResourceRef, RestorePointId};
+use crate::index::{Index, PackBlobs, Segment, PREFIX as INDEX_PREFIX};
+use crate::model::RestorePoint;
+use crate::pack::{decode_blob, BlobKind, PackBuilder, PackEntry};
+
+pub const CONFIG: &str = "config";
+pub const KEYS_PREFIX: &str = "keys/";
+pub const POINTS_PREFIX: &str = "points/";
+pub const SESSIONS_PREFIX: &str = "sessions/";
+const RECORD_AD: &[u8] = b"openvbo restore point v1";
+
+/// The one plaintext object: what this is and which version of the format.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepoConfig {
+    pub format: String,
+    pub version: u32,
+    pub id: String,
+    pub created_ms: i64,
+}
+
+/// Tuning and identity for a handle.
+#[derive(Clone)]
+pub struct RepoOptions {
+    /// Data packs are uploaded when they reach this size (32 MiB: ≤ 32 PUTs per GiB).
+    pub data_pack_size: usize,
+    /// Tree packs are usually flushed by a commit long before this.
+    pub tree_pack_size: usize,
+    pub clock: Arc<dyn Clock>,
+    /// Who writes: the server's id. A live writer session of another holder refuses ours.
+    pub holder: String,
+    /// A writer session not refreshed for this long is considered dead.
+    pub session_ttl: Duration,
+    /// How long a pack stays marked before maintenance may delete it.
+    pub delete_delay: Duration,
+}
+
+impl Default for RepoOptions {
+    fn default() -> Self {
+        Self {
+            data_pack_size: 32 * 1024 * 1024,
+            tree_pack_size: 8 * 1024 * 1024,
+            clock: Arc::new(SystemClock),
+            holder: "openvbo".into(),
+            session_ttl: Duration::from_secs(3600),
+            delete_delay: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// How to open a repository.
+#[derive(Debug, Clone, Copy)]
+pub enum Unlock<'a> {
+    Master(&'a WrappingKey),
+    Password(&'a str),
+}
+
+/// Request counters (benchmarks, tests of "few objects per incremental").
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub puts: AtomicU64,
+    pub put_bytes: AtomicU64,
+    pub gets: AtomicU64,
+}
+
+/// A pack that was sealed but whose upload failed: kept (with its ids still "buffered") and
+/// retried first, so a blob a writer was told is stored is never silently dropped.
+struct Slot {
+    builder: PackBuilder,
+    stuck: Option<(String, Bytes, Vec<PackEntry>)>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) backend: DynBackend,
+    pub(crate) keys: RepoKeys,
+    pub(crate) chunker: ChunkerParams,
+    pub(crate) config: RepoConfig,
+    pub(crate) opts: RepoOptions,
+    pub(crate) index: RwLock<Index>,
+    buffered: Mutex<HashSet<ChunkId>>,
+    data: tokio::sync::Mutex<Slot>,
+    tree: tokio::sync::Mutex<Slot>,
+    unindexed: Mutex<Vec<PackBlobs>>,
+    commit: tokio::sync::Mutex<()>,
+    pub(crate) counters: Counters,
+}
+
+#[derive(Clone)]
+pub struct Repository {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn lock_err() -> RepoError {
+    RepoError::new(ErrorKind::Storage, "internal lock poisoned")
+}
+
+impl Repository {
+    /// Creates a repository on `backend`: the key files first, the config last, so a crash
+    /// during init leaves no half-repository that `open` would accept.
+    pub async fn init(
+        backend: DynBackend,
+        master: &WrappingKey,
+        password: Option<&str>,
+        opts: RepoOptions,
+    ) -> Result<Self> {
+        match backend.get(CONFIG).await {
+            Ok(_) => {
+                return Err(RepoError::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{} is already a repository", backend.describe()),
+                ))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        let secret: [u8; 32] = rand::random();
+        let config = RepoConfig {
+            format: "openvbo-repository".into(),
+            version: 1,
+            id: id.clone(),
+            created_ms: opts.clock.now_ms(),
+        };
+        write_key(&backend, "master", &KeyFile::wrap_master(&id, &secret, master)).await?;
+        if let Some(pw) = password {
+            let kf = KeyFile::wrap_password(&id, &secret, pw, KdfParams::default())?;
+            write_key(&backend, "password", &kf).await?;
+        }
+        let cfg = serde_json::to_vec_pretty(&config)
+            .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding config", e))?;
+        backend.put(CONFIG, Bytes::from(cfg), true).await?;
+        Ok(Self::from_parts(backend, config, &secret, opts, Index::default()))
+    }
+
+    /// Opens an existing repository with the master key or a password.
+    pub async fn open(backend: DynBackend, unlock: Unlock<'_>, opts: RepoOptions) -> Result<Self> {
+        let cfg = backend.get(CONFIG).await.map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                RepoError::new(
+                    ErrorKind::NotFound,
+                    format!("no repository at {}", backend.describe()),
+                )
+            } else {
+                e
+            }
+        })?;
+        let config: RepoConfig = serde_json::from_slice(&cfg)
+            .map_err(|e| RepoError::with_source(ErrorKind::Corrupted, "config is not valid", e))?;
+        if config.format != "openvbo-repository" || config.version != 1 {
+            return Err(RepoError::new(
+                ErrorKind::InvalidInput,
+                format!("unsupported repository format {} v{}", config.format, config.version),
+            ));
+        }
+        let (master, password) = match unlock {
+            Unlock::Master(m) => (Some(m), None),
+            Unlock::Password(p) => (None, Some(p)),
+        };
+        let mut secret = None;
+        let mut last_err = None;
+        for obj in backend.list(KEYS_PREFIX).await? {
+            let data = backend.get(&obj.name).await?;
+            let kf: KeyFile = serde_json::from_slice(&data).map_err(|e| {
+                RepoError::with_source(ErrorKind::Corrupted, format!("{} is not valid", obj.name), e)
+            })?;
+            match kf.unwrap(&config.id, master, password) {
+                Ok(Some(s)) => {
+                    secret = Some(s);
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => last_err = Some(e),
+            }
+        }
+        let Some(secret) = secret else {
+            return Err(last_err.unwrap_or_else(|| {
+                RepoError::new(ErrorKind::WrongKey, "no key of that kind in this repository")
+            }));
+        };
+        let repo = Self::from_parts(backend, config, &secret, opts, Index::default());
+        repo.refresh_index().await?;
+        Ok(repo)
+    }
+
+    fn from_parts(
+        backend: DynBackend,
+        config: RepoConfig,
+        secret: &[u8; 32],
+        opts: RepoOptions,
+        index: Index,
+    ) -> Self {
+        let keys = RepoKeys::derive(secret);
+        let chunker = ChunkerParams::new(keys.gear_seed);
+        Self {
+            inner: Arc::new(Inner {
+                backend,
+                keys,
+                chunker,
+                config,
+                opts,
+                index: RwLock::new(index),
+                buffered: Mutex::new(HashSet::new()),
+                data: tokio::sync::Mutex::new(Slot { builder: PackBuilder::new(BlobKind::Data), stuck: None }),
+                tree: tokio::sync::Mutex::new(Slot { builder: PackBuilder::new(BlobKind::Tree), stuck: None }),
+                unindexed: Mutex::new(Vec::new()),
+                commit: tokio::sync::Mutex::new(()),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.config.id
+    }
+
+    pub fn config(&self) -> &RepoConfig {
+        &self.inner.config
+    }
+
+    pub fn backend(&self) -> &DynBackend {
+        &self.inner.backend
+    }
+
+    pub fn options(&self) -> &RepoOptions {
+        &self.inner.opts
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.opts.clock.now_ms()
+    }
+
+    /// Adds (or replaces) the password-wrapped copy of the key, e.g. when an administrator
+    /// turns on `objectStorageEncryptionEnabled` with an encryption key.
+    pub async fn set_password(&self, master: &WrappingKey, password: &str) -> Result<()> {
+        let secret = self.unwrap_secret(master).await?;
+        let kf = KeyFile::wrap_password(self.id(), &secret, password, KdfParams::default())?;
+        let data = serde_json::to_vec_pretty(&kf)
+            .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
+        self.put(&format!("{KEYS_PREFIX}password"), Bytes::from(data), false).await
+    }
+
+    /// Re-wraps the key under a new master key (server master key rotation, or a
+    /// repository opened by password on a new server).
+    pub async fn set_master(&self, unlock: Unlock<'_>, new_master: &WrappingKey) -> Result<()> {
+        let secret = self.secret_with(unlock).await?;
+        let kf = KeyFile::wrap_master(self.id(), &secret, new_master);
+        let data = serde_json::to_vec_pretty(&kf)
+            .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
+        self.put(&format!("{KEYS_PREFIX}master"), Bytes::from(data), false).await
+    }
+
+    async fn unwrap_secret(&self, master: &WrappingKey) -> Result<[u8; 32]> {
+        self.secret_with(Unlock::Master(master)).await
+    }
+
+    async fn secret_with(&self, unlock: Unlock<'_>) -> Result<[u8; 32]> {
+        let (m, p) = match unlock {
+            Unlock::Master(m) => (Some(m), None),
+            Unlock::Password(p) => (None, Some(p)),
+        };
+        let want = if m.is_some() { KeyFileKind::Master } else { KeyFileKind::Password };
+        for obj in self.inner.backend.list(KEYS_PREFIX).await? {
+            let data = self.inner.backend.get(&obj.name).await?;
+            let Ok(kf) = serde_json::from_slice::<KeyFile>(&data) else { continue };
+            if kf.kind != want {
+                continue;
+            }
+            if let Some(s) = kf.unwrap(self.id(), m, p)? {
+                return Ok(s);
+            }
+        }
+        Err(RepoError::new(ErrorKind::WrongKey, "the key or password does not open this repository"))
+    }
+
+    pub(crate) async fn put(&self, name: &str, data: Bytes, create_only: bool) -> Result<()> {
+        self.inner.counters.puts.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.put_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.inner.backend.put(name, data, create_only).await
+    }
+
+    pub(crate) async fn get(&self, name: &str) -> Result<Bytes> {
+        self.inner.counters.gets.fetch_add(1, Ordering::Relaxed);
+        self.inner.backend.get(name).await
+    }
+
+    /// Loads index segments written since the last load (by this or another process).
+    pub async fn refresh_index(&self) -> Result<()> {
+        let listed = self.inner.backend.list(INDEX_PREFIX).await?;
+        let fresh: Vec<String> = {
+            let idx = self.inner.index.read().map_err(|_| lock_err())?;
+            listed.iter().map(|o| o.name.clone()).filter(|n| !idx.loaded.contains(n)).collect()
+        };
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let mut segs = Vec::new();
+        let mut rebuild = false;
+        for name in &fresh {
+            let seg = self.read_segment(name).await?;
+            rebuild |= !seg.supersedes.is_empty();
+            segs.push((name.clone(), seg));
+        }
+        if rebuild {
+            // A consolidation happened: rebuild from every listed segment, honouring it.
+            let mut all = Vec::new();
+            for o in &listed {
+                match segs.iter().position(|(n, _)| n == &o.name) {
+                    Some(i) => all.push(segs.swap_remove(i)),
+                    None => match self.read_segment(&o.name).await {
+                        Ok(s) => all.push((o.name.clone(), s)),
+                        // Deleted by maintenance between list and get: superseded anyway.
+                        Err(e) if e.kind() == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            let mut idx = Index::from_segments(all);
+            let pending = self.inner.unindexed.lock().map_err(|_| lock_err())?;
+            for p in pending.iter() {
+                idx.add_pack(p);
+            }
+            *self.inner.index.write().map_err(|_| lock_err())? = idx;
+        } else {
+            let mut idx = self.inner.index.write().map_err(|_| lock_err())?;
+            for (name, seg) in segs {
+                for p in &seg.packs {
+                    idx.add_pack(p);
+                }
+                idx.loaded.insert(name);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn read_segment(&self, name: &str) -> Result<Segment> {
+        let data = self.get(name).await?;
+        Segment::decode(&self.inner.keys, name, &data)
+    }
+
+    /// Whether a blob is already stored or buffered (so a writer may reference it).
+    pub(crate) fn is_known(&self, id: &ChunkId) -> bool {
+        let in_index = self.inner.index.read().map(|i| i.contains(id)).unwrap_or(false);
+        in_index || self.inner.buffered.lock().map(|b| b.contains(id)).unwrap_or(false)
+    }
+
+    /// Adds a sealed blob to the shared pack of its kind; returns false if someone else
+    /// stored the same id first. May upload a full pack.
+    pub(crate) async fn add_blob(
+        &self,
+        kind: BlobKind,
+        id: ChunkId,
+        sealed: &[u8],
+        raw_len: u32,
+    ) -> Result<bool> {
+        let (slot, target) = match kind {
+            BlobKind::Data => (&self.inner.data, self.inner.opts.data_pack_size),
+            BlobKind::Tree => (&self.inner.tree, self.inner.opts.tree_pack_size),
+        };
+        let mut slot = slot.lock().await;
+        if self.is_known(&id) {
+            return Ok(false);
+        }
+        if slot.stuck.is_some() || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target) {
+            self.flush_slot(&mut slot).await?;
+        }
+        slot.builder.add(id, sealed, raw_len)?;
+        self.inner.buffered.lock().map_err(|_| lock_err())?.insert(id);
+        Ok(true)
+    }
+
+    async fn flush_slot(&self, slot: &mut Slot) -> Result<()> {
+        if slot.stuck.is_none() && !slot.builder.is_empty() {
+            slot.stuck = Some(slot.builder.finish(&self.inner.keys));
+        }
+        let Some((name, bytes, entries)) = slot.stuck.take() else { return Ok(()) };
+        let size = bytes.len() as u64;
+        if let Err(e) = self.put(&name, bytes.clone(), false).await {
+            slot.stuck = Some((name, bytes, entries));
+            return Err(e);
+        }
+        let blobs = PackBlobs { pack: name, size, entries };
+        // Into the index before out of `buffered`, so the id is never unknown in between.
+        self.inner.index.write().map_err(|_| lock_err())?.add_pack(&blobs);
+        {
+            let mut b = self.inner.buffered.lock().map_err(|_| lock_err())?;
+            for e in &blobs.entries {
+                b.remove(&e.id);
+            }
+        }
+        self.inner.unindexed.lock().map_err(|_| lock_err())?.push(blobs);
+        Ok(())
+    }
+
+    /// Makes everything buffered durable and indexed: packs, then one index segment.
+    async fn flush_and_index(&self) -> Result<()> {
+        {
+            let mut d = self.inner.data.lock().await;
+            self.flush_slot(&mut d).await?;
+        }
+        {
+            let mut t = self.inner.tree.lock().await;
+            self.flush_slot(&mut t).await?;
+        }
+        let packs = std::mem::take(&mut *self.inner.unindexed.lock().map_err(|_| lock_err())?);
+        if packs.is_empty() {
+            return Ok(());
+        }
+        let seg = Segment { supersedes: Vec::new(), packs };
+        let (name, bytes) = seg.encode(&self.inner.keys)?;
+        match self.put(&name, bytes, false).await {
+            Ok(()) => {
+                self.inner.index.write().map_err(|_| lock_err())?.loaded.insert(name);
+                Ok(())
+            }
+            Err(e) => {
+                let mut u = self.inner.unindexed.lock().map_err(|_| lock_err())?;
+                u.extend(seg.packs);
+                Err(e)
+            }
+        }
+    }
+
+    /// The commit sequence: data packs → tree packs → index segment → the record
+    /// (create-only). A crash at any point leaves at most unreferenced packs or segments.
+    pub(crate) async fn commit_record(&self, point: &RestorePoint) -> Result<()> {
+        let _g = self.inner.commit.lock().await;
+        self.flush_and_index().await?;
+        let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
+        self.put(&format!("{POINTS_PREFIX}{}", point.id.0), Bytes::from(sealed), true).await
+    }
+
+    /// Writes a record as is (maintenance rewrites for item-level retention).
+    pub(crate) async fn write_record(&self, point: &RestorePoint) -> Result<()> {
+        self.commit_record(point).await
+    }
+
+    pub(crate) async fn delete_record(&self, id: &RestorePointId) -> Result<()> {
+        self.inner.backend.delete(&format!("{POINTS_PREFIX}{}", id.0)).await
+    }
+
+    /// A new record id for `resource` at `time_ms`: its keyed resource name, then the time,
+    /// so a per-resource listing is one prefix and sorts by time.
+    pub(crate) fn new_point_id(&self, resource: &ResourceRef, time_ms: i64) -> RestorePointId {
+        RestorePointId(format!(
+            "{}/{:016x}-{}",
+            self.resource_key(resource),
+            time_ms.max(0),
+            hex::encode(rand::random::<[u8; 4]>())
+        ))
+    }
+
+    pub(crate) fn resource_key(&self, r: &ResourceRef) -> String {
+        self.inner.keys.name_for(&[&r.organization, &r.resource, &format!("{:?}", r.kind)])
+    }
+
+    pub(crate) fn decode_record(&self, id: RestorePointId, sealed: &[u8]) -> Result<RestorePoint> {
+        let mut p: RestorePoint = self
+            .inner
+            .keys
+            .open_json(RECORD_AD, sealed)
+            .map_err(|e| RepoError::corrupted(format!("restore point {id}: {}", e.message())))?;
+        p.id = id;
+        Ok(p)
+    }
+
+    /// Reads one blob by id (ranged GET of its pack), verified against the id.
+    pub async fn read_blob(&self, id: &ChunkId) -> Result<Bytes> {
+        let (loc, pack) = {
+            let idx = self.inner.index.read().map_err(|_| lock_err())?;
+            let loc = idx.get(id).ok_or_else(|| {
+                RepoError::corrupted(format!("chunk {id} is not in the index (missing data)"))
+            })?;
+            (loc, idx.pack_name(loc.pack).to_string())
+        };
+        self.inner.counters.gets.fetch_add(1, Ordering::Relaxed);
+        let sealed = self
+            .inner
+            .backend
+            .get_range(&pack, loc.offset as u64..loc.offset as u64 + loc.len as u64)
+            .await
+            .map_err(|e| {
+                if e.kind() == ErrorKind::NotFound {
+                    RepoError::corrupted(format!("pack {pack} holding chunk {id} is missing"))
+                } else {
+                    e
+                }
+            })?;
+        let keys = &self.inner.keys;
+        decode_blob(keys, id, loc.kind, &sealed, loc.raw_len)
+            .map_err(|e| RepoError::corrupted(format!("{} (in pack {pack})", e.message())))
+    }
+}
+
+async fn write_key(backend: &DynBackend, name: &str, kf: &KeyFile) -> Result<()> {
+    let data = serde_json::to_vec_pretty(kf)
+        .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
+    backend.put(&format!("{KEYS_PREFIX}{name}"), Bytes::from(data), true).await
+}
