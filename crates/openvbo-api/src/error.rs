@@ -119,6 +119,13 @@ fn core_response(err: CoreError) -> Response {
                 Some(Duration::from_secs(5)),
             )
         }
+        CoreError::Store(StoreError::StorageFull(cause)) => {
+            tracing::error!(%cause, "the file system holding the configuration store is full");
+            message_body(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the server's disk is full, so nothing was saved; free space on the server, then retry",
+            )
+        }
         CoreError::Store(StoreError::Corrupt(cause)) => {
             tracing::error!(%cause, "configuration store holds unreadable data");
             internal()

@@ -75,17 +75,21 @@ pub(super) fn organization(name: &str, created_at: OffsetDateTime) -> Organizati
     }
 }
 
-/// Panics unless `result` is a conflict whose message contains `needle`.
+/// Panics unless `result` is a conflict whose message contains `needle`;
+/// returns the message.
 pub(super) fn assert_conflict<T: std::fmt::Debug>(
     what: &str,
     result: Result<T, StoreError>,
     needle: &str,
-) {
+) -> String {
     match result {
-        Err(StoreError::Conflict(message)) => assert!(
-            message.contains(needle),
-            "{what}: conflict message {message:?} should mention {needle:?}"
-        ),
+        Err(StoreError::Conflict(message)) => {
+            assert!(
+                message.contains(needle),
+                "{what}: conflict message {message:?} should mention {needle:?}"
+            );
+            message
+        }
         other => panic!("{what}: expected a conflict, got {other:?}"),
     }
 }

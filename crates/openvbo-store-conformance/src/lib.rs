@@ -1,9 +1,12 @@
 //! The behaviour every [`Store`] backend must show, as one sequence of
 //! checks that panic with a message saying what went wrong.
 //!
-//! Each backend's tests call [`run_all`] on a fresh, empty store and
-//! [`concurrent_writes`] on any store. Public (but hidden) so that backends
-//! tested from other crates or with other services can run the same checks.
+//! Each backend's tests (a dev-dependency; never part of a release build)
+//! call [`run_all`] on a fresh, empty store and [`concurrent_writes`] on any
+//! store. The checks look at results and error kinds, and at messages only
+//! for what the user must be told (which organization holds a tenant), never
+//! at a database's own wording, so that every backend can pass them as they
+//! are.
 
 // A test harness: failing loudly is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use openvbo_store::{conformance, SqliteStore};
+use openvbo_store::SqliteStore;
+use openvbo_store_conformance as conformance;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_passes_the_conformance_sequence() {

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use openvbo_core::crypto::SealedSecret;
 use openvbo_core::organization::{Organization, ServiceAccount};
-use openvbo_core::store::{AdminRecord, IssuedToken, NewSession, Store, StoreError, TokenHash};
+use openvbo_core::store::{
+    AdminRecord, AdminStore as _, IssuedToken, NewSession, OrganizationStore as _, Store as _,
+    StoreError, TokenHash, TokenStore as _,
+};
 use openvbo_core::{OrganizationId, Region, Upn};
 use openvbo_store::SqliteStore;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -182,12 +185,24 @@ async fn damaged_rows_are_reported_as_corrupt() {
         .await
         .unwrap();
     match store.list_organizations().await {
-        Err(StoreError::Corrupt(m)) => assert!(m.contains("not-a-uuid"), "{m}"),
+        Err(StoreError::Corrupt(m)) => assert!(m.message().contains("not-a-uuid"), "{m}"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
 
     conn.close().await.unwrap();
     store.close().await;
+}
+
+/// The error and its causes, as a log line shows them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn assert_corrupt(store: &SqliteStore, id: OrganizationId, needle: &str) {
@@ -196,7 +211,10 @@ async fn assert_corrupt(store: &SqliteStore, id: OrganizationId, needle: &str) {
         store.list_organizations().await.map(|_| ()),
     ] {
         match result {
-            Err(StoreError::Corrupt(m)) => assert!(m.contains(needle), "{m:?} lacks {needle:?}"),
+            Err(e @ StoreError::Corrupt(_)) => {
+                let chain = chain(&e);
+                assert!(chain.contains(needle), "{chain:?} lacks {needle:?}");
+            }
             other => panic!("expected Corrupt mentioning {needle:?}, got {other:?}"),
         }
     }

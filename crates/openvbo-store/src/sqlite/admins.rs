@@ -1,23 +1,50 @@
 //! Administrators (`admins`). User names compare case-insensitively through
 //! the columns' `COLLATE NOCASE`.
 
-use openvbo_core::store::{AdminRecord, StoreError};
+use async_trait::async_trait;
+use openvbo_core::store::{AdminRecord, AdminStore, StoreError};
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
-use super::error::{err, map};
+use super::error::{corrupt, err, map};
+use super::SqliteStore;
 
-pub(super) async fn count(pool: &SqlitePool) -> Result<u64, StoreError> {
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn admin_count(&self) -> Result<u64, StoreError> {
+        count(&self.read).await
+    }
+
+    async fn create_admin(&self, admin: &AdminRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let created = create(&mut tx, admin).await;
+        tx.finish(created, "cannot create the administrator").await
+    }
+
+    async fn find_admin(&self, user_name: &str) -> Result<Option<AdminRecord>, StoreError> {
+        find(&self.read, user_name).await
+    }
+
+    async fn set_admin_password(
+        &self,
+        user_name: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let found = set_password(&mut tx, user_name, password_hash).await;
+        tx.finish(found, "cannot change the administrator's password")
+            .await
+    }
+}
+
+async fn count(pool: &SqlitePool) -> Result<u64, StoreError> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
         .fetch_one(pool)
         .await
         .map_err(err("cannot count administrators"))?;
-    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("administrator count is {n}")))
+    u64::try_from(n).map_err(|_| corrupt(format!("administrator count is {n}")))
 }
 
-pub(super) async fn create(
-    conn: &mut SqliteConnection,
-    admin: &AdminRecord,
-) -> Result<(), StoreError> {
+async fn create(conn: &mut SqliteConnection, admin: &AdminRecord) -> Result<(), StoreError> {
     let result = sqlx::query("INSERT INTO admins (user_name, password_hash) VALUES (?1, ?2)")
         .bind(&admin.user_name)
         .bind(&admin.password_hash)
@@ -32,10 +59,7 @@ pub(super) async fn create(
     }
 }
 
-pub(super) async fn find(
-    pool: &SqlitePool,
-    user_name: &str,
-) -> Result<Option<AdminRecord>, StoreError> {
+async fn find(pool: &SqlitePool, user_name: &str) -> Result<Option<AdminRecord>, StoreError> {
     let row = sqlx::query("SELECT user_name, password_hash FROM admins WHERE user_name = ?1")
         .bind(user_name)
         .fetch_optional(pool)
@@ -51,7 +75,7 @@ pub(super) async fn find(
     }))
 }
 
-pub(super) async fn set_password(
+async fn set_password(
     conn: &mut SqliteConnection,
     user_name: &str,
     password_hash: &str,

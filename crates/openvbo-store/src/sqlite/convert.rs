@@ -2,6 +2,8 @@
 //! hyphenated lower-case text, booleans as 0/1.
 
 use openvbo_core::store::StoreError;
+
+use super::error::corrupt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -14,7 +16,7 @@ pub(crate) fn to_millis(t: OffsetDateTime) -> i64 {
 
 pub(crate) fn from_millis(column: &str, millis: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).map_err(|_| {
-        StoreError::Corrupt(format!(
+        corrupt(format!(
             "{column} holds {millis}, which is not a representable time"
         ))
     })
@@ -26,7 +28,7 @@ pub(crate) fn uuid_text(id: Uuid) -> String {
 
 pub(crate) fn parse_uuid(column: &str, text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|_| {
-        StoreError::Corrupt(format!(
+        corrupt(format!(
             "{column} holds '{}', which is not a UUID",
             clip(text)
         ))

@@ -1,19 +1,24 @@
-//! Turning sqlx errors into [`StoreError`]s.
+//! Turning sqlx errors into [`StoreError`]s of the right kind.
 //!
-//! Messages name the operation and SQLite's own explanation; SQLite never
-//! puts bound values into its messages, so nothing stored leaks through here.
+//! The message names the operation; sqlx's error is kept whole as the
+//! `source`. SQLite never puts bound values into its messages, so nothing
+//! stored leaks through the chain.
 
-use openvbo_core::store::StoreError;
+use openvbo_core::store::{Failure, StoreError};
 
-/// SQLITE_CORRUPT and SQLITE_NOTADB, as primary result codes.
+/// Primary result codes (the low byte of an extended code).
 const SQLITE_CORRUPT: i64 = 11;
+const SQLITE_FULL: i64 = 13;
 const SQLITE_NOTADB: i64 = 26;
 
 /// `what` says what was being attempted, e.g. "cannot list organizations".
 pub(crate) fn map(what: &str, err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            StoreError::Corrupt(format!("{what}: {err}"))
+            StoreError::Corrupt(Failure::with_source(what, err))
+        }
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            StoreError::StorageFull(Failure::with_source(what, err))
         }
         sqlx::Error::Database(db) => {
             if db.is_unique_violation() {
@@ -23,17 +28,34 @@ pub(crate) fn map(what: &str, err: sqlx::Error) -> StoreError {
                 .code()
                 .and_then(|code| code.parse::<i64>().ok())
                 .map(|code| code & 0xff);
-            if matches!(primary, Some(SQLITE_CORRUPT | SQLITE_NOTADB)) {
-                StoreError::Corrupt(format!("{what}: {}", db.message()))
-            } else {
-                StoreError::Unavailable(format!("{what}: {}", db.message()))
+            match primary {
+                Some(SQLITE_FULL) => StoreError::StorageFull(Failure::with_source(what, err)),
+                Some(SQLITE_CORRUPT | SQLITE_NOTADB) => {
+                    StoreError::Corrupt(Failure::with_source(what, err))
+                }
+                _ => StoreError::Unavailable(Failure::with_source(what, err)),
             }
         }
-        _ => StoreError::Unavailable(format!("{what}: {err}")),
+        _ => StoreError::Unavailable(Failure::with_source(what, err)),
     }
 }
 
 /// For `map_err`: `.map_err(err("cannot add organization"))`.
 pub(crate) fn err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| map(what, e)
+}
+
+/// A file-system error around the database file (creating it, its
+/// directory), with a full disk reported as such.
+pub(crate) fn io(what: String, err: std::io::Error) -> StoreError {
+    if err.kind() == std::io::ErrorKind::StorageFull {
+        StoreError::StorageFull(Failure::with_source(what, err))
+    } else {
+        StoreError::Unavailable(Failure::with_source(what, err))
+    }
+}
+
+/// For data that was read but does not make sense.
+pub(crate) fn corrupt(message: String) -> StoreError {
+    StoreError::Corrupt(Failure::new(message))
 }

@@ -2,9 +2,12 @@
 //!
 //! Writes go through a pool of exactly one connection, so they queue up
 //! in-process instead of failing with "database is locked"; each write is one
-//! `BEGIN IMMEDIATE` transaction, which also takes the file's write lock up
-//! front should another process ever open the same file. Reads use a separate
-//! pool and, thanks to WAL, never wait for the writer.
+//! `BEGIN IMMEDIATE` transaction ([`tx::Tx`]), which also takes the file's
+//! write lock up front should another process ever open the same file. Reads
+//! use a separate pool and, thanks to WAL, never wait for the writer.
+//!
+//! Each aggregate's SQL and its trait implementation live in the file named
+//! after it.
 
 mod admins;
 mod convert;
@@ -12,30 +15,37 @@ mod error;
 mod meta;
 mod organizations;
 mod tokens;
+mod tx;
 
 use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use openvbo_core::organization::Organization;
-use openvbo_core::store::{
-    AccessGrant, AdminRecord, IssuedToken, NewSession, RefreshOutcome, Store, StoreError, TokenHash,
-};
-use openvbo_core::OrganizationId;
+use openvbo_core::store::{Failure, Store, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
-use time::OffsetDateTime;
 
 use self::error::err;
+use self::tx::Tx;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a write may wait for its turn behind other writes.
 const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_CONNECTIONS: u32 = 8;
+/// SQLite's default page size, which the store does not change.
+const PAGE_SIZE: u64 = 4096;
+
+/// How to open a [`SqliteStore`]; `Default` is what the server uses.
+#[derive(Clone, Debug, Default)]
+pub struct SqliteOptions {
+    /// Refuse to let the database file grow beyond about this many bytes:
+    /// writes that would need more fail with [`StoreError::StorageFull`],
+    /// exactly as on a full disk. None: no limit but the disk's.
+    pub max_size_bytes: Option<u64>,
+}
 
 /// The configuration store in one SQLite file.
 #[derive(Debug, Clone)]
@@ -48,6 +58,13 @@ impl SqliteStore {
     /// Opens the database at `path`, creating it (mode 0600 on unix) if
     /// missing, and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, &SqliteOptions::default()).await
+    }
+
+    pub async fn open_with(
+        path: &Path,
+        options: &SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
         create_private_file(path).await?;
 
         // FULL: a commit is on disk before it is acknowledged; NORMAL would
@@ -58,19 +75,27 @@ impl SqliteStore {
             .foreign_keys(true)
             .synchronous(SqliteSynchronous::Full);
 
+        let mut writer = common.clone().journal_mode(SqliteJournalMode::Wal);
+        if let Some(bytes) = options.max_size_bytes {
+            // A per-connection setting: sqlx applies it again to every
+            // replacement connection.
+            let pages = bytes.div_ceil(PAGE_SIZE).max(1);
+            writer = writer.pragma("max_page_count", pages.to_string());
+        }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(WRITE_QUEUE_TIMEOUT)
-            .connect_with(common.clone().journal_mode(SqliteJournalMode::Wal))
+            .connect_with(writer)
             .await
             .map_err(|e| open_error(path, e))?;
 
         if let Err(e) = MIGRATOR.run(&write).await {
             write.close().await;
-            return Err(StoreError::Unavailable(format!(
-                "cannot bring the schema of {} up to date: {e}",
-                path.display()
-            )));
+            let what = format!("cannot bring the schema of {} up to date", path.display());
+            return Err(match e {
+                sqlx::migrate::MigrateError::Execute(e) => error::map(&what, e),
+                other => StoreError::Unavailable(Failure::with_source(what, other)),
+            });
         }
 
         // journal_mode is left alone here: WAL is a property of the file,
@@ -106,26 +131,20 @@ impl SqliteStore {
         for problem in rows.iter().filter(|r| r.as_str() != "ok") {
             tracing::error!(%problem, "configuration store integrity check");
         }
-        Ok(rows.len() == 1 && rows[0] == "ok")
+        Ok(rows.len() == 1 && rows.first().is_some_and(|r| r == "ok"))
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.write
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(err("cannot start a write transaction"))
+    async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Tx::write(&self.write).await
     }
 
-    async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.read
-            .begin()
-            .await
-            .map_err(err("cannot start a read transaction"))
+    async fn begin_read(&self) -> Result<Tx, StoreError> {
+        Tx::read(&self.read).await
     }
 }
 
 fn open_error(path: &Path, e: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
+    error::map(&format!("cannot open {}", path.display()), e)
 }
 
 /// SQLite would create the file with the umask's permissions; the store holds
@@ -136,9 +155,10 @@ async fn create_private_file(path: &Path) -> Result<(), StoreError> {
     options.read(true).write(true).create(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let file = options.open(path).await.map_err(|e| {
-        StoreError::Unavailable(format!("cannot open or create {}: {e}", path.display()))
-    })?;
+    let file = options
+        .open(path)
+        .await
+        .map_err(|e| error::io(format!("cannot open or create {}", path.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -161,132 +181,15 @@ async fn create_private_file(path: &Path) -> Result<(), StoreError> {
 impl Store for SqliteStore {
     async fn meta_get_or_insert(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let stored = meta::get_or_insert(&mut tx, key, value).await?;
-        tx.commit().await.map_err(err("cannot store metadata"))?;
-        Ok(stored)
+        let stored = meta::get_or_insert(&mut tx, key, value).await;
+        tx.finish(stored, "cannot store metadata").await
     }
 
-    async fn admin_count(&self) -> Result<u64, StoreError> {
-        admins::count(&self.read).await
+    async fn integrity_check(&self) -> Result<bool, StoreError> {
+        SqliteStore::integrity_check(self).await
     }
 
-    async fn create_admin(&self, admin: &AdminRecord) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        admins::create(&mut tx, admin).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot create the administrator"))
+    async fn close(&self) {
+        SqliteStore::close(self).await;
     }
-
-    async fn find_admin(&self, user_name: &str) -> Result<Option<AdminRecord>, StoreError> {
-        admins::find(&self.read, user_name).await
-    }
-
-    async fn set_admin_password(
-        &self,
-        user_name: &str,
-        password_hash: &str,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let found = admins::set_password(&mut tx, user_name, password_hash).await?;
-        finish(tx, found, "cannot change the administrator's password").await
-    }
-
-    async fn insert_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        tokens::insert_session(&mut tx, session).await?;
-        tx.commit().await.map_err(err("cannot store the session"))
-    }
-
-    async fn find_access_token(
-        &self,
-        hash: &TokenHash,
-        now: OffsetDateTime,
-    ) -> Result<Option<AccessGrant>, StoreError> {
-        tokens::find_access(&self.read, hash, now).await
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        old: &TokenHash,
-        access: &IssuedToken,
-        refresh: &IssuedToken,
-        now: OffsetDateTime,
-    ) -> Result<RefreshOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = tokens::rotate(&mut tx, old, access, refresh, now).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot rotate the refresh token"))?;
-        Ok(outcome)
-    }
-
-    async fn purge_expired_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let purged = tokens::purge_expired(&mut tx, before).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot purge expired tokens"))?;
-        Ok(purged)
-    }
-
-    async fn insert_organization(&self, org: &Organization) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        organizations::insert(&mut tx, org).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot add the organization"))
-    }
-
-    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
-        // One read transaction, so organizations and accounts are one snapshot.
-        let mut tx = self.begin_read().await?;
-        let orgs = organizations::list(&mut tx).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot list organizations"))?;
-        Ok(orgs)
-    }
-
-    async fn get_organization(
-        &self,
-        id: OrganizationId,
-    ) -> Result<Option<Organization>, StoreError> {
-        let mut tx = self.begin_read().await?;
-        let org = organizations::get(&mut tx, id).await?;
-        tx.commit()
-            .await
-            .map_err(err("cannot read the organization"))?;
-        Ok(org)
-    }
-
-    async fn update_organization(
-        &self,
-        org: &Organization,
-        expected_revision: i64,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let updated = organizations::update(&mut tx, org, expected_revision).await?;
-        finish(tx, updated, "cannot update the organization").await
-    }
-
-    async fn delete_organization(&self, id: OrganizationId) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let deleted = organizations::delete(&mut tx, id).await?;
-        finish(tx, deleted, "cannot delete the organization").await
-    }
-}
-
-/// Commits if the operation took effect, rolls back otherwise.
-async fn finish(
-    tx: Transaction<'static, Sqlite>,
-    took_effect: bool,
-    what: &'static str,
-) -> Result<bool, StoreError> {
-    if took_effect {
-        tx.commit().await.map_err(err(what))?;
-    } else {
-        tx.rollback().await.map_err(err(what))?;
-    }
-    Ok(took_effect)
 }

@@ -3,25 +3,65 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use openvbo_core::crypto::SealedSecret;
 use openvbo_core::organization::{Organization, Service, ServiceAccount};
-use openvbo_core::store::StoreError;
+use openvbo_core::store::{OrganizationStore, StoreError};
 use openvbo_core::{OrganizationId, Region, Upn};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection};
 
 use super::convert::{clip, from_millis, parse_uuid, to_millis, uuid_text};
-use super::error::{err, map};
+use super::error::{corrupt, err, map};
+use super::SqliteStore;
+
+#[async_trait]
+impl OrganizationStore for SqliteStore {
+    async fn insert_organization(&self, org: &Organization) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = insert(&mut tx, org).await;
+        tx.finish(inserted, "cannot add the organization").await
+    }
+
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+        // One read transaction, so organizations and accounts are one snapshot.
+        let mut tx = self.begin_read().await?;
+        let orgs = list(&mut tx).await;
+        tx.finish(orgs, "cannot list organizations").await
+    }
+
+    async fn get_organization(
+        &self,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let org = get(&mut tx, id).await;
+        tx.finish(org, "cannot read the organization").await
+    }
+
+    async fn update_organization(
+        &self,
+        org: &Organization,
+        expected_revision: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = update(&mut tx, org, expected_revision).await;
+        tx.finish(updated, "cannot update the organization").await
+    }
+
+    async fn delete_organization(&self, id: OrganizationId) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = delete(&mut tx, id).await;
+        tx.finish(deleted, "cannot delete the organization").await
+    }
+}
 
 const ORG_COLUMNS: &str = "id, tenant_id, name, office_name, display_name, region, \
      is_teams_online, is_teams_chats_online, revision, created_at, updated_at";
 const ACCOUNT_COLUMNS: &str = "organization_id, service, account, password, grant_admin_access, \
      use_custom_veeam_aad_application, share_point_save_all_web_parts";
 
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    org: &Organization,
-) -> Result<(), StoreError> {
+async fn insert(conn: &mut SqliteConnection, org: &Organization) -> Result<(), StoreError> {
     let what = "cannot add the organization";
     let result = sqlx::query(
         "INSERT INTO organizations (id, tenant_id, name, office_name, display_name, region, \
@@ -110,7 +150,7 @@ async fn insert_accounts(
     Ok(())
 }
 
-pub(super) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Organization>, StoreError> {
+async fn list(conn: &mut SqliteConnection) -> Result<Vec<Organization>, StoreError> {
     let what = "cannot list organizations";
     let org_rows = sqlx::query(&format!(
         "SELECT {ORG_COLUMNS} FROM organizations ORDER BY created_at, id"
@@ -137,7 +177,7 @@ pub(super) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Organization
         let (org_id, service, account) = account_from_row(row)?;
         // Only possible if foreign keys were off when the row was written.
         let Some(&i) = position.get(&org_id) else {
-            return Err(StoreError::Corrupt(format!(
+            return Err(corrupt(format!(
                 "organization_accounts has a row for organization {org_id}, which does not exist"
             )));
         };
@@ -146,7 +186,7 @@ pub(super) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Organization
     Ok(orgs)
 }
 
-pub(super) async fn get(
+async fn get(
     conn: &mut SqliteConnection,
     id: OrganizationId,
 ) -> Result<Option<Organization>, StoreError> {
@@ -177,7 +217,7 @@ pub(super) async fn get(
     Ok(Some(org))
 }
 
-pub(super) async fn update(
+async fn update(
     conn: &mut SqliteConnection,
     org: &Organization,
     expected_revision: i64,
@@ -225,10 +265,7 @@ pub(super) async fn update(
     Ok(true)
 }
 
-pub(super) async fn delete(
-    conn: &mut SqliteConnection,
-    id: OrganizationId,
-) -> Result<bool, StoreError> {
+async fn delete(conn: &mut SqliteConnection, id: OrganizationId) -> Result<bool, StoreError> {
     // Accounts go with it: ON DELETE CASCADE.
     let deleted = sqlx::query("DELETE FROM organizations WHERE id = ?1")
         .bind(uuid_text(id.as_uuid()))
@@ -244,7 +281,7 @@ fn org_from_row(row: &SqliteRow) -> Result<Organization, StoreError> {
     let region: String = row.try_get("region").map_err(err(what))?;
     let id = OrganizationId::from(parse_uuid("organizations.id", &id)?);
     let region = Region::parse(&region).ok_or_else(|| {
-        StoreError::Corrupt(format!(
+        corrupt(format!(
             "organization {id} has region '{}', which is not a known region",
             clip(&region)
         ))
@@ -283,14 +320,14 @@ fn account_from_row(
     )?);
     let service: String = row.try_get("service").map_err(err(what))?;
     let service = Service::from_key(&service).ok_or_else(|| {
-        StoreError::Corrupt(format!(
+        corrupt(format!(
             "organization {org_id} has an account for service '{}', which is not known",
             clip(&service)
         ))
     })?;
     let account: String = row.try_get("account").map_err(err(what))?;
     let account = Upn::parse(&account).map_err(|problem| {
-        StoreError::Corrupt(format!(
+        corrupt(format!(
             "the {} account of organization {org_id}: {problem}",
             service.display_name()
         ))

@@ -1,7 +1,8 @@
 //! Sessions and their token hashes (`sessions`, `tokens`).
 
+use async_trait::async_trait;
 use openvbo_core::store::{
-    AccessGrant, IssuedToken, NewSession, RefreshOutcome, StoreError, TokenHash,
+    AccessGrant, IssuedToken, NewSession, RefreshOutcome, StoreError, TokenHash, TokenStore,
 };
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use time::OffsetDateTime;
@@ -9,11 +10,47 @@ use uuid::Uuid;
 
 use super::convert::{from_millis, parse_uuid, to_millis, uuid_text};
 use super::error::{err, map};
+use super::SqliteStore;
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = insert_session(&mut tx, session).await;
+        tx.finish(inserted, "cannot store the session").await
+    }
+
+    async fn find_access_token(
+        &self,
+        hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<AccessGrant>, StoreError> {
+        find_access(&self.read, hash, now).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        access: &IssuedToken,
+        refresh: &IssuedToken,
+        now: OffsetDateTime,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = rotate(&mut tx, old, access, refresh, now).await;
+        tx.finish(outcome, "cannot rotate the refresh token").await
+    }
+
+    async fn purge_expired_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let purged = purge_expired(&mut tx, before).await;
+        tx.finish(purged, "cannot purge expired tokens").await
+    }
+}
 
 const ACCESS: &str = "access";
 const REFRESH: &str = "refresh";
 
-pub(super) async fn insert_session(
+async fn insert_session(
     conn: &mut SqliteConnection,
     session: &NewSession,
 ) -> Result<(), StoreError> {
@@ -60,7 +97,7 @@ fn conflict_or(what: &str, conflict: &str, e: sqlx::Error) -> StoreError {
     }
 }
 
-pub(super) async fn find_access(
+async fn find_access(
     pool: &SqlitePool,
     hash: &TokenHash,
     now: OffsetDateTime,
@@ -90,7 +127,7 @@ pub(super) async fn find_access(
     }))
 }
 
-pub(super) async fn rotate(
+async fn rotate(
     conn: &mut SqliteConnection,
     old: &TokenHash,
     access: &IssuedToken,
@@ -142,7 +179,7 @@ pub(super) async fn rotate(
     Ok(RefreshOutcome::Rotated { user_name })
 }
 
-pub(super) async fn purge_expired(
+async fn purge_expired(
     conn: &mut SqliteConnection,
     before: OffsetDateTime,
 ) -> Result<u64, StoreError> {
