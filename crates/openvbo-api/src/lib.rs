@@ -146,7 +146,9 @@ fn app(state: state::AppState) -> Router {
         .layer(axum::middleware::map_response(error::ensure_json_errors))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::SERVER,
-            HeaderValue::from_static(concat!("openvbo/", env!("CARGO_PKG_VERSION"))),
+            // No version: anyone can read this header. The version is for
+            // signed-in clients (`openvbo --version`, `GET /v6/ServiceInstance`).
+            HeaderValue::from_static("openvbo"),
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

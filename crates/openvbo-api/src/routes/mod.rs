@@ -81,5 +81,11 @@ pub fn router(state: AppState) -> Router {
         .route("/swagger/docs/v6", get(openapi::document))
         .fallback(fallback::not_routed)
         .method_not_allowed_fallback(fallback::not_routed)
+        // Around every route and both fallbacks: nothing answers anonymously
+        // but what `authn::PUBLIC` lists.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::authn::require_token,
+        ))
         .with_state(state)
 }
