@@ -107,6 +107,11 @@ pub(crate) fn percent_decode(segment: &str) -> String {
 }
 
 pub(crate) async fn graph(State(sim): State<Arc<Inner>>, request: Request) -> Response {
+    // Drive endpoints take bodies and stream; they route themselves.
+    let request = match crate::drive_routes::handle(&sim, request).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
     let ctx = GraphCtx::from_headers(request.headers());
     match dispatch(&sim, &request) {
         Ok(mut response) => {

@@ -79,6 +79,7 @@ impl SharePointHosts {
             description: None,
             parent_id: None,
             is_personal: true,
+            drives: Vec::new(),
         }
     }
 }
@@ -103,6 +104,14 @@ pub(crate) fn drive_id(user_id: &str) -> String {
         bytes.extend_from_slice(masked(id, mask).as_bytes());
     }
     format!("b!{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The owner's user id of a OneDrive id made by [`drive_id`], if it is one.
+pub(crate) fn drive_owner(id: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.strip_prefix("b!")?).ok()?;
+    let site: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
+    let owner = masked(Uuid::from_bytes(site), SITE_MASK).to_string();
+    (drive_id(&owner) == id).then_some(owner)
 }
 
 #[cfg(test)]
@@ -133,5 +142,7 @@ mod tests {
         assert_eq!(hosts.personal_site_owner(&forged), None);
         let drive = drive_id(&user.id);
         assert!(drive.starts_with("b!") && drive.len() == 66, "{drive}");
+        assert_eq!(drive_owner(&drive), Some(user.id.clone()));
+        assert_eq!(drive_owner("b!AAAA"), None);
     }
 }

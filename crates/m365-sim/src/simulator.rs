@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 
 use crate::directory::Directory;
@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     fault: Mutex<FaultState>,
     pub counters: Counters,
     pub throttle: Throttle,
+    /// OneDrive and SharePoint drives, their uploads and download URLs.
+    pub drives: crate::drive_store::DriveStores,
 }
 
 #[derive(Default)]
@@ -135,6 +137,7 @@ impl Simulator {
                 }),
                 counters: Counters::default(),
                 throttle: Throttle::new(options.throttle),
+                drives: crate::drive_store::DriveStores::new(options.content.clone()),
             }),
         })
     }
@@ -150,6 +153,14 @@ impl Simulator {
             .route("/v1.0", any(graph::graph))
             .route("/v1.0/", any(graph::graph))
             .route("/v1.0/{*path}", any(graph::graph))
+            .route(
+                "/_api/v2.0/uploadSession",
+                any(crate::upload_session::endpoint),
+            )
+            .route(
+                "/{kind}/{site}/_layouts/15/download.aspx",
+                get(crate::drive_download::download),
+            )
             .fallback(graph::outside_simulated_namespace)
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.clone(),
@@ -164,6 +175,15 @@ impl Simulator {
         let control = Router::new()
             .route("/_sim/stats", get(control::stats))
             .route("/_sim/stats/reset", post(control::reset_stats))
+            .route(
+                "/_sim/drives/{drive}/expire-delta",
+                post(crate::drive_control::expire_delta),
+            )
+            .route(
+                "/_sim/drives/clock",
+                post(crate::drive_control::advance_clock),
+            )
+            .route("/_sim/drives/faults", put(crate::drive_control::put_faults))
             .route(
                 "/_sim/faults",
                 get(control::get_faults).put(control::put_faults),

@@ -111,6 +111,9 @@ pub struct Site {
     /// A OneDrive personal site (`https://{prefix}-my.sharepoint.com/personal/...`).
     #[serde(default)]
     pub is_personal: bool,
+    /// Document libraries; none listed: one empty "Documents" library.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drives: Vec<crate::drive_spec::SiteDriveSpec>,
 }
 
 impl Site {

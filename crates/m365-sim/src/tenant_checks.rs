@@ -28,6 +28,7 @@ impl Tenant {
         self.user_problems(&mut object_ids, &mut problems);
         self.group_problems(&mut object_ids, &mut problems);
         self.site_problems(&mut problems);
+        self.drive_problems(&mut problems);
         problems
     }
 

@@ -124,6 +124,9 @@ pub struct User {
     /// members with a user mailbox do, everyone else does not.
     #[serde(default)]
     pub one_drive: Option<bool>,
+    /// Files and folders of the user's OneDrive (see `drive_spec`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drive_items: Vec<crate::drive_spec::DriveItemSpec>,
 }
 
 fn yes() -> bool {
@@ -182,6 +185,7 @@ impl Default for User {
             mailbox_type: MailboxType::User,
             assigned_licenses: Vec::new(),
             one_drive: None,
+            drive_items: Vec::new(),
         }
     }
 }
