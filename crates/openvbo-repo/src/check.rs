@@ -71,7 +71,7 @@ impl Repository {
         };
         let packs: Vec<(u32, String, u64)> = {
             let idx = self.inner.index.read().map_err(|_| crate::RepoError::new(ErrorKind::Storage, "lock"))?;
-            idx.packs().map(|(i, n, s)| (i, n.to_string(), s)).collect()
+            idx.packs().into_iter().map(|(i, n, s)| (i, n.to_string(), s)).collect()
         };
         rep.packs = packs.len() as u64;
         let indexed: HashSet<&str> = packs.iter().map(|(_, n, _)| n.as_str()).collect();
@@ -149,7 +149,7 @@ impl Repository {
     }
 
     fn index_has(&self, id: &ChunkId) -> bool {
-        self.inner.index.read().map(|i| i.contains(id)).unwrap_or(false)
+        self.inner.index.read().map(|i| i.get_for_read(id).is_some()).unwrap_or(false)
     }
 
     async fn check_pack(&self, pack_no: u32, name: &str, rep: &mut CheckReport) -> Result<()> {

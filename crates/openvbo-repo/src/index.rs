@@ -79,6 +79,10 @@ impl<'a> Cursor<'a> {
 
 impl Segment {
     pub fn encode(&self, keys: &RepoKeys) -> Result<(String, Bytes)> {
+        self.encode_with_prefix(keys, PREFIX)
+    }
+
+    pub fn encode_with_prefix(&self, keys: &RepoKeys, prefix: &str) -> Result<(String, Bytes)> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.supersedes.len() as u32).to_le_bytes());
@@ -101,7 +105,7 @@ impl Segment {
         let z = zstd::bulk::compress(&out, 3)
             .map_err(|e| RepoError::with_source(crate::ErrorKind::Storage, "compressing index", e))?;
         let sealed = keys.seal(SEGMENT_AD, &z);
-        let name = format!("{PREFIX}{}", hex::encode(blake3::hash(&sealed).as_bytes()));
+        let name = format!("{prefix}{}", hex::encode(blake3::hash(&sealed).as_bytes()));
         Ok((name, Bytes::from(sealed)))
     }
 
@@ -153,11 +157,55 @@ pub struct Index {
     map: HashMap<ChunkId, Loc>,
     /// Segments whose entries are in `map`.
     pub(crate) loaded: HashSet<String>,
+    /// Blobs of packs that maintenance marked for deletion: still readable (a backup that
+    /// was running at the mark may reference them) but never offered for dedup.
+    marked: HashMap<ChunkId, Loc>,
+    /// Packs a repack is emptying: a new copy of one of their blobs takes over its entry.
+    retiring: HashSet<u32>,
 }
 
 impl Index {
     pub fn get(&self, id: &ChunkId) -> Option<Loc> {
         self.map.get(id).copied()
+    }
+
+    /// For reading: the index, or else a pack marked for deletion that still exists.
+    pub fn get_for_read(&self, id: &ChunkId) -> Option<Loc> {
+        self.map.get(id).or_else(|| self.marked.get(id)).copied()
+    }
+
+    fn pack_no(&mut self, name: &str, size: u64) -> u32 {
+        match self.pack_ids.get(name) {
+            Some(p) => *p,
+            None => {
+                let p = self.packs.len() as u32;
+                self.packs.push(name.to_string());
+                self.pack_sizes.push(size);
+                self.pack_ids.insert(name.to_string(), p);
+                p
+            }
+        }
+    }
+
+    pub fn set_marked(&mut self, packs: &[PackBlobs]) {
+        self.marked.clear();
+        for b in packs {
+            let pack = self.pack_no(&b.pack, b.size);
+            for e in &b.entries {
+                let loc = Loc { pack, offset: e.offset, len: e.len, raw_len: e.raw_len, kind: e.kind };
+                self.marked.insert(e.id, loc);
+            }
+        }
+    }
+
+    pub fn retire(&mut self, name: &str) {
+        if let Some(p) = self.pack_ids.get(name) {
+            self.retiring.insert(*p);
+        }
+    }
+
+    pub fn has_pack(&self, name: &str) -> bool {
+        self.pack_ids.get(name).is_some_and(|p| self.map.values().any(|l| l.pack == *p))
     }
 
     pub fn contains(&self, id: &ChunkId) -> bool {
@@ -180,12 +228,41 @@ impl Index {
         self.map.is_empty()
     }
 
-    /// Every pack the index knows, with its recorded size.
-    pub fn packs(&self) -> impl Iterator<Item = (u32, &str, u64)> {
+    /// Every pack the index names for at least one blob, with its recorded size.
+    pub fn packs(&self) -> Vec<(u32, &str, u64)> {
+        let live: HashSet<u32> = self.map.values().map(|l| l.pack).collect();
         self.packs
             .iter()
             .enumerate()
+            .filter(|(i, _)| live.contains(&(*i as u32)))
             .map(|(i, p)| (i as u32, p.as_str(), self.pack_sizes[i]))
+            .collect()
+    }
+
+    /// The index as one segment (maintenance's consolidation), without `exclude`d packs.
+    pub fn to_segment(&self, exclude: &HashSet<String>) -> Segment {
+        let mut per: HashMap<u32, Vec<PackEntry>> = HashMap::new();
+        for (id, l) in &self.map {
+            per.entry(l.pack).or_default().push(PackEntry {
+                id: *id,
+                kind: l.kind,
+                offset: l.offset,
+                len: l.len,
+                raw_len: l.raw_len,
+            });
+        }
+        let mut packs: Vec<PackBlobs> = per
+            .into_iter()
+            .filter(|(p, _)| !exclude.contains(self.pack_name(*p)))
+            .map(|(p, mut entries)| {
+                entries.sort_by_key(|e| e.offset);
+                PackBlobs { pack: self.pack_name(p).to_string(), size: self.pack_size(p), entries }
+            })
+            .collect();
+        packs.sort_by(|a, b| a.pack.cmp(&b.pack));
+        let mut supersedes: Vec<String> = self.loaded.iter().cloned().collect();
+        supersedes.sort();
+        Segment { supersedes, packs }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ChunkId, &Loc)> {
@@ -193,25 +270,21 @@ impl Index {
     }
 
     pub fn add_pack(&mut self, blobs: &PackBlobs) {
-        let pack = match self.pack_ids.get(&blobs.pack) {
-            Some(p) => *p,
-            None => {
-                let p = self.packs.len() as u32;
-                self.packs.push(blobs.pack.clone());
-                self.pack_sizes.push(blobs.size);
-                self.pack_ids.insert(blobs.pack.clone(), p);
-                p
-            }
-        };
+        let pack = self.pack_no(&blobs.pack, blobs.size);
         for e in &blobs.entries {
-            // First location wins: a duplicate copy (two writers racing) is just garbage.
-            self.map.entry(e.id).or_insert(Loc {
-                pack,
-                offset: e.offset,
-                len: e.len,
-                raw_len: e.raw_len,
-                kind: e.kind,
-            });
+            let loc = Loc { pack, offset: e.offset, len: e.len, raw_len: e.raw_len, kind: e.kind };
+            // First location wins (a duplicate from two writers racing is just garbage),
+            // except over a pack being repacked away.
+            match self.map.entry(e.id) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    if self.retiring.contains(&o.get().pack) {
+                        o.insert(loc);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(loc);
+                }
+            }
         }
     }
 

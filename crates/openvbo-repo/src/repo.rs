@@ -305,6 +305,14 @@ impl Repository {
 
     /// Loads index segments written since the last load (by this or another process).
     pub async fn refresh_index(&self) -> Result<()> {
+        self.refresh_segments().await?;
+        let marks = self.read_marks().await?;
+        let packs: Vec<PackBlobs> = marks.into_iter().flat_map(|(_, m)| m.packs).collect();
+        self.lock_index_mut()?.set_marked(&packs);
+        Ok(())
+    }
+
+    async fn refresh_segments(&self) -> Result<()> {
         let listed = self.inner.backend.list(INDEX_PREFIX).await?;
         let fresh: Vec<String> = {
             let idx = self.inner.index.read().map_err(|_| lock_err())?;
@@ -335,6 +343,7 @@ impl Repository {
                 }
             }
             let mut idx = Index::from_segments(all);
+            idx.loaded.extend(listed.iter().map(|o| o.name.clone()));
             let pending = self.inner.unindexed.lock().map_err(|_| lock_err())?;
             for p in pending.iter() {
                 idx.add_pack(p);
@@ -380,12 +389,31 @@ impl Repository {
         if self.is_known(&id) {
             return Ok(false);
         }
+        self.add_to_slot(&mut slot, target, id, sealed, raw_len).await?;
+        Ok(true)
+    }
+
+    /// Repack: copies an already-sealed blob into a new pack even though the index knows it
+    /// (its old pack is about to go). Sealed bytes are reused as is: no re-encryption.
+    pub(crate) async fn copy_blob(&self, kind: BlobKind, id: ChunkId, sealed: &[u8], raw_len: u32) -> Result<()> {
+        let (slot, target) = match kind {
+            BlobKind::Data => (&self.inner.data, self.inner.opts.data_pack_size),
+            BlobKind::Tree => (&self.inner.tree, self.inner.opts.tree_pack_size),
+        };
+        let mut slot = slot.lock().await;
+        if slot.builder.contains(&id) {
+            return Ok(());
+        }
+        self.add_to_slot(&mut slot, target, id, sealed, raw_len).await
+    }
+
+    async fn add_to_slot(&self, slot: &mut Slot, target: usize, id: ChunkId, sealed: &[u8], raw_len: u32) -> Result<()> {
         if slot.stuck.is_some() || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target) {
-            self.flush_slot(&mut slot).await?;
+            self.flush_slot(slot).await?;
         }
         slot.builder.add(id, sealed, raw_len)?;
         self.inner.buffered.lock().map_err(|_| lock_err())?.insert(id);
-        Ok(true)
+        Ok(())
     }
 
     async fn flush_slot(&self, slot: &mut Slot) -> Result<()> {
@@ -412,7 +440,7 @@ impl Repository {
     }
 
     /// Makes everything buffered durable and indexed: packs, then one index segment.
-    async fn flush_and_index(&self) -> Result<()> {
+    pub(crate) async fn flush_and_index(&self) -> Result<()> {
         {
             let mut d = self.inner.data.lock().await;
             self.flush_slot(&mut d).await?;
@@ -449,9 +477,25 @@ impl Repository {
         self.put(&format!("{POINTS_PREFIX}{}", point.id.0), Bytes::from(sealed), true).await
     }
 
-    /// Writes a record as is (maintenance rewrites for item-level retention).
-    pub(crate) async fn write_record(&self, point: &RestorePoint) -> Result<()> {
-        self.commit_record(point).await
+    /// Replaces a record in place (item-level retention rewrites a point's tree; the id
+    /// stays, the write is atomic on every backend).
+    pub(crate) async fn rewrite_record(&self, point: &RestorePoint) -> Result<()> {
+        let _g = self.inner.commit.lock().await;
+        self.flush_and_index().await?;
+        let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
+        self.put(&format!("{POINTS_PREFIX}{}", point.id.0), Bytes::from(sealed), false).await
+    }
+
+    pub(crate) fn lock_index(&self) -> Result<std::sync::RwLockReadGuard<'_, Index>> {
+        self.inner.index.read().map_err(|_| lock_err())
+    }
+
+    pub(crate) fn lock_index_mut(&self) -> Result<std::sync::RwLockWriteGuard<'_, Index>> {
+        self.inner.index.write().map_err(|_| lock_err())
+    }
+
+    pub(crate) async fn commit_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.commit.lock().await
     }
 
     pub(crate) async fn delete_record(&self, id: &RestorePointId) -> Result<()> {
@@ -487,7 +531,7 @@ impl Repository {
     pub async fn read_blob(&self, id: &ChunkId) -> Result<Bytes> {
         let (loc, pack) = {
             let idx = self.inner.index.read().map_err(|_| lock_err())?;
-            let loc = idx.get(id).ok_or_else(|| {
+            let loc = idx.get_for_read(id).ok_or_else(|| {
                 RepoError::corrupted(format!("chunk {id} is not in the index (missing data)"))
             })?;
             (loc, idx.pack_name(loc.pack).to_string())
