@@ -1,0 +1,193 @@
+//! Against a real S3-compatible server the test starts (`moto_server` from PyPI; CI installs
+//! it, `OPENVBO_MOTO_SERVER` may name the binary): round trip, conditional create, request
+//! counts; and through a fault-injecting proxy: 503 SlowDown and connection resets are
+//! retried, a store that keeps failing is reported as unavailable within the budget.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use openvbo_repo::backend::RetryBudget;
+use openvbo_repo::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_moto() -> Moto {
+    let bin = std::env::var("OPENVBO_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+    let port = free_port();
+    let child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start the S3 test server {bin:?} ({e}); install it with \
+                 `pip install 'moto[server]'` or set OPENVBO_MOTO_SERVER (CI does this in .ci/run)"
+            )
+        });
+    let moto = Moto { child, port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    moto
+}
+
+/// moto does not check signatures, so a plain PUT creates the bucket.
+async fn create_bucket(port: u16, bucket: &str) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let req = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.unwrap();
+    assert!(resp.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&resp));
+}
+
+fn location(port: u16, bucket: &str) -> S3Location {
+    S3Location {
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+        region: "us-east-1".into(),
+        bucket: bucket.into(),
+        prefix: "Veeam/openvbo/repo1".into(),
+        access_key_id: "test-access".into(),
+        secret_access_key: "test-secret-never-shown".into(),
+        virtual_hosted_style: false,
+        allow_http: true,
+    }
+}
+
+fn budget() -> RetryBudget {
+    RetryBudget { max_retries: 3, total: Duration::from_secs(10), first_backoff: Duration::from_millis(20) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_on_s3_round_trips_and_opens_by_password() {
+    let moto = start_moto().await;
+    create_bucket(moto.port, "backups").await;
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
+    assert!(!backend.describe().contains("test-secret"));
+    let mut o = opts(clock());
+    o.data_pack_size = 2 * 1024 * 1024;
+    let repo = Repository::init(backend.clone(), &master(), Some("pw"), o.clone()).await.unwrap();
+    let attachment = random_bytes(3, 1_500_000);
+    let mut w = repo.writer(mailbox(1), None).await.unwrap();
+    for i in 0..30 {
+        w.put_item(item("inbox", &format!("m{i}")), vec![Part::bytes("mime", text(i, 10_000)), Part::bytes("att", attachment.clone())]).await.unwrap();
+    }
+    let p = w.commit(b"delta", serde_json::Value::Null).await.unwrap();
+    assert_eq!(p.item_count, 30);
+    let puts = repo.counters().puts.load(Ordering::Relaxed);
+    // ~1.8 MB of new data: a couple of data packs, a tree pack, a segment, a record, the
+    // session twice, keys and config. Not one object per item.
+    assert!(puts <= 12, "{puts} PUTs for 30 items");
+
+    // Init again is refused (create-only config).
+    let e = Repository::init(backend.clone(), &master(), None, o.clone()).await.err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+
+    // A new server with only the password.
+    let fresh: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
+    let again = Repository::open(fresh, Unlock::Password("pw"), o).await.unwrap();
+    let points = again.list_points(None).await.unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].delta_state_bytes(), b"delta");
+    use futures::TryStreamExt;
+    let entries: Vec<TreeEntry> = again.entries(&points[0]).try_collect().await.unwrap();
+    let TreeEntry::Item(first) = &entries[0] else { panic!() };
+    assert_eq!(read_all(&again, &first.parts[1]).await, attachment);
+    let rep = again.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    assert!(rep.ok(), "{:?}", rep.errors);
+    assert_eq!(rep.items, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_is_a_clear_error() {
+    let moto = start_moto().await;
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "no-such-bucket"), budget()).unwrap());
+    let e = Repository::init(backend, &master(), None, opts(clock())).await.err().unwrap();
+    assert!(matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Storage), "{e}");
+    let chain = format!("{e} {:?}", std::error::Error::source(&e));
+    assert!(chain.contains("NoSuchBucket") || chain.contains("no-such-bucket"), "{chain}");
+}
+
+/// A proxy that answers the first `fail` connections with 503 SlowDown (odd ones) or a reset
+/// (even ones), then forwards to `upstream`.
+async fn flaky_proxy(upstream: u16, fail: usize) -> (u16, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut c, _)) = l.accept().await else { return };
+            let n = s2.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if n < fail {
+                    let mut buf = [0u8; 4096];
+                    let _ = c.read(&mut buf).await;
+                    if n % 2 == 0 {
+                        let body = "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>";
+                        let resp = format!("HTTP/1.1 503 Slow Down\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                        let _ = c.write_all(resp.as_bytes()).await;
+                    }
+                    // Odd: drop the connection mid-request (a reset).
+                    return;
+                }
+                if let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut c, &mut up).await;
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowdown_and_resets_are_retried_and_a_dead_store_is_reported_within_the_budget() {
+    let moto = start_moto().await;
+    create_bucket(moto.port, "flaky").await;
+    let (port, seen) = flaky_proxy(moto.port, 3).await;
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(port, "flaky"), budget()).unwrap());
+    let repo = Repository::init(backend, &master(), None, opts(clock())).await.unwrap();
+    let mut w = repo.writer(drive(1), None).await.unwrap();
+    w.put_item(item("root", "f"), vec![Part::bytes("content", random_bytes(1, 100_000))]).await.unwrap();
+    let p = w.commit(b"", serde_json::Value::Null).await.unwrap();
+    assert!(seen.load(Ordering::SeqCst) > 3, "the failures were hit and retried");
+    assert_eq!(repo.list_points(None).await.unwrap()[0].id, p.id);
+
+    // Every connection fails: bounded retries, then `Unavailable` with a clear message.
+    let (dead, _) = flaky_proxy(moto.port, usize::MAX).await;
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(dead, "flaky2"), budget()).unwrap());
+    let t = Instant::now();
+    let e = Repository::init(backend, &master(), None, opts(clock())).await.err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(e.to_string().contains("kept failing after retries"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(15), "gave up within the budget: {:?}", t.elapsed());
+}
