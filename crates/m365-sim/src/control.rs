@@ -40,6 +40,38 @@ pub(crate) async fn reset_stats(State(sim): State<Arc<Inner>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExpireMailDelta {
+    tenant: String,
+    user: String,
+    /// A folder id or well-known name; absent: every folder of the mailbox.
+    #[serde(default)]
+    folder: Option<String>,
+}
+
+/// `POST /_sim/mail/expire-delta {"tenant","user","folder"?}`: the next
+/// delta call with an older token answers 410 `SyncStateNotFound`.
+pub(crate) async fn expire_mail_delta(State(sim): State<Arc<Inner>>, body: Bytes) -> Response {
+    let request: ExpireMailDelta = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("invalid expiry request: {e}")),
+    };
+    match crate::graph_mail::expire(
+        &sim,
+        &request.tenant,
+        &request.user,
+        request.folder.as_deref(),
+    ) {
+        Ok(folders) => Json(serde_json::json!({ "expiredFolders": folders })).into_response(),
+        Err(message) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": message })),
+        )
+            .into_response(),
+    }
+}
+
 pub(crate) async fn get_faults(State(sim): State<Arc<Inner>>) -> Response {
     let fault = sim.fault_state().fault;
     let latency_ms = u64::try_from(sim.latency().as_millis()).unwrap_or(u64::MAX);

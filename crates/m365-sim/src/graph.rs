@@ -112,6 +112,11 @@ pub(crate) async fn graph(State(sim): State<Arc<Inner>>, request: Request) -> Re
         Ok(response) => return response,
         Err(request) => request,
     };
+    // Mail endpoints read bodies and stream MIME; they route themselves.
+    let request = match crate::graph_mail::handle(&sim, request).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
     let ctx = GraphCtx::from_headers(request.headers());
     match dispatch(&sim, &request) {
         Ok(mut response) => {

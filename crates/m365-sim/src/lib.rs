@@ -31,11 +31,18 @@ mod graph_drive;
 mod graph_errors;
 mod graph_filter;
 mod graph_json;
+mod graph_mail;
 mod graph_mailbox;
 mod graph_query;
 mod graph_sites;
 mod graph_teams;
 mod ids;
+mod mail_delta;
+mod mail_json;
+mod mail_spec;
+mod mail_store;
+mod mail_writes;
+mod mime_render;
 mod options;
 mod paging;
 mod resource_units;
@@ -44,6 +51,7 @@ mod sharepoint;
 mod simulator;
 mod stats;
 mod synthetic;
+mod synthetic_mail;
 mod synthetic_files;
 mod tenant;
 mod tenant_checks;
@@ -58,6 +66,7 @@ pub use cloud::Region;
 pub use demo::{demo_tenant, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_UPN, DEMO_TENANT_ID};
 pub use drive_spec::{DriveItemSpec, SiteDriveSpec};
 pub use error::SimError;
+pub use mail_spec::{AttachmentSpec, MailFolderSpec, MessageSpec};
 pub use options::{
     Budget, ContentOptions, ContentStats, Fault, SimOptions, SimStats, ThrottleOptions,
     ThrottleProfile, ThrottleStats, UserFlags,

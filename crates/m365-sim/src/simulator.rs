@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     pub throttle: Throttle,
     /// OneDrive and SharePoint drives, their uploads and download URLs.
     pub drives: crate::drive_store::DriveStores,
+    /// Mailboxes, built on first use.
+    pub mail: crate::mail_store::MailStores,
 }
 
 #[derive(Default)]
@@ -138,6 +140,10 @@ impl Simulator {
                 counters: Counters::default(),
                 throttle: Throttle::new(options.throttle),
                 drives: crate::drive_store::DriveStores::new(options.content.clone()),
+                mail: crate::mail_store::MailStores::new(
+                    options.content.synthetic_messages,
+                    options.content.content_seed,
+                ),
             }),
         })
     }
@@ -175,6 +181,7 @@ impl Simulator {
         let control = Router::new()
             .route("/_sim/stats", get(control::stats))
             .route("/_sim/stats/reset", post(control::reset_stats))
+            .route("/_sim/mail/expire-delta", post(control::expire_mail_delta))
             .route(
                 "/_sim/drives/{drive}/expire-delta",
                 post(crate::drive_control::expire_delta),

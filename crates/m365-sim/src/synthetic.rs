@@ -146,6 +146,16 @@ fn synthetic_group(index: u32, domain: &str, user_count: u32, n: u32) -> Group {
     }
 }
 
+/// Whether a tenant is one [`synthetic_tenant`] made
+/// (`synth{index}.onmicrosoft.com`): its users' mailboxes and drives get
+/// generated content (`--synthetic-messages`, `--synthetic-files`).
+pub(crate) fn is_synthetic_domain(domain: &str) -> bool {
+    domain
+        .strip_prefix("synth")
+        .and_then(|rest| rest.strip_suffix(".onmicrosoft.com"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `count` synthetic tenants, indexes `0..count`, all shaped by `spec`.
 pub fn synthetic_tenants(count: u32, spec: SyntheticSpec) -> Vec<Tenant> {
     (0..count).map(|i| synthetic_tenant(i, spec)).collect()

@@ -53,6 +53,7 @@ impl Tenant {
                     "user '{upn}': userPrincipalName must look like name@domain"
                 )),
             }
+            crate::mail_spec::mail_problems(upn, &user.mail_folders, problems);
             if !upns.insert(upn.to_ascii_lowercase()) {
                 problems.push(format!("user '{upn}': userPrincipalName is used twice"));
             }

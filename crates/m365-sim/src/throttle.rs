@@ -66,7 +66,9 @@ impl FromStr for Budget {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid budget '{s}'; expected N/SECS with both above zero, e.g. 10000/600");
+        let bad = || {
+            format!("invalid budget '{s}'; expected N/SECS with both above zero, e.g. 10000/600")
+        };
         let (n, secs) = s.trim().split_once('/').ok_or_else(bad)?;
         let requests: u64 = n.trim().parse().map_err(|_| bad())?;
         let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
@@ -170,7 +172,10 @@ impl Throttle {
         now: Instant,
     ) -> Result<Admission<'_>, GraphError> {
         let options = self.options();
-        let mut mailboxes = self.mailboxes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut mailboxes = self
+            .mailboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let state = mailboxes.entry(target.clone()).or_default();
         sim.counters
             .throttle

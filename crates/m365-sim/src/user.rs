@@ -127,6 +127,10 @@ pub struct User {
     /// Files and folders of the user's OneDrive (see `drive_spec`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drive_items: Vec<crate::drive_spec::DriveItemSpec>,
+    /// Mail folders and messages (see `mail_spec`); the well-known folders
+    /// exist whether listed or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mail_folders: Vec<crate::mail_spec::MailFolderSpec>,
 }
 
 fn yes() -> bool {
@@ -186,6 +190,7 @@ impl Default for User {
             assigned_licenses: Vec::new(),
             one_drive: None,
             drive_items: Vec::new(),
+            mail_folders: Vec::new(),
         }
     }
 }

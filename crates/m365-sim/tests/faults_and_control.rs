@@ -107,6 +107,15 @@ async fn stats_count_requests_but_not_control_calls() {
                 "usersRequests": 0,
                 "groupsRequests": 0,
                 "sitesRequests": 0,
+                "content": {
+                    "messageDownloads": 0,
+                    "attachmentDownloads": 0,
+                    "fileDownloads": 0,
+                    "fileBytes": 0,
+                    "deltaRequests": 0,
+                    "writes": 0,
+                },
+                "throttle": {"rejected": 0, "maxConcurrentPerMailbox": 0},
             })
         );
     }

@@ -393,10 +393,11 @@ async fn unknown_paths_methods_and_request_ids() {
         reply.body["error"]["message"],
         "Resource not found for the segment 'frobnicate'."
     );
-    let reply = sim.get(&token, "/v1.0/me/mailFolders").await;
+    // Mail is simulated now; calendars are not.
+    let reply = sim.get(&token, "/v1.0/me/calendars").await;
     assert_eq!(
         reply.body["error"]["message"],
-        "Resource not found for the segment 'mailFolders'."
+        "Resource not found for the segment 'calendars'."
     );
 
     let post = sim
