@@ -220,14 +220,6 @@ impl Index {
         self.pack_sizes.get(pack as usize).copied().unwrap_or(0)
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// Every pack the index names for at least one blob, with its recorded size.
     pub fn packs(&self) -> Vec<(u32, &str, u64)> {
         let live: HashSet<u32> = self.map.values().map(|l| l.pack).collect();

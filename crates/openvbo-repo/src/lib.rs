@@ -45,7 +45,7 @@
 pub mod backend;
 mod check;
 mod chunker;
-// pub mod cli;
+pub mod cli;
 pub mod clock;
 mod crypto;
 mod error;
