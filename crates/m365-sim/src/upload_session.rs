@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_RANGE};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::drive_routes::{item_not_found, write_error, DriveRequest, ItemRef};
@@ -273,14 +274,17 @@ async fn put_fragment(
     }
     // The whole fragment is read before any of it is kept, so a short or
     // broken body leaves the session exactly as it was.
-    let bytes = axum::body::to_bytes(
-        request.into_body(),
-        usize::try_from(len + 1).unwrap_or(usize::MAX),
-    )
-    .await
-    .map_err(|_| {
-        bad_range("The fragment's body could not be read or is longer than its Content-Range.")
-    })?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut stream = request.into_body().into_data_stream();
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(|_| bad_range("The fragment's body could not be read."))?;
+        if (bytes.len() + piece.len()) as u64 > len {
+            return Err(bad_range(format!(
+                "The fragment is longer than its Content-Range ({len} bytes)."
+            )));
+        }
+        bytes.extend_from_slice(&piece);
+    }
     if bytes.len() as u64 != len {
         return Err(bad_range(format!(
             "The fragment has {} bytes but its Content-Range says {len}.",

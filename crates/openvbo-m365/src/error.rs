@@ -75,6 +75,8 @@ pub enum ErrorKind {
     Forbidden,
     /// Graph has no such object (404).
     NotFound,
+    /// The name is taken at the destination (409 `nameAlreadyExists`).
+    Conflict,
     /// Still throttled (429) after the retries allowed.
     Throttled { retry_after: Option<Duration> },
     /// Microsoft answered with a server error (5xx), also after retries.

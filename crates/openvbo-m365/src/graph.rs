@@ -168,6 +168,12 @@ impl GraphSession {
         &self.endpoints
     }
 
+    /// The client and the bearer token, for request code in sibling
+    /// modules (drive content) that sends its own requests.
+    pub(crate) fn http_parts(&self) -> (&M365Client, &str) {
+        (&self.client, self.access_token.expose_secret())
+    }
+
     pub fn has_refresh_token(&self) -> bool {
         self.refresh_token.is_some()
     }

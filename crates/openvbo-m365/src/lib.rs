@@ -9,6 +9,7 @@
 mod client;
 mod cloud;
 mod directory;
+pub mod drive;
 mod error;
 mod graph;
 mod retry;

@@ -29,6 +29,8 @@ pub enum Command {
     /// Administration of a data dir.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Work on a backup repository without the server (list, extract, check, maintain).
+    Repo(openvbo_repo::cli::RepoArgs),
 }
 
 /// Every option: flag > environment > config file > default.
@@ -108,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::settings::serve(args).await,
         Command::M365Sim(args) => crate::sim::run(args).await,
         Command::Demo(args) => crate::demo::run(args).await,
+        Command::Repo(args) => Ok(openvbo_repo::cli::run(args).await?),
         Command::Admin(AdminCommand::ResetPassword(args)) => {
             crate::admin::reset_password(args).await
         }
