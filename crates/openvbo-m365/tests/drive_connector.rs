@@ -171,7 +171,7 @@ async fn a_full_enumeration_then_incrementals_see_exactly_the_changes() {
 
     let (inc, deleted, t1, reset, _) = round(&h, Some(&t0), &mut folders).await;
     assert!(!reset);
-    assert_eq!(deleted, [notes.0.clone()]);
+    assert_eq!(deleted, vec![notes.0.clone()]);
     // Parents of changed items come along (their cTag changed), as at Microsoft.
     assert_eq!(
         paths(&inc),
