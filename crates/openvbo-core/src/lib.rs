@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod organization;
 pub mod region;
+pub mod repositories;
 pub mod schedule;
 pub mod store;
 pub mod upn;
