@@ -57,7 +57,10 @@ impl Repository {
     ) -> Result<CheckReport> {
         let mut rep = CheckReport::default();
         let problem = |rep: &mut CheckReport, object: &str, p: String| {
-            rep.errors.push(CheckProblem { object: object.to_string(), problem: p });
+            rep.errors.push(CheckProblem {
+                object: object.to_string(),
+                problem: p,
+            });
         };
         self.refresh_index().await?;
         let listed: HashMap<String, u64> = {
@@ -70,8 +73,15 @@ impl Repository {
             m
         };
         let packs: Vec<(u32, String, u64)> = {
-            let idx = self.inner.index.read().map_err(|_| crate::RepoError::new(ErrorKind::Storage, "lock"))?;
-            idx.packs().into_iter().map(|(i, n, s)| (i, n.to_string(), s)).collect()
+            let idx = self
+                .inner
+                .index
+                .read()
+                .map_err(|_| crate::RepoError::new(ErrorKind::Storage, "lock"))?;
+            idx.packs()
+                .into_iter()
+                .map(|(i, n, s)| (i, n.to_string(), s))
+                .collect()
         };
         rep.packs = packs.len() as u64;
         let indexed: HashSet<&str> = packs.iter().map(|(_, n, _)| n.as_str()).collect();
@@ -86,8 +96,11 @@ impl Repository {
                 Some(_) => {}
             }
         }
-        let mut unref: Vec<String> =
-            listed.keys().filter(|n| !indexed.contains(n.as_str())).cloned().collect();
+        let mut unref: Vec<String> = listed
+            .keys()
+            .filter(|n| !indexed.contains(n.as_str()))
+            .cloned()
+            .collect();
         unref.sort();
         rep.unreferenced_packs = unref;
 
@@ -95,7 +108,11 @@ impl Repository {
         let mut referenced: HashSet<ChunkId> = HashSet::new();
         for o in self.inner.backend.list(POINTS_PREFIX).await? {
             let id = crate::RestorePointId(o.name.trim_start_matches(POINTS_PREFIX).to_string());
-            let point = match self.get(&o.name).await.and_then(|b| self.decode_record(id, &b)) {
+            let point = match self
+                .get(&o.name)
+                .await
+                .and_then(|b| self.decode_record(id, &b))
+            {
                 Ok(p) => p,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => {
@@ -118,7 +135,9 @@ impl Repository {
                                         problem(
                                             &mut rep,
                                             &o.name,
-                                            format!("item data chunk {c} is missing from the index"),
+                                            format!(
+                                                "item data chunk {c} is missing from the index"
+                                            ),
                                         );
                                     }
                                 }
@@ -149,7 +168,11 @@ impl Repository {
     }
 
     fn index_has(&self, id: &ChunkId) -> bool {
-        self.inner.index.read().map(|i| i.get_for_read(id).is_some()).unwrap_or(false)
+        self.inner
+            .index
+            .read()
+            .map(|i| i.get_for_read(id).is_some())
+            .unwrap_or(false)
     }
 
     async fn check_pack(&self, pack_no: u32, name: &str, rep: &mut CheckReport) -> Result<()> {
@@ -157,7 +180,10 @@ impl Repository {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::Unavailable => return Err(e),
             Err(e) => {
-                rep.errors.push(CheckProblem { object: name.into(), problem: e.message().into() });
+                rep.errors.push(CheckProblem {
+                    object: name.into(),
+                    problem: e.message().into(),
+                });
                 return Ok(());
             }
         };
@@ -172,32 +198,49 @@ impl Repository {
         let header = match parse_pack(keys, name, &bytes) {
             Ok(h) => h,
             Err(e) => {
-                rep.errors.push(CheckProblem { object: name.into(), problem: e.message().into() });
+                rep.errors.push(CheckProblem {
+                    object: name.into(),
+                    problem: e.message().into(),
+                });
                 Vec::new()
             }
         };
         // Verify what the index says is in this pack (the header may be what is damaged).
         let wanted: Vec<(ChunkId, crate::index::Loc)> = {
-            let idx = self.inner.index.read().map_err(|_| crate::RepoError::new(ErrorKind::Storage, "lock"))?;
-            idx.iter().filter(|(_, l)| l.pack == pack_no).map(|(c, l)| (*c, *l)).collect()
+            let idx = self
+                .inner
+                .index
+                .read()
+                .map_err(|_| crate::RepoError::new(ErrorKind::Storage, "lock"))?;
+            idx.iter()
+                .filter(|(_, l)| l.pack == pack_no)
+                .map(|(c, l)| (*c, *l))
+                .collect()
         };
         if !header.is_empty() && header.len() < wanted.len() {
             rep.errors.push(CheckProblem {
                 object: name.into(),
-                problem: format!("header lists {} blobs, the index {}", header.len(), wanted.len()),
+                problem: format!(
+                    "header lists {} blobs, the index {}",
+                    header.len(),
+                    wanted.len()
+                ),
             });
         }
         for (id, loc) in wanted {
             let (s, e) = (loc.offset as usize, loc.offset as usize + loc.len as usize);
             let res = match bytes.get(s..e) {
                 Some(sealed) => decode_blob(keys, &id, loc.kind, sealed, loc.raw_len).map(|_| ()),
-                None => Err(crate::RepoError::corrupted(format!("blob {id} lies past the end"))),
+                None => Err(crate::RepoError::corrupted(format!(
+                    "blob {id} lies past the end"
+                ))),
             };
             match res {
                 Ok(()) => rep.blobs_verified += 1,
-                Err(e) => rep
-                    .errors
-                    .push(CheckProblem { object: name.into(), problem: e.message().into() }),
+                Err(e) => rep.errors.push(CheckProblem {
+                    object: name.into(),
+                    problem: e.message().into(),
+                }),
             }
         }
         Ok(())
@@ -213,4 +256,3 @@ fn sample(name: &str) -> f64 {
     let v = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
     (v >> 11) as f64 / (1u64 << 53) as f64
 }
-

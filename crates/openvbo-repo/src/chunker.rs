@@ -26,7 +26,12 @@ impl ChunkerParams {
     pub fn new(seed: u64) -> Self {
         let (gear, gear_ls) = get_gear_with_seed(seed);
         let (mask_s, mask_l) = select_masks(AVG_CHUNK, Normalization::Level1);
-        Self { gear: gear.into_owned(), gear_ls: gear_ls.into_owned(), mask_s, mask_l }
+        Self {
+            gear: gear.into_owned(),
+            gear_ls: gear_ls.into_owned(),
+            mask_s,
+            mask_l,
+        }
     }
 
     /// Length of the first chunk of `data`; `data` must hold at least MAX_CHUNK bytes or
@@ -62,7 +67,13 @@ pub struct ChunkStream<'a, R: AsyncRead + Unpin + ?Sized> {
 
 impl<'a, R: AsyncRead + Unpin + ?Sized> ChunkStream<'a, R> {
     pub fn new(reader: &'a mut R, params: &'a ChunkerParams) -> Self {
-        Self { reader, params, buf: BytesMut::new(), eof: false, whole: None }
+        Self {
+            reader,
+            params,
+            buf: BytesMut::new(),
+            eof: false,
+            whole: None,
+        }
     }
 
     async fn fill(&mut self, want: usize) -> Result<()> {

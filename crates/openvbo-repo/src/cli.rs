@@ -124,11 +124,16 @@ fn backend(a: &RepoArgs) -> Result<DynBackend> {
                 access_key_id: a.s3_access_key.clone().unwrap_or_default(),
                 secret_access_key: secret,
                 virtual_hosted_style: a.s3_virtual_host,
-                allow_http: a.s3_endpoint.as_deref().is_some_and(|e| e.starts_with("http://")),
+                allow_http: a
+                    .s3_endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://")),
             };
             Ok(Arc::new(ObjectBackend::s3(&loc, RetryBudget::default())?))
         }
-        _ => Err(RepoError::invalid("give either --repo DIR or --s3-bucket (with --s3-endpoint …)")),
+        _ => Err(RepoError::invalid(
+            "give either --repo DIR or --s3-bucket (with --s3-endpoint …)",
+        )),
     }
 }
 
@@ -138,12 +143,16 @@ fn password() -> Result<String> {
 }
 
 fn read_key(path: &Path) -> Result<WrappingKey> {
-    let data = std::fs::read(path).map_err(|e| io_error(&format!("reading key file {}", path.display()), e))?;
+    let data = std::fs::read(path)
+        .map_err(|e| io_error(&format!("reading key file {}", path.display()), e))?;
     WrappingKey::from_file_contents(&data)
 }
 
 fn cli_options() -> RepoOptions {
-    RepoOptions { holder: format!("openvbo-repo-cli-{}", std::process::id()), ..RepoOptions::default() }
+    RepoOptions {
+        holder: format!("openvbo-repo-cli-{}", std::process::id()),
+        ..RepoOptions::default()
+    }
 }
 
 async fn open(a: &RepoArgs) -> Result<Repository> {
@@ -152,7 +161,10 @@ async fn open(a: &RepoArgs) -> Result<Repository> {
         let pw = password()?;
         return Repository::open(b, Unlock::Password(&pw), cli_options()).await;
     }
-    let kf = a.key_file.as_ref().ok_or_else(|| RepoError::invalid("give --key-file FILE or --password"))?;
+    let kf = a
+        .key_file
+        .as_ref()
+        .ok_or_else(|| RepoError::invalid("give --key-file FILE or --password"))?;
     let key = read_key(kf)?;
     Repository::open(b, Unlock::Master(&key), cli_options()).await
 }
@@ -169,13 +181,17 @@ fn emit(out: &mut dyn Write, s: &str) -> Result<()> {
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string_pretty(v).map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding output", e))
+    serde_json::to_string_pretty(v)
+        .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding output", e))
 }
 
 fn time_str(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ms.to_string())
 }
 
@@ -213,21 +229,36 @@ pub async fn run_to(args: RepoArgs, out: &mut dyn Write) -> Result<()> {
             let repo = open(&args).await?;
             let bar = progress(args.json, "reading packs");
             let rep = repo
-                .check_with_progress(CheckOptions { read_data_percent: *read_data }, &|d, t| {
-                    bar.set_length(t);
-                    bar.set_position(d);
-                })
+                .check_with_progress(
+                    CheckOptions {
+                        read_data_percent: *read_data,
+                    },
+                    &|d, t| {
+                        bar.set_length(t);
+                        bar.set_position(d);
+                    },
+                )
                 .await?;
             bar.finish_and_clear();
             if args.json {
                 emit(out, &to_json(&rep)?)?;
             } else {
-                emit(out, &format!(
-                    "{} restore points, {} items, {} packs ({} read, {} blobs verified)",
-                    rep.restore_points, rep.items, rep.packs, rep.packs_read, rep.blobs_verified
-                ))?;
+                emit(
+                    out,
+                    &format!(
+                        "{} restore points, {} items, {} packs ({} read, {} blobs verified)",
+                        rep.restore_points,
+                        rep.items,
+                        rep.packs,
+                        rep.packs_read,
+                        rep.blobs_verified
+                    ),
+                )?;
                 for p in &rep.unreferenced_packs {
-                    emit(out, &format!("note: {p}: not referenced by any index (prune removes it)"))?;
+                    emit(
+                        out,
+                        &format!("note: {p}: not referenced by any index (prune removes it)"),
+                    )?;
                 }
                 for e in &rep.errors {
                     emit(out, &format!("error: {}: {}", e.object, e.problem))?;
@@ -239,7 +270,10 @@ pub async fn run_to(args: RepoArgs, out: &mut dyn Write) -> Result<()> {
             if rep.ok() {
                 Ok(())
             } else {
-                Err(RepoError::new(ErrorKind::Corrupted, format!("check found {} problem(s)", rep.errors.len())))
+                Err(RepoError::new(
+                    ErrorKind::Corrupted,
+                    format!("check found {} problem(s)", rep.errors.len()),
+                ))
             }
         }
         RepoCommand::Stats => {
@@ -255,16 +289,37 @@ pub async fn run_to(args: RepoArgs, out: &mut dyn Write) -> Result<()> {
                 ))
             }
         }
-        RepoCommand::Forget { keep_days, item_level, prune } => {
+        RepoCommand::Forget {
+            keep_days,
+            item_level,
+            prune,
+        } => {
             let repo = open(&args).await?;
             let keep_ms = keep_days.saturating_mul(86_400_000);
-            let rule = if *item_level { RetentionRule::ItemLevel { keep_ms } } else { RetentionRule::SnapshotBased { keep_ms } };
+            let rule = if *item_level {
+                RetentionRule::ItemLevel { keep_ms }
+            } else {
+                RetentionRule::SnapshotBased { keep_ms }
+            };
             let f = repo.forget(&rule).await?;
-            let p = if *prune { Some(repo.prune().await?) } else { None };
+            let p = if *prune {
+                Some(repo.prune().await?)
+            } else {
+                None
+            };
             if args.json {
                 emit(out, &to_json(&json!({"forget": f, "prune": p}))?)
             } else {
-                emit(out, &format!("removed {} restore points, rewrote {} ({} items dropped), kept {}", f.removed.len(), f.rewritten.len(), f.items_removed, f.kept))?;
+                emit(
+                    out,
+                    &format!(
+                        "removed {} restore points, rewrote {} ({} items dropped), kept {}",
+                        f.removed.len(),
+                        f.rewritten.len(),
+                        f.items_removed,
+                        f.kept
+                    ),
+                )?;
                 if let Some(p) = p {
                     emit(out, &prune_text(&p))?;
                 }
@@ -286,7 +341,12 @@ pub async fn run_to(args: RepoArgs, out: &mut dyn Write) -> Result<()> {
 fn prune_text(p: &crate::PruneReport) -> String {
     format!(
         "marked {} packs, deleted {} ({} bytes), rescued {}, repacked {}, {} marks waiting",
-        p.packs_marked, p.packs_deleted, p.bytes_deleted, p.packs_rescued, p.packs_repacked, p.marks_waiting
+        p.packs_marked,
+        p.packs_deleted,
+        p.bytes_deleted,
+        p.packs_rescued,
+        p.packs_repacked,
+        p.marks_waiting
     )
 }
 
@@ -295,7 +355,9 @@ fn progress(json: bool, msg: &'static str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+    {
         bar.set_style(style);
     }
     bar.set_message(msg);
@@ -303,7 +365,10 @@ fn progress(json: bool, msg: &'static str) -> indicatif::ProgressBar {
 }
 
 async fn init(a: &RepoArgs, out: &mut dyn Write) -> Result<()> {
-    let kf = a.key_file.as_ref().ok_or_else(|| RepoError::invalid("init needs --key-file FILE (created if missing)"))?;
+    let kf = a
+        .key_file
+        .as_ref()
+        .ok_or_else(|| RepoError::invalid("init needs --key-file FILE (created if missing)"))?;
     let key = if kf.exists() {
         read_key(kf)?
     } else {
@@ -313,13 +378,24 @@ async fn init(a: &RepoArgs, out: &mut dyn Write) -> Result<()> {
     };
     let pw = if a.password { Some(password()?) } else { None };
     if let Some(p) = &a.repo {
-        std::fs::create_dir_all(p).map_err(|e| io_error(&format!("creating {}", p.display()), e))?;
+        std::fs::create_dir_all(p)
+            .map_err(|e| io_error(&format!("creating {}", p.display()), e))?;
     }
     let repo = Repository::init(backend(a)?, &key, pw.as_deref(), cli_options()).await?;
     if a.json {
-        emit(out, &to_json(&json!({"id": repo.id(), "location": repo.backend().describe()}))?)
+        emit(
+            out,
+            &to_json(&json!({"id": repo.id(), "location": repo.backend().describe()}))?,
+        )
     } else {
-        emit(out, &format!("created repository {} at {}", repo.id(), repo.backend().describe()))
+        emit(
+            out,
+            &format!(
+                "created repository {} at {}",
+                repo.id(),
+                repo.backend().describe()
+            ),
+        )
     }
 }
 
@@ -332,33 +408,50 @@ fn write_private(path: &Path, data: &[u8]) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map_err(|e| io_error(&what, e))?;
-    f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| io_error(&what, e))
+    f.write_all(data)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_error(&what, e))
 }
 
 async fn ls_points(repo: &Repository, json_out: bool, out: &mut dyn Write) -> Result<()> {
     let points = repo.list_points(None).await?;
     if json_out {
-        return emit(out, &to_json(&points.iter().map(point_json).collect::<Vec<_>>())?);
+        return emit(
+            out,
+            &to_json(&points.iter().map(point_json).collect::<Vec<_>>())?,
+        );
     }
     for p in &points {
-        emit(out, &format!(
-            "{}  {}  {:?}  {}  {} items  {} bytes{}",
-            p.id.0,
-            time_str(p.time_ms),
-            p.resource.kind,
-            p.resource.resource,
-            p.item_count,
-            p.item_bytes,
-            if p.complete { "" } else { "  (checkpoint)" }
-        ))?;
+        emit(
+            out,
+            &format!(
+                "{}  {}  {:?}  {}  {} items  {} bytes{}",
+                p.id.0,
+                time_str(p.time_ms),
+                p.resource.kind,
+                p.resource.resource,
+                p.item_count,
+                p.item_bytes,
+                if p.complete { "" } else { "  (checkpoint)" }
+            ),
+        )?;
     }
     Ok(())
 }
 
 async fn ls_resources(repo: &Repository, json_out: bool, out: &mut dyn Write) -> Result<()> {
     let mut by: HashMap<(String, String, String), (u64, i64)> = HashMap::new();
-    for p in repo.list_points(None).await?.into_iter().filter(|p| p.complete) {
-        let k = (p.resource.organization.clone(), p.resource.resource.clone(), format!("{:?}", p.resource.kind));
+    for p in repo
+        .list_points(None)
+        .await?
+        .into_iter()
+        .filter(|p| p.complete)
+    {
+        let k = (
+            p.resource.organization.clone(),
+            p.resource.resource.clone(),
+            format!("{:?}", p.resource.kind),
+        );
         let e = by.entry(k).or_insert((0, 0));
         e.0 += 1;
         e.1 = e.1.max(p.time_ms);
@@ -373,19 +466,27 @@ async fn ls_resources(repo: &Repository, json_out: bool, out: &mut dyn Write) ->
         return emit(out, &to_json(&v)?);
     }
     for ((o, r, k), (n, t)) in rows {
-        emit(out, &format!("{o}  {k}  {r}  {n} restore points, latest {}", time_str(t)))?;
+        emit(
+            out,
+            &format!("{o}  {k}  {r}  {n} restore points, latest {}", time_str(t)),
+        )?;
     }
     Ok(())
 }
 
 async fn find_point(repo: &Repository, id: &str) -> Result<RestorePoint> {
-    repo.read_point(&RestorePointId(id.to_string())).await.map_err(|e| {
-        if e.kind() == ErrorKind::NotFound {
-            RepoError::new(ErrorKind::NotFound, format!("no restore point {id} (see `openvbo repo ls`)"))
-        } else {
-            e
-        }
-    })
+    repo.read_point(&RestorePointId(id.to_string()))
+        .await
+        .map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                RepoError::new(
+                    ErrorKind::NotFound,
+                    format!("no restore point {id} (see `openvbo repo ls`)"),
+                )
+            } else {
+                e
+            }
+        })
 }
 
 async fn ls_items(repo: &Repository, id: &str, json_out: bool, out: &mut dyn Write) -> Result<()> {
@@ -399,14 +500,17 @@ async fn ls_items(repo: &Repository, id: &str, json_out: bool, out: &mut dyn Wri
         }
         match e {
             TreeEntry::Folder(f) => emit(out, &format!("folder {}  {}", f.id, f.name))?,
-            TreeEntry::Item(i) => emit(out, &format!(
-                "item   {}  in {}  {} bytes  modified {}  {}",
-                i.id,
-                i.folder,
-                i.size,
-                time_str(i.modified * 1000),
-                title(&i)
-            ))?,
+            TreeEntry::Item(i) => emit(
+                out,
+                &format!(
+                    "item   {}  in {}  {} bytes  modified {}  {}",
+                    i.id,
+                    i.folder,
+                    i.size,
+                    time_str(i.modified * 1000),
+                    title(&i)
+                ),
+            )?,
         }
     }
     if json_out {
@@ -427,7 +531,13 @@ fn title(i: &ItemEntry) -> String {
 fn safe(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c == '/' || c == '\\' || c.is_control() || c == ':' { '_' } else { c })
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() || c == ':' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let s = s.trim().trim_matches('.').to_string();
     if s.is_empty() {
@@ -487,20 +597,30 @@ async fn extract(
             continue;
         }
         let dir = to.join(folder_path(&folders, &i.folder));
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| io_error(&format!("creating {}", dir.display()), e))?;
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| io_error(&format!("creating {}", dir.display()), e))?;
         let stem = match i.metadata.get("name").and_then(|v| v.as_str()) {
             Some(name) if p.resource.kind != ResourceKind::Mailbox => safe(name),
             _ => safe(&i.id),
         };
         for (k, part) in i.parts.iter().enumerate() {
             let file = if k == 0 {
-                if p.resource.kind == ResourceKind::Mailbox { dir.join(format!("{stem}.eml")) } else { dir.join(&stem) }
+                if p.resource.kind == ResourceKind::Mailbox {
+                    dir.join(format!("{stem}.eml"))
+                } else {
+                    dir.join(&stem)
+                }
             } else {
                 let d = dir.join(format!("{stem}.parts"));
-                tokio::fs::create_dir_all(&d).await.map_err(|e| io_error("creating parts dir", e))?;
+                tokio::fs::create_dir_all(&d)
+                    .await
+                    .map_err(|e| io_error("creating parts dir", e))?;
                 d.join(safe(&part.name))
             };
-            let mut f = tokio::fs::File::create(&file).await.map_err(|e| io_error(&format!("creating {}", file.display()), e))?;
+            let mut f = tokio::fs::File::create(&file)
+                .await
+                .map_err(|e| io_error(&format!("creating {}", file.display()), e))?;
             bytes += repo.write_part(part, &mut f).await?;
         }
         n += 1;
@@ -508,8 +628,14 @@ async fn extract(
     }
     bar.finish_and_clear();
     if json_out {
-        emit(out, &to_json(&json!({"items": n, "bytes": bytes, "to": to.display().to_string()}))?)
+        emit(
+            out,
+            &to_json(&json!({"items": n, "bytes": bytes, "to": to.display().to_string()}))?,
+        )
     } else {
-        emit(out, &format!("extracted {n} items ({bytes} bytes) to {}", to.display()))
+        emit(
+            out,
+            &format!("extracted {n} items ({bytes} bytes) to {}", to.display()),
+        )
     }
 }

@@ -34,9 +34,8 @@ impl WrappingKey {
         }
         let text = std::str::from_utf8(data).map(str::trim).unwrap_or("");
         let mut k = [0u8; 32];
-        hex::decode_to_slice(text, &mut k).map_err(|_| {
-            RepoError::invalid("the key file must hold 32 bytes or 64 hex digits")
-        })?;
+        hex::decode_to_slice(text, &mut k)
+            .map_err(|_| RepoError::invalid("the key file must hold 32 bytes or 64 hex digits"))?;
         Ok(Self(k))
     }
 }
@@ -118,19 +117,31 @@ fn seal_with(cipher: &XChaCha20Poly1305, ad: &[u8], plaintext: &[u8]) -> Vec<u8>
     let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD);
     out.extend_from_slice(&nonce);
     // Encryption with a valid key and nonce cannot fail for in-memory buffers.
-    match cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: ad }) {
+    match cipher.encrypt(
+        XNonce::from_slice(&nonce),
+        Payload {
+            msg: plaintext,
+            aad: ad,
+        },
+    ) {
         Ok(ct) => out.extend_from_slice(&ct),
         Err(_) => out.clear(),
     }
     out
 }
 
-fn open_with(cipher: &XChaCha20Poly1305, ad: &[u8], sealed: &[u8]) -> std::result::Result<Vec<u8>, ()> {
+fn open_with(
+    cipher: &XChaCha20Poly1305,
+    ad: &[u8],
+    sealed: &[u8],
+) -> std::result::Result<Vec<u8>, ()> {
     if sealed.len() < SEAL_OVERHEAD {
         return Err(());
     }
     let (nonce, ct) = sealed.split_at(NONCE_LEN);
-    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: ad }).map_err(|_| ())
+    cipher
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: ad })
+        .map_err(|_| ())
 }
 
 /// Argon2id parameters, stored with each password-wrapped key.
@@ -144,7 +155,11 @@ pub struct KdfParams {
 impl Default for KdfParams {
     fn default() -> Self {
         // OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane (~50 ms here).
-        Self { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 }
+        Self {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
@@ -245,7 +260,10 @@ impl KeyFile {
                 out.copy_from_slice(&s);
                 Ok(Some(out))
             }
-            _ => Err(RepoError::new(ErrorKind::WrongKey, "the key or password does not open this repository")),
+            _ => Err(RepoError::new(
+                ErrorKind::WrongKey,
+                "the key or password does not open this repository",
+            )),
         }
     }
 }

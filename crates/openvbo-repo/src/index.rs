@@ -102,8 +102,9 @@ impl Segment {
                 out.extend_from_slice(&e.raw_len.to_le_bytes());
             }
         }
-        let z = zstd::bulk::compress(&out, 3)
-            .map_err(|e| RepoError::with_source(crate::ErrorKind::Storage, "compressing index", e))?;
+        let z = zstd::bulk::compress(&out, 3).map_err(|e| {
+            RepoError::with_source(crate::ErrorKind::Storage, "compressing index", e)
+        })?;
         let sealed = keys.seal(SEGMENT_AD, &z);
         let name = format!("{prefix}{}", hex::encode(blake3::hash(&sealed).as_bytes()));
         Ok((name, Bytes::from(sealed)))
@@ -113,11 +114,18 @@ impl Segment {
         let z = keys
             .open(SEGMENT_AD, sealed)
             .map_err(|_| RepoError::corrupted(format!("{name}: failed authentication")))?;
-        let raw = zstd::stream::decode_all(&z[..])
-            .map_err(|e| RepoError::with_source(crate::ErrorKind::Corrupted, format!("{name}: does not decompress"), e))?;
+        let raw = zstd::stream::decode_all(&z[..]).map_err(|e| {
+            RepoError::with_source(
+                crate::ErrorKind::Corrupted,
+                format!("{name}: does not decompress"),
+                e,
+            )
+        })?;
         let mut c = Cursor(&raw);
         if c.take(5)? != MAGIC {
-            return Err(RepoError::corrupted(format!("{name}: not an index segment")));
+            return Err(RepoError::corrupted(format!(
+                "{name}: not an index segment"
+            )));
         }
         let mut seg = Segment::default();
         for _ in 0..c.u32()? {
@@ -140,7 +148,11 @@ impl Segment {
                     raw_len: c.u32()?,
                 });
             }
-            seg.packs.push(PackBlobs { pack, size, entries });
+            seg.packs.push(PackBlobs {
+                pack,
+                size,
+                entries,
+            });
         }
         Ok(seg)
     }
@@ -192,7 +204,13 @@ impl Index {
         for b in packs {
             let pack = self.pack_no(&b.pack, b.size);
             for e in &b.entries {
-                let loc = Loc { pack, offset: e.offset, len: e.len, raw_len: e.raw_len, kind: e.kind };
+                let loc = Loc {
+                    pack,
+                    offset: e.offset,
+                    len: e.len,
+                    raw_len: e.raw_len,
+                    kind: e.kind,
+                };
                 self.marked.insert(e.id, loc);
             }
         }
@@ -205,7 +223,9 @@ impl Index {
     }
 
     pub fn has_pack(&self, name: &str) -> bool {
-        self.pack_ids.get(name).is_some_and(|p| self.map.values().any(|l| l.pack == *p))
+        self.pack_ids
+            .get(name)
+            .is_some_and(|p| self.map.values().any(|l| l.pack == *p))
     }
 
     pub fn contains(&self, id: &ChunkId) -> bool {
@@ -213,7 +233,10 @@ impl Index {
     }
 
     pub fn pack_name(&self, pack: u32) -> &str {
-        self.packs.get(pack as usize).map(String::as_str).unwrap_or("")
+        self.packs
+            .get(pack as usize)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 
     pub fn pack_size(&self, pack: u32) -> u64 {
@@ -248,7 +271,11 @@ impl Index {
             .filter(|(p, _)| !exclude.contains(self.pack_name(*p)))
             .map(|(p, mut entries)| {
                 entries.sort_by_key(|e| e.offset);
-                PackBlobs { pack: self.pack_name(p).to_string(), size: self.pack_size(p), entries }
+                PackBlobs {
+                    pack: self.pack_name(p).to_string(),
+                    size: self.pack_size(p),
+                    entries,
+                }
             })
             .collect();
         packs.sort_by(|a, b| a.pack.cmp(&b.pack));
@@ -264,7 +291,13 @@ impl Index {
     pub fn add_pack(&mut self, blobs: &PackBlobs) {
         let pack = self.pack_no(&blobs.pack, blobs.size);
         for e in &blobs.entries {
-            let loc = Loc { pack, offset: e.offset, len: e.len, raw_len: e.raw_len, kind: e.kind };
+            let loc = Loc {
+                pack,
+                offset: e.offset,
+                len: e.len,
+                raw_len: e.raw_len,
+                kind: e.kind,
+            };
             // First location wins (a duplicate from two writers racing is just garbage),
             // except over a pack being repacked away.
             match self.map.entry(e.id) {
@@ -282,8 +315,10 @@ impl Index {
 
     /// Builds an index from decoded segments, honouring `supersedes`.
     pub fn from_segments(segments: Vec<(String, Segment)>) -> Self {
-        let superseded: HashSet<String> =
-            segments.iter().flat_map(|(_, s)| s.supersedes.iter().cloned()).collect();
+        let superseded: HashSet<String> = segments
+            .iter()
+            .flat_map(|(_, s)| s.supersedes.iter().cloned())
+            .collect();
         let mut idx = Index::default();
         for (name, seg) in segments {
             if superseded.contains(&name) {

@@ -29,9 +29,13 @@ const LEASE: &str = "lease";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetentionRule {
     /// Keep restore points newer than `keep_ms`; always keep each resource's newest.
-    SnapshotBased { keep_ms: i64 },
+    SnapshotBased {
+        keep_ms: i64,
+    },
     /// Keep items modified within `keep_ms`, whatever the restore points.
-    ItemLevel { keep_ms: i64 },
+    ItemLevel {
+        keep_ms: i64,
+    },
     KeepForever,
 }
 
@@ -94,7 +98,14 @@ impl Repository {
                 .decode(&f.segment)
                 .map_err(|_| RepoError::corrupted(format!("{}: bad segment", o.name)))?;
             let seg = Segment::decode(&self.inner.keys, &o.name, &seg_bytes)?;
-            out.push((o.name, Mark { marked_ms: f.marked_ms, sessions: f.sessions, packs: seg.packs }));
+            out.push((
+                o.name,
+                Mark {
+                    marked_ms: f.marked_ms,
+                    sessions: f.sessions,
+                    packs: seg.packs,
+                },
+            ));
         }
         Ok(out)
     }
@@ -102,12 +113,22 @@ impl Repository {
     async fn acquire_lease(&self) -> Result<()> {
         let now = self.now_ms();
         let me = &self.inner.opts.holder;
-        let lease = Lease { holder: me.clone(), expires_ms: now + self.inner.opts.session_ttl.as_millis() as i64 };
-        let data = Bytes::from(serde_json::to_vec(&lease).map_err(|e| RepoError::with_source(ErrorKind::Storage, "lease", e))?);
+        let lease = Lease {
+            holder: me.clone(),
+            expires_ms: now + self.inner.opts.session_ttl.as_millis() as i64,
+        };
+        let data = Bytes::from(
+            serde_json::to_vec(&lease)
+                .map_err(|e| RepoError::with_source(ErrorKind::Storage, "lease", e))?,
+        );
         match self.put(LEASE, data.clone(), true).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let cur: Option<Lease> = self.get(LEASE).await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+                let cur: Option<Lease> = self
+                    .get(LEASE)
+                    .await
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
                 match cur {
                     Some(l) if l.expires_ms > now && &l.holder != me => Err(RepoError::new(
                         ErrorKind::Locked,
@@ -197,8 +218,9 @@ impl Repository {
                 continue;
             }
             for e in keep {
-                serde_json::to_writer(&mut out, &e)
-                    .map_err(|err| RepoError::with_source(ErrorKind::Storage, "encoding entry", err))?;
+                serde_json::to_writer(&mut out, &e).map_err(|err| {
+                    RepoError::with_source(ErrorKind::Storage, "encoding entry", err)
+                })?;
                 out.push(b'\n');
             }
             if out.len() >= 256 * 1024 {
@@ -270,7 +292,8 @@ impl Repository {
         let mut still_marked: HashSet<String> = HashSet::new();
         let delay = self.inner.opts.delete_delay.as_millis() as i64;
         for (name, mark) in marks {
-            let waiting = now < mark.marked_ms + delay || mark.sessions.iter().any(|s| live.contains(s));
+            let waiting =
+                now < mark.marked_ms + delay || mark.sessions.iter().any(|s| live.contains(s));
             if waiting {
                 rep.marks_waiting += 1;
                 still_marked.extend(mark.packs.iter().map(|p| p.pack.clone()));
@@ -292,7 +315,10 @@ impl Repository {
             }
             if !rescue.is_empty() {
                 rep.packs_rescued += rescue.len() as u64;
-                let seg = Segment { supersedes: Vec::new(), packs: rescue };
+                let seg = Segment {
+                    supersedes: Vec::new(),
+                    packs: rescue,
+                };
                 let (sname, bytes) = seg.encode(&self.inner.keys)?;
                 self.put(&sname, bytes, false).await?;
             }
@@ -305,9 +331,22 @@ impl Repository {
         let mut repack: Vec<(String, Vec<crate::pack::PackEntry>)> = Vec::new();
         {
             let idx = self.lock_index()?;
-            let mut per: HashMap<u32, (u64, Vec<crate::pack::PackEntry>, Vec<crate::pack::PackEntry>)> = HashMap::new();
+            let mut per: HashMap<
+                u32,
+                (
+                    u64,
+                    Vec<crate::pack::PackEntry>,
+                    Vec<crate::pack::PackEntry>,
+                ),
+            > = HashMap::new();
             for (id, l) in idx.iter() {
-                let e = crate::pack::PackEntry { id: *id, kind: l.kind, offset: l.offset, len: l.len, raw_len: l.raw_len };
+                let e = crate::pack::PackEntry {
+                    id: *id,
+                    kind: l.kind,
+                    offset: l.offset,
+                    len: l.len,
+                    raw_len: l.raw_len,
+                };
                 let slot = per.entry(l.pack).or_default();
                 if refs.contains(id) {
                     slot.0 += l.len as u64;
@@ -322,15 +361,28 @@ impl Repository {
                 let mut all = used_e.clone();
                 all.extend(unused_e.iter().copied());
                 if used == 0 {
-                    candidates.push(PackBlobs { pack: name, size, entries: all });
+                    candidates.push(PackBlobs {
+                        pack: name,
+                        size,
+                        entries: all,
+                    });
                 } else if !unused_e.is_empty() && used * 2 < size {
                     repack.push((name.clone(), used_e));
-                    candidates.push(PackBlobs { pack: name, size, entries: all });
+                    candidates.push(PackBlobs {
+                        pack: name,
+                        size,
+                        entries: all,
+                    });
                 }
             }
         }
         // Packs on storage that no index names (a crashed or still-running writer's).
-        let indexed: HashSet<String> = self.lock_index()?.packs().into_iter().map(|(_, n, _)| n.to_string()).collect();
+        let indexed: HashSet<String> = self
+            .lock_index()?
+            .packs()
+            .into_iter()
+            .map(|(_, n, _)| n.to_string())
+            .collect();
         for prefix in [BlobKind::Data.prefix(), BlobKind::Tree.prefix()] {
             for o in self.inner.backend.list(&format!("{prefix}/")).await? {
                 if indexed.contains(&o.name) || still_marked.contains(&o.name) {
@@ -338,7 +390,11 @@ impl Repository {
                 }
                 let bytes = self.get(&o.name).await?;
                 let entries = parse_pack(&self.inner.keys, &o.name, &bytes).unwrap_or_default();
-                candidates.push(PackBlobs { pack: o.name, size: o.size, entries });
+                candidates.push(PackBlobs {
+                    pack: o.name,
+                    size: o.size,
+                    entries,
+                });
             }
         }
         for (name, _) in &repack {
@@ -349,7 +405,9 @@ impl Repository {
             for e in used {
                 let s = e.offset as usize;
                 let Some(sealed) = bytes.get(s..s + e.len as usize) else {
-                    return Err(RepoError::corrupted(format!("pack {name}: blob past the end")));
+                    return Err(RepoError::corrupted(format!(
+                        "pack {name}: blob past the end"
+                    )));
                 };
                 self.copy_blob(e.kind, e.id, sealed, e.raw_len).await?;
             }
@@ -372,12 +430,22 @@ impl Repository {
         if !candidates.is_empty() {
             // Sessions listed *after* the consolidation: any later one cannot see the marked packs.
             let sessions = self.live_sessions().await?;
-            let mark_seg = Segment { supersedes: Vec::new(), packs: candidates };
+            let mark_seg = Segment {
+                supersedes: Vec::new(),
+                packs: candidates,
+            };
             let (_, seg_bytes) = mark_seg.encode(&self.inner.keys)?;
             use base64::Engine;
-            let f = MarkFile { marked_ms: now, sessions, segment: b64().encode(&seg_bytes) };
+            let f = MarkFile {
+                marked_ms: now,
+                sessions,
+                segment: b64().encode(&seg_bytes),
+            };
             let sealed = self.inner.keys.seal_json(MARK_AD, &f)?;
-            let mname = format!("{MARKS_PREFIX}{}", hex::encode(blake3::hash(&sealed).as_bytes()));
+            let mname = format!(
+                "{MARKS_PREFIX}{}",
+                hex::encode(blake3::hash(&sealed).as_bytes())
+            );
             self.put(&mname, Bytes::from(sealed), false).await?;
             rep.packs_marked = mark_seg.packs.len() as u64;
         }

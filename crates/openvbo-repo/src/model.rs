@@ -108,6 +108,8 @@ pub struct RestorePoint {
 impl RestorePoint {
     pub fn delta_state_bytes(&self) -> Vec<u8> {
         use base64::Engine;
-        base64::engine::general_purpose::STANDARD.decode(&self.delta_state).unwrap_or_default()
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.delta_state)
+            .unwrap_or_default()
     }
 }

@@ -74,7 +74,9 @@ pub fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) 
     let worth_trying = plain.len() >= 64
         && (plain.len() <= 128 * 1024 || {
             let probe = &plain[..64 * 1024];
-            zstd::bulk::compress(probe, 1).map(|z| z.len() < probe.len() * 15 / 16).unwrap_or(false)
+            zstd::bulk::compress(probe, 1)
+                .map(|z| z.len() < probe.len() * 15 / 16)
+                .unwrap_or(false)
         });
     if worth_trying {
         if let Ok(z) = zstd::bulk::compress(plain, 3) {
@@ -92,19 +94,35 @@ pub fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) 
 }
 
 /// Opens, decompresses and verifies a blob against its id.
-pub fn decode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, sealed: &[u8], raw_len: u32) -> Result<Bytes> {
+pub fn decode_blob(
+    keys: &RepoKeys,
+    id: &ChunkId,
+    kind: BlobKind,
+    sealed: &[u8],
+    raw_len: u32,
+) -> Result<Bytes> {
     let payload = keys
         .open(&blob_ad(id, kind), sealed)
         .map_err(|_| RepoError::corrupted(format!("blob {id} failed authentication")))?;
     let plain = match payload.split_first() {
         Some((0, rest)) => rest.to_vec(),
         Some((1, rest)) => zstd::bulk::decompress(rest, raw_len as usize).map_err(|e| {
-            RepoError::with_source(ErrorKind::Corrupted, format!("blob {id} does not decompress"), e)
+            RepoError::with_source(
+                ErrorKind::Corrupted,
+                format!("blob {id} does not decompress"),
+                e,
+            )
         })?,
-        _ => return Err(RepoError::corrupted(format!("blob {id} has an unknown encoding"))),
+        _ => {
+            return Err(RepoError::corrupted(format!(
+                "blob {id} has an unknown encoding"
+            )))
+        }
     };
     if plain.len() != raw_len as usize || keys.chunk_id(&plain) != *id {
-        return Err(RepoError::corrupted(format!("blob {id} does not match its id")));
+        return Err(RepoError::corrupted(format!(
+            "blob {id} does not match its id"
+        )));
     }
     Ok(Bytes::from(plain))
 }
@@ -119,7 +137,12 @@ pub struct PackBuilder {
 
 impl PackBuilder {
     pub fn new(kind: BlobKind) -> Self {
-        Self { kind, buf: Vec::new(), entries: Vec::new(), ids: HashSet::new() }
+        Self {
+            kind,
+            buf: Vec::new(),
+            entries: Vec::new(),
+            ids: HashSet::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -142,7 +165,13 @@ impl PackBuilder {
             .map_err(|_| RepoError::invalid("pack grew past 4 GiB"))?;
         let len = u32::try_from(sealed.len()).map_err(|_| RepoError::invalid("blob too large"))?;
         self.buf.extend_from_slice(sealed);
-        self.entries.push(PackEntry { id, kind: self.kind, offset, len, raw_len });
+        self.entries.push(PackEntry {
+            id,
+            kind: self.kind,
+            offset,
+            len,
+            raw_len,
+        });
         self.ids.insert(id);
         Ok(())
     }
@@ -164,7 +193,11 @@ impl PackBuilder {
         let hash = blake3::hash(&buf);
         let entries = std::mem::take(&mut self.entries);
         self.ids.clear();
-        (pack_name(self.kind, hash.as_bytes()), Bytes::from(buf), entries)
+        (
+            pack_name(self.kind, hash.as_bytes()),
+            Bytes::from(buf),
+            entries,
+        )
     }
 }
 
@@ -180,7 +213,9 @@ pub fn parse_pack(keys: &RepoKeys, name: &str, bytes: &[u8]) -> Result<Vec<PackE
         return Err(bad("truncated (header length beyond the object)"));
     }
     let (blobs, sealed) = body.split_at(body.len() - hlen);
-    let header = keys.open(HEADER_AD, sealed).map_err(|_| bad("header failed authentication"))?;
+    let header = keys
+        .open(HEADER_AD, sealed)
+        .map_err(|_| bad("header failed authentication"))?;
     if header.len() % ENTRY_LEN != 0 {
         return Err(bad("header has a partial entry"));
     }

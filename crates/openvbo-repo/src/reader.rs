@@ -40,14 +40,23 @@ impl Repository {
 
     /// The newest complete restore point of a resource: the base for its next incremental.
     pub async fn latest_point(&self, resource: &ResourceRef) -> Result<Option<RestorePoint>> {
-        Ok(self.list_points(Some(resource)).await?.into_iter().rev().find(|p| p.complete))
+        Ok(self
+            .list_points(Some(resource))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|p| p.complete))
     }
 
     /// The checkpoint of an interrupted backup of `resource` newer than its latest complete
     /// point, if any: pass it to [`Repository::resume`].
     pub async fn pending_checkpoint(&self, resource: &ResourceRef) -> Result<Option<RestorePoint>> {
         let points = self.list_points(Some(resource)).await?;
-        let last_complete = points.iter().filter(|p| p.complete).map(|p| p.time_ms).max();
+        let last_complete = points
+            .iter()
+            .filter(|p| p.complete)
+            .map(|p| p.time_ms)
+            .max();
         Ok(points
             .into_iter()
             .rev()
@@ -64,7 +73,11 @@ impl Repository {
         let mut out = Vec::new();
         for line in plain.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             out.push(serde_json::from_slice(line).map_err(|e| {
-                RepoError::with_source(ErrorKind::Corrupted, format!("tree blob {id} is not valid"), e)
+                RepoError::with_source(
+                    ErrorKind::Corrupted,
+                    format!("tree blob {id} is not valid"),
+                    e,
+                )
             })?);
         }
         Ok(out)
@@ -81,18 +94,29 @@ impl Repository {
 
     /// A part's content, chunk by chunk (the next chunk is fetched while one is consumed).
     pub fn read_part<'a>(&'a self, part: &'a PartEntry) -> BoxStream<'a, Result<bytes::Bytes>> {
-        stream::iter(part.chunks.iter()).map(move |id| self.read_blob(id)).buffered(2).boxed()
+        stream::iter(part.chunks.iter())
+            .map(move |id| self.read_blob(id))
+            .buffered(2)
+            .boxed()
     }
 
     /// Copies a part's content into `out`; returns the bytes written.
-    pub async fn write_part<W: AsyncWrite + Unpin>(&self, part: &PartEntry, out: &mut W) -> Result<u64> {
+    pub async fn write_part<W: AsyncWrite + Unpin>(
+        &self,
+        part: &PartEntry,
+        out: &mut W,
+    ) -> Result<u64> {
         let mut s = self.read_part(part);
         let mut n = 0u64;
         while let Some(chunk) = s.try_next().await? {
-            out.write_all(&chunk).await.map_err(|e| io_error("writing restored content", e))?;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| io_error("writing restored content", e))?;
             n += chunk.len() as u64;
         }
-        out.flush().await.map_err(|e| io_error("writing restored content", e))?;
+        out.flush()
+            .await
+            .map_err(|e| io_error("writing restored content", e))?;
         if n != part.size {
             return Err(RepoError::corrupted(format!(
                 "part {:?} restored {n} bytes, expected {}",

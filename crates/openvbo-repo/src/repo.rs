@@ -137,7 +137,12 @@ impl Repository {
             id: id.clone(),
             created_ms: opts.clock.now_ms(),
         };
-        write_key(&backend, "master", &KeyFile::wrap_master(&id, &secret, master)).await?;
+        write_key(
+            &backend,
+            "master",
+            &KeyFile::wrap_master(&id, &secret, master),
+        )
+        .await?;
         if let Some(pw) = password {
             let kf = KeyFile::wrap_password(&id, &secret, pw, KdfParams::default())?;
             write_key(&backend, "password", &kf).await?;
@@ -145,7 +150,13 @@ impl Repository {
         let cfg = serde_json::to_vec_pretty(&config)
             .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding config", e))?;
         backend.put(CONFIG, Bytes::from(cfg), true).await?;
-        Ok(Self::from_parts(backend, config, &secret, opts, Index::default()))
+        Ok(Self::from_parts(
+            backend,
+            config,
+            &secret,
+            opts,
+            Index::default(),
+        ))
     }
 
     /// Opens an existing repository with the master key or a password.
@@ -165,7 +176,10 @@ impl Repository {
         if config.format != "openvbo-repository" || config.version != 1 {
             return Err(RepoError::new(
                 ErrorKind::InvalidInput,
-                format!("unsupported repository format {} v{}", config.format, config.version),
+                format!(
+                    "unsupported repository format {} v{}",
+                    config.format, config.version
+                ),
             ));
         }
         let (master, password) = match unlock {
@@ -177,7 +191,11 @@ impl Repository {
         for obj in backend.list(KEYS_PREFIX).await? {
             let data = backend.get(&obj.name).await?;
             let kf: KeyFile = serde_json::from_slice(&data).map_err(|e| {
-                RepoError::with_source(ErrorKind::Corrupted, format!("{} is not valid", obj.name), e)
+                RepoError::with_source(
+                    ErrorKind::Corrupted,
+                    format!("{} is not valid", obj.name),
+                    e,
+                )
             })?;
             match kf.unwrap(&config.id, master, password) {
                 Ok(Some(s)) => {
@@ -190,7 +208,10 @@ impl Repository {
         }
         let Some(secret) = secret else {
             return Err(last_err.unwrap_or_else(|| {
-                RepoError::new(ErrorKind::WrongKey, "no key of that kind in this repository")
+                RepoError::new(
+                    ErrorKind::WrongKey,
+                    "no key of that kind in this repository",
+                )
             }));
         };
         let repo = Self::from_parts(backend, config, &secret, opts, Index::default());
@@ -216,8 +237,14 @@ impl Repository {
                 opts,
                 index: RwLock::new(index),
                 buffered: Mutex::new(HashSet::new()),
-                data: tokio::sync::Mutex::new(Slot { builder: PackBuilder::new(BlobKind::Data), stuck: None }),
-                tree: tokio::sync::Mutex::new(Slot { builder: PackBuilder::new(BlobKind::Tree), stuck: None }),
+                data: tokio::sync::Mutex::new(Slot {
+                    builder: PackBuilder::new(BlobKind::Data),
+                    stuck: None,
+                }),
+                tree: tokio::sync::Mutex::new(Slot {
+                    builder: PackBuilder::new(BlobKind::Tree),
+                    stuck: None,
+                }),
                 unindexed: Mutex::new(Vec::new()),
                 commit: tokio::sync::Mutex::new(()),
                 counters: Counters::default(),
@@ -256,7 +283,8 @@ impl Repository {
         let kf = KeyFile::wrap_password(self.id(), &secret, password, KdfParams::default())?;
         let data = serde_json::to_vec_pretty(&kf)
             .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
-        self.put(&format!("{KEYS_PREFIX}password"), Bytes::from(data), false).await
+        self.put(&format!("{KEYS_PREFIX}password"), Bytes::from(data), false)
+            .await
     }
 
     /// Re-wraps the key under a new master key (server master key rotation, or a
@@ -266,7 +294,8 @@ impl Repository {
         let kf = KeyFile::wrap_master(self.id(), &secret, new_master);
         let data = serde_json::to_vec_pretty(&kf)
             .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
-        self.put(&format!("{KEYS_PREFIX}master"), Bytes::from(data), false).await
+        self.put(&format!("{KEYS_PREFIX}master"), Bytes::from(data), false)
+            .await
     }
 
     async fn unwrap_secret(&self, master: &WrappingKey) -> Result<[u8; 32]> {
@@ -278,10 +307,16 @@ impl Repository {
             Unlock::Master(m) => (Some(m), None),
             Unlock::Password(p) => (None, Some(p)),
         };
-        let want = if m.is_some() { KeyFileKind::Master } else { KeyFileKind::Password };
+        let want = if m.is_some() {
+            KeyFileKind::Master
+        } else {
+            KeyFileKind::Password
+        };
         for obj in self.inner.backend.list(KEYS_PREFIX).await? {
             let data = self.inner.backend.get(&obj.name).await?;
-            let Ok(kf) = serde_json::from_slice::<KeyFile>(&data) else { continue };
+            let Ok(kf) = serde_json::from_slice::<KeyFile>(&data) else {
+                continue;
+            };
             if kf.kind != want {
                 continue;
             }
@@ -289,12 +324,18 @@ impl Repository {
                 return Ok(s);
             }
         }
-        Err(RepoError::new(ErrorKind::WrongKey, "the key or password does not open this repository"))
+        Err(RepoError::new(
+            ErrorKind::WrongKey,
+            "the key or password does not open this repository",
+        ))
     }
 
     pub(crate) async fn put(&self, name: &str, data: Bytes, create_only: bool) -> Result<()> {
         self.inner.counters.puts.fetch_add(1, Ordering::Relaxed);
-        self.inner.counters.put_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.inner
+            .counters
+            .put_bytes
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.inner.backend.put(name, data, create_only).await
     }
 
@@ -316,7 +357,11 @@ impl Repository {
         let listed = self.inner.backend.list(INDEX_PREFIX).await?;
         let fresh: Vec<String> = {
             let idx = self.inner.index.read().map_err(|_| lock_err())?;
-            listed.iter().map(|o| o.name.clone()).filter(|n| !idx.loaded.contains(n)).collect()
+            listed
+                .iter()
+                .map(|o| o.name.clone())
+                .filter(|n| !idx.loaded.contains(n))
+                .collect()
         };
         if fresh.is_empty() {
             return Ok(());
@@ -368,8 +413,19 @@ impl Repository {
 
     /// Whether a blob is already stored or buffered (so a writer may reference it).
     pub(crate) fn is_known(&self, id: &ChunkId) -> bool {
-        let in_index = self.inner.index.read().map(|i| i.contains(id)).unwrap_or(false);
-        in_index || self.inner.buffered.lock().map(|b| b.contains(id)).unwrap_or(false)
+        let in_index = self
+            .inner
+            .index
+            .read()
+            .map(|i| i.contains(id))
+            .unwrap_or(false);
+        in_index
+            || self
+                .inner
+                .buffered
+                .lock()
+                .map(|b| b.contains(id))
+                .unwrap_or(false)
     }
 
     /// Adds a sealed blob to the shared pack of its kind; returns false if someone else
@@ -389,13 +445,20 @@ impl Repository {
         if self.is_known(&id) {
             return Ok(false);
         }
-        self.add_to_slot(&mut slot, target, id, sealed, raw_len).await?;
+        self.add_to_slot(&mut slot, target, id, sealed, raw_len)
+            .await?;
         Ok(true)
     }
 
     /// Repack: copies an already-sealed blob into a new pack even though the index knows it
     /// (its old pack is about to go). Sealed bytes are reused as is: no re-encryption.
-    pub(crate) async fn copy_blob(&self, kind: BlobKind, id: ChunkId, sealed: &[u8], raw_len: u32) -> Result<()> {
+    pub(crate) async fn copy_blob(
+        &self,
+        kind: BlobKind,
+        id: ChunkId,
+        sealed: &[u8],
+        raw_len: u32,
+    ) -> Result<()> {
         let (slot, target) = match kind {
             BlobKind::Data => (&self.inner.data, self.inner.opts.data_pack_size),
             BlobKind::Tree => (&self.inner.tree, self.inner.opts.tree_pack_size),
@@ -404,15 +467,29 @@ impl Repository {
         if slot.builder.contains(&id) {
             return Ok(());
         }
-        self.add_to_slot(&mut slot, target, id, sealed, raw_len).await
+        self.add_to_slot(&mut slot, target, id, sealed, raw_len)
+            .await
     }
 
-    async fn add_to_slot(&self, slot: &mut Slot, target: usize, id: ChunkId, sealed: &[u8], raw_len: u32) -> Result<()> {
-        if slot.stuck.is_some() || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target) {
+    async fn add_to_slot(
+        &self,
+        slot: &mut Slot,
+        target: usize,
+        id: ChunkId,
+        sealed: &[u8],
+        raw_len: u32,
+    ) -> Result<()> {
+        if slot.stuck.is_some()
+            || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target)
+        {
             self.flush_slot(slot).await?;
         }
         slot.builder.add(id, sealed, raw_len)?;
-        self.inner.buffered.lock().map_err(|_| lock_err())?.insert(id);
+        self.inner
+            .buffered
+            .lock()
+            .map_err(|_| lock_err())?
+            .insert(id);
         Ok(())
     }
 
@@ -420,22 +497,36 @@ impl Repository {
         if slot.stuck.is_none() && !slot.builder.is_empty() {
             slot.stuck = Some(slot.builder.finish(&self.inner.keys));
         }
-        let Some((name, bytes, entries)) = slot.stuck.take() else { return Ok(()) };
+        let Some((name, bytes, entries)) = slot.stuck.take() else {
+            return Ok(());
+        };
         let size = bytes.len() as u64;
         if let Err(e) = self.put(&name, bytes.clone(), false).await {
             slot.stuck = Some((name, bytes, entries));
             return Err(e);
         }
-        let blobs = PackBlobs { pack: name, size, entries };
+        let blobs = PackBlobs {
+            pack: name,
+            size,
+            entries,
+        };
         // Into the index before out of `buffered`, so the id is never unknown in between.
-        self.inner.index.write().map_err(|_| lock_err())?.add_pack(&blobs);
+        self.inner
+            .index
+            .write()
+            .map_err(|_| lock_err())?
+            .add_pack(&blobs);
         {
             let mut b = self.inner.buffered.lock().map_err(|_| lock_err())?;
             for e in &blobs.entries {
                 b.remove(&e.id);
             }
         }
-        self.inner.unindexed.lock().map_err(|_| lock_err())?.push(blobs);
+        self.inner
+            .unindexed
+            .lock()
+            .map_err(|_| lock_err())?
+            .push(blobs);
         Ok(())
     }
 
@@ -453,11 +544,19 @@ impl Repository {
         if packs.is_empty() {
             return Ok(());
         }
-        let seg = Segment { supersedes: Vec::new(), packs };
+        let seg = Segment {
+            supersedes: Vec::new(),
+            packs,
+        };
         let (name, bytes) = seg.encode(&self.inner.keys)?;
         match self.put(&name, bytes, false).await {
             Ok(()) => {
-                self.inner.index.write().map_err(|_| lock_err())?.loaded.insert(name);
+                self.inner
+                    .index
+                    .write()
+                    .map_err(|_| lock_err())?
+                    .loaded
+                    .insert(name);
                 Ok(())
             }
             Err(e) => {
@@ -474,7 +573,12 @@ impl Repository {
         let _g = self.inner.commit.lock().await;
         self.flush_and_index().await?;
         let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
-        self.put(&format!("{POINTS_PREFIX}{}", point.id.0), Bytes::from(sealed), true).await
+        self.put(
+            &format!("{POINTS_PREFIX}{}", point.id.0),
+            Bytes::from(sealed),
+            true,
+        )
+        .await
     }
 
     /// Replaces a record in place (item-level retention rewrites a point's tree; the id
@@ -483,7 +587,12 @@ impl Repository {
         let _g = self.inner.commit.lock().await;
         self.flush_and_index().await?;
         let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
-        self.put(&format!("{POINTS_PREFIX}{}", point.id.0), Bytes::from(sealed), false).await
+        self.put(
+            &format!("{POINTS_PREFIX}{}", point.id.0),
+            Bytes::from(sealed),
+            false,
+        )
+        .await
     }
 
     pub(crate) fn lock_index(&self) -> Result<std::sync::RwLockReadGuard<'_, Index>> {
@@ -499,7 +608,10 @@ impl Repository {
     }
 
     pub(crate) async fn delete_record(&self, id: &RestorePointId) -> Result<()> {
-        self.inner.backend.delete(&format!("{POINTS_PREFIX}{}", id.0)).await
+        self.inner
+            .backend
+            .delete(&format!("{POINTS_PREFIX}{}", id.0))
+            .await
     }
 
     /// A new record id for `resource` at `time_ms`: its keyed resource name, then the time,
@@ -514,15 +626,16 @@ impl Repository {
     }
 
     pub(crate) fn resource_key(&self, r: &ResourceRef) -> String {
-        self.inner.keys.name_for(&[&r.organization, &r.resource, &format!("{:?}", r.kind)])
+        self.inner
+            .keys
+            .name_for(&[&r.organization, &r.resource, &format!("{:?}", r.kind)])
     }
 
     pub(crate) fn decode_record(&self, id: RestorePointId, sealed: &[u8]) -> Result<RestorePoint> {
-        let mut p: RestorePoint = self
-            .inner
-            .keys
-            .open_json(RECORD_AD, sealed)
-            .map_err(|e| RepoError::corrupted(format!("restore point {id}: {}", e.message())))?;
+        let mut p: RestorePoint =
+            self.inner.keys.open_json(RECORD_AD, sealed).map_err(|e| {
+                RepoError::corrupted(format!("restore point {id}: {}", e.message()))
+            })?;
         p.id = id;
         Ok(p)
     }
@@ -558,5 +671,7 @@ impl Repository {
 async fn write_key(backend: &DynBackend, name: &str, kf: &KeyFile) -> Result<()> {
     let data = serde_json::to_vec_pretty(kf)
         .map_err(|e| RepoError::with_source(ErrorKind::Storage, "encoding key", e))?;
-    backend.put(&format!("{KEYS_PREFIX}{name}"), Bytes::from(data), true).await
+    backend
+        .put(&format!("{KEYS_PREFIX}{name}"), Bytes::from(data), true)
+        .await
 }

@@ -62,8 +62,15 @@ impl Repository {
         }
         let now = self.now_ms();
         let s = Session {
-            name: format!("{SESSIONS_PREFIX}{}", hex::encode(rand::random::<[u8; 8]>())),
-            info: SessionInfo { holder: holder.clone(), started_ms: now, refreshed_ms: now },
+            name: format!(
+                "{SESSIONS_PREFIX}{}",
+                hex::encode(rand::random::<[u8; 8]>())
+            ),
+            info: SessionInfo {
+                holder: holder.clone(),
+                started_ms: now,
+                refreshed_ms: now,
+            },
         };
         self.write_session(&s).await?;
         Ok(s)

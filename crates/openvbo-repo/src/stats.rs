@@ -37,7 +37,12 @@ impl Repository {
         let mut resources = HashSet::new();
         let mut seen: HashSet<ChunkId> = HashSet::new();
         let mut trees: HashSet<ChunkId> = HashSet::new();
-        for p in self.list_points(None).await?.into_iter().filter(|p| p.complete) {
+        for p in self
+            .list_points(None)
+            .await?
+            .into_iter()
+            .filter(|p| p.complete)
+        {
             st.restore_points += 1;
             resources.insert(self.resource_key(&p.resource));
             st.items += p.item_count;
@@ -54,7 +59,11 @@ impl Repository {
             }
         }
         st.resources = resources.len() as u64;
-        let idx = self.inner.index.read().map_err(|_| RepoError::new(ErrorKind::Storage, "lock"))?;
+        let idx = self
+            .inner
+            .index
+            .read()
+            .map_err(|_| RepoError::new(ErrorKind::Storage, "lock"))?;
         for id in &seen {
             if let Some(l) = idx.get(id) {
                 st.unique_bytes += l.raw_len as u64;

@@ -44,12 +44,18 @@ pub struct Part<'a> {
 
 impl<'a> Part<'a> {
     pub fn new(name: impl Into<String>, reader: impl AsyncRead + Send + 'a) -> Self {
-        Self { name: name.into(), reader: Box::pin(reader) }
+        Self {
+            name: name.into(),
+            reader: Box::pin(reader),
+        }
     }
 
     pub fn bytes(name: impl Into<String>, data: impl Into<Bytes>) -> Part<'static> {
         let b: Bytes = data.into();
-        Part { name: name.into(), reader: Box::pin(std::io::Cursor::new(b)) }
+        Part {
+            name: name.into(),
+            reader: Box::pin(std::io::Cursor::new(b)),
+        }
     }
 }
 
@@ -124,7 +130,9 @@ impl Repository {
     /// [`ResourceWriter::already_stored`] tells the engine which items to skip.
     pub async fn resume(&self, checkpoint: &RestorePoint) -> Result<ResourceWriter> {
         if checkpoint.complete {
-            return Err(RepoError::invalid("that restore point is complete, not a checkpoint"));
+            return Err(RepoError::invalid(
+                "that restore point is complete, not a checkpoint",
+            ));
         }
         let base = match &checkpoint.base {
             Some(id) => Some(self.read_point(id).await?),
@@ -163,7 +171,8 @@ impl ResourceWriter {
 
     /// True when this run (or the run it resumes) already stored this item version.
     pub fn already_stored(&self, id: &str, change_key: &str) -> bool {
-        self.stored.contains(&stored_key(&self.repo, id, change_key))
+        self.stored
+            .contains(&stored_key(&self.repo, id, change_key))
     }
 
     pub async fn put_folder(&mut self, folder: FolderEntry) -> Result<()> {
@@ -188,7 +197,11 @@ impl ResourceWriter {
         for mut part in parts {
             let (chunks, n) = self.store_stream(&mut part.reader).await?;
             size += n;
-            entry_parts.push(PartEntry { name: part.name, size: n, chunks });
+            entry_parts.push(PartEntry {
+                name: part.name,
+                size: n,
+                chunks,
+            });
         }
         let entry = ItemEntry {
             folder: item.folder,
@@ -222,7 +235,11 @@ impl ResourceWriter {
         let mut total = 0u64;
         let mut inflight = FuturesOrdered::new();
         loop {
-            let next = if inflight.len() < IN_FLIGHT { stream.next_chunk().await? } else { None };
+            let next = if inflight.len() < IN_FLIGHT {
+                stream.next_chunk().await?
+            } else {
+                None
+            };
             let done = next.is_none();
             if let Some(chunk) = next {
                 total += chunk.len() as u64;
@@ -230,7 +247,9 @@ impl ResourceWriter {
                 inflight.push_back(tokio::task::spawn_blocking(move || encode_chunk(&r, chunk)));
             }
             if done || inflight.len() >= IN_FLIGHT {
-                let Some(res) = inflight.next().await else { break };
+                let Some(res) = inflight.next().await else {
+                    break;
+                };
                 let (id, raw_len, sealed) = res.map_err(|e| {
                     RepoError::with_source(ErrorKind::Storage, "chunk encoding task failed", e)
                 })?;
@@ -242,7 +261,12 @@ impl ResourceWriter {
         Ok((ids, total))
     }
 
-    async fn add_encoded(&mut self, id: ChunkId, raw_len: usize, sealed: Option<Vec<u8>>) -> Result<()> {
+    async fn add_encoded(
+        &mut self,
+        id: ChunkId,
+        raw_len: usize,
+        sealed: Option<Vec<u8>>,
+    ) -> Result<()> {
         let Some(sealed) = sealed else {
             self.stats.chunks_deduplicated += 1;
             return Ok(());
@@ -259,8 +283,9 @@ impl ResourceWriter {
     }
 
     async fn push_entry(&mut self, e: &TreeEntry) -> Result<()> {
-        serde_json::to_writer(&mut self.buf, e)
-            .map_err(|err| RepoError::with_source(ErrorKind::InvalidInput, "encoding entry", err))?;
+        serde_json::to_writer(&mut self.buf, e).map_err(|err| {
+            RepoError::with_source(ErrorKind::InvalidInput, "encoding entry", err)
+        })?;
         self.buf.push(b'\n');
         if self.buf.len() >= TREE_BLOB {
             self.flush_tree().await?;
@@ -286,7 +311,11 @@ impl ResourceWriter {
             complete,
             base: self.base.as_ref().map(|b| b.id.clone()),
             tree,
-            deleted: if complete { Vec::new() } else { self.deleted.clone() },
+            deleted: if complete {
+                Vec::new()
+            } else {
+                self.deleted.clone()
+            },
             delta_state: b64(delta_state),
             stats: self.stats.clone(),
             extra: serde_json::Value::Null,
@@ -403,7 +432,8 @@ impl Repository {
         let id = keys.chunk_id(&plain);
         if !self.is_known(&id) {
             let sealed = encode_blob(keys, &id, BlobKind::Tree, &plain);
-            let raw = u32::try_from(plain.len()).map_err(|_| RepoError::invalid("tree blob too large"))?;
+            let raw = u32::try_from(plain.len())
+                .map_err(|_| RepoError::invalid("tree blob too large"))?;
             self.add_blob(BlobKind::Tree, id, &sealed, raw).await?;
         }
         Ok(id)

@@ -17,11 +17,16 @@ const CHILD_ENV: &str = "OPENVBO_REPO_CRASH_CHILD_DIR";
 
 async fn open_or_init(dir: &std::path::Path) -> Repository {
     let backend: DynBackend = Arc::new(LocalBackend::new(dir));
-    let mut o = RepoOptions { data_pack_size: 1024 * 1024, ..RepoOptions::default() };
+    let mut o = RepoOptions {
+        data_pack_size: 1024 * 1024,
+        ..RepoOptions::default()
+    };
     o.holder = "crash-test".into();
     match Repository::open(backend.clone(), Unlock::Master(&master()), o.clone()).await {
         Ok(r) => r,
-        Err(e) if e.kind() == ErrorKind::NotFound => Repository::init(backend, &master(), None, o).await.unwrap(),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            Repository::init(backend, &master(), None, o).await.unwrap()
+        }
         Err(e) => panic!("{e}"),
     }
 }
@@ -30,7 +35,9 @@ async fn open_or_init(dir: &std::path::Path) -> Repository {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run by crash_at_random_points_loses_nothing as a child process"]
 async fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let repo = open_or_init(std::path::Path::new(&dir)).await;
     let mut n = 0u64;
     for m in 0..6 {
@@ -70,7 +77,13 @@ async fn crash_child() {
 fn run_child(dir: &std::path::Path, kill_after_items: Option<u64>) -> (u64, bool) {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--ignored", "--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "crash_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -112,7 +125,12 @@ async fn crash_at_random_points_loses_nothing() {
         }
         // After each kill: consistent.
         let repo = open_or_init(dir.path()).await;
-        let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+        let rep = repo
+            .check(CheckOptions {
+                read_data_percent: Some(100.0),
+            })
+            .await
+            .unwrap();
         assert!(rep.ok(), "after a kill at item {k}: {:?}", rep.errors);
     }
     assert!(kills >= 3, "the child was killed mid-write {kills} times");
@@ -121,12 +139,25 @@ async fn crash_at_random_points_loses_nothing() {
     let (_, finished) = run_child(dir.path(), None);
     assert!(finished);
     let repo = open_or_init(dir.path()).await;
-    let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(rep.ok(), "{:?}", rep.errors);
     for m in 0..6 {
-        let p = repo.latest_point(&mailbox(m)).await.unwrap().expect("every mailbox committed");
+        let p = repo
+            .latest_point(&mailbox(m))
+            .await
+            .unwrap()
+            .expect("every mailbox committed");
         assert_eq!(p.item_count, 120, "mailbox {m}");
-        assert!(repo.pending_checkpoint(&mailbox(m)).await.unwrap().is_none());
+        assert!(repo
+            .pending_checkpoint(&mailbox(m))
+            .await
+            .unwrap()
+            .is_none());
     }
     assert_eq!(rep.items, 720);
 }

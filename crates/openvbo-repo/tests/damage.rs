@@ -14,12 +14,21 @@ use openvbo_repo::*;
 
 async fn one_backup(repo: &Repository) -> (RestorePoint, ItemEntry) {
     let mut w = repo.writer(drive(1), None).await.unwrap();
-    let e = w.put_item(item("root", "f"), vec![Part::bytes("content", random_bytes(5, 600_000))]).await.unwrap();
+    let e = w
+        .put_item(
+            item("root", "f"),
+            vec![Part::bytes("content", random_bytes(5, 600_000))],
+        )
+        .await
+        .unwrap();
     (w.commit(b"", serde_json::Value::Null).await.unwrap(), e)
 }
 
 fn data_pack(dir: &std::path::Path) -> std::path::PathBuf {
-    let packs: Vec<_> = files(dir).into_iter().filter(|f| f.to_string_lossy().contains("/data/")).collect();
+    let packs: Vec<_> = files(dir)
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains("/data/"))
+        .collect();
     assert_eq!(packs.len(), 1);
     packs[0].clone()
 }
@@ -29,20 +38,51 @@ async fn a_flipped_byte_is_named_by_check_read_data_and_never_returned() {
     let dir = tempfile::tempdir().unwrap();
     let repo = local_repo(dir.path()).await;
     let (_, e) = one_backup(&repo).await;
-    assert!(repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap().ok());
+    assert!(repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0)
+        })
+        .await
+        .unwrap()
+        .ok());
 
     let pack = data_pack(dir.path());
     let mut bytes = std::fs::read(&pack).unwrap();
     bytes[1000] ^= 0x01;
     std::fs::write(&pack, &bytes).unwrap();
 
-    let err = repo.write_part(&e.parts[0], &mut Vec::new()).await.err().unwrap();
+    let err = repo
+        .write_part(&e.parts[0], &mut Vec::new())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(err.kind(), ErrorKind::Corrupted);
-    let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(!rep.ok());
-    let name = pack.strip_prefix(dir.path()).unwrap().to_string_lossy().to_string();
-    assert!(rep.errors.iter().any(|p| p.object == name && p.problem.contains("does not match its name")), "{:?}", rep.errors);
-    assert!(rep.errors.iter().any(|p| p.object == name && p.problem.contains("failed authentication")), "{:?}", rep.errors);
+    let name = pack
+        .strip_prefix(dir.path())
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        rep.errors
+            .iter()
+            .any(|p| p.object == name && p.problem.contains("does not match its name")),
+        "{:?}",
+        rep.errors
+    );
+    assert!(
+        rep.errors
+            .iter()
+            .any(|p| p.object == name && p.problem.contains("failed authentication")),
+        "{:?}",
+        rep.errors
+    );
 }
 
 #[tokio::test]
@@ -51,9 +91,18 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
     let repo = local_repo(dir.path()).await;
     let (p, _) = one_backup(&repo).await;
     let pack = data_pack(dir.path());
-    let name = pack.strip_prefix(dir.path()).unwrap().to_string_lossy().to_string();
+    let name = pack
+        .strip_prefix(dir.path())
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     let len = std::fs::metadata(&pack).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&pack).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pack)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     let rep = repo.check(CheckOptions::default()).await.unwrap();
     assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
     assert_eq!(rep.errors[0].object, name);
@@ -61,7 +110,13 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
 
     std::fs::remove_file(&pack).unwrap();
     let rep = repo.check(CheckOptions::default()).await.unwrap();
-    assert_eq!(rep.errors, vec![CheckProblem { object: name, problem: "pack is missing".into() }]);
+    assert_eq!(
+        rep.errors,
+        vec![CheckProblem {
+            object: name,
+            problem: "pack is missing".into()
+        }]
+    );
 
     let record = dir.path().join("points").join(&p.id.0);
     let mut b = std::fs::read(&record).unwrap();
@@ -70,8 +125,17 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
     std::fs::write(&record, b).unwrap();
     let rep = repo.check(CheckOptions::default()).await.unwrap();
     let rec_name = format!("points/{}", p.id.0);
-    assert!(rep.errors.iter().any(|e| e.object == rec_name && e.problem.contains("authentication")), "{:?}", rep.errors);
-    assert_eq!(repo.list_points(None).await.err().unwrap().kind(), ErrorKind::Corrupted);
+    assert!(
+        rep.errors
+            .iter()
+            .any(|e| e.object == rec_name && e.problem.contains("authentication")),
+        "{:?}",
+        rep.errors
+    );
+    assert_eq!(
+        repo.list_points(None).await.err().unwrap().kind(),
+        ErrorKind::Corrupted
+    );
 }
 
 async fn fault_case(fault: Fault, kind: ErrorKind, words: &str) {
@@ -87,7 +151,12 @@ async fn fault_case(fault: Fault, kind: ErrorKind, words: &str) {
     faulty.fail_after(2, fault);
     let mut failure = None;
     for i in 0..200 {
-        let r = w.put_item(item("inbox", &format!("m{i}")), vec![Part::bytes("mime", random_bytes(i, 50_000))]).await;
+        let r = w
+            .put_item(
+                item("inbox", &format!("m{i}")),
+                vec![Part::bytes("mime", random_bytes(i, 50_000))],
+            )
+            .await;
         if let Err(e) = r {
             failure = Some(e);
             break;
@@ -103,9 +172,20 @@ async fn fault_case(fault: Fault, kind: ErrorKind, words: &str) {
     faulty.heal();
     // Consistent: the failed backup left no record, the earlier one reads back, check passes.
     let points = repo.list_points(None).await.unwrap();
-    assert_eq!(points.iter().map(|p| p.id.clone()).collect::<Vec<_>>(), vec![good.id.clone()]);
-    assert_eq!(read_all(&repo, &good_item.parts[0]).await, random_bytes(5, 600_000));
-    let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    assert_eq!(
+        points.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
+        vec![good.id.clone()]
+    );
+    assert_eq!(
+        read_all(&repo, &good_item.parts[0]).await,
+        random_bytes(5, 600_000)
+    );
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(rep.ok(), "{:?}", rep.errors);
     let entries: Vec<TreeEntry> = repo.entries(&good).try_collect().await.unwrap();
     assert_eq!(entries.len(), 1);

@@ -14,14 +14,22 @@ use openvbo_repo::*;
 const DAY: i64 = 86_400_000;
 
 /// One resource backed up on each listed day (days since the clock's start).
-async fn history(repo: &Repository, clock: &FakeClock, start: i64, r: &ResourceRef, days: &[i64]) -> Vec<RestorePoint> {
+async fn history(
+    repo: &Repository,
+    clock: &FakeClock,
+    start: i64,
+    r: &ResourceRef,
+    days: &[i64],
+) -> Vec<RestorePoint> {
     let mut out: Vec<RestorePoint> = Vec::new();
     for d in days {
         clock.set(start + d * DAY);
         let mut w = repo.writer(r.clone(), out.last()).await.unwrap();
         let mut it = item("inbox", &format!("day{d}"));
         it.modified = (start + d * DAY) / 1000;
-        w.put_item(it, vec![Part::bytes("mime", text(*d as u64, 3000))]).await.unwrap();
+        w.put_item(it, vec![Part::bytes("mime", text(*d as u64, 3000))])
+            .await
+            .unwrap();
         out.push(w.commit(b"", serde_json::Value::Null).await.unwrap());
     }
     out
@@ -46,11 +54,21 @@ async fn snapshot_based_retention_keeps_exactly_the_window_and_the_newest() {
         // A second resource with an old point only: kept as its newest.
         clock.set(start - 1000 * DAY);
         let mut w = repo.writer(mailbox(2), None).await.unwrap();
-        w.put_item(item("inbox", "old"), vec![Part::bytes("mime", b"old".to_vec())]).await.unwrap();
+        w.put_item(
+            item("inbox", "old"),
+            vec![Part::bytes("mime", b"old".to_vec())],
+        )
+        .await
+        .unwrap();
         w.commit(b"", serde_json::Value::Null).await.unwrap();
 
         clock.set(start + today * DAY);
-        let rep = repo.forget(&RetentionRule::SnapshotBased { keep_ms: keep * DAY }).await.unwrap();
+        let rep = repo
+            .forget(&RetentionRule::SnapshotBased {
+                keep_ms: keep * DAY,
+            })
+            .await
+            .unwrap();
         let kept: Vec<i64> = repo
             .list_points(Some(&mailbox(1)))
             .await
@@ -78,7 +96,11 @@ async fn item_level_retention_drops_items_modified_outside_the_window() {
         let start = clock.now_ms();
         let points = history(&repo, &clock, start, &mailbox(1), days).await;
         clock.set(start + today * DAY);
-        repo.forget(&RetentionRule::ItemLevel { keep_ms: keep * DAY }).await.unwrap();
+        repo.forget(&RetentionRule::ItemLevel {
+            keep_ms: keep * DAY,
+        })
+        .await
+        .unwrap();
         let newest = repo.read_point(&points.last().unwrap().id).await.unwrap();
         let entries: Vec<TreeEntry> = repo.entries(&newest).try_collect().await.unwrap();
         let mut got: Vec<i64> = entries
@@ -104,8 +126,19 @@ async fn prune_deletes_unreferenced_data_only_after_the_delay_and_repacks() {
     let start = c.now_ms();
     // Two resources; forget the first one's only-old points later.
     let mut w = repo.writer(drive(1), None).await.unwrap();
-    let keep = w.put_item(item("root", "keep"), vec![Part::bytes("content", random_bytes(1, 700_000))]).await.unwrap();
-    w.put_item(item("root", "gone"), vec![Part::bytes("content", random_bytes(2, 700_000))]).await.unwrap();
+    let keep = w
+        .put_item(
+            item("root", "keep"),
+            vec![Part::bytes("content", random_bytes(1, 700_000))],
+        )
+        .await
+        .unwrap();
+    w.put_item(
+        item("root", "gone"),
+        vec![Part::bytes("content", random_bytes(2, 700_000))],
+    )
+    .await
+    .unwrap();
     let p1 = w.commit(b"", serde_json::Value::Null).await.unwrap();
     c.set(start + 10 * DAY);
     let mut w = repo.writer(drive(1), Some(&p1)).await.unwrap();
@@ -113,24 +146,48 @@ async fn prune_deletes_unreferenced_data_only_after_the_delay_and_repacks() {
     w.commit(b"", serde_json::Value::Null).await.unwrap();
     let before = bytes_under(dir.path(), "/data/");
 
-    let f = repo.forget(&RetentionRule::SnapshotBased { keep_ms: DAY }).await.unwrap();
+    let f = repo
+        .forget(&RetentionRule::SnapshotBased { keep_ms: DAY })
+        .await
+        .unwrap();
     assert_eq!(f.removed, vec![p1.id.clone()]);
     let r1 = repo.prune().await.unwrap();
     assert!(r1.packs_marked >= 1, "{r1:?}");
     assert_eq!(r1.packs_deleted, 0, "nothing deleted before the delay");
-    assert_eq!(bytes_under(dir.path(), "/data/") >= before, true);
-    assert!(repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap().ok());
+    assert!(bytes_under(dir.path(), "/data/") >= before);
+    assert!(repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0)
+        })
+        .await
+        .unwrap()
+        .ok());
 
     c.set(start + 10 * DAY + 2 * 3_600_000);
     let r2 = repo.prune().await.unwrap();
     assert!(r2.packs_deleted >= 1, "{r2:?}");
     let after = bytes_under(dir.path(), "/data/");
-    assert!(after < before - 600_000, "the deleted item's 700 kB are gone: {before} -> {after}");
+    assert!(
+        after < before - 600_000,
+        "the deleted item's 700 kB are gone: {before} -> {after}"
+    );
     assert!(after > 700_000, "the kept item's data stays: {after}");
-    assert_eq!(read_all(&repo, &keep.parts[0]).await, random_bytes(1, 700_000));
-    let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    assert_eq!(
+        read_all(&repo, &keep.parts[0]).await,
+        random_bytes(1, 700_000)
+    );
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(rep.ok(), "{:?}", rep.errors);
-    assert!(rep.unreferenced_packs.is_empty(), "{:?}", rep.unreferenced_packs);
+    assert!(
+        rep.unreferenced_packs.is_empty(),
+        "{:?}",
+        rep.unreferenced_packs
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,11 +201,20 @@ async fn concurrent_writers_and_maintenance_lose_nothing() {
     // Garbage that maintenance will collect while the writers run, sharing content with them.
     let mut w = repo.writer(mailbox(99), None).await.unwrap();
     for i in 0..20 {
-        w.put_item(item("inbox", &format!("g{i}")), vec![Part::bytes("mime", text(i, 30_000))]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("g{i}")),
+            vec![Part::bytes("mime", text(i, 30_000))],
+        )
+        .await
+        .unwrap();
     }
     w.checkpoint(b"").await.unwrap();
     w.abort().await.unwrap();
-    let cp = repo.pending_checkpoint(&mailbox(99)).await.unwrap().unwrap();
+    let cp = repo
+        .pending_checkpoint(&mailbox(99))
+        .await
+        .unwrap()
+        .unwrap();
 
     let mut tasks = Vec::new();
     for m in 0..4usize {
@@ -157,8 +223,17 @@ async fn concurrent_writers_and_maintenance_lose_nothing() {
             let mut w = repo.writer(mailbox(m), None).await.unwrap();
             for i in 0..40u64 {
                 // Half the bodies equal the garbage's: dedup against packs being marked.
-                let body = if i % 2 == 0 { text(i % 20, 30_000) } else { text(1000 + m as u64 * 100 + i, 30_000) };
-                w.put_item(item("inbox", &format!("m{i}")), vec![Part::bytes("mime", body)]).await.unwrap();
+                let body = if i.is_multiple_of(2) {
+                    text(i % 20, 30_000)
+                } else {
+                    text(1000 + m as u64 * 100 + i, 30_000)
+                };
+                w.put_item(
+                    item("inbox", &format!("m{i}")),
+                    vec![Part::bytes("mime", body)],
+                )
+                .await
+                .unwrap();
                 tokio::task::yield_now().await;
             }
             w.commit(b"", serde_json::Value::Null).await.unwrap()
@@ -169,7 +244,10 @@ async fn concurrent_writers_and_maintenance_lose_nothing() {
     let mut deleted = 0;
     for round in 0..6 {
         if round == 1 {
-            repo.backend().delete(&format!("points/{}", cp.id.0)).await.unwrap();
+            repo.backend()
+                .delete(&format!("points/{}", cp.id.0))
+                .await
+                .unwrap();
         }
         match repo.prune().await {
             Ok(r) => {
@@ -191,7 +269,12 @@ async fn concurrent_writers_and_maintenance_lose_nothing() {
     }
     assert!(pruned >= 1);
     assert!(deleted >= 1, "garbage was collected");
-    let rep = repo.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(rep.ok(), "{:?}", rep.errors);
     for (m, p) in points.iter().enumerate() {
         let entries: Vec<TreeEntry> = repo.entries(p).try_collect().await.unwrap();
@@ -199,8 +282,16 @@ async fn concurrent_writers_and_maintenance_lose_nothing() {
         for e in entries {
             let TreeEntry::Item(i) = e else { panic!() };
             let n: u64 = i.id[1..].parse().unwrap();
-            let want = if n % 2 == 0 { text(n % 20, 30_000) } else { text(1000 + m as u64 * 100 + n, 30_000) };
-            assert_eq!(read_all(&repo, &i.parts[0]).await, want, "mailbox {m} item {n}");
+            let want = if n.is_multiple_of(2) {
+                text(n % 20, 30_000)
+            } else {
+                text(1000 + m as u64 * 100 + n, 30_000)
+            };
+            assert_eq!(
+                read_all(&repo, &i.parts[0]).await,
+                want,
+                "mailbox {m} item {n}"
+            );
         }
     }
 }
@@ -213,10 +304,15 @@ async fn a_second_server_is_refused_while_the_first_writes() {
     let backend: DynBackend = Arc::new(LocalBackend::new(dir.path()));
     let mut o = opts(clock());
     o.holder = "server-b".into();
-    let other = Repository::open(backend, Unlock::Master(&master()), o).await.unwrap();
+    let other = Repository::open(backend, Unlock::Master(&master()), o)
+        .await
+        .unwrap();
     let e = other.writer(mailbox(2), None).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::Locked);
     assert!(e.to_string().contains("another server"), "{e}");
     w.commit(b"", serde_json::Value::Null).await.unwrap();
-    assert!(other.writer(mailbox(2), None).await.is_ok(), "free once the first is done");
+    assert!(
+        other.writer(mailbox(2), None).await.is_ok(),
+        "free once the first is done"
+    );
 }

@@ -30,13 +30,33 @@ async fn items_round_trip_and_incrementals_carry_over() {
     let mb = mailbox(1);
 
     let mut w = repo.writer(mb.clone(), None).await.unwrap();
-    w.put_folder(FolderEntry { id: "inbox".into(), parent: None, name: "Inbox".into(), metadata: serde_json::Value::Null }).await.unwrap();
+    w.put_folder(FolderEntry {
+        id: "inbox".into(),
+        parent: None,
+        name: "Inbox".into(),
+        metadata: serde_json::Value::Null,
+    })
+    .await
+    .unwrap();
     let big = random_bytes(1, 3 * 1024 * 1024 + 17);
     for i in 0..20 {
         let body = text(i, 5_000 + i as usize * 10);
-        w.put_item(item("inbox", &format!("m{i:02}")), vec![Part::bytes("mime", body)]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("m{i:02}")),
+            vec![Part::bytes("mime", body)],
+        )
+        .await
+        .unwrap();
     }
-    w.put_item(item("inbox", "big"), vec![Part::bytes("mime", text(99, 1000)), Part::bytes("attachment", big.clone())]).await.unwrap();
+    w.put_item(
+        item("inbox", "big"),
+        vec![
+            Part::bytes("mime", text(99, 1000)),
+            Part::bytes("attachment", big.clone()),
+        ],
+    )
+    .await
+    .unwrap();
     let p1 = w.commit(b"delta-1", serde_json::Value::Null).await.unwrap();
     assert_eq!(p1.item_count, 21);
     assert!(p1.complete);
@@ -44,7 +64,10 @@ async fn items_round_trip_and_incrementals_carry_over() {
     let items = items_of(&repo, &p1).await;
     assert_eq!(items.len(), 21);
     let bigitem = items.iter().find(|i| i.id == "big").unwrap();
-    assert!(bigitem.parts[1].chunks.len() >= 2, "3 MiB attachment is chunked");
+    assert!(
+        bigitem.parts[1].chunks.len() >= 2,
+        "3 MiB attachment is chunked"
+    );
     assert_eq!(read_all(&repo, &bigitem.parts[1]).await, big);
     let m05 = items.iter().find(|i| i.id == "m05").unwrap();
     assert_eq!(read_all(&repo, &m05.parts[0]).await, text(5, 5_050));
@@ -54,9 +77,16 @@ async fn items_round_trip_and_incrementals_carry_over() {
     let mut w = repo.writer(mb.clone(), Some(&p1)).await.unwrap();
     let mut changed = item("inbox", "m03");
     changed.change_key = "ck2".into();
-    w.put_item(changed, vec![Part::bytes("mime", b"changed body".to_vec())]).await.unwrap();
+    w.put_item(changed, vec![Part::bytes("mime", b"changed body".to_vec())])
+        .await
+        .unwrap();
     w.delete("m07");
-    w.put_item(item("inbox", "m99"), vec![Part::bytes("mime", b"new".to_vec())]).await.unwrap();
+    w.put_item(
+        item("inbox", "m99"),
+        vec![Part::bytes("mime", b"new".to_vec())],
+    )
+    .await
+    .unwrap();
     let p2 = w.commit(b"delta-2", serde_json::Value::Null).await.unwrap();
     assert_eq!(p2.stats.items_carried_over, 19);
     assert_eq!(p2.item_count, 21);
@@ -82,10 +112,25 @@ async fn items_round_trip_and_incrementals_carry_over() {
 
     // Reopen from disk with the master key: everything readable.
     let backend: DynBackend = Arc::new(LocalBackend::new(dir.path()));
-    let again = Repository::open(backend, Unlock::Master(&master()), opts(clock())).await.unwrap();
+    let again = Repository::open(backend, Unlock::Master(&master()), opts(clock()))
+        .await
+        .unwrap();
     let items = items_of(&again, &p3).await;
-    assert_eq!(read_all(&again, &items.iter().find(|i| i.id == "big").unwrap().parts[1]).await, big);
-    assert!(again.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap().ok());
+    assert_eq!(
+        read_all(
+            &again,
+            &items.iter().find(|i| i.id == "big").unwrap().parts[1]
+        )
+        .await,
+        big
+    );
+    assert!(again
+        .check(CheckOptions {
+            read_data_percent: Some(100.0)
+        })
+        .await
+        .unwrap()
+        .ok());
 }
 
 #[tokio::test]
@@ -95,11 +140,21 @@ async fn checkpoint_then_resume_keeps_what_was_stored() {
     let mb = mailbox(2);
     let mut w = repo.writer(mb.clone(), None).await.unwrap();
     for i in 0..10 {
-        w.put_item(item("inbox", &format!("a{i}")), vec![Part::bytes("mime", text(i, 2000))]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("a{i}")),
+            vec![Part::bytes("mime", text(i, 2000))],
+        )
+        .await
+        .unwrap();
     }
     w.checkpoint(b"page-1").await.unwrap();
     for i in 10..15 {
-        w.put_item(item("inbox", &format!("a{i}")), vec![Part::bytes("mime", text(i, 2000))]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("a{i}")),
+            vec![Part::bytes("mime", text(i, 2000))],
+        )
+        .await
+        .unwrap();
     }
     let cp = w.checkpoint(b"page-2").await.unwrap();
     drop(w); // the process "dies"
@@ -117,13 +172,22 @@ async fn checkpoint_then_resume_keeps_what_was_stored() {
     assert!(w.already_stored("a14", "ck1"));
     assert!(!w.already_stored("a15", "ck1"));
     for i in 15..20 {
-        w.put_item(item("inbox", &format!("a{i}")), vec![Part::bytes("mime", text(i, 2000))]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("a{i}")),
+            vec![Part::bytes("mime", text(i, 2000))],
+        )
+        .await
+        .unwrap();
     }
     let p = w.commit(b"done", serde_json::Value::Null).await.unwrap();
     assert_eq!(p.item_count, 20);
     assert_eq!(items_of(&repo, &p).await.len(), 20);
     let points = repo.list_points(Some(&mb)).await.unwrap();
-    assert_eq!(points.len(), 1, "the checkpoint record is gone after the commit");
+    assert_eq!(
+        points.len(),
+        1,
+        "the checkpoint record is gone after the commit"
+    );
     assert!(points[0].complete);
 }
 
@@ -131,24 +195,58 @@ async fn checkpoint_then_resume_keeps_what_was_stored() {
 async fn password_opens_on_a_new_machine_and_wrong_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let backend: DynBackend = Arc::new(LocalBackend::new(dir.path()));
-    let repo = Repository::init(backend.clone(), &master(), Some("correct horse"), opts(clock())).await.unwrap();
+    let repo = Repository::init(
+        backend.clone(),
+        &master(),
+        Some("correct horse"),
+        opts(clock()),
+    )
+    .await
+    .unwrap();
     let mut w = repo.writer(mailbox(1), None).await.unwrap();
-    w.put_item(item("inbox", "x"), vec![Part::bytes("mime", b"hello".to_vec())]).await.unwrap();
+    w.put_item(
+        item("inbox", "x"),
+        vec![Part::bytes("mime", b"hello".to_vec())],
+    )
+    .await
+    .unwrap();
     w.commit(b"", serde_json::Value::Null).await.unwrap();
 
-    let by_pw = Repository::open(backend.clone(), Unlock::Password("correct horse"), opts(clock())).await.unwrap();
+    let by_pw = Repository::open(
+        backend.clone(),
+        Unlock::Password("correct horse"),
+        opts(clock()),
+    )
+    .await
+    .unwrap();
     assert_eq!(by_pw.list_points(None).await.unwrap().len(), 1);
 
-    let e = Repository::open(backend.clone(), Unlock::Password("wrong"), opts(clock())).await.err().unwrap();
+    let e = Repository::open(backend.clone(), Unlock::Password("wrong"), opts(clock()))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::WrongKey);
     let other = WrappingKey::from_bytes([9u8; 32]);
-    let e = Repository::open(backend.clone(), Unlock::Master(&other), opts(clock())).await.err().unwrap();
+    let e = Repository::open(backend.clone(), Unlock::Master(&other), opts(clock()))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::WrongKey);
 
     // A new server re-wraps under its own master key.
-    by_pw.set_master(Unlock::Password("correct horse"), &other).await.unwrap();
-    assert!(Repository::open(backend.clone(), Unlock::Master(&other), opts(clock())).await.is_ok());
+    by_pw
+        .set_master(Unlock::Password("correct horse"), &other)
+        .await
+        .unwrap();
+    assert!(
+        Repository::open(backend.clone(), Unlock::Master(&other), opts(clock()))
+            .await
+            .is_ok()
+    );
 
-    let e = Repository::init(backend, &master(), None, opts(clock())).await.err().unwrap();
+    let e = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }

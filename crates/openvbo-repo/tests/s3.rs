@@ -31,7 +31,11 @@ impl Drop for Moto {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_moto() -> Moto {
@@ -54,7 +58,10 @@ async fn start_moto() -> Moto {
         if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "moto_server did not listen on {port} within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {port} within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     moto
@@ -67,7 +74,11 @@ async fn create_bucket(port: u16, bucket: &str) {
     s.write_all(req.as_bytes()).await.unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).await.unwrap();
-    assert!(resp.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&resp));
+    assert!(
+        resp.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&resp)
+    );
 }
 
 fn location(port: u16, bucket: &str) -> S3Location {
@@ -84,22 +95,37 @@ fn location(port: u16, bucket: &str) -> S3Location {
 }
 
 fn budget() -> RetryBudget {
-    RetryBudget { max_retries: 3, total: Duration::from_secs(10), first_backoff: Duration::from_millis(20) }
+    RetryBudget {
+        max_retries: 3,
+        total: Duration::from_secs(10),
+        first_backoff: Duration::from_millis(20),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repository_on_s3_round_trips_and_opens_by_password() {
     let moto = start_moto().await;
     create_bucket(moto.port, "backups").await;
-    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
+    let backend: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
     assert!(!backend.describe().contains("test-secret"));
     let mut o = opts(clock());
     o.data_pack_size = 2 * 1024 * 1024;
-    let repo = Repository::init(backend.clone(), &master(), Some("pw"), o.clone()).await.unwrap();
+    let repo = Repository::init(backend.clone(), &master(), Some("pw"), o.clone())
+        .await
+        .unwrap();
     let attachment = random_bytes(3, 1_500_000);
     let mut w = repo.writer(mailbox(1), None).await.unwrap();
     for i in 0..30 {
-        w.put_item(item("inbox", &format!("m{i}")), vec![Part::bytes("mime", text(i, 10_000)), Part::bytes("att", attachment.clone())]).await.unwrap();
+        w.put_item(
+            item("inbox", &format!("m{i}")),
+            vec![
+                Part::bytes("mime", text(i, 10_000)),
+                Part::bytes("att", attachment.clone()),
+            ],
+        )
+        .await
+        .unwrap();
     }
     let p = w.commit(b"delta", serde_json::Value::Null).await.unwrap();
     assert_eq!(p.item_count, 30);
@@ -109,20 +135,33 @@ async fn a_repository_on_s3_round_trips_and_opens_by_password() {
     assert!(puts <= 12, "{puts} PUTs for 30 items");
 
     // Init again is refused (create-only config).
-    let e = Repository::init(backend.clone(), &master(), None, o.clone()).await.err().unwrap();
+    let e = Repository::init(backend.clone(), &master(), None, o.clone())
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 
     // A new server with only the password.
-    let fresh: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
-    let again = Repository::open(fresh, Unlock::Password("pw"), o).await.unwrap();
+    let fresh: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(moto.port, "backups"), budget()).unwrap());
+    let again = Repository::open(fresh, Unlock::Password("pw"), o)
+        .await
+        .unwrap();
     let points = again.list_points(None).await.unwrap();
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].delta_state_bytes(), b"delta");
     use futures::TryStreamExt;
     let entries: Vec<TreeEntry> = again.entries(&points[0]).try_collect().await.unwrap();
-    let TreeEntry::Item(first) = &entries[0] else { panic!() };
+    let TreeEntry::Item(first) = &entries[0] else {
+        panic!()
+    };
     assert_eq!(read_all(&again, &first.parts[1]).await, attachment);
-    let rep = again.check(CheckOptions { read_data_percent: Some(100.0) }).await.unwrap();
+    let rep = again
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
     assert!(rep.ok(), "{:?}", rep.errors);
     assert_eq!(rep.items, 30);
 }
@@ -130,11 +169,21 @@ async fn a_repository_on_s3_round_trips_and_opens_by_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_is_a_clear_error() {
     let moto = start_moto().await;
-    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(moto.port, "no-such-bucket"), budget()).unwrap());
-    let e = Repository::init(backend, &master(), None, opts(clock())).await.err().unwrap();
-    assert!(matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Storage), "{e}");
+    let backend: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(moto.port, "no-such-bucket"), budget()).unwrap());
+    let e = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Storage),
+        "{e}"
+    );
     let chain = format!("{e} {:?}", std::error::Error::source(&e));
-    assert!(chain.contains("NoSuchBucket") || chain.contains("no-such-bucket"), "{chain}");
+    assert!(
+        chain.contains("NoSuchBucket") || chain.contains("no-such-bucket"),
+        "{chain}"
+    );
 }
 
 /// A proxy that answers the first `fail` connections with 503 SlowDown (odd ones) or a reset
@@ -146,13 +195,15 @@ async fn flaky_proxy(upstream: u16, fail: usize) -> (u16, Arc<AtomicUsize>) {
     let s2 = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut c, _)) = l.accept().await else { return };
+            let Ok((mut c, _)) = l.accept().await else {
+                return;
+            };
             let n = s2.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 if n < fail {
                     let mut buf = [0u8; 4096];
                     let _ = c.read(&mut buf).await;
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         let body = "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>";
                         let resp = format!("HTTP/1.1 503 Slow Down\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                         let _ = c.write_all(resp.as_bytes()).await;
@@ -174,20 +225,39 @@ async fn slowdown_and_resets_are_retried_and_a_dead_store_is_reported_within_the
     let moto = start_moto().await;
     create_bucket(moto.port, "flaky").await;
     let (port, seen) = flaky_proxy(moto.port, 3).await;
-    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(port, "flaky"), budget()).unwrap());
-    let repo = Repository::init(backend, &master(), None, opts(clock())).await.unwrap();
+    let backend: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(port, "flaky"), budget()).unwrap());
+    let repo = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .unwrap();
     let mut w = repo.writer(drive(1), None).await.unwrap();
-    w.put_item(item("root", "f"), vec![Part::bytes("content", random_bytes(1, 100_000))]).await.unwrap();
+    w.put_item(
+        item("root", "f"),
+        vec![Part::bytes("content", random_bytes(1, 100_000))],
+    )
+    .await
+    .unwrap();
     let p = w.commit(b"", serde_json::Value::Null).await.unwrap();
-    assert!(seen.load(Ordering::SeqCst) > 3, "the failures were hit and retried");
+    assert!(
+        seen.load(Ordering::SeqCst) > 3,
+        "the failures were hit and retried"
+    );
     assert_eq!(repo.list_points(None).await.unwrap()[0].id, p.id);
 
     // Every connection fails: bounded retries, then `Unavailable` with a clear message.
     let (dead, _) = flaky_proxy(moto.port, usize::MAX).await;
-    let backend: DynBackend = Arc::new(ObjectBackend::s3(&location(dead, "flaky2"), budget()).unwrap());
+    let backend: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(dead, "flaky2"), budget()).unwrap());
     let t = Instant::now();
-    let e = Repository::init(backend, &master(), None, opts(clock())).await.err().unwrap();
+    let e = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(e.to_string().contains("kept failing after retries"), "{e}");
-    assert!(t.elapsed() < Duration::from_secs(15), "gave up within the budget: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "gave up within the budget: {:?}",
+        t.elapsed()
+    );
 }

@@ -32,7 +32,11 @@ pub struct FaultyBackend {
 
 impl FaultyBackend {
     pub fn new(inner: DynBackend) -> Self {
-        Self { inner, writes_left: AtomicU64::new(u64::MAX), fault: Mutex::new(None) }
+        Self {
+            inner,
+            writes_left: AtomicU64::new(u64::MAX),
+            fault: Mutex::new(None),
+        }
     }
 
     /// Starts failing writes with `fault` after `after_writes` more successful writes.

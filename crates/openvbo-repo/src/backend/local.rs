@@ -33,7 +33,9 @@ impl LocalBackend {
     fn path(&self, name: &str) -> Result<PathBuf> {
         if name.is_empty()
             || name.starts_with('/')
-            || name.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+            || name
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
         {
             return Err(RepoError::invalid(format!("bad object name {name:?}")));
         }
@@ -41,14 +43,10 @@ impl LocalBackend {
     }
 }
 
-fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> impl std::future::Future<Output = Result<T>> {
-    async move {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| RepoError::with_source(ErrorKind::Storage, "storage task failed", e))?
-    }
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RepoError::with_source(ErrorKind::Storage, "storage task failed", e))?
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -89,7 +87,11 @@ fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
     // Walk only the directory the prefix names (prefixes are folder paths), so listing
     // `heads/` never scans packs.
     let (dir_part, _) = prefix.rsplit_once('/').unwrap_or(("", prefix));
-    let start = if dir_part.is_empty() { root.to_path_buf() } else { root.join(dir_part) };
+    let start = if dir_part.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(dir_part)
+    };
     let mut out = Vec::new();
     let mut stack = vec![start];
     while let Some(dir) = stack.pop() {
@@ -102,7 +104,9 @@ fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
             let entry = entry.map_err(|e| io_error("listing", e))?;
             let path = entry.path();
             let ty = entry.file_type().map_err(|e| io_error("listing", e))?;
-            let Ok(rel) = path.strip_prefix(root) else { continue };
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().replace('\\', "/");
             if rel == TMP_DIR || rel.starts_with("tmp/") {
                 continue;
@@ -130,8 +134,12 @@ impl Backend for LocalBackend {
     async fn get(&self, name: &str) -> Result<Bytes> {
         let path = self.path(name)?;
         let what = format!("reading {name}");
-        blocking(move || std::fs::read(&path).map(Bytes::from).map_err(|e| io_error(&what, e)))
-            .await
+        blocking(move || {
+            std::fs::read(&path)
+                .map(Bytes::from)
+                .map_err(|e| io_error(&what, e))
+        })
+        .await
     }
 
     async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes> {

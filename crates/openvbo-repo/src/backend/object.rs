@@ -97,9 +97,9 @@ impl ObjectBackend {
         if let Some(ep) = &loc.endpoint {
             b = b.with_endpoint(ep);
         }
-        let store = b.build().map_err(|e| {
-            RepoError::with_source(ErrorKind::InvalidInput, "bad S3 settings", e)
-        })?;
+        let store = b
+            .build()
+            .map_err(|e| RepoError::with_source(ErrorKind::InvalidInput, "bad S3 settings", e))?;
         let prefix = loc.prefix.trim_matches('/').to_string();
         let description = format!(
             "s3://{}/{} at {}",
@@ -107,7 +107,11 @@ impl ObjectBackend {
             prefix,
             loc.endpoint.as_deref().unwrap_or("AWS")
         );
-        Ok(Self { store: Arc::new(store), prefix, description })
+        Ok(Self {
+            store: Arc::new(store),
+            prefix,
+            description,
+        })
     }
 
     fn path(&self, name: &str) -> Path {
@@ -122,7 +126,9 @@ impl ObjectBackend {
         if self.prefix.is_empty() {
             full
         } else {
-            full.strip_prefix(&self.prefix).map(|s| s.trim_start_matches('/')).unwrap_or(full)
+            full.strip_prefix(&self.prefix)
+                .map(|s| s.trim_start_matches('/'))
+                .unwrap_or(full)
         }
     }
 }
@@ -176,7 +182,11 @@ fn classify_generic(e: &object_store::Error) -> ErrorKind {
 impl Backend for ObjectBackend {
     async fn put(&self, name: &str, data: Bytes, create_only: bool) -> Result<()> {
         let opts = PutOptions {
-            mode: if create_only { PutMode::Create } else { PutMode::Overwrite },
+            mode: if create_only {
+                PutMode::Create
+            } else {
+                PutMode::Overwrite
+            },
             ..Default::default()
         };
         self.store
@@ -188,7 +198,11 @@ impl Backend for ObjectBackend {
 
     async fn get(&self, name: &str) -> Result<Bytes> {
         let what = || format!("reading {name} from {}", self.description);
-        let r = self.store.get(&self.path(name)).await.map_err(|e| map_err(what(), e))?;
+        let r = self
+            .store
+            .get(&self.path(name))
+            .await
+            .map_err(|e| map_err(what(), e))?;
         r.bytes().await.map_err(|e| map_err(what(), e))
     }
 
@@ -207,7 +221,11 @@ impl Backend for ObjectBackend {
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         let dir = prefix.trim_end_matches('/');
-        let p = if dir.is_empty() && self.prefix.is_empty() { None } else { Some(self.path(dir)) };
+        let p = if dir.is_empty() && self.prefix.is_empty() {
+            None
+        } else {
+            Some(self.path(dir))
+        };
         let p = match (&p, dir.is_empty()) {
             (_, true) if !self.prefix.is_empty() => Some(Path::from(self.prefix.as_str())),
             _ => p,
@@ -220,7 +238,10 @@ impl Backend for ObjectBackend {
             .map_err(|e| map_err(format!("listing {prefix} in {}", self.description), e))?;
         let mut out: Vec<ObjectInfo> = metas
             .into_iter()
-            .map(|m| ObjectInfo { name: self.strip(m.location.as_ref()).to_string(), size: m.size })
+            .map(|m| ObjectInfo {
+                name: self.strip(m.location.as_ref()).to_string(),
+                size: m.size,
+            })
             .filter(|o| o.name.starts_with(prefix))
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -231,7 +252,10 @@ impl Backend for ObjectBackend {
         match self.store.delete(&self.path(name)).await {
             Ok(()) => Ok(()),
             Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(map_err(format!("deleting {name} in {}", self.description), e)),
+            Err(e) => Err(map_err(
+                format!("deleting {name} in {}", self.description),
+                e,
+            )),
         }
     }
 

@@ -28,7 +28,9 @@ pub fn clock() -> Arc<FakeClock> {
 
 pub async fn local_repo(dir: &Path) -> Repository {
     let backend: DynBackend = Arc::new(LocalBackend::new(dir));
-    Repository::init(backend, &master(), None, opts(clock())).await.unwrap()
+    Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .unwrap()
 }
 
 pub async fn local_repo_with(dir: &Path, o: RepoOptions) -> Repository {
@@ -78,7 +80,11 @@ pub fn text(seed: u64, len: usize) -> Vec<u8> {
     let mut i = 0;
     while out.len() < len {
         out.extend_from_slice(WORDS[r[i % r.len()] as usize % WORDS.len()].as_bytes());
-        out.push(if r[(i + 1) % r.len()] % 11 == 0 { b'\n' } else { b' ' });
+        out.push(if r[(i + 1) % r.len()].is_multiple_of(11) {
+            b'\n'
+        } else {
+            b' '
+        });
         i += 1;
     }
     out.truncate(len);
