@@ -166,7 +166,7 @@ pub fn demo_tenant() -> Tenant {
     })
     .collect();
 
-    Tenant {
+    crate::demo_files::with_files(Tenant {
         id: DEMO_TENANT_ID.to_owned(),
         display_name: "Contoso Demo".to_owned(),
         initial_domain: INITIAL_DOMAIN.to_owned(),
@@ -176,7 +176,7 @@ pub fn demo_tenant() -> Tenant {
         users,
         groups,
         sites,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod aad_errors;
 mod cloud;
 mod control;
 mod demo;
+mod demo_files;
 mod directory;
 mod download_url;
 mod drive_content;

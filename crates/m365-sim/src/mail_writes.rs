@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::graph_errors::GraphError;
-use crate::graph_mail::{folder, item_not_found, render_message, MailRequest};
+use crate::graph_mail::{folder, item_not_found, MailRequest};
 use crate::mail_json;
 use crate::mail_store::{
     attachment_id, content_from_mime, structured_content, Attachment, FolderIx, Mailbox,
@@ -44,6 +44,12 @@ fn bad_body(message: impl Into<String>) -> GraphError {
 fn json_body(req: &MailRequest<'_>) -> Result<Value, GraphError> {
     serde_json::from_slice(&req.body)
         .map_err(|e| bad_body(format!("The request body is not valid JSON: {e}")))
+}
+
+/// The message as a write answers with it (not a download).
+fn echo(mailbox: &Mailbox, message: &crate::mail_store::Message) -> Value {
+    let content = mailbox.content(message);
+    mail_json::message(mailbox, message, Some(&content), &None)
 }
 
 fn count_write(req: &MailRequest<'_>) {
@@ -243,7 +249,7 @@ pub(crate) fn create_message(
     };
     let message = mailbox.insert(folder, content, is_read, is_draft);
     count_write(req);
-    let value = render_message(req, mailbox, &message, &None);
+    let value = echo(mailbox, &message);
     Ok(created(StatusCode::CREATED, value))
 }
 
@@ -268,10 +274,7 @@ pub(crate) fn update_message(
         })
         .ok_or_else(item_not_found)?;
     count_write(req);
-    Ok(created(
-        StatusCode::OK,
-        render_message(req, mailbox, &message, &None),
-    ))
+    Ok(created(StatusCode::OK, echo(mailbox, &message)))
 }
 
 pub(crate) fn delete_message(
@@ -296,10 +299,7 @@ pub(crate) fn move_message(
     let to = folder(mailbox, destination)?;
     let message = mailbox.move_message(id, to).ok_or_else(item_not_found)?;
     count_write(req);
-    Ok(created(
-        StatusCode::CREATED,
-        render_message(req, mailbox, &message, &None),
-    ))
+    Ok(created(StatusCode::CREATED, echo(mailbox, &message)))
 }
 
 /// `POST …/attachments` with a fileAttachment (under 3 MB at Microsoft).

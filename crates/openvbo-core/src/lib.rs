@@ -5,6 +5,7 @@
 //! Microsoft 365 is reached through `openvbo-m365`.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod crypto;
 pub mod discovery;

@@ -7,6 +7,7 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use crate::error::{ErrorKind, M365Error};
+use crate::limits::{LimitSettings, Limits};
 
 /// Microsoft Graph Command Line Tools: a public client application Microsoft
 /// publishes for delegated Graph access, allowed to use password sign-in.
@@ -27,9 +28,19 @@ pub struct ConnectorSettings {
     /// The most one call (with its retries and waits) may take before it
     /// reports failure; a request in flight still ends at `request_timeout`.
     pub total_budget: Duration,
-    /// Requests in flight to Microsoft at once, across all callers.
+    /// Requests in flight to Microsoft at once for sign-ins (which have no
+    /// tenant lane yet).
     pub max_concurrency: usize,
     pub user_agent: String,
+    /// Per-tenant, per-mailbox and per-priority limits (see `limits`).
+    pub limits: LimitSettings,
+    /// Background (backup/restore) requests: how often one is retried on
+    /// 429, 5xx, resets and timeouts, and the most its retries and waits
+    /// may take in total. Any `Retry-After` within that total is honoured.
+    pub background_max_retries: u32,
+    pub background_total_budget: Duration,
+    /// Items per message delta page (`Prefer: odata.maxpagesize`).
+    pub mail_delta_page_size: u32,
 }
 
 impl Default for ConnectorSettings {
@@ -42,6 +53,10 @@ impl Default for ConnectorSettings {
             total_budget: Duration::from_secs(30),
             max_concurrency: 16,
             user_agent: concat!("ISV|openvbo|openvbo/", env!("CARGO_PKG_VERSION")).to_owned(),
+            limits: LimitSettings::default(),
+            background_max_retries: 8,
+            background_total_budget: Duration::from_secs(15 * 60),
+            mail_delta_page_size: 500,
         }
     }
 }
@@ -53,9 +68,11 @@ pub struct M365Client {
     pub(crate) http: reqwest::Client,
     pub(crate) settings: Arc<ConnectorSettings>,
     pub(crate) limiter: Arc<Semaphore>,
-    /// When Microsoft tells one request to wait, every request waits: more
-    /// requests during a throttle only extend it.
+    /// Sign-in requests (no tenant lane): when Microsoft tells one to wait,
+    /// every sign-in waits.
     pub(crate) paused_until: Arc<Mutex<Option<Instant>>>,
+    /// Graph requests: limits per tenant, mailbox and priority.
+    pub(crate) limits: Arc<Limits>,
 }
 
 impl M365Client {
@@ -78,6 +95,7 @@ impl M365Client {
         Ok(Self {
             http,
             limiter: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            limits: Arc::new(Limits::new(settings.limits)),
             settings: Arc::new(settings),
             paused_until: Arc::new(Mutex::new(None)),
         })

@@ -77,6 +77,10 @@ pub enum ErrorKind {
     NotFound,
     /// The name is taken at the destination (409 `nameAlreadyExists`).
     Conflict,
+    /// The state the request relied on is gone for good: a delta token
+    /// Microsoft no longer knows (410 `SyncStateNotFound`, `resyncRequired`).
+    /// Start over without it.
+    Gone,
     /// Still throttled (429) after the retries allowed.
     Throttled { retry_after: Option<Duration> },
     /// Microsoft answered with a server error (5xx), also after retries.

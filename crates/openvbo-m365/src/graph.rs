@@ -10,6 +10,7 @@ use url::Url;
 use crate::client::M365Client;
 use crate::cloud::Endpoints;
 use crate::error::{transport_error, ErrorKind, M365Error};
+use crate::limits::Lane;
 use crate::signin::host_of;
 
 /// Directory roles are matched by template id, which is the same in every
@@ -164,6 +165,20 @@ impl GraphSession {
         }
     }
 
+    pub(crate) fn client(&self) -> &M365Client {
+        &self.client
+    }
+
+    /// The tenant this session signed in to, as a lane key.
+    pub(crate) fn tenant_key(&self) -> &str {
+        &self.tenant
+    }
+
+    /// Adds the bearer token; only ever for Graph's own host.
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.bearer_auth(self.access_token.expose_secret())
+    }
+
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
@@ -284,7 +299,7 @@ impl GraphSession {
     }
 
     /// A nextLink elsewhere than Graph would receive our bearer token.
-    fn same_origin(&self, link: &str) -> Result<Url, M365Error> {
+    pub(crate) fn same_origin(&self, link: &str) -> Result<Url, M365Error> {
         let url = Url::parse(link).map_err(|_| {
             M365Error::new(
                 ErrorKind::Protocol,
@@ -305,21 +320,21 @@ impl GraphSession {
 
     async fn get(&self, url: &Url) -> Result<Bytes, M365Error> {
         let host = host_of(url);
-        let response = self
+        // Directory reads serve people browsing: the interactive lane.
+        let held = self
             .client
-            .send(&host, || {
-                self.client
-                    .http
-                    .get(url.clone())
-                    .bearer_auth(self.access_token.expose_secret())
+            .send_in(&Lane::interactive(&self.tenant), &host, || {
+                self.authorize(self.client.http.get(url.clone()))
                     .header("Accept", "application/json")
             })
             .await?;
-        let status = response.status();
-        let body = response
+        let status = held.response.status();
+        let body = held
+            .response
             .bytes()
             .await
             .map_err(|e| transport_error(&e, &host, self.client.settings.request_timeout))?;
+        drop(held.permit);
         if status.is_success() {
             return Ok(body);
         }

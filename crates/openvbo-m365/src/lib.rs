@@ -12,6 +12,8 @@ mod directory;
 pub mod drive;
 mod error;
 mod graph;
+mod limits;
+pub mod mail;
 mod retry;
 mod signin;
 
@@ -22,4 +24,5 @@ pub use error::{ErrorKind, M365Error, SignInFailure};
 pub use graph::{
     role_template, DirectoryRole, GraphSession, SignedInUser, TenantOrganization, VerifiedDomain,
 };
+pub use limits::{Lane, LimitSettings, Priority, MICROSOFT_MAILBOX_CONCURRENCY};
 pub use url::Url;

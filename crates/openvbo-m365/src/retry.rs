@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use crate::client::M365Client;
 use crate::error::{transport_error, ErrorKind, M365Error};
+use crate::limits::{Lane, Permit, Priority};
 
 /// Without `Retry-After`, wait this long before the first retry, doubling.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -132,4 +133,105 @@ fn retry_after(response: &Response) -> Option<Duration> {
 fn backoff(attempt: u32) -> Duration {
     let base = FIRST_BACKOFF.saturating_mul(1u32 << attempt.min(6));
     base + base.mul_f64(rand::random::<f64>() * 0.25)
+}
+
+/// A response and the limit slots held until its body has been read.
+pub(crate) struct Held {
+    pub response: Response,
+    pub permit: Permit,
+}
+
+impl M365Client {
+    /// Sends a Graph request in `lane`: waits for the lane's limits (see
+    /// `limits`), retries throttling, 5xx, resets and (for background work)
+    /// timeouts within the lane's bounded total, honouring `Retry-After` by
+    /// pausing only the mailbox or tenant that was told to wait.
+    pub(crate) async fn send_in(
+        &self,
+        lane: &Lane,
+        host: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Held, M365Error> {
+        let settings = &self.settings;
+        let background = lane.priority == Priority::Background;
+        let (max_retries, total_budget, max_wait) = if background {
+            (
+                settings.background_max_retries,
+                settings.background_total_budget,
+                settings.background_total_budget,
+            )
+        } else {
+            (
+                settings.max_retries,
+                settings.total_budget,
+                settings.max_retry_wait,
+            )
+        };
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let permit = self.limits.acquire(lane).await;
+            let sent = build().send().await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(e) => {
+                    drop(permit);
+                    let err = transport_error(&e, host, settings.request_timeout);
+                    // Every request we make is safe to repeat. A timeout has
+                    // cost its full budget already: only background work,
+                    // which nobody watches, tries again.
+                    let repeatable = err.kind == ErrorKind::Unreachable
+                        || (background && err.kind == ErrorKind::Timeout);
+                    let wait = backoff(attempt);
+                    if repeatable
+                        && attempt < max_retries
+                        && started.elapsed() + wait < total_budget
+                    {
+                        tracing::info!(host, error = %err, attempt, "request to Microsoft failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            };
+            let status = response.status();
+            let retryable = matches!(status.as_u16(), 429 | 502 | 503 | 504)
+                || (background && status == StatusCode::INTERNAL_SERVER_ERROR);
+            if !retryable {
+                return Ok(Held { response, permit });
+            }
+            drop(permit);
+            let retry_after = retry_after(&response);
+            let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+            if attempt >= max_retries || wait > max_wait || started.elapsed() + wait >= total_budget
+            {
+                let kind = if status == StatusCode::TOO_MANY_REQUESTS {
+                    ErrorKind::Throttled { retry_after }
+                } else {
+                    ErrorKind::Unavailable { retry_after }
+                };
+                return Err(M365Error::new(
+                    kind,
+                    format!(
+                        "{host} answered HTTP {} after {} attempt(s)",
+                        status.as_u16(),
+                        attempt + 1
+                    ),
+                ));
+            }
+            tracing::info!(
+                host,
+                status = status.as_u16(),
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "Microsoft asked us to wait; retrying"
+            );
+            if retry_after.is_some() {
+                self.limits.pause(lane, wait);
+            } else {
+                tokio::time::sleep(wait).await;
+            }
+            attempt += 1;
+        }
+    }
 }

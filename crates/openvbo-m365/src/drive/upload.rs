@@ -2,7 +2,7 @@
 //!
 //! Files up to [`SIMPLE_UPLOAD_MAX`] go in one `PUT …:/{name}:/content`;
 //! larger ones through an upload session in [`UPLOAD_CHUNK`] fragments
-//! (32 × 320 KiB = 10 MiB: a multiple of 320 KiB and well under 60 MiB, as
+//! (16 × 320 KiB = 5 MiB: a multiple of 320 KiB and well under 60 MiB, as
 //! Microsoft requires), sent in order with the same total, never with our
 //! token. One fragment is in memory at a time. A fragment the service
 //! already has (416 after a lost answer) is skipped after asking the
@@ -27,8 +27,9 @@ use crate::error::{ErrorKind, M365Error};
 /// Larger files go through an upload session (Microsoft advises sessions
 /// above a few MiB; the simple PUT was once limited to 4 MB).
 pub const SIMPLE_UPLOAD_MAX: u64 = 4 * 1024 * 1024;
-/// 32 × 320 KiB.
-pub const UPLOAD_CHUNK: usize = 32 * 320 * 1024;
+/// 16 × 320 KiB = 5 MiB, as Corso sends them: within Microsoft's advised
+/// 5–10 MiB, and half the memory in flight of 10 MiB fragments.
+pub const UPLOAD_CHUNK: usize = 16 * 320 * 1024;
 const FRAGMENT_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Deserialize)]
