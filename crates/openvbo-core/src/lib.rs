@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod discovery;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod organization;
 pub mod region;
 pub mod repositories;

@@ -1,0 +1,44 @@
+//! # openvbo-backup: the backup engine
+//!
+//! Backs up one resource — a mailbox, a OneDrive, a document library — from
+//! Microsoft 365 into an `openvbo-repo` repository: a [unit of
+//! work](openvbo_core::jobs::UnitOfWork) in, a [report](openvbo_core::jobs::UnitReport) out.
+//!
+//! ```text
+//! let worker = Arc::new(Worker::new(repositories, sources));  // ports: repository by id, M365 content
+//! let queue = InProcessQueue::new(worker, InProcessQueue::default_concurrency());
+//! let report = queue.run(unit, UnitControl::new(events)).await; // waits for a slot, then runs
+//! ```
+//!
+//! - **Incremental**: the delta state (Graph tokens per folder) is stored
+//!   with each restore point; the next run asks only for changes. A lost
+//!   token (410) means enumerating the folder again, downloading only what
+//!   the previous point lacks.
+//! - **Partial failure is normal**: an item that fails after a retry is
+//!   listed in the report (status Warning) and its folder keeps the old
+//!   token so the next run tries again; a failing folder does not stop the
+//!   mailbox, a failing resource does not stop the job.
+//! - **Resumable**: checkpoints every `checkpoint_every` items and after each
+//!   folder; a run after a crash resumes the checkpoint and skips what it
+//!   stored.
+//! - **Bounded memory**: one delta page and one chunk per item in flight;
+//!   the ids of one folder only while it is re-enumerated.
+//!
+//! Sources are ports ([`MailSource`], [`DriveSource`]) so the engine is
+//! tested against in-memory tenants; the adapter on `openvbo-m365` lives
+//! beside the composition root.
+
+mod drive;
+pub mod error;
+mod mailbox;
+mod run;
+pub mod source;
+pub mod state;
+mod worker;
+
+pub use error::{SourceError, SourceErrorKind, UnitError};
+pub use source::{
+    ByteStream, DeltaEvent, DriveChange, DriveEntry, DriveSource, MailSource, MessageChange,
+    MessageMeta, SourceFolder,
+};
+pub use worker::{InProcessQueue, RepositoryOpener, SourceProvider, Worker};

@@ -1,0 +1,250 @@
+//! One mailbox: folder tree, then each folder's message delta, each new or
+//! changed message's MIME streamed into the repository with the metadata
+//! the catalog shows (folder, subject, sender, size, dates).
+//!
+//! A folder whose token Microsoft forgot (410) is enumerated again, but only
+//! messages whose id and change key the base does not hold are downloaded;
+//! what the enumeration does not list any more is deleted. A folder that
+//! left failed items keeps its old token, so the next run sees them again.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use openvbo_repo::{FolderEntry, NewItem, RepoError};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::error::{chain, SourceErrorKind, UnitError};
+use crate::run::{Run, Stored};
+use crate::source::{DeltaEvent, MailSource, MessageChange, MessageMeta, SourceFolder};
+use crate::state::{encode, MailboxState};
+
+/// How a mailbox backup ended (failures are in the run).
+pub(crate) enum MailboxEnd {
+    Done(MailboxState),
+    Stopped,
+}
+
+pub(crate) async fn back_up_mailbox(
+    run: &mut Run<'_>,
+    source: &dyn MailSource,
+    mailbox: &str,
+    start: MailboxState,
+) -> Result<MailboxEnd, UnitError> {
+    let folders = source.folders(mailbox).await?;
+    let digest = tree_digest(&folders);
+    // `state` is what a checkpoint records: finished folders carry their
+    // new token, the others still the one this run started from.
+    let mut state = start.clone();
+    if digest != start.tree_digest {
+        for f in &folders {
+            run.writer
+                .put_folder(FolderEntry {
+                    id: f.id.clone(),
+                    parent: f.parent.clone(),
+                    name: f.name.clone(),
+                    metadata: json!({ "path": f.path }),
+                })
+                .await?;
+        }
+        let current: HashSet<&str> = folders.iter().map(|f| f.id.as_str()).collect();
+        for gone in start
+            .folders
+            .keys()
+            .filter(|id| !current.contains(id.as_str()))
+        {
+            run.writer.delete(gone);
+            state.folders.remove(gone);
+            state.recheck.remove(gone);
+        }
+        state.tree_digest = digest;
+    }
+    for folder in &folders {
+        if run.stop_requested() {
+            run.checkpoint(&encode(&state)).await?;
+            return Ok(MailboxEnd::Stopped);
+        }
+        let since = start.folders.get(&folder.id).cloned();
+        let recheck = start.recheck.contains(&folder.id) || (since.is_none() && run.base.is_some());
+        let failures_before = run.failures.len();
+        match back_up_folder(
+            run,
+            source,
+            mailbox,
+            folder,
+            since.as_deref(),
+            recheck,
+            &state,
+        )
+        .await
+        {
+            Ok(FolderEnd::Done(token)) => {
+                if run.failures.len() == failures_before {
+                    state.folders.insert(folder.id.clone(), token);
+                    state.recheck.remove(&folder.id);
+                } else {
+                    state.recheck.insert(folder.id.clone());
+                }
+            }
+            Ok(FolderEnd::Stopped) => {
+                run.checkpoint(&encode(&state)).await?;
+                return Ok(MailboxEnd::Stopped);
+            }
+            Err(FolderError::Repository(e)) => return Err(e.into()),
+            Err(FolderError::Source(e)) => {
+                run.failures
+                    .push(format!("Folder {}: {}", folder.path, chain(&e)));
+                state.recheck.insert(folder.id.clone());
+            }
+        }
+        run.checkpoint(&encode(&state)).await?;
+    }
+    Ok(MailboxEnd::Done(state))
+}
+
+enum FolderEnd {
+    Done(String),
+    Stopped,
+}
+
+enum FolderError {
+    Source(crate::error::SourceError),
+    Repository(RepoError),
+}
+
+impl From<RepoError> for FolderError {
+    fn from(e: RepoError) -> Self {
+        FolderError::Repository(e)
+    }
+}
+
+impl From<crate::error::SourceError> for FolderError {
+    fn from(e: crate::error::SourceError) -> Self {
+        FolderError::Source(e)
+    }
+}
+
+async fn back_up_folder(
+    run: &mut Run<'_>,
+    source: &dyn MailSource,
+    mailbox: &str,
+    folder: &SourceFolder,
+    since: Option<&str>,
+    recheck: bool,
+    state: &MailboxState,
+) -> Result<FolderEnd, FolderError> {
+    let mut stream = match source.message_delta(mailbox, &folder.id, since).await {
+        Ok(s) => s,
+        // A connector that reports the lost token as an error instead of
+        // restarting itself: enumerate from scratch.
+        Err(e) if e.kind == SourceErrorKind::Gone && since.is_some() => {
+            source.message_delta(mailbox, &folder.id, None).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Loaded when the folder is (re-)enumerated on top of a base.
+    let mut base: Option<HashMap<String, String>> = if recheck {
+        Some(run.base_items_of(&folder.id).await?)
+    } else {
+        None
+    };
+    // Ids listed by a full enumeration, to find what is gone.
+    let mut seen: Option<HashSet<String>> = None;
+    let state_bytes = encode(state);
+    while let Some(event) = stream.next().await {
+        match event? {
+            DeltaEvent::Page { changes, reset } => {
+                if reset && seen.is_none() {
+                    seen = Some(HashSet::new());
+                    if base.is_none() {
+                        base = Some(run.base_items_of(&folder.id).await?);
+                    }
+                }
+                for change in changes {
+                    if run.stop_requested() {
+                        return Ok(FolderEnd::Stopped);
+                    }
+                    match change {
+                        MessageChange::Upsert(meta) => {
+                            if let Some(seen) = seen.as_mut() {
+                                seen.insert(meta.id.clone());
+                            }
+                            let unchanged = base
+                                .as_ref()
+                                .and_then(|b| b.get(&meta.id))
+                                .is_some_and(|ck| *ck == meta.change_key);
+                            if unchanged || run.writer.already_stored(&meta.id, &meta.change_key) {
+                                continue;
+                            }
+                            store_message(run, source, mailbox, folder, meta).await?;
+                            run.maybe_checkpoint(&state_bytes).await?;
+                        }
+                        MessageChange::Removed { id } => run.writer.delete(&id),
+                    }
+                }
+            }
+            DeltaEvent::End { token } => {
+                if let (Some(seen), Some(base)) = (&seen, &base) {
+                    for id in base.keys().filter(|id| !seen.contains(*id)) {
+                        run.writer.delete(id);
+                    }
+                }
+                return Ok(FolderEnd::Done(token));
+            }
+        }
+    }
+    Err(FolderError::Source(crate::error::SourceError::new(
+        SourceErrorKind::Other,
+        "the message delta ended without a token",
+    )))
+}
+
+async fn store_message(
+    run: &mut Run<'_>,
+    source: &dyn MailSource,
+    mailbox: &str,
+    folder: &SourceFolder,
+    meta: MessageMeta,
+) -> Result<(), RepoError> {
+    let item = NewItem {
+        folder: folder.id.clone(),
+        id: meta.id.clone(),
+        change_key: meta.change_key.clone(),
+        modified: meta.modified,
+        metadata: json!({
+            "kind": "message",
+            "folder": folder.path,
+            "subject": meta.subject,
+            "sender": meta.sender,
+            "size": meta.size,
+            "received": meta.received,
+        }),
+    };
+    let id = meta.id.clone();
+    let stored = run
+        .store_item(item, "mime", || source.message_mime(mailbox, &id))
+        .await?;
+    if let Stored::Failed(why) = stored {
+        run.failures.push(format!(
+            "Message \"{}\" in {}: {}",
+            meta.subject, folder.path, why
+        ));
+    }
+    Ok(())
+}
+
+fn tree_digest(folders: &[SourceFolder]) -> String {
+    let mut h = Sha256::new();
+    for f in folders {
+        for s in [
+            f.id.as_str(),
+            f.parent.as_deref().unwrap_or(""),
+            f.name.as_str(),
+            f.path.as_str(),
+        ] {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+    }
+    hex::encode(h.finalize())
+}

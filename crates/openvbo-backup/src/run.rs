@@ -1,0 +1,162 @@
+//! What every resource backup shares: the writer, the base it builds on,
+//! the failures so far, checkpoints every few items, and storing one item
+//! from a byte stream with one retry of a transient failure.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, TryStreamExt};
+use openvbo_core::jobs::UnitControl;
+use openvbo_repo::{NewItem, Part, RepoError, Repository, ResourceWriter, RestorePoint, TreeEntry};
+use tokio_util::io::StreamReader;
+
+use crate::error::{chain, SourceError};
+use crate::source::ByteStream;
+
+/// Attempts per item: the connector already retried each request; one more
+/// try here covers a stream that broke half-way.
+const ATTEMPTS: usize = 2;
+
+pub(crate) struct Run<'a> {
+    pub repo: Repository,
+    pub writer: ResourceWriter,
+    pub base: Option<RestorePoint>,
+    pub control: &'a UnitControl,
+    pub failures: Vec<String>,
+    pub downloaded_items: u64,
+    pub downloaded_bytes: u64,
+    since_checkpoint: usize,
+    checkpoint_every: usize,
+}
+
+/// How storing one item went, when the repository itself did not fail.
+pub(crate) enum Stored {
+    Yes,
+    /// The item could not be read; the reason is for the log.
+    Failed(String),
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        repo: Repository,
+        writer: ResourceWriter,
+        base: Option<RestorePoint>,
+        control: &'a UnitControl,
+        checkpoint_every: usize,
+    ) -> Self {
+        Run {
+            repo,
+            writer,
+            base,
+            control,
+            failures: Vec::new(),
+            downloaded_items: 0,
+            downloaded_bytes: 0,
+            since_checkpoint: 0,
+            checkpoint_every: checkpoint_every.max(1),
+        }
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.control.stop_requested()
+    }
+
+    /// Checkpoints when enough items were stored since the last one.
+    pub async fn maybe_checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
+        if self.since_checkpoint >= self.checkpoint_every {
+            self.checkpoint(state).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
+        self.writer.checkpoint(state).await?;
+        self.since_checkpoint = 0;
+        Ok(())
+    }
+
+    /// The base's items of one folder (id → change key), for a folder that
+    /// is enumerated again: what is unchanged is not downloaded, and what is
+    /// not listed any more is gone. Memory: one folder's ids.
+    pub async fn base_items_of(&self, folder: &str) -> Result<HashMap<String, String>, RepoError> {
+        let mut out = HashMap::new();
+        let Some(base) = &self.base else {
+            return Ok(out);
+        };
+        let mut entries = self.repo.entries(base);
+        while let Some(entry) = entries.next().await {
+            if let TreeEntry::Item(item) = entry? {
+                if item.folder == folder {
+                    out.insert(item.id, item.change_key);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores one item from the stream `open` gives, retrying once when
+    /// Microsoft failed transiently. An item that cannot be read is a
+    /// `Stored::Failed`; only a repository failure is an error.
+    pub async fn store_item<F, Fut>(
+        &mut self,
+        item: NewItem,
+        part_name: &str,
+        open: F,
+    ) -> Result<Stored, RepoError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<ByteStream, SourceError>>,
+    {
+        let mut last = String::new();
+        for attempt in 1..=ATTEMPTS {
+            let stream = match open().await {
+                Ok(s) => s,
+                Err(e) => {
+                    last = chain(&e);
+                    if e.is_transient() && attempt < ATTEMPTS {
+                        continue;
+                    }
+                    return Ok(Stored::Failed(last));
+                }
+            };
+            // The writer sees an io::Error; the source's own error is kept
+            // aside to tell "Microsoft failed" from "the repository failed".
+            let source_failure: Arc<Mutex<Option<SourceError>>> = Arc::default();
+            let seen = source_failure.clone();
+            let reader = StreamReader::new(stream.map_err(move |e| {
+                let io = std::io::Error::other(e.message.clone());
+                if let Ok(mut slot) = seen.lock() {
+                    *slot = Some(e);
+                }
+                io
+            }));
+            match self
+                .writer
+                .put_item(item.clone(), vec![Part::new(part_name, reader)])
+                .await
+            {
+                Ok(entry) => {
+                    self.downloaded_items += 1;
+                    self.downloaded_bytes += entry.size;
+                    self.since_checkpoint += 1;
+                    self.control.events.item_stored(entry.size);
+                    return Ok(Stored::Yes);
+                }
+                Err(repo_err) => {
+                    let failure = source_failure.lock().ok().and_then(|mut s| s.take());
+                    match failure {
+                        Some(e) => {
+                            last = chain(&e);
+                            if e.is_transient() && attempt < ATTEMPTS {
+                                continue;
+                            }
+                            return Ok(Stored::Failed(last));
+                        }
+                        None => return Err(repo_err),
+                    }
+                }
+            }
+        }
+        Ok(Stored::Failed(last))
+    }
+}

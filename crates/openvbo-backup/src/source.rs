@@ -1,0 +1,102 @@
+//! Microsoft 365 as the engine reads it: a small port per content type, so
+//! the engine is tested against in-memory tenants and runs against the
+//! connector (`openvbo-m365`) through an adapter.
+//!
+//! Deltas are pull-based streams of pages ending with the token to keep:
+//! the engine stores each page before asking for the next, so memory is one
+//! page whatever the folder's size.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+use crate::error::SourceError;
+
+/// A mail folder, with its place in the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFolder {
+    pub id: String,
+    pub parent: Option<String>,
+    pub name: String,
+    /// From the mailbox root: `/Inbox/Projects`.
+    pub path: String,
+}
+
+/// What a delta page says of one message, enough for the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub id: String,
+    pub change_key: String,
+    pub subject: String,
+    pub sender: Option<String>,
+    pub size: u64,
+    /// Unix seconds.
+    pub received: Option<i64>,
+    pub modified: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageChange {
+    Upsert(MessageMeta),
+    Removed { id: String },
+}
+
+/// One step of a delta.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeltaEvent<C> {
+    /// Changes, in order. `reset`: the token was gone and this is (part of)
+    /// a full enumeration: items not listed by the end are gone.
+    Page { changes: Vec<C>, reset: bool },
+    /// The delta is complete; keep `token` for the next run.
+    End { token: String },
+}
+
+pub type ByteStream = BoxStream<'static, Result<Bytes, SourceError>>;
+
+/// Mailbox content.
+#[async_trait]
+pub trait MailSource: Send + Sync {
+    /// The whole folder tree (hundreds of folders at most).
+    async fn folders(&self, mailbox: &str) -> Result<Vec<SourceFolder>, SourceError>;
+    /// The folder's changes since `since`, or every message without it.
+    async fn message_delta(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        since: Option<&str>,
+    ) -> Result<BoxStream<'static, Result<DeltaEvent<MessageChange>, SourceError>>, SourceError>;
+    /// The message's RFC 5322 bytes, chunk by chunk.
+    async fn message_mime(&self, mailbox: &str, message: &str) -> Result<ByteStream, SourceError>;
+}
+
+/// A file or folder of a drive, as a delta reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriveEntry {
+    pub id: String,
+    /// None for the drive's root.
+    pub parent: Option<String>,
+    pub name: String,
+    pub is_folder: bool,
+    /// The content's version (cTag, else eTag).
+    pub change_key: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub modified: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriveChange {
+    Upsert(DriveEntry),
+    Removed { id: String },
+}
+
+/// OneDrive and document library content.
+#[async_trait]
+pub trait DriveSource: Send + Sync {
+    async fn drive_delta(
+        &self,
+        drive: &str,
+        since: Option<&str>,
+    ) -> Result<BoxStream<'static, Result<DeltaEvent<DriveChange>, SourceError>>, SourceError>;
+    async fn file_content(&self, drive: &str, item: &str) -> Result<ByteStream, SourceError>;
+}

@@ -1,0 +1,253 @@
+//! Running a unit of work: open the repository, find where the resource's
+//! last backup ended (a complete restore point, or the checkpoint of an
+//! interrupted run to resume), back the resource up, commit.
+//!
+//! [`InProcessQueue`] is the default [`WorkQueue`]: units run in this
+//! process, at most `concurrency` at a time across every job, so one big
+//! job queues behind the limit instead of starving the others.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use openvbo_core::backup::{RepositoryId, ResourceKind};
+use openvbo_core::jobs::{UnitControl, UnitOfWork, UnitReport, UnitStatus, WorkQueue};
+use openvbo_core::OrganizationId;
+use openvbo_repo::{Repository, ResourceRef, RestorePoint, RestorePointId};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::drive::{back_up_drive, DriveEnd};
+use crate::error::{chain, SourceError, UnitError};
+use crate::mailbox::{back_up_mailbox, MailboxEnd};
+use crate::run::Run;
+use crate::source::{DriveSource, MailSource};
+use crate::state::{decode, encode};
+
+/// Opens the repository engine of a repository id (the composition root
+/// adapts the core repository port to this).
+#[async_trait]
+pub trait RepositoryOpener: Send + Sync {
+    async fn open(&self, id: RepositoryId) -> Result<Repository, UnitError>;
+}
+
+/// Microsoft 365 content of an organization.
+#[async_trait]
+pub trait SourceProvider: Send + Sync {
+    async fn mail(&self, organization: OrganizationId) -> Result<Arc<dyn MailSource>, SourceError>;
+    async fn drives(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Arc<dyn DriveSource>, SourceError>;
+}
+
+/// Backs up units; cheap to share.
+pub struct Worker {
+    repositories: Arc<dyn RepositoryOpener>,
+    sources: Arc<dyn SourceProvider>,
+    /// Items between checkpoints: what a crash can cost, in downloads.
+    pub checkpoint_every: usize,
+}
+
+impl Worker {
+    pub fn new(repositories: Arc<dyn RepositoryOpener>, sources: Arc<dyn SourceProvider>) -> Self {
+        Worker {
+            repositories,
+            sources,
+            checkpoint_every: 100,
+        }
+    }
+
+    /// Backs up one resource. Never panics, never fails as a call.
+    pub async fn back_up(&self, unit: &UnitOfWork, control: &UnitControl) -> UnitReport {
+        match self.try_back_up(unit, control).await {
+            Ok(report) => report,
+            Err(e) => UnitReport::failed(chain(&e)),
+        }
+    }
+
+    async fn try_back_up(
+        &self,
+        unit: &UnitOfWork,
+        control: &UnitControl,
+    ) -> Result<UnitReport, UnitError> {
+        let kind = match unit.resource.kind {
+            ResourceKind::Mailbox => openvbo_repo::ResourceKind::Mailbox,
+            ResourceKind::OneDrive => openvbo_repo::ResourceKind::OneDrive,
+            ResourceKind::Site => openvbo_repo::ResourceKind::Site,
+            other => {
+                return Err(UnitError::Setup(format!(
+                    "backing up a {other} is not supported yet"
+                )))
+            }
+        };
+        let repo = self.repositories.open(unit.repository_id).await?;
+        let resource = ResourceRef {
+            organization: unit.organization_id.to_string(),
+            resource: unit.resource.id.clone(),
+            kind,
+        };
+        // An interrupted run left a checkpoint: continue it, so nothing it
+        // stored is downloaded again.
+        let (writer, base, start) = match repo.pending_checkpoint(&resource).await? {
+            Some(cp) => {
+                let base = match &cp.base {
+                    Some(id) => Some(repo.read_point(id).await?),
+                    None => None,
+                };
+                let start = cp.delta_state_bytes();
+                (repo.resume(&cp).await?, base, start)
+            }
+            None => {
+                let base = self
+                    .base(&repo, &resource, unit.previous.as_deref())
+                    .await?;
+                let start = base
+                    .as_ref()
+                    .map(RestorePoint::delta_state_bytes)
+                    .unwrap_or_default();
+                (
+                    repo.writer(resource.clone(), base.as_ref()).await?,
+                    base,
+                    start,
+                )
+            }
+        };
+        let mut run = Run::new(repo.clone(), writer, base, control, self.checkpoint_every);
+        let (state, stopped) = match kind {
+            openvbo_repo::ResourceKind::Mailbox => {
+                let source = self.sources.mail(unit.organization_id).await?;
+                match back_up_mailbox(&mut run, source.as_ref(), &unit.resource.id, decode(&start))
+                    .await
+                {
+                    Ok(MailboxEnd::Done(state)) => (encode(&state), false),
+                    Ok(MailboxEnd::Stopped) => (Vec::new(), true),
+                    Err(e) => return Err(self.give_up(run, &start, e).await),
+                }
+            }
+            _ => {
+                let source = self.sources.drives(unit.organization_id).await?;
+                match back_up_drive(&mut run, source.as_ref(), &unit.resource.id, decode(&start))
+                    .await
+                {
+                    Ok(DriveEnd::Done(state)) => (encode(&state), false),
+                    Ok(DriveEnd::Stopped) => (Vec::new(), true),
+                    Err(e) => return Err(self.give_up(run, &start, e).await),
+                }
+            }
+        };
+        let Run {
+            writer,
+            failures,
+            downloaded_items,
+            downloaded_bytes,
+            ..
+        } = run;
+        if stopped {
+            // The checkpoint is already written; the session ends, the next
+            // run resumes from it.
+            let transferred = writer.stats().bytes_stored;
+            writer.abort().await?;
+            return Ok(UnitReport {
+                status: UnitStatus::Stopped,
+                point: None,
+                item_count: 0,
+                size_bytes: 0,
+                downloaded_items,
+                downloaded_bytes,
+                transferred_bytes: transferred,
+                failures,
+                error: None,
+            });
+        }
+        let extra = json!({
+            "displayName": unit.resource.display_name,
+            "address": unit.resource.address,
+            "kind": unit.resource.kind.as_str(),
+            "downloadedItems": downloaded_items,
+        });
+        let point = writer.commit(&state, extra).await?;
+        Ok(UnitReport {
+            status: if failures.is_empty() {
+                UnitStatus::Success
+            } else {
+                UnitStatus::Warning
+            },
+            point: Some(point.id.0.clone()),
+            item_count: point.item_count,
+            size_bytes: point.item_bytes,
+            downloaded_items,
+            downloaded_bytes,
+            transferred_bytes: point.stats.bytes_stored,
+            failures,
+            error: None,
+        })
+    }
+
+    async fn base(
+        &self,
+        repo: &Repository,
+        resource: &ResourceRef,
+        previous: Option<&str>,
+    ) -> Result<Option<RestorePoint>, UnitError> {
+        match previous {
+            Some(id) => Ok(Some(
+                repo.read_point(&RestorePointId(id.to_string())).await?,
+            )),
+            None => Ok(repo.latest_point(resource).await?),
+        }
+    }
+
+    /// A resource that failed as a whole: keep what it stored as a
+    /// checkpoint (the next run resumes it), then report the cause.
+    async fn give_up(&self, mut run: Run<'_>, start: &[u8], cause: UnitError) -> UnitError {
+        if run.downloaded_items > 0 {
+            if let Err(e) = run.checkpoint(start).await {
+                tracing::warn!(error = %chain(&e), "could not checkpoint a failed backup");
+            }
+        }
+        if let Err(e) = run.writer.abort().await {
+            tracing::warn!(error = %chain(&e), "could not end a failed backup's writer session");
+        }
+        cause
+    }
+}
+
+/// Units in this process, `concurrency` at a time across all jobs.
+pub struct InProcessQueue {
+    worker: Arc<Worker>,
+    permits: Arc<Semaphore>,
+}
+
+impl InProcessQueue {
+    pub fn new(worker: Arc<Worker>, concurrency: usize) -> Self {
+        InProcessQueue {
+            worker,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    /// Sized to the machine: two units per core (most of a unit's time is
+    /// waiting for Microsoft), at least four.
+    pub fn default_concurrency() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(4)
+            .max(4)
+    }
+}
+
+#[async_trait]
+impl WorkQueue for InProcessQueue {
+    async fn run(&self, unit: UnitOfWork, control: UnitControl) -> UnitReport {
+        let Ok(_permit) = self.permits.clone().acquire_owned().await else {
+            return UnitReport::failed("the backup worker pool is shut down");
+        };
+        if control.stop_requested() {
+            return UnitReport {
+                status: UnitStatus::Stopped,
+                ..UnitReport::failed("stopped")
+            };
+        }
+        self.worker.back_up(&unit, &control).await
+    }
+}

@@ -1,0 +1,180 @@
+//! The mailbox unit of work against an in-memory tenant and a real
+//! repository: full, incremental, a lost token, partial failure, stop and
+//! resume. Downloads are counted at the source.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+
+use common::*;
+use openvbo_backup::{InProcessQueue, Worker};
+use openvbo_core::backup::RepositoryId;
+use openvbo_core::jobs::{NoEvents, UnitControl, UnitStatus, WorkQueue};
+use openvbo_core::OrganizationId;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    mail: FakeMail,
+    repo: openvbo_repo::Repository,
+    queue: InProcessQueue,
+    unit: openvbo_core::jobs::UnitOfWork,
+}
+
+async fn setup(checkpoint_every: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo(dir.path()).await;
+    let mail = FakeMail::default();
+    for f in ["inbox", "sent"] {
+        mail.add_folder(f);
+    }
+    for i in 0..7 {
+        mail.put("inbox", &format!("m{i}"), &format!("Hello {i}"));
+    }
+    for i in 0..4 {
+        mail.put("sent", &format!("s{i}"), &format!("Re: {i}"));
+    }
+    let mut worker = Worker::new(
+        Arc::new(Repos(repo.clone())),
+        Arc::new(Sources(mail.clone())),
+    );
+    worker.checkpoint_every = checkpoint_every;
+    let queue = InProcessQueue::new(Arc::new(worker), 2);
+    let unit = unit(OrganizationId::new_random(), RepositoryId::new_random());
+    Setup {
+        _dir: dir,
+        mail,
+        repo,
+        queue,
+        unit,
+    }
+}
+
+fn control() -> UnitControl {
+    UnitControl::new(Arc::new(NoEvents))
+}
+
+#[tokio::test]
+async fn first_run_is_full_then_only_changes_are_downloaded() {
+    let s = setup(100).await;
+    let r1 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r1.status, UnitStatus::Success, "{r1:?}");
+    assert_eq!(r1.downloaded_items, 11);
+    assert_eq!(r1.item_count, 11);
+    assert_eq!(s.mail.downloads(), 11);
+    let p1 = r1.point.clone().unwrap();
+    let state1 = s.mail.state();
+    assert_eq!(point_state(&s.repo, &p1).await, state1);
+
+    // An add, an edit, a delete, a new folder with one message.
+    s.mail.put("inbox", "m7", "New");
+    s.mail.put("inbox", "m2", "Hello 2 (edited)");
+    s.mail.remove("sent", "s1");
+    s.mail.add_folder("projects");
+    s.mail.put("projects", "p0", "Plan");
+    let r2 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
+    assert_eq!(r2.downloaded_items, 3, "only m7, m2 and p0");
+    assert_eq!(s.mail.downloads(), 14);
+    assert_eq!(r2.item_count, 12);
+    let p2 = r2.point.clone().unwrap();
+    assert_ne!(p1, p2);
+    assert_eq!(point_state(&s.repo, &p2).await, s.mail.state());
+    // The first point still lists exactly what it held.
+    assert_eq!(point_state(&s.repo, &p1).await, state1);
+
+    // Nothing changed: nothing downloaded, same content.
+    let r3 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r3.downloaded_items, 0);
+    assert_eq!(s.mail.downloads(), 14);
+    assert_eq!(
+        point_state(&s.repo, r3.point.as_ref().unwrap()).await,
+        s.mail.state()
+    );
+}
+
+#[tokio::test]
+async fn a_lost_token_reenumerates_the_folder_but_downloads_only_what_changed() {
+    let s = setup(100).await;
+    assert_eq!(
+        s.queue.run(s.unit.clone(), control()).await.status,
+        UnitStatus::Success
+    );
+    s.mail.put("inbox", "m3", "Edited while the token expired");
+    s.mail.remove("inbox", "m5");
+    s.mail.expire_tokens("inbox");
+    let before = s.mail.downloads();
+    let r = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r.status, UnitStatus::Success, "{r:?}");
+    assert_eq!(s.mail.downloads() - before, 1, "only m3 again");
+    assert_eq!(
+        point_state(&s.repo, r.point.as_ref().unwrap()).await,
+        s.mail.state()
+    );
+    assert!(!point_state(&s.repo, r.point.as_ref().unwrap())
+        .await
+        .iter()
+        .any(|e| e.1 == "m5"));
+}
+
+#[tokio::test]
+async fn a_failing_item_is_reported_the_rest_is_kept_and_the_next_run_retries_it() {
+    let s = setup(100).await;
+    s.mail.fail("m4", true);
+    let r1 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r1.status, UnitStatus::Warning, "{r1:?}");
+    assert_eq!(r1.item_count, 10);
+    assert_eq!(r1.failures.len(), 1);
+    assert!(
+        r1.failures[0].contains("Hello 4") && r1.failures[0].contains("ErrorItemCorrupt"),
+        "{:?}",
+        r1.failures
+    );
+    // Not transient: tried once, not retried.
+    assert_eq!(s.mail.downloads(), 11);
+
+    s.mail.fail("m4", false);
+    let before = s.mail.downloads();
+    let r2 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
+    assert_eq!(s.mail.downloads() - before, 1, "only the item that failed");
+    assert_eq!(
+        point_state(&s.repo, r2.point.as_ref().unwrap()).await,
+        s.mail.state()
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_run_is_resumed_without_downloading_again() {
+    let s = setup(2).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let events = Arc::new(StopAfter {
+        stored: AtomicU64::new(0),
+        stop_after: 5,
+        stop: stop.clone(),
+    });
+    let r1 = s
+        .queue
+        .run(s.unit.clone(), UnitControl::with_stop(stop, events))
+        .await;
+    assert_eq!(r1.status, UnitStatus::Stopped, "{r1:?}");
+    assert_eq!(r1.point, None);
+    assert_eq!(r1.downloaded_items, 5);
+    assert!(s
+        .repo
+        .list_points(None)
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| !p.complete));
+
+    let r2 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
+    assert_eq!(r2.downloaded_items, 6, "the 6 not stored before the stop");
+    assert_eq!(s.mail.downloads(), 11, "no message downloaded twice");
+    assert_eq!(
+        point_state(&s.repo, r2.point.as_ref().unwrap()).await,
+        s.mail.state()
+    );
+}
