@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admins;
+mod backup;
 mod concurrency;
 mod fixtures;
 mod meta;
@@ -28,4 +29,5 @@ pub async fn run_all(store: &dyn Store) {
     admins::run(store).await;
     tokens::run(store).await;
     organizations::run(store).await;
+    backup::run(store).await;
 }

@@ -1,7 +1,7 @@
 //! The configuration store: what a storage backend must provide.
 //!
 //! One trait per aggregate ([`AdminStore`], [`TokenStore`],
-//! [`OrganizationStore`], …) under the umbrella [`Store`], which a backend
+//! [`OrganizationStore`], [`RepositoryStore`], [`JobStore`], …) under the umbrella [`Store`], which a backend
 //! implements whole and callers hold as `Arc<dyn Store>`. A service that
 //! needs one aggregate only can take `Arc<dyn AdminStore>` (any `dyn Store`
 //! upcasts to it).
@@ -12,6 +12,7 @@
 //! never sees anything in clear.
 
 mod admins;
+mod backup;
 mod error;
 mod organizations;
 mod tokens;
@@ -19,13 +20,31 @@ mod tokens;
 use async_trait::async_trait;
 
 pub use admins::{AdminRecord, AdminStore};
+pub use backup::{
+    EncryptionKeyStore, JobSessionStore, JobStore, ObjectStorageStore, ProxyStore, Removal,
+    RepositoryStore, RestorePointStore,
+};
 pub use error::{Failure, StoreError, StoreErrorKind};
 pub use organizations::OrganizationStore;
 pub use tokens::{AccessGrant, IssuedToken, NewSession, RefreshOutcome, TokenHash, TokenStore};
 
 /// Everything a configuration store backend provides.
 #[async_trait]
-pub trait Store: AdminStore + TokenStore + OrganizationStore + Send + Sync + 'static {
+pub trait Store:
+    AdminStore
+    + TokenStore
+    + OrganizationStore
+    + ProxyStore
+    + RepositoryStore
+    + ObjectStorageStore
+    + EncryptionKeyStore
+    + JobStore
+    + JobSessionStore
+    + RestorePointStore
+    + Send
+    + Sync
+    + 'static
+{
     // ---- installation metadata ----
 
     /// Returns the stored value of `key`, storing `value` first if there was none.

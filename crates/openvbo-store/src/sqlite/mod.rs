@@ -10,10 +10,18 @@
 //! after it.
 
 mod admins;
+mod catalog;
 mod convert;
+mod encryption_keys;
 mod error;
+mod jobs;
 mod meta;
+mod object_storage;
 mod organizations;
+mod proxies;
+mod repositories;
+mod restore_points;
+mod sessions;
 mod tokens;
 mod tx;
 
