@@ -93,8 +93,6 @@ pub(crate) fn with_files(mut tenant: Tenant) -> Tenant {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn the_demo_tenant_has_valid_files() {
         let tenant = crate::demo::demo_tenant();
