@@ -1,9 +1,24 @@
-//! Backup repositories, object storage and encryption keys: the rules of the v6
-//! resources that manage them, and the port to the engine that stores the data.
+//! Backup repositories, object storage, accounts and encryption keys: the rules of the v6
+//! resources that manage them ([`RepositoryService`]), and the port to the engine that
+//! stores the data ([`engine`]).
 
+mod accounts;
+mod backup_repositories;
+mod encryption_keys;
 pub mod engine;
+mod object_storage;
+mod proxies;
+pub mod retention;
+mod service;
 
+pub use accounts::AccountInput;
+pub use backup_repositories::{RepositoryInput, RepositoryView};
+pub use encryption_keys::EncryptionKeyInput;
 pub use engine::{
     EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint, EngineUnlock,
     RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
 };
+pub use object_storage::{BucketInput, BucketQuery, ObjectStorageInput};
+pub use proxies::{PROXY_PORT, PROXY_THREADS};
+pub use retention::{format_time, RetentionInput};
+pub use service::{RepositoryOptions, RepositoryService};
