@@ -166,7 +166,7 @@ pub fn demo_tenant() -> Tenant {
     })
     .collect();
 
-    crate::demo_files::with_files(Tenant {
+    crate::demo_mail::with_mail(crate::demo_files::with_files(Tenant {
         id: DEMO_TENANT_ID.to_owned(),
         display_name: "Contoso Demo".to_owned(),
         initial_domain: INITIAL_DOMAIN.to_owned(),
@@ -176,7 +176,7 @@ pub fn demo_tenant() -> Tenant {
         users,
         groups,
         sites,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -196,5 +196,11 @@ mod tests {
             .filter(|u| !u.assigned_licenses.is_empty())
             .count();
         assert_eq!(licensed, 8, "all but one user hold a licence");
+        let with_mail = tenant
+            .users
+            .iter()
+            .filter(|u| !u.mail_folders.is_empty())
+            .count();
+        assert_eq!(with_mail, 2, "Adele and Megan have demo mail");
     }
 }

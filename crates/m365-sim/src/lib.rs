@@ -11,6 +11,7 @@ mod cloud;
 mod control;
 mod demo;
 mod demo_files;
+mod demo_mail;
 mod directory;
 mod download_url;
 mod drive_content;
