@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use openvbo_core::store::{AdminRecord, AdminStore as _, Store as _};
+use openvbo_core::store::{AdminRecord, AdminStore as _};
 use openvbo_store::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
