@@ -140,22 +140,21 @@ pub(crate) async fn download(State(sim): State<Arc<Inner>>, request: Request) ->
     let mut sent = 0u64;
     let mut hasher = whole.then(QuickXorHash::new);
     let drive_for_hash = drive.clone();
+    // With the reset knob, the body stops after `cut` bytes and then the
+    // connection breaks, a moment later so what was sent reaches the client
+    // first, as a reset mid-transfer looks from outside.
+    let stop = cut_after.map_or(end, |cut| start + cut);
+    let broken = futures::stream::iter(cut_after).then(|_| async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))
+    });
     let stream = content
-        .stream(start, end)
+        .stream(start, stop)
         .map(move |piece| {
-            let mut piece = piece?;
-            if let Some(cut) = cut_after {
-                if sent + piece.len() as u64 > cut {
-                    let keep = usize::try_from(cut - sent).unwrap_or(0);
-                    if keep == 0 {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::ConnectionReset,
-                            "simulated connection reset",
-                        ));
-                    }
-                    piece = piece.slice(..keep);
-                }
-            }
+            let piece = piece?;
             sent += piece.len() as u64;
             add(&counters.counters.content.file_bytes, piece.len() as u64);
             if let Some(h) = hasher.as_mut() {
@@ -170,14 +169,7 @@ pub(crate) async fn download(State(sim): State<Arc<Inner>>, request: Request) ->
             }
             Ok(piece)
         })
-        .then(|piece| async move {
-            if piece.is_err() {
-                // Let what was sent reach the client before the connection
-                // drops, as a reset mid-transfer looks from outside.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            piece
-        });
+        .chain(broken);
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
     let headers = response.headers_mut();

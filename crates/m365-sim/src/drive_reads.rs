@@ -84,6 +84,17 @@ pub(crate) fn content_redirect(
             "Only files have content.",
         ));
     }
+    let current = [
+        crate::drive_json::etag(&drive, ix),
+        crate::drive_json::ctag(&drive, ix),
+    ];
+    if req
+        .if_none_match
+        .as_deref()
+        .is_some_and(|tag| current.iter().any(|c| c == tag.trim()))
+    {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
     let url = req.sim.drives.urls.url(
         &req.info.base,
         &drive.site_path,

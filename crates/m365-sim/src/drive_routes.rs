@@ -172,6 +172,8 @@ pub(crate) struct DriveRequest<'a> {
     pub query: Query,
     pub info: RequestInfo,
     pub drive: Arc<Mutex<Drive>>,
+    /// `If-None-Match`, for `/content`'s 304.
+    pub if_none_match: Option<String>,
 }
 
 impl DriveRequest<'_> {
@@ -256,11 +258,17 @@ async fn serve(
         _ => Cost::Two,
     };
     charge(sim, grant.tenant, cost)?;
+    let if_none_match = request
+        .headers()
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let req = DriveRequest {
         sim,
         query,
         info,
         drive,
+        if_none_match,
     };
     let Some(item) = item else {
         return match method {

@@ -447,3 +447,83 @@ async fn synthetic_files_are_generated_on_demand() {
     );
     assert_eq!(small["file"]["hashes"]["quickXorHash"], hash.as_str());
 }
+
+#[tokio::test]
+async fn knobs_over_http_and_not_modified_content() {
+    let s = start(SimOptions::default()).await;
+    let drive = s.nancy_drive().await;
+    let plan = s
+        .get(&format!("/drives/{drive}/root:/Documents/Q3/plan.txt"))
+        .await;
+    let content = s.url(&format!(
+        "/drives/{drive}/root:/Documents/Q3/plan.txt:/content"
+    ));
+    for tag in ["eTag", "cTag"] {
+        let r = s
+            .http
+            .get(&content)
+            .bearer_auth(&s.token)
+            .header("If-None-Match", plan.body[tag].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{tag}");
+    }
+    let r = s
+        .http
+        .get(&content)
+        .bearer_auth(&s.token)
+        .header("If-None-Match", "\"{other},1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+
+    let faults = s
+        .http
+        .put(format!("{}/_sim/drives/faults", s.base))
+        .json(&json!({"resetDownloadsAfterBytes": 5, "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faults.status(), StatusCode::NO_CONTENT);
+    // Only responses longer than the cut are cut; this one (11 bytes) is.
+    let cut = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert!(cut.bytes().await.is_err());
+    let whole = reqwest::Client::new()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(whole.as_ref(), b"hello world");
+
+    let bad = s
+        .http
+        .put(format!("{}/_sim/drives/faults", s.base))
+        .json(&json!({"times": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let clock = s
+        .http
+        .post(format!("{}/_sim/drives/clock", s.base))
+        .json(&json!({"advanceSecs": 3600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clock.status(), StatusCode::NO_CONTENT);
+    let expired = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    let unknown = s
+        .http
+        .post(format!("{}/_sim/drives/b!nope/expire-delta", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

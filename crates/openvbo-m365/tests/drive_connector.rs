@@ -413,3 +413,63 @@ async fn uploads_of_any_size_with_conflict_behaviour() {
         .await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn resource_units_count_what_microsoft_charges() {
+    use m365_sim::{ThrottleOptions, ThrottleProfile};
+    use openvbo_m365::drive::ResourceUnits;
+    let options = SimOptions {
+        throttle: ThrottleOptions {
+            profile: ThrottleProfile::Microsoft,
+            ..ThrottleOptions::default()
+        },
+        ..SimOptions::default()
+    };
+    let h = start(None, options).await;
+    h.sim.set_drive_resource_units(m365_sim::Budget {
+        requests: 9,
+        window: std::time::Duration::from_secs(600),
+    });
+    // A full delta (2) and two small downloads (1 for /content and 1 for
+    // the download URL each): 6 units, on our count and Microsoft's.
+    async fn work(h: &Harness, units: &ResourceUnits) -> Result<(), openvbo_m365::M365Error> {
+        let drives = h.session.drives(units);
+        let mut files = Vec::new();
+        drives
+            .delta(&h.drive, None, &mut FolderPaths::default(), |page| {
+                for change in page.changes {
+                    if let DriveChange::Upsert(item) = change {
+                        if item.size < 100 && !item.is_folder() {
+                            files.push(item);
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        assert_eq!(files.len(), 2);
+        for file in &files {
+            let mut d = drives
+                .download(&h.drive, &file.id, file.file_facts())
+                .await?;
+            while d.next_chunk().await?.is_some() {}
+        }
+        Ok(())
+    }
+    let polite = ResourceUnits::new(10);
+    work(&h, &polite).await.unwrap();
+    assert_eq!(polite.used(), 6);
+    assert_eq!(h.sim.stats().throttle.rejected, 0);
+    // The same again overruns the tenant's 9: Microsoft refuses with a
+    // Retry-After longer than the client is willing to wait, and says so.
+    let greedy = ResourceUnits::new(1000);
+    let error = work(&h, &greedy).await.unwrap_err();
+    assert!(
+        matches!(
+            error.kind,
+            ErrorKind::Throttled { .. } | ErrorKind::Unavailable { .. }
+        ),
+        "{error:?}"
+    );
+    assert!(h.sim.stats().throttle.rejected > 0);
+}
