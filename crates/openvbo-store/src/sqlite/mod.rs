@@ -101,7 +101,8 @@ impl SqliteStore {
             write.close().await;
             let what = format!("cannot bring the schema of {} up to date", path.display());
             return Err(match e {
-                sqlx::migrate::MigrateError::Execute(e) => error::map(&what, e),
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => error::map(&what, e),
                 other => StoreError::Unavailable(Failure::with_source(what, other)),
             });
         }
