@@ -34,6 +34,8 @@ pub struct DataDir {
     pub store: Arc<SqliteStore>,
     pub sealer: Arc<Sealer>,
     pub installation_id: Uuid,
+    /// For the repository engine, which wraps repository keys with it.
+    pub master_key: Arc<MasterKey>,
 }
 
 pub const DATABASE_FILE: &str = "openvbo.db";
@@ -106,6 +108,7 @@ pub async fn open(
         store,
         sealer,
         installation_id,
+        master_key: Arc::new(key),
     })
 }
 

@@ -14,6 +14,7 @@ mod paths;
 #[cfg(test)]
 mod proptests;
 mod query;
+mod repository_setup;
 mod routes;
 mod server;
 mod state;
@@ -118,10 +119,12 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         endpoints,
         config.discovery_cache,
     );
+    let repositories = repository_setup::service(&data, &config);
     let state = state::AppState {
         auth: auth.clone(),
         organizations,
         discovery,
+        repositories,
         installation_id: data.installation_id,
         list_bodies: Arc::default(),
     };

@@ -14,6 +14,7 @@ pub struct AppState {
     pub auth: AuthService,
     pub organizations: OrganizationService,
     pub discovery: DiscoveryService,
+    pub repositories: openvbo_core::repositories::RepositoryService,
     pub installation_id: Uuid,
     pub list_bodies: Arc<ListBodies>,
 }

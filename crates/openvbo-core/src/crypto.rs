@@ -41,6 +41,12 @@ impl MasterKey {
     pub fn to_base64(&self) -> SecretString {
         SecretString::from(B64.encode(self.0))
     }
+
+    /// The raw key, for the repository engine: it wraps each repository's key with it,
+    /// so `openvbo repo --key-file master.key` opens a repository without the server.
+    pub fn expose_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for MasterKey {

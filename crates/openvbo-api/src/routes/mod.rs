@@ -1,9 +1,14 @@
 //! The HTTP surface, one module per resource.
 
+mod accounts;
 mod discovery;
+mod encryption_keys;
 mod fallback;
+mod object_storage;
 mod openapi;
 mod organizations;
+mod proxies;
+mod repositories;
 mod service_instance;
 
 pub use organizations::ListBodies;
@@ -76,6 +81,59 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v6/organizations/{organization_id}/licensinginformation",
             get(discovery::licensing),
+        )
+        .route("/v6/proxies", get(proxies::list))
+        .route("/v6/proxies/{proxy_id}", get(proxies::get_one))
+        .route(
+            "/v6/backuprepositories",
+            get(repositories::list).post(repositories::add),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}",
+            get(repositories::get_one)
+                .put(repositories::update)
+                .delete(repositories::remove),
+        )
+        .route("/v6/accounts", get(accounts::list).post(accounts::add))
+        .route(
+            "/v6/accounts/{account_id}",
+            get(accounts::get_one)
+                .put(accounts::update)
+                .delete(accounts::remove),
+        )
+        .route(
+            "/v6/objectstoragerepositories",
+            get(object_storage::list).post(object_storage::add),
+        )
+        .route(
+            "/v6/objectstoragerepositories/{repository_id}",
+            get(object_storage::get_one)
+                .put(object_storage::update)
+                .delete(object_storage::remove),
+        )
+        .route(
+            "/v6/s3compatibleresources/buckets",
+            get(object_storage::buckets),
+        )
+        .route(
+            "/v6/s3compatibleresources/buckets/{bucket}",
+            get(object_storage::bucket),
+        )
+        .route(
+            "/v6/s3compatibleresources/buckets/{bucket}/folders",
+            get(object_storage::folders).post(object_storage::add_folder),
+        )
+        .route(
+            "/v6/s3compatibleresources/buckets/{bucket}/folders/{name}",
+            get(object_storage::folder),
+        )
+        .route(
+            "/v6/encryptionkeys",
+            get(encryption_keys::list).post(encryption_keys::add),
+        )
+        .route(
+            "/v6/encryptionkeys/{key_id}",
+            get(encryption_keys::get_one).delete(encryption_keys::remove),
         )
         .route("/v6/serviceinstance", get(service_instance::get))
         .route("/swagger/docs/v6", get(openapi::document))

@@ -1,0 +1,97 @@
+//! `/v6/Proxies`: the built-in `Local` proxy (openvbo has no remote proxies; adding one
+//! answers 501 through the fallback).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use openvbo_core::backup::{Proxy, ProxyId};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::authn::Authenticated;
+use crate::error::ApiError;
+use crate::query::QueryParams;
+use crate::state::AppState;
+
+/// `RESTProxy`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyView {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: ProxyId,
+    host_name: String,
+    description: String,
+    port: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads_number: Option<i32>,
+    enable_network_throttling: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throttling_value: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throttling_unit: Option<&'static str>,
+    status: &'static str,
+    use_internet_proxy: bool,
+    #[serde(rename = "_links")]
+    links: Value,
+}
+
+impl ProxyView {
+    /// `extended: false` leaves out `threadsNumber` and the throttling value and unit.
+    fn new(p: &Proxy, extended: bool) -> Self {
+        Self {
+            kind: p.kind.as_str(),
+            id: p.id,
+            host_name: p.host_name.clone(),
+            description: p.description.clone(),
+            port: p.port,
+            threads_number: extended.then_some(p.threads_number),
+            enable_network_throttling: p.enable_network_throttling,
+            throttling_value: p.throttling_value.filter(|_| extended),
+            throttling_unit: p.throttling_unit.filter(|_| extended).map(|u| u.as_str()),
+            status: "Online",
+            use_internet_proxy: p.internet_proxy.is_some(),
+            links: json!({
+                "self": {"href": format!("/v6/proxies/{}", p.id)},
+                "repositories": {"href": format!("/v6/backuprepositories?proxyId={}", p.id)},
+            }),
+        }
+    }
+}
+
+fn extended(query: Option<&str>) -> Result<bool, ApiError> {
+    Ok(QueryParams::parse(query)?
+        .bool("extendedView")?
+        .unwrap_or(true))
+}
+
+pub(crate) fn parse_proxy_id(raw: &str) -> Result<ProxyId, ApiError> {
+    raw.parse()
+        .map_err(|e: openvbo_core::ids::MalformedId| ApiError::bad_request(format!("proxyId: {e}")))
+}
+
+pub async fn list(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<ProxyView>>, ApiError> {
+    let extended = extended(query.as_deref())?;
+    let proxies = state.repositories.proxies().await?;
+    Ok(Json(
+        proxies
+            .iter()
+            .map(|p| ProxyView::new(p, extended))
+            .collect(),
+    ))
+}
+
+pub async fn get_one(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ProxyView>, ApiError> {
+    let id = parse_proxy_id(&id)?;
+    let extended = extended(query.as_deref())?;
+    let proxy = state.repositories.proxy(id).await?;
+    Ok(Json(ProxyView::new(&proxy, extended)))
+}
