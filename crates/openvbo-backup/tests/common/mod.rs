@@ -137,7 +137,13 @@ fn meta(m: &Msg) -> MessageMeta {
 
 #[async_trait]
 impl MailSource for FakeMail {
-    async fn folders(&self, _mailbox: &str) -> Result<Vec<SourceFolder>, SourceError> {
+    async fn folders(&self, mailbox: &str) -> Result<Vec<SourceFolder>, SourceError> {
+        if mailbox.contains("broken") {
+            return Err(SourceError::new(
+                SourceErrorKind::Forbidden,
+                "ErrorAccessDenied: access to the mailbox is denied",
+            ));
+        }
         let t = self.tenant.lock().unwrap();
         Ok(t.folders
             .iter()

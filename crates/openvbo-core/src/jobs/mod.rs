@@ -1,7 +1,14 @@
-//! Backup jobs: the unit of work and the queue that runs it.
+//! Backup jobs: the schedule policy, runs (sessions and their log), the
+//! scheduler, and the unit of work the runs hand to a queue.
 
+pub mod policy;
+pub mod runner;
+pub mod scheduler;
 pub mod work;
 
+pub use policy::{parse_policy, policy_json, stored_schedule, SchedulePolicyInput};
+pub use runner::{next_run, JobRunner, Resolved, SelectionResolver, StopReason, INTERRUPTED};
+pub use scheduler::{Pass, Scheduler};
 pub use work::{
     NoEvents, ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitReport, UnitStatus,
     WorkQueue,
