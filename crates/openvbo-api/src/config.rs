@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
     pub login_throttle: ThrottleSettings,
+    /// Sign-ins waiting for a hashing thread at most (beyond: 503).
+    pub login_queue: usize,
     /// Cached listings (`setId`): lifetime and size.
     pub discovery_cache: CacheSettings,
     /// First start only: the administrator to create.
@@ -55,6 +57,7 @@ impl ServerConfig {
             access_token_lifetime: Duration::from_secs(60 * 60),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 60 * 60),
             login_throttle: ThrottleSettings::default(),
+            login_queue: 64,
             discovery_cache: CacheSettings::default(),
             admin_user: "admin".to_owned(),
             admin_password: None,

@@ -108,6 +108,10 @@ fn core_response(err: CoreError) -> Response {
             message_body(StatusCode::TOO_MANY_REQUESTS, &message),
             Some(retry_after),
         ),
+        CoreError::Busy { retry_after, .. } => with_retry_after(
+            message_body(StatusCode::SERVICE_UNAVAILABLE, &message),
+            Some(retry_after),
+        ),
         CoreError::Store(StoreError::Conflict(m)) => message_body(StatusCode::CONFLICT, &m),
         CoreError::Store(StoreError::Unavailable(cause)) => {
             tracing::error!(%cause, "configuration store unavailable");
@@ -137,6 +141,22 @@ fn core_response(err: CoreError) -> Response {
     }
 }
 
+/// What a panicking handler answers. The panic is a defect: it is logged
+/// (without the request, which may hold secrets) and the client gets the
+/// usual body.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(
+        panic = %openvbo_core::logsafe::for_log(&what),
+        "a request handler panicked"
+    );
+    internal()
+}
+
 fn internal() -> Response {
     message_body(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -164,6 +184,10 @@ pub async fn ensure_json_errors(response: Response) -> Response {
             "the request body is too large (the limit is 1 MiB)".to_owned()
         }
         StatusCode::REQUEST_TIMEOUT => "the request took too long to arrive".to_owned(),
+        // Only the request timeout answers 503 without a body of ours.
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "the request took too long to complete; retry later".to_owned()
+        }
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this resource".to_owned(),
         other => other
             .canonical_reason()

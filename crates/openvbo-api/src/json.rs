@@ -55,7 +55,12 @@ pub(crate) fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 pub(crate) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if crate::deadline::is_too_slow(&rejection) {
+            ApiError::BadRequest(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body took too long to arrive".to_owned(),
+            )
+        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::BadRequest(
                 status,
                 format!(

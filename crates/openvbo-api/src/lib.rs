@@ -7,9 +7,11 @@
 mod authn;
 pub mod bootstrap;
 pub mod config;
+mod deadline;
 mod error;
 mod fsutil;
 mod json;
+mod layers;
 mod paths;
 #[cfg(test)]
 mod proptests;
@@ -24,7 +26,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue};
 use axum::Router;
 use openvbo_core::auth::{AuthService, AuthSettings};
 use openvbo_core::discovery::DiscoveryService;
@@ -33,9 +34,6 @@ use openvbo_core::store::Store;
 use openvbo_m365::{ConnectorSettings, M365Client};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 pub use config::ServerConfig;
 pub use error::ApiError;
@@ -86,6 +84,7 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
             access_token_lifetime: config.access_token_lifetime,
             refresh_token_lifetime: config.refresh_token_lifetime,
             throttle: config.login_throttle,
+            hashing_queue: config.login_queue,
             ..AuthSettings::default()
         },
     )
@@ -129,7 +128,7 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         list_bodies: Arc::default(),
     };
     Ok(Prepared {
-        app: app(state),
+        app: app(state, &config.connections),
         tls,
         auth,
         store: data.store.clone(),
@@ -142,23 +141,8 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
 }
 
 /// The router with its cross-cutting layers.
-fn app(state: state::AppState) -> Router {
-    routes::router(state)
-        .layer(RequestBodyLimitLayer::new(json::BODY_LIMIT))
-        // Outside the body limit, so its 413 gets our body too.
-        .layer(axum::middleware::map_response(error::ensure_json_errors))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::SERVER,
-            // No version: anyone can read this header. The version is for
-            // signed-in clients (`openvbo --version`, `GET /v6/ServiceInstance`).
-            HeaderValue::from_static("openvbo"),
-        ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // The path only: a query string could carry anything.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            }),
-        )
+fn app(state: state::AppState, limits: &ConnectionLimits) -> Router {
+    layers::layered(routes::router(state), limits)
 }
 
 impl Prepared {

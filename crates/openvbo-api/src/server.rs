@@ -33,16 +33,82 @@ pub struct ConnectionLimits {
     /// A client that takes longer to send a request's headers (or stays idle
     /// that long between requests) is dropped.
     pub header_timeout: Duration,
+    /// A request's whole body must have arrived this long after the request
+    /// did (408 otherwise), however slowly it trickles.
+    pub body_timeout: Duration,
+    /// No request takes longer than this, body and answer included (503).
+    pub request_timeout: Duration,
+    /// A connection with no request in flight for this long is closed, on
+    /// HTTP/2 as on HTTP/1.1.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
-            max_connections_per_ip: 256,
+            // A sixteenth of the whole: a handful of addresses cannot hold
+            // every slot.
+            max_connections_per_ip: 64,
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(60),
         }
+    }
+}
+
+/// Whether a connection is in use: requests in flight, and when the last one
+/// ended (or the connection opened).
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<tokio::time::Instant>,
+}
+
+/// Held while a request is in flight.
+struct InFlight(Arc<Activity>);
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+        })
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    /// Resolves once the connection has had no request in flight for `idle`.
+    async fn idle_for(&self, idle: Duration) {
+        loop {
+            let since = *self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let busy = self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0;
+            let due = since + idle;
+            if !busy && tokio::time::Instant::now() >= due {
+                return;
+            }
+            // Busy: look again after another period; idle: at the due time.
+            let next = if busy {
+                tokio::time::Instant::now() + idle
+            } else {
+                due
+            };
+            tokio::time::sleep_until(next).await;
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -158,16 +224,32 @@ pub async fn serve(
                         return;
                     }
                 };
-            let svc = app.map_request(move |mut req: Request<Incoming>| {
+            let activity = Activity::new();
+            let tracked = activity.clone();
+            let svc = tower::service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                req
+                let in_flight = tracked.begin();
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(req).await;
+                    drop(in_flight);
+                    response
+                }
             });
             let conn = builder.serve_connection_with_upgrades(
                 TokioIo::new(stream),
                 TowerToHyperService::new(svc),
             );
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::select! {
+                result = watcher.watch(conn.into_owned()) => {
+                    if let Err(e) = result {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                // Dropping the connection closes it; nothing is in flight.
+                () = activity.idle_for(limits.idle_timeout) => {
+                    tracing::debug!(%peer, "closing an idle connection");
+                }
             }
         });
     }

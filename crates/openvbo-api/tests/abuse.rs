@@ -12,41 +12,6 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A TCP connection to the server from a chosen loopback address.
-async fn tcp_from(server: &Server, local: [u8; 4]) -> TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(std::net::SocketAddr::from((local, 0))).unwrap();
-    socket.connect(server.addr).await.unwrap()
-}
-
-/// A TLS client connection to the server, trusting its certificate.
-async fn tls_connect(
-    server: &Server,
-    local: [u8; 4],
-) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let pem = std::fs::read(openvbo_api::tls::generated_paths(&server.data_dir).0).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tcp_from(server, local).await;
-    connector
-        .connect(
-            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
-            tcp,
-        )
-        .await
-        .unwrap()
-}
-
 /// Reads until the peer closes or `within` passes; true if it closed.
 async fn closed_within<S: AsyncReadExt + Unpin>(stream: &mut S, within: Duration) -> bool {
     let mut buf = [0u8; 4096];
@@ -163,6 +128,8 @@ async fn five_hundred_idle_or_trickling_connections_do_not_stop_the_server() {
     let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
         c.connections.handshake_timeout = Duration::from_secs(2);
         c.connections.header_timeout = Duration::from_secs(2);
+        // This test is about timeouts: room for 250 from each address.
+        c.connections.max_connections_per_ip = 256;
     })
     .await;
     // 250 connections that never start TLS…
@@ -253,4 +220,135 @@ async fn idle_keep_alive_connections_are_closed() {
         "an idle keep-alive connection is closed"
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+/// `n` password sign-ins at once with `client` (one HTTP/2 connection when
+/// the client negotiates it): their statuses and `Retry-After` headers.
+async fn burst(
+    server: &Server,
+    client: &reqwest::Client,
+    attempts: Vec<(String, String)>,
+) -> Vec<(StatusCode, Option<String>)> {
+    let requests = attempts.into_iter().map(|(user, password)| {
+        let request = client.post(server.url("/v6/Token")).form(&[
+            ("grant_type", "password".to_owned()),
+            ("username", user),
+            ("password", password),
+        ]);
+        async move {
+            let response = request.send().await.unwrap();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry)
+        }
+    });
+    futures::future::join_all(requests).await
+}
+
+fn count(results: &[(StatusCode, Option<String>)], status: StatusCode) -> usize {
+    results.iter().filter(|(s, _)| *s == status).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_get_no_more_tries_than_sequential_ones() {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
+    // 60 guesses at once over HTTP/1.1 connections, then 60 over one HTTP/2
+    // connection from another address.
+    let h1 = server.http1_client_from([127, 0, 0, 21]);
+    let h2 = server.http2_client_from([127, 0, 0, 22]).await;
+    for client in [&h1, &h2] {
+        let guesses = (0..60)
+            .map(|i| (ADMIN.to_owned(), format!("wrong-guess-{i}")))
+            .collect();
+        let results = burst(&server, client, guesses).await;
+        assert_eq!(count(&results, StatusCode::BAD_REQUEST), 5, "{results:?}");
+        assert_eq!(count(&results, StatusCode::TOO_MANY_REQUESTS), 55);
+        assert!(results
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+            .all(|(_, retry)| retry.is_some()));
+        // The right password is refused too until the window passes.
+        let (status, _) = server.login_via(client, ADMIN, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // The administrator elsewhere is not locked out.
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventing_user_names_is_stopped_per_address_and_others_still_sign_in() {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.login_throttle.max_attempts_per_address = 20;
+    })
+    .await;
+    let attacker = server.http2_client_from([127, 0, 0, 31]).await;
+    let guesses = (0..200)
+        .map(|i| (format!("user-{i}"), "guess".to_owned()))
+        .collect();
+    let results = burst(&server, &attacker, guesses).await;
+    assert_eq!(count(&results, StatusCode::BAD_REQUEST), 20, "{results:?}");
+    assert_eq!(count(&results, StatusCode::TOO_MANY_REQUESTS), 180);
+    let started = Instant::now();
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_hashing_queue_sheds_sign_ins_with_503_and_retry_after() {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.login_queue = 1;
+        c.login_throttle.max_attempts_per_address = 1000;
+    })
+    .await;
+    let attacker = server.http2_client_from([127, 0, 0, 41]).await;
+    let guesses = (0..40)
+        .map(|i| (format!("user-{i}"), "guess".to_owned()))
+        .collect();
+    let results = burst(&server, &attacker, guesses).await;
+    let shed = count(&results, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(shed > 0, "{results:?}");
+    assert_eq!(
+        count(&results, StatusCode::BAD_REQUEST) + shed,
+        40,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
+        .all(|(_, retry)| retry.as_deref() == Some("2")));
+    // Once the flood is over, sign-ins are served again.
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn megabyte_user_names_and_passwords_are_refused_without_being_kept_or_hashed() {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
+        c.login_throttle.max_failures = 2;
+        c.login_throttle.max_attempts_per_address = 5;
+    })
+    .await;
+    let client = server.http2_client_from([127, 0, 0, 51]).await;
+    let huge = "x".repeat(900 * 1024);
+    let attempts: Vec<(String, String)> = (0..30)
+        .map(|i| {
+            if i % 2 == 0 {
+                (format!("{huge}{i}"), "guess".to_owned())
+            } else {
+                (ADMIN.to_owned(), format!("{huge}{i}"))
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    let results = burst(&server, &client, attempts).await;
+    // All refused as wrong credentials: none was counted against the
+    // address (its budget is 5) and none waited for argon2.
+    assert_eq!(count(&results, StatusCode::BAD_REQUEST), 30, "{results:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Nothing was remembered: the administrator signs in from there at once.
+    assert_eq!(
+        server.login_via(&client, ADMIN, ADMIN_PASSWORD).await.0,
+        StatusCode::OK
+    );
 }

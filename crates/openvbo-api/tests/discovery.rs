@@ -590,3 +590,70 @@ async fn sets_expire_and_one_sign_in_serves_many_requests() {
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, &["expired"]);
 }
+
+/// `.` and `..` in every spelling a client can send them.
+const DOTS: &[&str] = &[
+    ".",
+    "..",
+    "%2e",
+    "%2E",
+    "%2e%2e",
+    "%2E%2E",
+    ".%2e",
+    "%2e.",
+    "%252e%252e",
+    "..%2f..",
+    "%2e%2e%2f%2e%2e",
+    "..%5c..",
+    "%20..%20",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_in_ids_and_queries_never_reach_microsoft() {
+    let e = env().await;
+    let user = "30000000-0000-4000-8000-000000000001";
+    let group = "30000000-0000-4000-8000-000000000101";
+    // Warm the organization's sessions so only listings or lookups could
+    // still reach Graph.
+    e.ok("/Users").await;
+    let graph_before = e.sim.sim.stats().graph_requests;
+    let mut checked = 0;
+    for dot in DOTS {
+        let paths = [
+            format!("/Users/{dot}"),
+            format!("/Users/{dot}/OneDrives"),
+            format!("/Users/{user}/OneDrives/{dot}"),
+            format!("/Users/{dot}/OneDrives/{dot}"),
+            format!("/Groups/{dot}"),
+            format!("/Groups/{dot}/Members"),
+            format!("/Groups/{group}/Members/{dot}"),
+            format!("/Sites/{dot}"),
+            format!("/Teams/{dot}"),
+            format!("/Sites?parentId={dot}"),
+            format!("/Sites?parentId={dot}&includePersonalSites=true"),
+        ];
+        for path in paths {
+            let full = format!("/v6/Organizations/{}{path}", e.org);
+            let request = format!(
+                "GET {full} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                e.token
+            );
+            let (status, body) = raw_request(&e.server, &request).await;
+            assert!(status == 404 || status == 400, "{full}: {status} {body}");
+            let body: Value =
+                serde_json::from_str(&body).unwrap_or_else(|_| panic!("{full}: not JSON: {body}"));
+            assert!(body["message"].is_string(), "{full}: {body}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, DOTS.len() * 11);
+    assert_eq!(
+        e.sim.sim.stats().graph_requests,
+        graph_before,
+        "a dot segment reached Microsoft Graph"
+    );
+    // The same requests with real ids still work (and do reach Graph).
+    e.ok(&format!("/Users/{user}")).await;
+    e.ok(&format!("/Groups/{group}/Members")).await;
+    assert!(e.sim.sim.stats().graph_requests > graph_before);
+}

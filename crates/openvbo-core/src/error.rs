@@ -63,6 +63,13 @@ pub enum CoreError {
     InvalidGrant(String),
     #[error("too many failed sign-in attempts; retry in {} s", retry_after.as_secs().max(1))]
     TooManyAttempts { retry_after: Duration },
+    /// The server is at capacity for this kind of work (`what`): shed rather
+    /// than queued without bound. Retry shortly.
+    #[error("the server is busy with other {what} requests; retry in {} s", retry_after.as_secs().max(1))]
+    Busy {
+        what: &'static str,
+        retry_after: Duration,
+    },
     /// A listing too large for the configured cache.
     #[error("{0}")]
     Capacity(String),

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod logsafe;
 pub mod organization;
 pub mod region;
 pub mod repositories;

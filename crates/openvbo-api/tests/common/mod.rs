@@ -196,6 +196,33 @@ impl Server {
         client_trusting(&cert, Some(std::net::IpAddr::from(local)))
     }
 
+    /// A client from `local` that speaks HTTP/1.1 only (one request per
+    /// connection at a time).
+    pub fn http1_client_from(&self, local: [u8; 4]) -> reqwest::Client {
+        let cert = std::fs::read(openvbo_api::tls::generated_paths(&self.data_dir).0).unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+            .tls_built_in_root_certs(false)
+            .local_address(Some(std::net::IpAddr::from(local)))
+            .http1_only()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    }
+
+    /// A client from `local` holding one HTTP/2 connection, already open, so
+    /// concurrent requests share it.
+    pub async fn http2_client_from(&self, local: [u8; 4]) -> reqwest::Client {
+        let client = self.client_from(local);
+        let response = client
+            .get(self.url("/swagger/docs/v6"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        client
+    }
+
     pub async fn token(&self) -> String {
         let (status, body) = self.login(ADMIN, ADMIN_PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -368,4 +395,61 @@ impl FlakyProxy {
             resets,
         }
     }
+}
+
+/// A TCP connection to the server from a chosen loopback address.
+pub async fn tcp_from(server: &Server, local: [u8; 4]) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((local, 0))).unwrap();
+    socket.connect(server.addr).await.unwrap()
+}
+
+/// A TLS client connection to the server, trusting its certificate.
+pub async fn tls_connect(
+    server: &Server,
+    local: [u8; 4],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let pem = std::fs::read(openvbo_api::tls::generated_paths(&server.data_dir).0).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tcp_from(server, local).await;
+    connector
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap()
+}
+
+/// Sends `request` (raw HTTP/1.1, exactly as given: no client-side path
+/// normalisation) over TLS from 127.0.0.1 and reads the answer until the
+/// server closes: (status, body).
+pub async fn raw_request(server: &Server, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tls = tls_connect(server, [127, 0, 0, 1]).await;
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

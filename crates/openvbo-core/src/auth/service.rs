@@ -14,8 +14,9 @@ use super::hashing::HashingPool;
 use super::password::{generate_password, hash_password, verify_password, UNKNOWN_USER_HASH};
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::token::{generate_token, hash_token};
-use crate::clock;
+use crate::clock::{self, SharedClock};
 use crate::error::CoreError;
+use crate::logsafe::{for_log, WarnLimiter};
 use crate::store::{
     AccessGrant, AdminRecord, IssuedToken, NewSession, RefreshOutcome, Store, StoreError,
 };
@@ -28,7 +29,22 @@ pub struct AuthSettings {
     /// How long a verified access token is trusted without a database read;
     /// zero reads it every time.
     pub grant_cache_ttl: Duration,
+    /// Sign-ins waiting for a hashing thread at most; beyond it they are
+    /// refused at once (503 with `Retry-After`).
+    pub hashing_queue: usize,
 }
+
+/// The longest token lifetime accepted: longer is a configuration mistake
+/// (and an absurd one would overflow the expiry date).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 60 * 60);
+
+/// Longer user names are refused before anything is hashed or remembered
+/// (a UPN is at most 113 characters; administrators' names at most 128).
+pub const MAX_USER_NAME_BYTES: usize = 256;
+/// Longer passwords are refused before they are hashed.
+pub const MAX_PASSWORD_BYTES: usize = 512;
+/// The shortest administrator password accepted when one is set.
+pub const MIN_ADMIN_PASSWORD_CHARS: usize = 12;
 
 impl Default for AuthSettings {
     fn default() -> Self {
@@ -37,6 +53,7 @@ impl Default for AuthSettings {
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 60 * 60),
             throttle: ThrottleSettings::default(),
             grant_cache_ttl: Duration::from_secs(5),
+            hashing_queue: 64,
         }
     }
 }
@@ -56,7 +73,10 @@ pub struct TokenGrant {
 pub struct AuthService {
     store: Arc<dyn Store>,
     settings: AuthSettings,
+    clock: SharedClock,
     throttle: Arc<LoginThrottle>,
+    /// Failed and refused sign-ins are logged, but not one line per guess.
+    warnings: Arc<WarnLimiter>,
     /// argon2 runs on one thread per core, so a login flood can take neither
     /// all the CPU nor unbounded memory.
     hashing: HashingPool,
@@ -65,13 +85,43 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(store: Arc<dyn Store>, settings: AuthSettings) -> Result<Self, CoreError> {
+        Self::with_clock(store, settings, clock::system())
+    }
+
+    /// Refuses settings that could not work (a lifetime of zero or beyond
+    /// [`MAX_TOKEN_LIFETIME`]) here, at start-up, rather than at a login.
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        settings: AuthSettings,
+        clock: SharedClock,
+    ) -> Result<Self, CoreError> {
+        for (field, lifetime) in [
+            ("access_token_lifetime", settings.access_token_lifetime),
+            ("refresh_token_lifetime", settings.refresh_token_lifetime),
+        ] {
+            if lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME {
+                return Err(CoreError::validation(
+                    field,
+                    format!(
+                        "{field} must be between 1 second and {} days",
+                        MAX_TOKEN_LIFETIME.as_secs() / 86_400
+                    ),
+                ));
+            }
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             store,
-            throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            throttle: Arc::new(LoginThrottle::new(settings.throttle, clock.clone())),
+            warnings: Arc::new(WarnLimiter::new(clock.clone(), Duration::from_secs(60), 20)),
+            hashing: HashingPool::new(cores, settings.hashing_queue.max(1))?,
+            grants: Arc::new(GrantCache::new(
+                settings.grant_cache_ttl,
+                100_000,
+                clock.clone(),
+            )),
             settings,
-            hashing: HashingPool::new(cores)?,
-            grants: Arc::new(GrantCache::new(settings.grant_cache_ttl, 100_000)),
+            clock,
         })
     }
 
@@ -87,7 +137,7 @@ impl AuthService {
         }
         let user_name = validate_user_name(user_name)?;
         let (password, generated) = match password {
-            Some(p) if !p.expose_secret().is_empty() => (p, false),
+            Some(p) if !p.expose_secret().is_empty() => (validate_new_password(p)?, false),
             _ => (generate_password(), true),
         };
         let password_hash = self.hash(password.clone()).await?;
@@ -115,9 +165,10 @@ impl AuthService {
         user_name: &str,
         password: Option<SecretString>,
     ) -> Result<SecretString, CoreError> {
-        let password = password
-            .filter(|p| !p.expose_secret().is_empty())
-            .unwrap_or_else(generate_password);
+        let password = match password.filter(|p| !p.expose_secret().is_empty()) {
+            Some(p) => validate_new_password(p)?,
+            None => generate_password(),
+        };
         let hash = self.hash(password.clone()).await?;
         let existed = self.store.set_admin_password(user_name, &hash).await?;
         self.grants.clear();
@@ -133,15 +184,27 @@ impl AuthService {
         Ok(password)
     }
 
-    #[tracing::instrument(skip_all, fields(user = %user_name, client = %client))]
+    /// A password sign-in from `client`. The order matters: lengths are
+    /// checked before anything is kept, the attempt is counted before the
+    /// password is hashed, and the hashing queue may refuse (503) rather
+    /// than wait behind a flood.
+    #[tracing::instrument(skip_all, fields(user = %for_log(user_name), client = %client))]
     pub async fn login(
         &self,
         user_name: &str,
         password: SecretString,
         client: IpAddr,
     ) -> Result<TokenGrant, CoreError> {
-        if let Err(retry_after) = self.throttle.check(user_name, client) {
-            tracing::warn!("sign-in refused: too many failed attempts");
+        if user_name.len() > MAX_USER_NAME_BYTES
+            || password.expose_secret().len() > MAX_PASSWORD_BYTES
+        {
+            // No such administrator can exist, and no such password was set:
+            // refuse without hashing, and without remembering the name.
+            self.warn("sign-in refused: user name or password too long");
+            return Err(wrong_credentials());
+        }
+        if let Err(retry_after) = self.throttle.begin(user_name, client) {
+            self.warn("sign-in refused: too many attempts");
             return Err(CoreError::TooManyAttempts { retry_after });
         }
         let admin = self.store.find_admin(user_name.trim()).await?;
@@ -151,19 +214,31 @@ impl AuthService {
             .unwrap_or_else(|| UNKNOWN_USER_HASH.to_owned());
         let ok = self.verify(password, hash).await? && admin.is_some();
         let Some(admin) = admin.filter(|_| ok) else {
-            self.throttle.record_failure(user_name, client);
-            tracing::warn!("sign-in failed: wrong user name or password");
-            return Err(CoreError::InvalidGrant(
-                "The user name or password is incorrect.".into(),
-            ));
+            self.warn("sign-in failed: wrong user name or password");
+            return Err(wrong_credentials());
         };
-        self.throttle.record_success(user_name, client);
+        self.throttle.succeeded(user_name, client);
         self.issue(admin.user_name).await
+    }
+
+    /// A warning about a refused sign-in, rate-limited: a flood of guesses
+    /// must not become a flood of log lines.
+    fn warn(&self, what: &'static str) {
+        if let Some(suppressed) = self.warnings.admit() {
+            if suppressed > 0 {
+                tracing::warn!(
+                    suppressed,
+                    "{what} (and {suppressed} sign-in warnings left out)"
+                );
+            } else {
+                tracing::warn!("{what}");
+            }
+        }
     }
 
     /// Exchanges a refresh token for a new pair; the old one is spent.
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, CoreError> {
-        let now = clock::now();
+        let now = self.clock.now();
         let access = generate_token();
         let refresh = generate_token();
         let (access_issued, refresh_issued) = self.lifetimes(&access, &refresh, now);
@@ -204,7 +279,7 @@ impl AuthService {
     /// Recognises a bearer token.
     pub async fn authenticate(&self, bearer: &str) -> Result<AccessGrant, CoreError> {
         let hash = hash_token(bearer);
-        let now = clock::now();
+        let now = self.clock.now();
         if let Some(grant) = self.grants.get(&hash, now) {
             return Ok(grant);
         }
@@ -221,11 +296,11 @@ impl AuthService {
 
     /// Forgets tokens that can no longer be used.
     pub async fn purge_expired(&self) -> Result<u64, CoreError> {
-        Ok(self.store.purge_expired_tokens(clock::now()).await?)
+        Ok(self.store.purge_expired_tokens(self.clock.now()).await?)
     }
 
     async fn issue(&self, user_name: String) -> Result<TokenGrant, CoreError> {
-        let now = clock::now();
+        let now = self.clock.now();
         let access = generate_token();
         let refresh = generate_token();
         let (access_issued, refresh_issued) = self.lifetimes(&access, &refresh, now);
@@ -250,11 +325,11 @@ impl AuthService {
         (
             IssuedToken {
                 hash: hash_token(access.expose_secret()),
-                expires_at: now + self.settings.access_token_lifetime,
+                expires_at: expiry(now, self.settings.access_token_lifetime),
             },
             IssuedToken {
                 hash: hash_token(refresh.expose_secret()),
-                expires_at: now + self.settings.refresh_token_lifetime,
+                expires_at: expiry(now, self.settings.refresh_token_lifetime),
             },
         )
     }
@@ -271,7 +346,7 @@ impl AuthService {
             refresh_token: refresh,
             user_name,
             issued: now,
-            expires: now + self.settings.access_token_lifetime,
+            expires: expiry(now, self.settings.access_token_lifetime),
             expires_in: self.settings.access_token_lifetime.as_secs(),
         }
     }
@@ -281,10 +356,50 @@ impl AuthService {
     }
 
     async fn verify(&self, password: SecretString, hash: String) -> Result<bool, CoreError> {
-        self.hashing
+        Ok(self
+            .hashing
             .run(move || verify_password(&password, &hash))
-            .await
+            .await?)
     }
+}
+
+fn wrong_credentials() -> CoreError {
+    CoreError::InvalidGrant("The user name or password is incorrect.".into())
+}
+
+/// `now + lifetime`; lifetimes are bounded at start-up, and saturate here
+/// anyway rather than panic.
+fn expiry(now: OffsetDateTime, lifetime: Duration) -> OffsetDateTime {
+    time::Duration::try_from(lifetime)
+        .ok()
+        .and_then(|d| now.checked_add(d))
+        .unwrap_or(now)
+}
+
+/// A password an operator chose for an administrator: long enough to resist
+/// guessing, short enough to hash.
+fn validate_new_password(password: SecretString) -> Result<SecretString, CoreError> {
+    let text = password.expose_secret();
+    let chars = text.chars().count();
+    if chars < MIN_ADMIN_PASSWORD_CHARS || text.len() > MAX_PASSWORD_BYTES {
+        return Err(CoreError::validation(
+            "password",
+            format!(
+                "the administrator password must be {MIN_ADMIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} characters long"
+            ),
+        ));
+    }
+    let distinct = text
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if distinct < 5 {
+        return Err(CoreError::validation(
+            "password",
+            "the administrator password must use at least 5 different characters",
+        ));
+    }
+    Ok(password)
 }
 
 fn validate_user_name(user_name: &str) -> Result<&str, CoreError> {

@@ -176,6 +176,7 @@ impl DiscoveryService {
         user_id: &str,
     ) -> Result<DirectoryUser, CoreError> {
         let org = self.organization(id).await?;
+        usable("user", user_id, &org)?;
         self.with_graph(
             &org,
             Service::Exchange,
@@ -208,6 +209,7 @@ impl DiscoveryService {
         org: &Organization,
         group_id: &str,
     ) -> Result<Option<GraphGroup>, CoreError> {
+        usable("group", group_id, org)?;
         self.with_graph(
             org,
             Service::Exchange,
@@ -237,6 +239,7 @@ impl DiscoveryService {
         request: PageRequest,
     ) -> Result<Page<GroupMember>, CoreError> {
         let org = self.organization(id).await?;
+        usable("group", group_id, &org)?;
         if request.set_id.is_none() && self.graph_group(&org, group_id).await?.is_none() {
             // An unknown group is a 404, not an empty page.
             return Err(not_found("group", group_id, &org));
@@ -286,6 +289,7 @@ impl DiscoveryService {
         let org = self.organization(id).await?;
         let (set_id, items) = match &filter.parent_id {
             Some(parent) => {
+                usable("site", parent, &org)?;
                 if request.set_id.is_none() && self.graph_site(&org, parent).await?.is_none() {
                     return Err(not_found("site", parent, &org));
                 }
@@ -319,6 +323,7 @@ impl DiscoveryService {
         org: &Organization,
         site_id: &str,
     ) -> Result<Option<GraphSite>, CoreError> {
+        usable("site", site_id, org)?;
         self.with_graph(
             org,
             Service::SharePoint,
@@ -344,6 +349,7 @@ impl DiscoveryService {
         org: &Organization,
         user_id: &str,
     ) -> Result<Option<GraphDrive>, CoreError> {
+        usable("user", user_id, org)?;
         self.with_graph(
             org,
             Service::SharePoint,
@@ -361,6 +367,7 @@ impl DiscoveryService {
         request: PageRequest,
     ) -> Result<Page<OneDrive>, CoreError> {
         let org = self.organization(id).await?;
+        usable("user", user_id, &org)?;
         if request.set_id.is_none() {
             // An unknown user is a 404; a user without OneDrive an empty page.
             self.user(id, user_id).await?;
@@ -390,6 +397,7 @@ impl DiscoveryService {
         onedrive_id: &str,
     ) -> Result<OneDrive, CoreError> {
         let org = self.organization(id).await?;
+        usable("OneDrive", onedrive_id, &org)?;
         self.user(id, user_id).await?;
         self.graph_drive(&org, user_id)
             .await?
@@ -431,11 +439,31 @@ impl DiscoveryService {
 }
 
 fn not_found(what: &str, id: &str, org: &Organization) -> CoreError {
-    let shown: String = id.chars().take(200).collect();
     CoreError::NotFound(format!(
-        "{what} '{shown}' does not exist in organization {}",
+        "{what} '{}' does not exist in organization {}",
+        crate::ids::truncate_for_message(id),
         org.name
     ))
+}
+
+/// Whether `id` can name an object: never `.` or `..` (however they were
+/// encoded on the way in — the HTTP layer has decoded them), nor anything
+/// with a path separator or a percent sign. Such an id would be resolved by the URL it is put
+/// into (`/users/..` is the user *listing*), so it is refused here, before
+/// Microsoft is called: no object has such an id, hence a 404.
+fn usable(what: &str, id: &str, org: &Organization) -> Result<(), CoreError> {
+    let trimmed = id.trim();
+    let unusable = trimmed.is_empty()
+        || trimmed == "."
+        || trimmed == ".."
+        // `%` too: no Graph id or UPN holds one, and a still-encoded id
+        // (`%2e%2e`) must not meet a layer that decodes it once more.
+        || id.contains(['/', '\\', '%'])
+        || id.chars().any(char::is_control);
+    if unusable {
+        return Err(not_found(what, id, org));
+    }
+    Ok(())
 }
 
 fn graph_error(err: M365Error, org: &Organization) -> CoreError {
