@@ -50,6 +50,10 @@ pub trait Store:
     /// Returns the stored value of `key`, storing `value` first if there was none.
     async fn meta_get_or_insert(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// The stored value of `key`, if any. Lets start-up tell an existing
+    /// installation from an empty (or replaced) database before writing.
+    async fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
     // ---- the store itself ----
 
     /// Asks the backend to verify its own storage; true if it finds nothing

@@ -1,7 +1,7 @@
 //! Installation metadata (`meta`).
 
 use openvbo_core::store::StoreError;
-use sqlx::SqliteConnection;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::error::err;
 
@@ -20,6 +20,14 @@ pub(super) async fn get_or_insert(
     sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
         .bind(key)
         .fetch_one(&mut *conn)
+        .await
+        .map_err(err("cannot read metadata"))
+}
+
+pub(super) async fn get(pool: &SqlitePool, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
+        .bind(key)
+        .fetch_optional(pool)
         .await
         .map_err(err("cannot read metadata"))
 }

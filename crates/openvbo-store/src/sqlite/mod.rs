@@ -194,6 +194,10 @@ impl Store for SqliteStore {
         tx.finish(stored, "cannot store metadata").await
     }
 
+    async fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        meta::get(&self.read, key).await
+    }
+
     async fn integrity_check(&self) -> Result<bool, StoreError> {
         SqliteStore::integrity_check(self).await
     }
