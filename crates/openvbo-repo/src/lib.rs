@@ -47,6 +47,7 @@ mod check;
 mod chunker;
 pub mod cli;
 pub mod clock;
+mod cpu;
 mod crypto;
 mod error;
 mod ids;

@@ -74,12 +74,10 @@ pub fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) 
     let worth_trying = plain.len() >= 64
         && (plain.len() <= 128 * 1024 || {
             let probe = &plain[..64 * 1024];
-            zstd::bulk::compress(probe, 1)
-                .map(|z| z.len() < probe.len() * 15 / 16)
-                .unwrap_or(false)
+            compress(probe, 1).is_some_and(|z| z.len() < probe.len() * 15 / 16)
         });
     if worth_trying {
-        if let Ok(z) = zstd::bulk::compress(plain, 3) {
+        if let Some(z) = compress(plain, 3) {
             if z.len() < plain.len() - plain.len() / 32 {
                 payload.push(1);
                 payload.extend_from_slice(&z);
@@ -91,6 +89,24 @@ pub fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) 
         payload.extend_from_slice(plain);
     }
     keys.seal(&blob_ad(id, kind), &payload)
+}
+
+thread_local! {
+    // One compression context per thread and level, reused: creating one per chunk costs
+    // an allocation of about a megabyte each time.
+    static COMPRESSORS: std::cell::RefCell<[Option<zstd::bulk::Compressor<'static>>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
+fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
+    let slot = usize::from(level != 1);
+    COMPRESSORS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c[slot].is_none() {
+            c[slot] = zstd::bulk::Compressor::new(level).ok();
+        }
+        c[slot].as_mut().and_then(|z| z.compress(data).ok())
+    })
 }
 
 /// Opens, decompresses and verifies a blob against its id.
@@ -157,9 +173,14 @@ impl PackBuilder {
         self.ids.contains(id)
     }
 
-    pub fn add(&mut self, id: ChunkId, sealed: &[u8], raw_len: u32) -> Result<()> {
+    pub fn add(&mut self, id: ChunkId, sealed: &[u8], raw_len: u32, target: usize) -> Result<()> {
         if self.ids.contains(&id) {
             return Ok(());
+        }
+        if self.buf.capacity() == 0 && self.kind == BlobKind::Data {
+            // One exact allocation per pack: doubling growth would reserve up to twice the
+            // pack size, which is most of the memory budget.
+            self.buf.reserve_exact(target.max(sealed.len()) + 64 * 1024);
         }
         let offset = u32::try_from(self.buf.len())
             .map_err(|_| RepoError::invalid("pack grew past 4 GiB"))?;

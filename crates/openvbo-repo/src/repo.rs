@@ -484,7 +484,7 @@ impl Repository {
         {
             self.flush_slot(slot).await?;
         }
-        slot.builder.add(id, sealed, raw_len)?;
+        slot.builder.add(id, sealed, raw_len, target)?;
         self.inner
             .buffered
             .lock()

@@ -23,6 +23,8 @@ use crate::session::Session;
 const TREE_BLOB: usize = 256 * 1024;
 /// Chunks encoded concurrently per writer (the machine has 2 cores).
 const IN_FLIGHT: usize = 2;
+/// Chunks up to this size are encoded on the calling task.
+const INLINE_CHUNK: usize = 256 * 1024;
 
 /// An item as the backup engine hands it in.
 #[derive(Debug, Clone)]
@@ -243,15 +245,22 @@ impl ResourceWriter {
             let done = next.is_none();
             if let Some(chunk) = next {
                 total += chunk.len() as u64;
+                if chunk.len() <= INLINE_CHUNK && inflight.is_empty() {
+                    // Small content: encoding costs less than a hop to the blocking pool.
+                    let (id, raw_len, sealed) = encode_chunk(&repo, chunk);
+                    self.add_encoded(id, raw_len, sealed).await?;
+                    ids.push(id);
+                    continue;
+                }
                 let r = repo.clone();
-                inflight.push_back(tokio::task::spawn_blocking(move || encode_chunk(&r, chunk)));
+                inflight.push_back(crate::cpu::run(move || encode_chunk(&r, chunk)));
             }
             if done || inflight.len() >= IN_FLIGHT {
                 let Some(res) = inflight.next().await else {
                     break;
                 };
-                let (id, raw_len, sealed) = res.map_err(|e| {
-                    RepoError::with_source(ErrorKind::Storage, "chunk encoding task failed", e)
+                let (id, raw_len, sealed) = res.ok_or_else(|| {
+                    RepoError::new(ErrorKind::Storage, "chunk encoding task failed")
                 })?;
                 self.add_encoded(id, raw_len, sealed).await?;
                 ids.push(id);

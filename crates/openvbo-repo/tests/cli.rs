@@ -96,8 +96,14 @@ async fn init_ls_extract_check_stats_and_forget_through_the_cli() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
-    assert_eq!(v[0]["resource"], "user1@contoso.example");
-    assert_eq!(v[0]["items"], 1);
+    let mbx = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["resource"] == "user1@contoso.example")
+        .unwrap();
+    assert_eq!(mbx["items"], 1);
+    assert_eq!(mbx["kind"], "Mailbox");
     let out = repo_cli(&["--repo", d, "--key-file", k, "ls", "items", &mp.id.0])
         .await
         .unwrap();
