@@ -8,7 +8,7 @@ WAIT_SECS="${WAIT_SECS:-30}"
 
 openvbo_build() {
     echo "== building openvbo"
-    cargo build -q -p openvbo
+    cargo build --locked -q -p openvbo
     bin="$root/target/debug/openvbo"
 }
 
