@@ -36,6 +36,8 @@ pub(crate) struct Receiver {
     file: Option<(tokio::fs::File, Arc<SpoolFile>)>,
     pub len: u64,
     hasher: QuickXorHash,
+    /// Bytes kept in memory before spilling to the spool.
+    in_memory_max: u64,
 }
 
 impl Receiver {
@@ -45,6 +47,16 @@ impl Receiver {
             file: None,
             len: 0,
             hasher: QuickXorHash::new(),
+            in_memory_max: IN_MEMORY_MAX,
+        }
+    }
+
+    /// Straight to the spool: upload sessions may be left open, and an
+    /// abandoned one must not hold memory.
+    pub fn spooled() -> Self {
+        Receiver {
+            in_memory_max: 0,
+            ..Receiver::new()
         }
     }
 
@@ -55,7 +67,9 @@ impl Receiver {
     ) -> Result<(), GraphError> {
         self.hasher.update(piece);
         self.len += piece.len() as u64;
-        if self.file.is_none() && self.memory.len() as u64 + piece.len() as u64 <= IN_MEMORY_MAX {
+        if self.file.is_none()
+            && self.memory.len() as u64 + piece.len() as u64 <= self.in_memory_max
+        {
             self.memory.extend_from_slice(piece);
             return Ok(());
         }

@@ -47,7 +47,33 @@ struct Session {
 
 #[derive(Default)]
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Session>>>>,
+    /// Upload URL guid → (expiry, session).
+    map: Mutex<HashMap<String, (time::OffsetDateTime, SharedSession)>>,
+}
+
+type SharedSession = Arc<tokio::sync::Mutex<Session>>;
+
+impl Sessions {
+    /// Registers a session, forgetting expired ones (and their spool files).
+    fn insert(
+        &self,
+        guid: String,
+        expires: time::OffsetDateTime,
+        session: Session,
+        now: time::OffsetDateTime,
+    ) {
+        let mut map = relock(self.map.lock());
+        map.retain(|_, (expiry, _)| *expiry > now);
+        map.insert(guid, (expires, Arc::new(tokio::sync::Mutex::new(session))));
+    }
+
+    fn get(&self, guid: &str) -> Option<SharedSession> {
+        relock(self.map.lock()).get(guid).map(|(_, s)| s.clone())
+    }
+
+    fn remove(&self, guid: &str) {
+        relock(self.map.lock()).remove(guid);
+    }
 }
 
 fn bad_range(message: impl Into<String>) -> GraphError {
@@ -115,12 +141,14 @@ pub(crate) async fn create(
         conflict,
         secret: secret.clone(),
         total,
-        receiver: Some(Receiver::new()),
+        receiver: Some(Receiver::spooled()),
         expires,
         base: req.info.base.clone(),
     };
-    relock(req.sim.drives.sessions.map.lock())
-        .insert(guid.clone(), Arc::new(tokio::sync::Mutex::new(session)));
+    req.sim
+        .drives
+        .sessions
+        .insert(guid.clone(), expires, session, now);
     let url = format!(
         "{}/_api/v2.0/uploadSession?guid={guid}&tempauth={secret}",
         req.info.base
@@ -174,7 +202,7 @@ async fn serve(sim: &Inner, request: Request) -> Result<Response, GraphError> {
     let query = crate::graph_query::Query::parse(request.uri().query());
     let guid = query.get("guid").unwrap_or_default().to_owned();
     let secret = query.get("tempauth").unwrap_or_default().to_owned();
-    let session = relock(sim.drives.sessions.map.lock()).get(&guid).cloned();
+    let session = sim.drives.sessions.get(&guid);
     let not_found = || {
         GraphError::new(
             StatusCode::NOT_FOUND,
@@ -193,7 +221,7 @@ async fn serve(sim: &Inner, request: Request) -> Result<Response, GraphError> {
         Method::GET => Ok(json_response(StatusCode::OK, progress(&s))),
         Method::DELETE => {
             drop(s);
-            relock(sim.drives.sessions.map.lock()).remove(&guid);
+            sim.drives.sessions.remove(&guid);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Method::PUT => {
@@ -202,7 +230,7 @@ async fn serve(sim: &Inner, request: Request) -> Result<Response, GraphError> {
                 None => Ok(json_response(StatusCode::ACCEPTED, progress(&s))),
                 Some(response) => {
                     drop(s);
-                    relock(sim.drives.sessions.map.lock()).remove(&guid);
+                    sim.drives.sessions.remove(&guid);
                     Ok(response)
                 }
             }

@@ -420,3 +420,47 @@ async fn tenant_files_with_bad_drive_content_are_refused_by_name() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn abandoned_upload_sessions_expire() {
+    let s = start(SimOptions::default()).await;
+    let drive = s.nancy_drive().await;
+    let path = |name: &str| format!("/drives/{drive}/root:/{name}:/createUploadSession");
+    let first = s.send(Method::POST, &path("a.bin"), None).await.body["uploadUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let part = put_fragment(
+        &s,
+        &first,
+        &format!("bytes 0-{}/{}", KIB320 - 1, 2 * KIB320),
+        pattern(KIB320),
+        false,
+    )
+    .await;
+    assert_eq!(part.status, StatusCode::ACCEPTED);
+    s.sim.advance_drive_clock(25 * 3600);
+    let gone = s.http.get(&first).send().await.unwrap();
+    assert_eq!(
+        gone.status(),
+        StatusCode::NOT_FOUND,
+        "a day later the session is gone"
+    );
+    let second = s.send(Method::POST, &path("b.bin"), None).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let late = put_fragment(
+        &s,
+        &first,
+        &format!("bytes {KIB320}-{}/{}", 2 * KIB320 - 1, 2 * KIB320),
+        pattern(KIB320),
+        false,
+    )
+    .await;
+    assert_eq!(late.status, StatusCode::NOT_FOUND);
+    let missing = s.get(&format!("/drives/{drive}/root:/a.bin")).await;
+    assert_eq!(
+        missing.status,
+        StatusCode::NOT_FOUND,
+        "nothing half-written was committed"
+    );
+}
