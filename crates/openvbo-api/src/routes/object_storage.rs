@@ -41,7 +41,7 @@ pub struct ObjectStorageBody {
     amazon_bucket_s3_compatible: BucketBody,
     s3_folder: String,
     size_limit_enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "sizeLimitGB", skip_serializing_if = "Option::is_none")]
     size_limit_gb: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     free_space_bytes: Option<i64>,
