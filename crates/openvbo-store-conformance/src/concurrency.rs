@@ -86,4 +86,6 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
     for id in expected {
         assert!(store.delete_organization(id).await.unwrap());
     }
+
+    super::backup::concurrency::run(store).await;
 }

@@ -2,6 +2,7 @@
 //! encryption keys, jobs, sessions and their log, restore points, catalog.
 
 mod catalog;
+pub(crate) mod concurrency;
 mod fixtures;
 mod jobs;
 mod proxies;
