@@ -211,10 +211,15 @@ impl M365Client {
                 } else {
                     ErrorKind::Unavailable { retry_after }
                 };
+                let what = match status.as_u16() {
+                    429 => "is throttling requests",
+                    500 => "is failing",
+                    _ => "is unavailable",
+                };
                 return Err(M365Error::new(
                     kind,
                     format!(
-                        "{host} answered HTTP {} after {} attempt(s)",
+                        "{host} {what} (HTTP {}) after {} attempt(s)",
                         status.as_u16(),
                         attempt + 1
                     ),
