@@ -158,7 +158,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     let mut responses = String::new();
     macro_rules! call {
         ($m:expr, $p:expr, $b:expr) => {{
-            let (s, b) = server.call($m, &$p, &token, $b).await;
+            let (s, b) = server.call($m, AsRef::<str>::as_ref(&$p), &token, $b).await;
             responses.push_str(&b.to_string());
             (s, b)
         }};
@@ -166,7 +166,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
 
     let (status, account) = call!(
         Method::POST,
-        "/v6/Accounts".to_string(),
+        "/v6/Accounts",
         Some(json!({
         "accountType": "amazonS3CompatibleAccount", "userName": "test-access", "password": SECRET_KEY, "description": "moto"}))
     );
@@ -176,7 +176,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     // Verified on add: refusals that say what to fix.
     let (s, b) = call!(
         Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
+        "/v6/objectstoragerepositories",
         Some(storage_body(&endpoint, &account_id, "no-such-bucket", "x"))
     );
     assert_error(
@@ -188,7 +188,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let (s, b) = call!(
         Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
+        "/v6/objectstoragerepositories",
         Some(storage_body(&dead, &account_id, "backups", "x"))
     );
     assert_error(
@@ -200,7 +200,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     let refusing = format!("http://127.0.0.1:{}", refusing_endpoint().await);
     let (s, b) = call!(
         Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
+        "/v6/objectstoragerepositories",
         Some(storage_body(&refusing, &account_id, "backups", "x"))
     );
     assert_error(
@@ -211,27 +211,19 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     );
     let mut azure = storage_body(&endpoint, &account_id, "backups", "x");
     azure["type"] = json!("AzureBlob");
-    let (s, b) = call!(
-        Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
-        Some(azure)
-    );
+    let (s, b) = call!(Method::POST, "/v6/objectstoragerepositories", Some(azure));
     assert_error(
         s,
         &b,
         StatusCode::BAD_REQUEST,
         &["not supported", "AmazonS3Compatible"],
     );
-    let (_, none) = call!(
-        Method::GET,
-        "/v6/objectstoragerepositories".to_string(),
-        None
-    );
+    let (_, none) = call!(Method::GET, "/v6/objectstoragerepositories", None);
     assert_eq!(none, json!([]));
 
     let (status, storage) = call!(
         Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
+        "/v6/objectstoragerepositories",
         Some(storage_body(
             &endpoint,
             &account_id,
@@ -261,7 +253,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     );
     let (s, b) = call!(
         Method::POST,
-        "/v6/objectstoragerepositories".to_string(),
+        "/v6/objectstoragerepositories",
         Some(storage_body(
             &endpoint,
             &account_id,
@@ -295,7 +287,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     // A backup repository extended with it, encrypted with a key's password.
     let (status, key) = call!(
         Method::POST,
-        "/v6/EncryptionKeys".to_string(),
+        "/v6/EncryptionKeys",
         Some(json!({"password": KEY_PASSWORD, "description": "cust-X"}))
     );
     assert_eq!(status, StatusCode::OK);
@@ -304,7 +296,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     let cache = cache_root.path().join("cust-X");
     let (status, repo) = call!(
         Method::POST,
-        "/v6/BackupRepositories".to_string(),
+        "/v6/BackupRepositories",
         Some(json!({
         "objectStorageId": storage_id, "objectStorageCachePath": cache.to_str().unwrap(),
         "objectStorageEncryptionEnabled": true, "encryptionKeyId": key_id,
@@ -339,7 +331,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     // A second repository on the same object storage is refused.
     let (s, b) = call!(
         Method::POST,
-        "/v6/BackupRepositories".to_string(),
+        "/v6/BackupRepositories",
         Some(json!({
         "objectStorageId": storage_id, "objectStorageCachePath": cache_root.path().join("other").to_str().unwrap(),
         "name": "second", "retentionType": "SnapshotBased"}))
@@ -411,7 +403,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
     );
     let (s, b) = call!(
         Method::GET,
-        "/v6/S3CompatibleResources/buckets?ServicePoint=x".to_string(),
+        "/v6/S3CompatibleResources/buckets?ServicePoint=x",
         None
     );
     assert_error(s, &b, StatusCode::BAD_REQUEST, &["accountId is required"]);
