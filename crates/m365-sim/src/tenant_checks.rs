@@ -53,6 +53,13 @@ impl Tenant {
                     "user '{upn}': userPrincipalName must look like name@domain"
                 )),
             }
+            if user.mailbox_type == crate::user::MailboxType::NoMailbox
+                && !user.mail_folders.is_empty()
+            {
+                problems.push(format!(
+                    "user '{upn}': mailFolders are listed but the user has no mailbox (mailboxType none)"
+                ));
+            }
             crate::mail_spec::mail_problems(upn, &user.mail_folders, problems);
             if !upns.insert(upn.to_ascii_lowercase()) {
                 problems.push(format!("user '{upn}': userPrincipalName is used twice"));

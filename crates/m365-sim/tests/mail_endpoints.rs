@@ -625,4 +625,17 @@ async fn invalid_mail_content_is_refused_naming_user_folder_and_message() {
         error.contains("message 2: neither mime nor structured fields"),
         "{error}"
     );
+    value["users"][1]["mailboxType"] = json!("none");
+    value["users"][1]["mailFolders"] = json!([{"displayName": "Inbox"}]);
+    let tenant: Tenant = serde_json::from_value(value).unwrap();
+    let error = m365_sim::Simulator::new(vec![tenant], SimOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            "user '{upn}': mailFolders are listed but the user has no mailbox"
+        )),
+        "{error}"
+    );
 }

@@ -41,6 +41,9 @@ pub struct ConnectorSettings {
     pub background_total_budget: Duration,
     /// Items per message delta page (`Prefer: odata.maxpagesize`).
     pub mail_delta_page_size: u32,
+    /// Limit for one background content exchange, body included (a large
+    /// message's MIME takes longer than `request_timeout` allows).
+    pub content_timeout: Duration,
 }
 
 impl Default for ConnectorSettings {
@@ -57,6 +60,7 @@ impl Default for ConnectorSettings {
             background_max_retries: 8,
             background_total_budget: Duration::from_secs(15 * 60),
             mail_delta_page_size: 500,
+            content_timeout: Duration::from_secs(60 * 60),
         }
     }
 }

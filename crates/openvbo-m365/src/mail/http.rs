@@ -93,7 +93,8 @@ impl GraphSession {
         let build = || -> RequestBuilder {
             let mut request = self
                 .authorize(self.client().http.request(method.clone(), url.clone()))
-                .header("Accept", "application/json");
+                .header("Accept", "application/json")
+                .timeout(self.client().settings.content_timeout);
             if let Some(prefer) = prefer {
                 request = request.header("Prefer", prefer);
             }
@@ -112,7 +113,7 @@ impl GraphSession {
     }
 
     pub(crate) async fn read_body(&self, held: Held, host: &str) -> Result<Bytes, M365Error> {
-        let timeout = self.client().settings.request_timeout;
+        let timeout = self.client().settings.content_timeout;
         let body = held
             .response
             .bytes()

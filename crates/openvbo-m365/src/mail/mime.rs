@@ -62,7 +62,7 @@ impl GraphSession {
         Ok(MimeStream {
             response: held.response,
             host: crate::signin::host_of(&url),
-            timeout: self.client().settings.request_timeout,
+            timeout: self.client().settings.content_timeout,
             permit: Some(held.permit),
         })
     }
