@@ -86,3 +86,31 @@ async fn a_file_is_not_a_repository_path_and_space_is_measured() {
     assert!(space.capacity_bytes > 0);
     assert!(space.free_bytes <= space.capacity_bytes);
 }
+
+/// Disaster recovery: the server's `master.key` file (base64) is what `openvbo repo
+/// --key-file` reads, and it opens what the server created.
+#[tokio::test]
+async fn the_servers_master_key_file_opens_the_repository_without_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = local(dir.path().join("repo"));
+    let master = [42u8; 32];
+    let made = RepoEngines::new(master, "server")
+        .create(&at, None)
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let file = base64::engine::general_purpose::STANDARD.encode(master);
+    let key =
+        openvbo_repo::WrappingKey::from_file_contents(format!("{file}\n").as_bytes()).unwrap();
+    let backend: openvbo_repo::DynBackend =
+        std::sync::Arc::new(openvbo_repo::LocalBackend::new(dir.path().join("repo")));
+    let repo = openvbo_repo::Repository::open(
+        backend,
+        openvbo_repo::Unlock::Master(&key),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(repo.id(), made.engine_id());
+    assert!(openvbo_repo::WrappingKey::from_file_contents(b"not a key").is_err());
+}

@@ -25,7 +25,8 @@ impl WrappingKey {
         Self(bytes)
     }
 
-    /// A key file holds 32 raw bytes or 64 hex digits (with optional surrounding whitespace).
+    /// A key file holds 32 raw bytes, 64 hex digits, or the base64 of 32 bytes (the server's
+    /// `master.key`), with optional surrounding whitespace.
     pub fn from_file_contents(data: &[u8]) -> Result<Self> {
         if data.len() == 32 {
             let mut k = [0u8; 32];
@@ -34,9 +35,19 @@ impl WrappingKey {
         }
         let text = std::str::from_utf8(data).map(str::trim).unwrap_or("");
         let mut k = [0u8; 32];
-        hex::decode_to_slice(text, &mut k)
-            .map_err(|_| RepoError::invalid("the key file must hold 32 bytes or 64 hex digits"))?;
-        Ok(Self(k))
+        if hex::decode_to_slice(text, &mut k).is_ok() {
+            return Ok(Self(k));
+        }
+        use base64::Engine as _;
+        match b64().decode(text) {
+            Ok(bytes) if bytes.len() == 32 => {
+                k.copy_from_slice(&bytes);
+                Ok(Self(k))
+            }
+            _ => Err(RepoError::invalid(
+                "the key file must hold 32 bytes, 64 hex digits, or base64 of 32 bytes (the server's master.key)",
+            )),
+        }
     }
 }
 
