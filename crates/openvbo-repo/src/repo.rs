@@ -83,8 +83,12 @@ pub struct Counters {
 /// retried first, so a blob a writer was told is stored is never silently dropped.
 struct Slot {
     builder: PackBuilder,
-    stuck: Option<(String, Bytes, Vec<PackEntry>)>,
+    stuck: Option<Sealed>,
+    /// The previous full pack, uploading while this one fills (one at a time).
+    uploading: Option<(Sealed, tokio::task::JoinHandle<Result<()>>)>,
 }
+
+type Sealed = (String, Bytes, Vec<PackEntry>);
 
 pub(crate) struct Inner {
     pub(crate) backend: DynBackend,
@@ -240,10 +244,12 @@ impl Repository {
                 data: tokio::sync::Mutex::new(Slot {
                     builder: PackBuilder::new(BlobKind::Data),
                     stuck: None,
+                    uploading: None,
                 }),
                 tree: tokio::sync::Mutex::new(Slot {
                     builder: PackBuilder::new(BlobKind::Tree),
                     stuck: None,
+                    uploading: None,
                 }),
                 unindexed: Mutex::new(Vec::new()),
                 commit: tokio::sync::Mutex::new(()),
@@ -482,7 +488,11 @@ impl Repository {
         if slot.stuck.is_some()
             || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target)
         {
-            self.flush_slot(slot).await?;
+            if slot.stuck.is_some() {
+                self.flush_slot(slot).await?;
+            } else {
+                self.rotate_slot(slot).await?;
+            }
         }
         slot.builder.add(id, sealed, raw_len, target)?;
         self.inner
@@ -493,21 +503,62 @@ impl Repository {
         Ok(())
     }
 
+    /// Waits for the background upload, if any; a failed one becomes `stuck` (retried).
+    async fn finish_upload(&self, slot: &mut Slot) -> Result<()> {
+        let Some((sealed, handle)) = slot.uploading.take() else {
+            return Ok(());
+        };
+        let res = match handle.await {
+            Ok(r) => r,
+            Err(e) => Err(RepoError::with_source(
+                ErrorKind::Storage,
+                "pack upload task failed",
+                e,
+            )),
+        };
+        match res {
+            Ok(()) => self.index_uploaded(sealed),
+            Err(e) => {
+                slot.stuck = Some(sealed);
+                Err(e)
+            }
+        }
+    }
+
+    /// A full pack: sealed and uploaded in the background while the next one fills, so
+    /// writers do not wait on the upload (and its fsync); at most one is in flight.
+    async fn rotate_slot(&self, slot: &mut Slot) -> Result<()> {
+        self.finish_upload(slot).await?;
+        if slot.stuck.is_some() {
+            return self.flush_slot(slot).await;
+        }
+        let sealed = slot.builder.finish(&self.inner.keys);
+        let repo = self.clone();
+        let (name, bytes) = (sealed.0.clone(), sealed.1.clone());
+        let handle = tokio::spawn(async move { repo.put(&name, bytes, false).await });
+        slot.uploading = Some((sealed, handle));
+        Ok(())
+    }
+
     async fn flush_slot(&self, slot: &mut Slot) -> Result<()> {
+        self.finish_upload(slot).await?;
         if slot.stuck.is_none() && !slot.builder.is_empty() {
             slot.stuck = Some(slot.builder.finish(&self.inner.keys));
         }
         let Some((name, bytes, entries)) = slot.stuck.take() else {
             return Ok(());
         };
-        let size = bytes.len() as u64;
         if let Err(e) = self.put(&name, bytes.clone(), false).await {
             slot.stuck = Some((name, bytes, entries));
             return Err(e);
         }
+        self.index_uploaded((name, bytes, entries))
+    }
+
+    fn index_uploaded(&self, (name, bytes, entries): Sealed) -> Result<()> {
         let blobs = PackBlobs {
             pack: name,
-            size,
+            size: bytes.len() as u64,
             entries,
         };
         // Into the index before out of `buffered`, so the id is never unknown in between.

@@ -22,7 +22,7 @@ use crate::session::Session;
 /// Tree blobs are cut at about this much JSON.
 const TREE_BLOB: usize = 256 * 1024;
 /// Chunks encoded concurrently per writer (the machine has 2 cores).
-const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 3;
 /// Chunks up to this size are encoded on the calling task.
 const INLINE_CHUNK: usize = 256 * 1024;
 
