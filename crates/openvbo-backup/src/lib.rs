@@ -29,8 +29,11 @@
 //! beside the composition root.
 
 mod drive;
+pub mod engines;
 pub mod error;
+pub mod graph;
 mod mailbox;
+pub mod resolve;
 mod run;
 pub mod source;
 pub mod state;

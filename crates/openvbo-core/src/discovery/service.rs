@@ -153,6 +153,17 @@ impl DiscoveryService {
         Ok(self.cache.insert(key, items))
     }
 
+    /// A live Graph session of the organization's `service` account, for
+    /// the backup engine's reads (shared with discovery's, refreshed).
+    pub async fn graph_session(
+        &self,
+        id: OrganizationId,
+        service: Service,
+    ) -> Result<Arc<GraphSession>, CoreError> {
+        let org = self.organization(id).await?;
+        self.sessions.session(&org, service).await
+    }
+
     pub async fn users(
         &self,
         id: OrganizationId,

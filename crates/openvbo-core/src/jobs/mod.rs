@@ -4,11 +4,13 @@
 pub mod policy;
 pub mod runner;
 pub mod scheduler;
+pub mod service;
 pub mod work;
 
 pub use policy::{parse_policy, policy_json, stored_schedule, SchedulePolicyInput};
 pub use runner::{next_run, JobRunner, Resolved, SelectionResolver, StopReason, INTERRUPTED};
 pub use scheduler::{Pass, Scheduler};
+pub use service::{job_item, JobInput, JobService};
 pub use work::{
     NoEvents, ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitReport, UnitStatus,
     WorkQueue,
