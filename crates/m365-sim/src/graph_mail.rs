@@ -276,6 +276,7 @@ fn message_route(
         ["attachments"] if get => attachments(req, mailbox, id, None),
         ["attachments"] if *m == Method::POST => writes::add_attachment(req, mailbox, id),
         ["attachments", _] if get => attachments(req, mailbox, id, Some(&rest[2])),
+        ["attachments", _, "$value"] if get => raw_attachment(req, mailbox, id, &rest[2]),
         _ => Err(GraphError::segment_not_found(
             rest.last().map_or("", String::as_str),
         )),
@@ -494,6 +495,28 @@ fn attachments(
             })))
         }
     }
+}
+
+/// `…/attachments/{id}/$value`: the attachment's bytes, streamed.
+fn raw_attachment(
+    req: &MailRequest<'_>,
+    mailbox: &Mailbox,
+    id: &str,
+    attachment_id: &str,
+) -> Result<Response, GraphError> {
+    let message = mailbox.message(id).ok_or_else(item_not_found)?;
+    let content = mailbox.content(&message);
+    let attachment = content
+        .attachments
+        .iter()
+        .find(|a| a.id == attachment_id)
+        .ok_or_else(item_not_found)?;
+    bump(&req.sim.counters.content.attachment_downloads);
+    let mut response = Body::from(attachment.bytes.bytes()).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&attachment.content_type) {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    Ok(response)
 }
 
 /// `Prefer: odata.maxpagesize=N` (other preferences may share the header).

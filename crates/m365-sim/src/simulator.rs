@@ -230,6 +230,18 @@ impl Simulator {
         self.inner.counters.reset();
     }
 
+    /// Expires the delta state of one mail folder (id or well-known name)
+    /// or, with `None`, of the whole mailbox: older tokens answer 410
+    /// `SyncStateNotFound` (as `POST /_sim/mail/expire-delta`).
+    pub fn expire_mail_delta(
+        &self,
+        tenant_id_or_domain: &str,
+        user: &str,
+        folder: Option<&str>,
+    ) -> Result<usize, String> {
+        crate::graph_mail::expire(&self.inner, tenant_id_or_domain, user, folder)
+    }
+
     /// Replaces the throttling limits and forgets their windows.
     pub fn set_throttle(&self, options: ThrottleOptions) {
         self.inner.throttle.set_options(options);

@@ -301,6 +301,19 @@ async fn mime_and_json_agree_and_raw_mime_is_kept_byte_for_byte() {
         .unwrap();
     assert_eq!(video.len(), 100_000);
     assert_eq!(list[1]["size"], 100_000);
+    let raw_one = sim
+        .client
+        .get(format!(
+            "{}/v1.0/users/{USER}/messages/{id}/attachments/{}/$value",
+            sim.base,
+            list[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw_one.headers()["content-type"], "text/plain");
+    assert_eq!(&raw_one.bytes().await.unwrap()[..], b"the plan");
     let one = sim
         .get(
             &token,
@@ -334,7 +347,7 @@ async fn mime_and_json_agree_and_raw_mime_is_kept_byte_for_byte() {
         stats.content.message_downloads, 3,
         "two MIME reads of one message, one of another"
     );
-    assert_eq!(stats.content.attachment_downloads, 3);
+    assert_eq!(stats.content.attachment_downloads, 4);
 }
 
 #[tokio::test]
@@ -540,6 +553,21 @@ async fn expired_delta_state_answers_410_sync_state_not_found() {
         .as_str()
         .unwrap()
         .starts_with("The sync state generation is not found"));
+    // The same knob from Rust, for the whole mailbox.
+    let (_, _, delta) = delta_round(
+        &sim,
+        &token,
+        &format!("/v1.0/users/{USER}/mailFolders/inbox/messages/delta"),
+        10,
+    )
+    .await;
+    let expired = sim
+        .sim
+        .expire_mail_delta("contoso-demo.onmicrosoft.com", USER, None)
+        .unwrap();
+    assert_eq!(expired, 10, "root, 7 well-known, Projects, Secret");
+    let gone = sim.get_url(Some(&token), &delta).await;
+    common::assert_graph_error(&gone, StatusCode::GONE, "SyncStateNotFound");
     // A fresh round works again.
     let (fresh, _, _) = delta_round(
         &sim,
