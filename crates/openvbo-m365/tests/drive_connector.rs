@@ -473,3 +473,65 @@ async fn resource_units_count_what_microsoft_charges() {
     );
     assert!(h.sim.stats().throttle.rejected > 0);
 }
+
+#[tokio::test]
+async fn a_large_drive_reads_over_many_pages_and_survives_expiry_mid_round() {
+    let h = start_synthetic(1200).await;
+    let mut folders = FolderPaths::default();
+    let drives = h.session.drives(&h.units);
+    let mut files = 0;
+    let mut unresolved = 0;
+    let outcome = drives
+        .delta(&h.drive, None, &mut folders, |page| {
+            for change in page.changes {
+                if let DriveChange::Upsert(item) = change {
+                    files += usize::from(!item.is_folder());
+                    unresolved += usize::from(item.path.is_none());
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(files, 1200);
+    assert_eq!(unresolved, 0, "parents always come before their children");
+    assert!(outcome.pages >= 3, "{} pages of at most 500", outcome.pages);
+    assert!(!outcome.reset);
+
+    // The token expires between two pages of a round: the round starts
+    // over, the restart is flagged, and it still ends complete.
+    let mut pages = 0;
+    let mut reset_at = None;
+    let mut after_reset = 0;
+    let sim = h.sim.clone();
+    let drive = h.drive.0.clone();
+    let outcome = drives
+        .delta(&h.drive, None, &mut folders, |page| {
+            pages += 1;
+            if page.reset {
+                reset_at = Some(pages);
+                after_reset = 0;
+            }
+            after_reset += page
+                .changes
+                .iter()
+                .filter(|c| matches!(c, DriveChange::Upsert(i) if !i.is_folder()))
+                .count();
+            if pages == 1 {
+                assert!(sim.expire_drive_delta(&drive));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert!(outcome.reset);
+    assert_eq!(
+        reset_at,
+        Some(2),
+        "the page after the expiry starts the full enumeration"
+    );
+    assert_eq!(
+        after_reset, 1200,
+        "everything is read again after the reset"
+    );
+}

@@ -52,7 +52,57 @@ pub struct Harness {
 }
 
 pub async fn start(big_file: Option<u64>, options: SimOptions) -> Harness {
-    let sim = Simulator::new(vec![tenant(big_file)], options).unwrap();
+    start_on(
+        vec![tenant(big_file)],
+        options,
+        "northwind.onmicrosoft.com",
+        ADMIN,
+        PASSWORD,
+        NANCY_ID,
+    )
+    .await
+}
+
+/// A synthetic tenant whose first user's OneDrive has `files` generated files.
+pub async fn start_synthetic(files: u32) -> Harness {
+    let tenant = m365_sim::synthetic_tenant(
+        0,
+        m365_sim::SyntheticSpec {
+            users: 2,
+            groups: 0,
+            sites: 0,
+        },
+    );
+    let user = tenant.users[1].id.clone();
+    let options = SimOptions {
+        content: m365_sim::ContentOptions {
+            synthetic_files: files,
+            content_seed: 5,
+            ..Default::default()
+        },
+        ..SimOptions::default()
+    };
+    let admin = "admin@synth0.onmicrosoft.com";
+    start_on(
+        vec![tenant],
+        options,
+        "synth0.onmicrosoft.com",
+        admin,
+        m365_sim::SYNTHETIC_PASSWORD,
+        &user,
+    )
+    .await
+}
+
+async fn start_on(
+    tenants: Vec<Tenant>,
+    options: SimOptions,
+    domain: &str,
+    admin: &str,
+    password: &str,
+    owner: &str,
+) -> Harness {
+    let sim = Simulator::new(tenants, options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(sim.clone().serve(listener, std::future::pending()));
@@ -60,12 +110,7 @@ pub async fn start(big_file: Option<u64>, options: SimOptions) -> Harness {
     let endpoints = Endpoints::with_overrides(NationalCloud::Global, Some(&url), Some(&url));
     let client = M365Client::new(ConnectorSettings::default()).unwrap();
     let session = client
-        .sign_in_with_password(
-            &endpoints,
-            "northwind.onmicrosoft.com",
-            ADMIN,
-            &SecretString::from(PASSWORD),
-        )
+        .sign_in_with_password(&endpoints, domain, admin, &SecretString::from(password))
         .await
         .unwrap();
     let http = reqwest::Client::builder()
@@ -74,13 +119,13 @@ pub async fn start(big_file: Option<u64>, options: SimOptions) -> Harness {
         .unwrap();
     let token: Value = http
         .post(format!(
-            "{base}/northwind.onmicrosoft.com/oauth2/v2.0/token"
+            "{base}/{domain}/oauth2/v2.0/token"
         ))
         .form(&[
             ("client_id", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
             ("grant_type", "password"),
-            ("username", ADMIN),
-            ("password", PASSWORD),
+            ("username", admin),
+            ("password", password),
             ("scope", "https://graph.microsoft.com/.default"),
         ])
         .send()
@@ -91,7 +136,7 @@ pub async fn start(big_file: Option<u64>, options: SimOptions) -> Harness {
         .unwrap();
     let token = token["access_token"].as_str().unwrap().to_owned();
     let drive: Value = http
-        .get(format!("{base}/v1.0/users/{NANCY_ID}/drive"))
+        .get(format!("{base}/v1.0/users/{owner}/drive"))
         .bearer_auth(&token)
         .send()
         .await
