@@ -16,6 +16,7 @@ pub mod logsafe;
 pub mod organization;
 pub mod region;
 pub mod repositories;
+pub mod restore;
 pub mod schedule;
 pub mod store;
 pub mod upn;
