@@ -20,13 +20,14 @@
 //!   [`Enumeration::Full`] and reports `reset: true`: the caller must treat
 //!   that folder as re-read from scratch (items it does not see are gone).
 //!   Store `outcome.token` with the restore point once the pages are safely
-//!   stored.
+//!   stored. `NotFound` from a delta means the folder itself was deleted
+//!   (Exchange's `ErrorSyncFolderNotFound`): drop its state, as a tombstone.
 //! - `message_mime(mailbox, message_id) -> MimeStream`: the RFC 5322 bytes
 //!   (`$value`), chunk by chunk; the mailbox slot is held until the stream
 //!   ends or is dropped.
 //! - `create_mail_folder(mailbox, parent, name) -> MailFolder`: creates a
 //!   folder, or returns the existing one of that name (Exchange answers
-//!   `ErrorFolderExists`).
+//!   `ErrorFolderExists`); its `path` is `/{name}`, relative to `parent`.
 //! - `restore_message(mailbox, folder_id, &RestoreMessage) -> String`: writes
 //!   a message back as a **non-draft** with its original sent/received
 //!   times and read state (JSON with `singleValueExtendedProperties`; a MIME
