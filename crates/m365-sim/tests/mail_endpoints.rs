@@ -667,3 +667,89 @@ async fn invalid_mail_content_is_refused_naming_user_folder_and_message() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn listing_pages_selects_and_the_other_addressing_forms() {
+    let (sim, token) = start_mail(12).await;
+    // $top/$skip paging with the query kept in the nextLink.
+    let (items, pages) = sim
+        .get_all(
+            &token,
+            &format!("/v1.0/users/{USER}/mailFolders/inbox/messages?$top=5&$select=subject"),
+        )
+        .await;
+    assert_eq!((items.len(), pages), (14, 3));
+    assert!(items
+        .iter()
+        .all(|m| m.get("subject").is_some() && m.get("body").is_none() && m.get("id").is_some()));
+    let bad = sim
+        .get(
+            &token,
+            &format!("/v1.0/users/{USER}/messages/x?$select=nope"),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // OData key syntax and /me address the same objects.
+    let inbox = sim
+        .get(&token, &format!("/v1.0/users/{USER}/mailFolders/inbox"))
+        .await;
+    let id = inbox.body["id"].as_str().unwrap();
+    let keyed = sim
+        .get(&token, &format!("/v1.0/users/{USER}/mailFolders('{id}')"))
+        .await;
+    assert_eq!(keyed.body["displayName"], "Inbox");
+    let mine = sim.get(&token, "/v1.0/me/mailFolders/inbox").await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_ne!(mine.body["id"], inbox.body["id"], "the admin's own mailbox");
+    // One message through the folder path; JSON without the non-draft
+    // flag, posted to /messages, is a draft in Drafts.
+    let first = items[0]["id"].as_str().unwrap();
+    let through_folder = sim
+        .get(
+            &token,
+            &format!("/v1.0/users/{USER}/mailFolders/inbox/messages/{first}"),
+        )
+        .await;
+    assert_eq!(through_folder.body["id"], first);
+    let draft = send(
+        &sim,
+        &token,
+        reqwest::Method::POST,
+        &format!("/v1.0/users/{USER}/messages"),
+        Some(json!({"subject": "draft", "body": {"content": "d"}})),
+    )
+    .await;
+    assert_eq!(draft.body["isDraft"], true);
+    let drafts = sim
+        .get(&token, &format!("/v1.0/users/{USER}/mailFolders/drafts"))
+        .await;
+    assert_eq!(draft.body["parentFolderId"], drafts.body["id"]);
+    // A rename shows in folder delta as a change.
+    let (_, _, folder_token) = delta_round(
+        &sim,
+        &token,
+        &format!("/v1.0/users/{USER}/mailFolders/delta"),
+        50,
+    )
+    .await;
+    let children = sim
+        .get(
+            &token,
+            &format!("/v1.0/users/{USER}/mailFolders/inbox/childFolders"),
+        )
+        .await;
+    let projects = children.body["value"][0]["id"].as_str().unwrap();
+    let renamed = send(
+        &sim,
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/v1.0/users/{USER}/mailFolders/{projects}"),
+        Some(json!({"displayName": "Projects 2026"})),
+    )
+    .await;
+    assert_eq!(renamed.body["displayName"], "Projects 2026");
+    let (changes, _, _) = delta_round(&sim, &token, &folder_token, 50).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["id"], projects);
+    assert_eq!(changes[0]["displayName"], "Projects 2026");
+}
