@@ -45,6 +45,7 @@ pub struct Lane {
     /// The tenant key (GUID or domain, compared case-insensitively).
     pub tenant: String,
     /// The mailbox (user id or UPN, case-insensitive) for Exchange content.
+    /// Limits are kept per key, so name each mailbox one way (its id).
     pub mailbox: Option<String>,
     pub priority: Priority,
 }
