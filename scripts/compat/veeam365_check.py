@@ -7,7 +7,10 @@ way an existing VB365 integration would: discover the API version, log in, read 
 instance, refresh the token, add the demo organization with basic authentication, list it,
 read it, browse its Microsoft 365 objects (users and their OneDrives, groups and their members,
 teams, sites, licensing information; pages cached under a setId), update it, remove it and
-confirm it is gone.
+confirm it is gone. Then the storage side: the Local proxy, a backup repository on a local
+path (add, list, read, change, remove), an encryption key, an S3-compatible account (201),
+an object storage repository on a moto_server the check starts (OPENVBO_MOTO_SERVER or
+moto_server on PATH), bucket and folder browsing, and an encrypted repository on it.
 
 Every response is parsed by the generated models; the assertions are made on those models.
 No response body may contain any password that the check sent.
@@ -26,7 +29,13 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
+import socket
 import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
 import sys
 import traceback
 import urllib.parse
@@ -57,6 +66,53 @@ from veeam_365.v6.api.organization_user_one_drive import (
     organization_user_one_drive_get_page,
 )
 from veeam_365.v6.api.service_instance import service_instance_get
+from veeam_365.v6.api.account import (
+    account_add_credential,
+    account_get_credential,
+    account_get_credentials,
+    account_remove_credential,
+    account_update_credential,
+)
+from veeam_365.v6.api.amazon_s3_compatible_object_storage import (
+    amazon_s3_compatible_object_storage_add_folder,
+    amazon_s3_compatible_object_storage_get_buckets,
+    amazon_s3_compatible_object_storage_get_folders,
+)
+from veeam_365.v6.api.backup_repository import (
+    backup_repository_add,
+    backup_repository_get_repositories,
+    backup_repository_get_repositories_by_id,
+    backup_repository_remove,
+    backup_repository_update_repository,
+)
+from veeam_365.v6.api.encryption_key import (
+    encryption_key_add_encryption_key,
+    encryption_key_get_encryption_key,
+    encryption_key_get_encryption_key_by_id,
+    encryption_key_remove_encryption_key,
+)
+from veeam_365.v6.api.object_storage_repository import (
+    object_storage_repository_add_object_storage_repository,
+    object_storage_repository_get_object_repository,
+    object_storage_repository_get_object_storage_repositories,
+    object_storage_repository_remove_object_storage_repository,
+)
+from veeam_365.v6.api.proxy import proxy_get_proxies, proxy_get_proxy
+from veeam_365.v6.models.rest_amazon_bucket_s3_compatible import RESTAmazonBucketS3Compatible
+from veeam_365.v6.models.rest_amazon_folder_to_receive_s3_compatible import (
+    RESTAmazonFolderToReceiveS3Compatible,
+)
+from veeam_365.v6.models.rest_amazon_folder_to_send import RESTAmazonFolderToSend
+from veeam_365.v6.models.rest_backup_repository import RESTBackupRepository
+from veeam_365.v6.models.rest_backup_repository_from_client import RESTBackupRepositoryFromClient
+from veeam_365.v6.models.rest_credential import RESTCredential
+from veeam_365.v6.models.rest_credential_to_send import RESTCredentialToSend
+from veeam_365.v6.models.rest_encryption_key import RESTEncryptionKey
+from veeam_365.v6.models.rest_encryption_key_to_send import RESTEncryptionKeyToSend
+from veeam_365.v6.models.rest_object_storage_repository_composed import (
+    RESTObjectStorageRepositoryComposed,
+)
+from veeam_365.v6.models.rest_proxy import RESTProxy
 from veeam_365.v6.client import AuthenticatedClient, Client
 from veeam_365.v6.models.o_auth_token_response import OAuthTokenResponse
 from veeam_365.v6.models.page_of_rest_group import PageOfRESTGroup
@@ -143,7 +199,21 @@ class Checker:
         self.users: list[RESTUser] | None = None
         self.groups: list[RESTGroup] | None = None
         self.sites: list[RESTSite] | None = None
-        self.secrets = [s for s in (password, m365_password, args.m365_wrong_password) if s]
+        # Repositories, object storage and keys, as the steps that add them record them.
+        self.proxy_id: uuid.UUID | None = None
+        self.repo_id: uuid.UUID | None = None
+        self.key_id: uuid.UUID | None = None
+        self.account_id: uuid.UUID | None = None
+        self.storage_id: uuid.UUID | None = None
+        self.s3_repo_id: uuid.UUID | None = None
+        self.work_dir: str | None = None
+        self.moto: subprocess.Popen[bytes] | None = None
+        self.s3_endpoint: str | None = None
+        self.key_password = "Compat-Encryption-Passw0rd"
+        self.s3_secret = "compat-S3-secret/never+returned"
+        self.secrets = [
+            s for s in (password, m365_password, args.m365_wrong_password, self.key_password, self.s3_secret) if s
+        ]
 
     # ------------------------------------------------------------------ plumbing
 
@@ -781,6 +851,215 @@ class Checker:
         check(all(o.id != org_id for o in r2.parsed), "still listed after removal")
         return f"404: {r.parsed.message}"
 
+    # ------------------------------------------------------------------ repositories
+
+    def need(self, value: Any, what: str) -> Any:
+        check(value is not None, f"no {what} (an earlier step failed)")
+        return value
+
+    async def proxies(self) -> str:
+        r = await self.need_vc().call(proxy_get_proxies.asyncio_detailed)
+        check(status_of(r) == 200, describe(r))
+        check(isinstance(r.parsed, list) and len(r.parsed) == 1, f"one proxy expected: {describe(r)}")
+        p = r.parsed[0]
+        check(isinstance(p, RESTProxy), f"not a RESTProxy: {p!r}")
+        check(p.type_.value == "Local", f"type {p.type_!r}")
+        check(p.port == 9193 and p.threads_number == 64, f"port {p.port!r} threads {p.threads_number!r}")
+        check(p.status.value == "Online", f"status {p.status!r}")
+        self.proxy_id = p.id
+        r2 = await self.need_vc().call(proxy_get_proxy.asyncio_detailed, p.id)
+        check(status_of(r2) == 200, describe(r2))
+        check(r2.parsed.to_dict() == p.to_dict(), f"{r2.parsed.to_dict()} != {p.to_dict()}")
+        r3 = await self.need_vc().call(proxy_get_proxies.asyncio_detailed, extended_view=False)
+        check(status_of(r3) == 200 and unset(r3.parsed[0].threads_number), describe(r3))
+        return f"Local proxy {p.id} on {p.host_name}"
+
+    def repository_body(self, name: str, **extra: Any) -> RESTBackupRepositoryFromClient:
+        body = {"name": name, "description": "compat check", "retentionType": "SnapshotBased",
+                "retentionPeriodType": "Monthly", "monthlyRetentionPeriod": 3,
+                "retentionFrequencyType": "Daily", "dailyTime": "12:00:00", "dailyType": "Everyday"}
+        body.update(extra)
+        return RESTBackupRepositoryFromClient.from_dict(body)
+
+    async def repository_add(self) -> str:
+        self.work_dir = tempfile.mkdtemp(prefix="openvbo-compat-")
+        path = os.path.join(self.work_dir, "local", "repo1")
+        body = self.repository_body("Compat local", path=path, proxyId=str(self.need(self.proxy_id, "proxy")))
+        r = await self.need_vc().call(backup_repository_add.asyncio_detailed, body=body)
+        check(status_of(r) == 200, describe(r))
+        self.no_secrets(r)
+        repo = r.parsed
+        check(isinstance(repo, RESTBackupRepository), f"not a RESTBackupRepository: {repo!r}")
+        self.repo_id = repo.id
+        check(repo.path == path and repo.name == "Compat local", f"{repo.to_dict()}")
+        check(repo.proxy_id == self.proxy_id, f"proxyId {repo.proxy_id!r}")
+        check(repo.monthly_retention_period == 3 and repo.daily_time == "12:00:00", f"{repo.to_dict()}")
+        check(isinstance(repo.capacity_bytes, int) and repo.capacity_bytes > 0, f"capacityBytes {repo.capacity_bytes!r}")
+        check(isinstance(repo.free_space_bytes, int) and 0 < repo.free_space_bytes <= repo.capacity_bytes,
+              f"freeSpaceBytes {repo.free_space_bytes!r}")
+        check(os.path.isfile(os.path.join(path, "config")), "no repository was created at the path")
+        return f"{repo.id}: {repo.free_space_bytes} of {repo.capacity_bytes} bytes free"
+
+    async def repository_list_get(self) -> str:
+        repo_id = self.need(self.repo_id, "repository")
+        r = await self.need_vc().call(backup_repository_get_repositories.asyncio_detailed, proxy_id=self.proxy_id)
+        check(status_of(r) == 200, describe(r))
+        check([x.id for x in r.parsed] == [repo_id], f"{describe(r)}")
+        r0 = await self.need_vc().call(backup_repository_get_repositories.asyncio_detailed, proxy_id=uuid.uuid4())
+        check(status_of(r0) == 200 and r0.parsed == [], describe(r0))
+        r2 = await self.need_vc().call(backup_repository_get_repositories_by_id.asyncio_detailed, repo_id)
+        check(status_of(r2) == 200 and r2.parsed.id == repo_id, describe(r2))
+        return "proxyId filter and GET by id agree"
+
+    async def repository_update(self) -> str:
+        repo_id = self.need(self.repo_id, "repository")
+        body = self.repository_body("Compat renamed", retentionPeriodType="Daily", dailyRetentionPeriod=30)
+        r = await self.need_vc().call(backup_repository_update_repository.asyncio_detailed, repo_id, body=body)
+        check(status_of(r) == 200, describe(r))
+        r2 = await self.need_vc().call(backup_repository_get_repositories_by_id.asyncio_detailed, repo_id)
+        check(r2.parsed.name == "Compat renamed" and r2.parsed.daily_retention_period == 30, describe(r2))
+        bad = self.repository_body("Compat renamed", retentionType="ItemLevel")
+        r3 = await self.need_vc().call(backup_repository_update_repository.asyncio_detailed, repo_id, body=bad)
+        check(status_of(r3) == 400 and isinstance(r3.parsed, RESTExceptionInfo), describe(r3))
+        return f"renamed; retentionType change refused: {r3.parsed.message}"
+
+    async def repository_remove(self) -> str:
+        repo_id = self.need(self.repo_id, "repository")
+        r = await self.need_vc().call(backup_repository_remove.asyncio_detailed, repo_id)
+        check(status_of(r) == 204, describe(r))
+        r2 = await self.need_vc().call(backup_repository_get_repositories_by_id.asyncio_detailed, repo_id)
+        check(status_of(r2) == 404 and isinstance(r2.parsed, RESTExceptionInfo), describe(r2))
+        return "404 afterwards; the data stays on disk"
+
+    async def key_add(self) -> str:
+        body = RESTEncryptionKeyToSend.from_dict({"password": self.key_password, "description": "compat key"})
+        r = await self.need_vc().call(encryption_key_add_encryption_key.asyncio_detailed, body=body)
+        check(status_of(r) == 200, describe(r))
+        self.no_secrets(r)
+        check(isinstance(r.parsed, RESTEncryptionKey) and r.parsed.description == "compat key", describe(r))
+        self.key_id = r.parsed.id
+        r2 = await self.need_vc().call(encryption_key_get_encryption_key.asyncio_detailed, description="compat")
+        check(status_of(r2) == 200 and [k.id for k in r2.parsed] == [self.key_id], describe(r2))
+        r3 = await self.need_vc().call(encryption_key_get_encryption_key_by_id.asyncio_detailed, self.key_id)
+        check(status_of(r3) == 200 and r3.parsed.id == self.key_id, describe(r3))
+        self.no_secrets(r3)
+        return f"{self.key_id}"
+
+    async def account_add(self) -> str:
+        body = RESTCredentialToSend.from_dict({"accountType": "amazonS3CompatibleAccount", "userName": "compat-access",
+                                               "password": self.s3_secret, "description": "moto"})
+        r = await self.need_vc().call(account_add_credential.asyncio_detailed, body=body)
+        check(status_of(r) == 201, describe(r))
+        self.no_secrets(r)
+        check(isinstance(r.parsed, RESTCredential) and r.parsed.user_name == "compat-access", describe(r))
+        self.account_id = r.parsed.id
+        r2 = await self.need_vc().call(account_get_credentials.asyncio_detailed, name="compat-access")
+        check(status_of(r2) == 200 and [a.id for a in r2.parsed] == [self.account_id], describe(r2))
+        r3 = await self.need_vc().call(account_get_credential.asyncio_detailed, self.account_id)
+        check(status_of(r3) == 200 and r3.parsed.description == "moto", describe(r3))
+        upd = RESTCredentialToSend.from_dict({"description": "moto (renamed)"})
+        r4 = await self.need_vc().call(account_update_credential.asyncio_detailed, self.account_id, body=upd)
+        check(status_of(r4) == 200, describe(r4))
+        return f"201 {self.account_id}"
+
+    def start_s3(self) -> str:
+        """moto_server on a free port with a bucket (it does not check signatures)."""
+        if self.s3_endpoint:
+            return self.s3_endpoint
+        binary = os.environ.get("OPENVBO_MOTO_SERVER") or shutil.which("moto_server")
+        check(binary is not None, "moto_server is missing: pip install 'moto[server]' or set OPENVBO_MOTO_SERVER (.ci/run does)")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.moto = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{endpoint}/compat-bucket", method="PUT"), timeout=2)
+                break
+            except OSError:
+                check(time.monotonic() < deadline, "moto_server did not start within 30 s")
+                time.sleep(0.1)
+        self.s3_endpoint = endpoint
+        return endpoint
+
+    async def object_storage_add(self) -> str:
+        endpoint = self.start_s3()
+        account = self.need(self.account_id, "account")
+        body = RESTObjectStorageRepositoryComposed.from_dict({
+            "name": "Compat S3", "description": "Created with REST", "type": "AmazonS3Compatible",
+            "accountId": str(account),
+            "amazonBucketS3Compatible": {"servicePoint": endpoint, "customRegionId": "us-east-1", "name": "compat-bucket"},
+            "s3Folder": "RESTStorageFolder", "sizeLimitEnabled": True, "sizeLimitGB": 1024})
+        r = await self.need_vc().call(object_storage_repository_add_object_storage_repository.asyncio_detailed, body=body)
+        check(status_of(r) == 200, describe(r))
+        self.no_secrets(r)
+        os_ = r.parsed
+        check(isinstance(os_, RESTObjectStorageRepositoryComposed), f"not composed: {os_!r}")
+        check(os_.amazon_bucket_s3_compatible.name == "compat-bucket" and os_.s_3_folder == "RESTStorageFolder", describe(r))
+        check(os_.size_limit_gb == 1024 and os_.account_id == account, describe(r))
+        self.storage_id = os_.id
+        r2 = await self.need_vc().call(object_storage_repository_get_object_repository.asyncio_detailed, os_.id)
+        check(status_of(r2) == 200 and r2.parsed.id == os_.id, describe(r2))
+        r3 = await self.need_vc().call(object_storage_repository_get_object_storage_repositories.asyncio_detailed)
+        check(status_of(r3) == 200 and [x.id for x in r3.parsed] == [os_.id], describe(r3))
+        wrong = body.to_dict()
+        wrong["name"] = "Compat S3 missing bucket"
+        wrong["amazonBucketS3Compatible"]["name"] = "no-such-bucket"
+        r4 = await self.need_vc().call(object_storage_repository_add_object_storage_repository.asyncio_detailed,
+                                       body=RESTObjectStorageRepositoryComposed.from_dict(wrong))
+        check(status_of(r4) == 400 and isinstance(r4.parsed, RESTExceptionInfo), describe(r4))
+        return f"{os_.id}; a missing bucket is refused: {r4.parsed.message}"
+
+    async def s3_browse(self) -> str:
+        endpoint = self.start_s3()
+        account = self.need(self.account_id, "account")
+        q = {"account_id": account, "service_point": endpoint, "custom_region_id": "us-east-1"}
+        r = await self.need_vc().call(amazon_s3_compatible_object_storage_get_buckets.asyncio_detailed, name="compat-bucket", **q)
+        check(status_of(r) == 200 and isinstance(r.parsed[0], RESTAmazonBucketS3Compatible), describe(r))
+        check([b.name for b in r.parsed] == ["compat-bucket"], describe(r))
+        r2 = await self.need_vc().call(amazon_s3_compatible_object_storage_add_folder.asyncio_detailed, "compat-bucket",
+                                       body=RESTAmazonFolderToSend(name="CompatFolder"), **q)
+        check(status_of(r2) == 200 and isinstance(r2.parsed, RESTAmazonFolderToReceiveS3Compatible), describe(r2))
+        r3 = await self.need_vc().call(amazon_s3_compatible_object_storage_get_folders.asyncio_detailed, "compat-bucket", **q)
+        check(status_of(r3) == 200, describe(r3))
+        names = sorted(f.name for f in r3.parsed)
+        check("CompatFolder" in names, f"folders {names}")
+        return f"folders {names}"
+
+    async def s3_repository(self) -> str:
+        storage = self.need(self.storage_id, "object storage repository")
+        key = self.need(self.key_id, "encryption key")
+        work = self.work_dir or tempfile.mkdtemp(prefix="openvbo-compat-")
+        body = self.repository_body("Compat S3 repo", objectStorageId=str(storage),
+                                    objectStorageCachePath=os.path.join(work, "cache"),
+                                    objectStorageEncryptionEnabled=True, encryptionKeyId=str(key))
+        r = await self.need_vc().call(backup_repository_add.asyncio_detailed, body=body)
+        check(status_of(r) == 200, describe(r))
+        self.no_secrets(r)
+        check(r.parsed.object_storage_id == storage and r.parsed.encryption_key_id == key, describe(r))
+        check(r.parsed.object_storage_encryption_enabled is True, describe(r))
+        self.s3_repo_id = r.parsed.id
+        # In use: the key, the storage and the account cannot be removed.
+        r2 = await self.need_vc().call(encryption_key_remove_encryption_key.asyncio_detailed, key)
+        check(status_of(r2) == 409 and isinstance(r2.parsed, RESTExceptionInfo), describe(r2))
+        return f"{r.parsed.id}; removing its key refused: {r2.parsed.message}"
+
+    async def s3_cleanup(self) -> str:
+        vc = self.need_vc()
+        for what, fn, id_, code in (
+            ("repository", backup_repository_remove, self.s3_repo_id, 204),
+            ("object storage", object_storage_repository_remove_object_storage_repository, self.storage_id, 204),
+            ("account", account_remove_credential, self.account_id, 204),
+            ("encryption key", encryption_key_remove_encryption_key, self.key_id, 204),
+        ):
+            self.need(id_, what)
+            r = await vc.call(fn.asyncio_detailed, id_)
+            check(status_of(r) == code, f"removing the {what}: {describe(r)}")
+        return "repository, object storage, account and key removed (204 each)"
+
     async def run(self) -> int:
         steps = [
             ("discover the API version", self.discover),
@@ -810,6 +1089,17 @@ class Checker:
             ("GET Organizations/{id} shows the update", self.get_updated),
             ("DELETE Organizations/{id}", self.remove),
             ("GET Organizations/{id} after delete is 404", self.gone),
+            ("GET Proxies: the Local proxy", self.proxies),
+            ("POST BackupRepositories on a local path", self.repository_add),
+            ("GET BackupRepositories (proxyId) and /{id}", self.repository_list_get),
+            ("PUT BackupRepositories/{id}; retentionType change refused", self.repository_update),
+            ("DELETE BackupRepositories/{id}", self.repository_remove),
+            ("POST/GET EncryptionKeys", self.key_add),
+            ("POST Accounts answers 201; GET and PUT", self.account_add),
+            ("POST objectstoragerepositories (moto); a missing bucket refused", self.object_storage_add),
+            ("S3CompatibleResources: buckets, add folder, folders", self.s3_browse),
+            ("POST BackupRepositories extended with object storage, encrypted", self.s3_repository),
+            ("DELETE repository, object storage, account, key", self.s3_cleanup),
         ]
         try:
             for name, fn in steps:
@@ -817,6 +1107,11 @@ class Checker:
         finally:
             if self.vc is not None:
                 await self.vc.close()
+            if self.moto is not None:
+                self.moto.kill()
+                self.moto.wait()
+            if self.work_dir:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 
