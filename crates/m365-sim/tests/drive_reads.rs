@@ -87,6 +87,27 @@ async fn drives_items_children_and_hashes_look_like_graph() {
         site_drive.body["parentReference"]["driveType"],
         "documentLibrary"
     );
+    // The OneDrive is also its owner's personal site's drive.
+    let sites = s.get("/sites?search=*&$top=999").await;
+    let personal = sites.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| {
+            x["webUrl"]
+                .as_str()
+                .unwrap()
+                .ends_with("/personal/nancy_northwind_onmicrosoft_com")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no personal site in {}", sites.body));
+    let via_site = s
+        .get(&format!(
+            "/sites/{}/drive",
+            personal["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(via_site.body["id"], drive.as_str(), "{}", via_site.body);
     let room = s
         .get("/users/room@northwind.onmicrosoft.com/drive/root")
         .await;

@@ -391,6 +391,22 @@ async fn uploads_of_any_size_with_conflict_behaviour() {
         .await
         .unwrap();
     assert_eq!((replaced.id.clone(), replaced.size), (big.id.clone(), 5));
+    let empty = drives
+        .upload(
+            &h.drive,
+            &root,
+            "empty.txt",
+            0,
+            ConflictBehavior::Fail,
+            PatternReader { pos: 0, size: 0 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(empty.size, 0);
+    assert_eq!(
+        empty.file_facts().quick_xor_hash.as_deref(),
+        Some(hash(b"").as_str())
+    );
     // A source shorter than announced is refused before anything is committed.
     let short = drives
         .upload(

@@ -118,9 +118,7 @@ async fn start_on(
         .build()
         .unwrap();
     let token: Value = http
-        .post(format!(
-            "{base}/{domain}/oauth2/v2.0/token"
-        ))
+        .post(format!("{base}/{domain}/oauth2/v2.0/token"))
         .form(&[
             ("client_id", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
             ("grant_type", "password"),
