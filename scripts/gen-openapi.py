@@ -50,6 +50,32 @@ IMPLEMENTED = [
     (ORG + "/Teams", "get"),
     (ORG + "/Teams/{teamId}", "get"),
     (ORG + "/LicensingInformation", "get"),
+    ("/v6/Proxies", "get"),
+    ("/v6/Proxies/{proxyId}", "get"),
+    ("/v6/BackupRepositories", "get"),
+    ("/v6/BackupRepositories", "post"),
+    ("/v6/BackupRepositories/{repositoryId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}", "put"),
+    ("/v6/BackupRepositories/{repositoryId}", "delete"),
+    ("/v6/Accounts", "get"),
+    ("/v6/Accounts", "post"),
+    ("/v6/Accounts/{accountId}", "get"),
+    ("/v6/Accounts/{accountId}", "put"),
+    ("/v6/Accounts/{accountId}", "delete"),
+    ("/v6/objectstoragerepositories", "get"),
+    ("/v6/objectstoragerepositories", "post"),
+    ("/v6/objectstoragerepositories/{repositoryId}", "get"),
+    ("/v6/objectstoragerepositories/{repositoryId}", "put"),
+    ("/v6/objectstoragerepositories/{repositoryId}", "delete"),
+    ("/v6/S3CompatibleResources/buckets", "get"),
+    ("/v6/S3CompatibleResources/buckets/{Name}", "get"),
+    ("/v6/S3CompatibleResources/buckets/{bucketName}/folders", "get"),
+    ("/v6/S3CompatibleResources/buckets/{bucketName}/folders", "post"),
+    ("/v6/S3CompatibleResources/buckets/{bucketName}/folders/{Name}", "get"),
+    ("/v6/EncryptionKeys", "get"),
+    ("/v6/EncryptionKeys", "post"),
+    ("/v6/EncryptionKeys/{keyId}", "get"),
+    ("/v6/EncryptionKeys/{keyId}", "delete"),
 ]
 
 
@@ -134,6 +160,31 @@ ERRORS = {
 for path, method in IMPLEMENTED:
     if path.startswith(ORG + "/"):
         ERRORS[(path, method)] = dict(DISCOVERY)
+
+# Proxies, repositories, object storage, accounts, encryption keys (README: Repositories).
+# A refusal the administrator can fix (a path that cannot be used, a bucket that does not
+# exist, credentials the storage refuses, an endpoint that does not answer) is a 400 whose
+# message says which; in use, a name or path already taken, or a concurrent change is 409;
+# a full disk at add is 507.
+E404S = error("The proxy, repository, account, object storage repository, key or folder does not exist; the message names it.")
+E409S = error("In use (by a job, a repository or an object storage repository), a name or path already taken, or changed concurrently.")
+E507S = error("The disk or bucket is full.")
+STORAGE_PATHS = ("/v6/Proxies", "/v6/BackupRepositories", "/v6/Accounts", "/v6/objectstoragerepositories",
+                 "/v6/S3CompatibleResources", "/v6/EncryptionKeys")
+for path, method in IMPLEMENTED:
+    if not path.startswith(STORAGE_PATHS):
+        continue
+    has_id = "{" in path
+    errors = {**AUTHENTICATED, "400": E400}
+    if method in ("post", "put"):
+        errors.update(BODY)
+    if has_id or method in ("put", "delete"):
+        errors["404"] = E404S
+    if method in ("post", "put", "delete") and not path.startswith("/v6/S3CompatibleResources"):
+        errors["409"] = E409S
+    if (path, method) == ("/v6/BackupRepositories", "post"):
+        errors["507"] = E507S
+    ERRORS[(path, method)] = errors
 
 # Our own component: the token endpoint's error body. It extends
 # RESTExceptionInfo (every error has `message`), so clients that read

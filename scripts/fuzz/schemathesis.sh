@@ -3,7 +3,7 @@
 # serves itself (GET /swagger/docs/v6, derived from the official v6 schema by
 # scripts/gen-openapi.py). Starts the Microsoft 365 simulator (demo tenant) and the server on
 # free loopback ports with a throw-away data dir, signs in, adds the demo organization so
-# organization-scoped paths have a real id, and runs schemathesis with an authenticated session
+# organization-scoped paths have a real id (repository paths are pinned under that directory), and runs schemathesis with an authenticated session
 # and a fixed, seeded example budget. Checks: no 5xx, every response's
 # status, content type, headers and body as documented. Extra arguments go to `schemathesis run`
 # (which runs in a temporary directory: give absolute paths, e.g. --report-dir).
@@ -119,6 +119,10 @@ print("[parameters]")
 # Every organizationId is the demo organization's, so the discovery paths reach Microsoft 365
 # (the simulator) rather than stopping at 404.
 print('"path.organizationId" = "${OPENVBO_FUZZ_ORG}"')
+# Repository paths: always under the throw-away directory, never a generated absolute path
+# (an add creates its directory). The server refuses a non-empty directory anyway.
+print('"body.path" = "${OPENVBO_FUZZ_REPO_PATH}"')
+print('"body.objectStorageCachePath" = "${OPENVBO_FUZZ_REPO_PATH}/cache"')
 for key, name in bindings.items():
     print(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}')
 PY
@@ -134,7 +138,7 @@ PY
 # From the temporary directory: schemathesis keeps per-project state (.schemathesis/) in the
 # working directory, and every run starts from none.
 run_schemathesis() { # extra `schemathesis run` arguments
-    (cd "$tmp" && OPENVBO_FUZZ_TOKEN="$token" OPENVBO_FUZZ_ORG="$org" \
+    (cd "$tmp" && OPENVBO_FUZZ_TOKEN="$token" OPENVBO_FUZZ_ORG="$org" OPENVBO_FUZZ_REPO_PATH="$tmp/repositories/one" \
         "$venv/bin/schemathesis" --no-color --config-file "$tmp/schemathesis.toml" run \
         "$base/swagger/docs/v6" \
         --tls-verify "$cert" \

@@ -40,6 +40,8 @@ pub(crate) struct MailRequest<'a> {
     pub body: Bytes,
     /// `users/{user id}` as links should spell it.
     pub owner: String,
+    pub tenant: usize,
+    pub user: usize,
 }
 
 impl MailRequest<'_> {
@@ -152,6 +154,8 @@ fn serve(
         headers: parts.headers.clone(),
         body,
         owner: String::new(),
+        tenant: grant.tenant,
+        user,
     };
     with_mailbox(sim, grant.tenant, user, |mailbox, owner| {
         request.owner = format!("users/{owner}");
@@ -160,7 +164,7 @@ fn serve(
 }
 
 /// Runs `f` on the user's mailbox, building it on first use.
-fn with_mailbox<T>(
+pub(crate) fn with_mailbox<T>(
     sim: &Inner,
     tenant: usize,
     user: usize,
@@ -275,6 +279,9 @@ fn message_route(
         ["move"] if *m == Method::POST => writes::move_message(req, mailbox, id),
         ["attachments"] if get => attachments(req, mailbox, id, None),
         ["attachments"] if *m == Method::POST => writes::add_attachment(req, mailbox, id),
+        ["attachments", "createuploadsession"] if *m == Method::POST => {
+            crate::mail_upload::create(req, mailbox, id)
+        }
         ["attachments", _] if get => attachments(req, mailbox, id, Some(&rest[2])),
         ["attachments", _, "$value"] if get => raw_attachment(req, mailbox, id, &rest[2]),
         _ => Err(GraphError::segment_not_found(

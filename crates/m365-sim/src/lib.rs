@@ -43,6 +43,7 @@ mod mail_delta;
 mod mail_json;
 mod mail_spec;
 mod mail_store;
+mod mail_upload;
 mod mail_writes;
 mod mime_render;
 mod options;

@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub drives: crate::drive_store::DriveStores,
     /// Mailboxes, built on first use.
     pub mail: crate::mail_store::MailStores,
+    /// Outlook attachment upload sessions in progress.
+    pub mail_uploads: crate::mail_upload::UploadSessions,
 }
 
 #[derive(Default)]
@@ -140,6 +142,7 @@ impl Simulator {
                 counters: Counters::default(),
                 throttle: Throttle::new(options.throttle),
                 drives: crate::drive_store::DriveStores::new(options.content.clone()),
+                mail_uploads: crate::mail_upload::UploadSessions::default(),
                 mail: crate::mail_store::MailStores::new(
                     options.content.synthetic_messages,
                     options.content.content_seed,
@@ -159,6 +162,10 @@ impl Simulator {
             .route("/v1.0", any(graph::graph))
             .route("/v1.0/", any(graph::graph))
             .route("/v1.0/{*path}", any(graph::graph))
+            .route(
+                "/api/v2.0/{*session}",
+                axum::routing::put(crate::mail_upload::endpoint),
+            )
             .route(
                 "/_api/v2.0/uploadSession",
                 any(crate::upload_session::endpoint),

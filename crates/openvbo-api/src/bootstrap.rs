@@ -25,6 +25,8 @@ pub enum BootstrapError {
     WrongMasterKey,
     #[error("another openvbo server is using the data dir {0}; stop it, or give this one its own --data-dir")]
     Locked(PathBuf),
+    #[error("the data dir {0} has a master key but no database ({DATABASE_FILE} is missing or empty): it was deleted or lost, and starting now would begin a new installation without its organizations. Restore {DATABASE_FILE} from a backup, or start with --initialize to begin afresh with this key")]
+    DatabaseMissing(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -68,15 +70,36 @@ pub fn lock(data_dir: &Path) -> Result<std::fs::File, BootstrapError> {
 }
 pub const MASTER_KEY_FILE: &str = "master.key";
 
+/// Opens the data dir, refusing a master key file without its database.
 pub async fn open(
     data_dir: &Path,
     master_key: Option<&SecretString>,
+) -> Result<DataDir, BootstrapError> {
+    open_with(data_dir, master_key, false).await
+}
+
+/// Opens the data dir. A master key file beside a missing or empty
+/// database means the database was lost: refused unless `initialize` (the
+/// operator's explicit wish to begin a new installation).
+pub async fn open_with(
+    data_dir: &Path,
+    master_key: Option<&SecretString>,
+    initialize: bool,
 ) -> Result<DataDir, BootstrapError> {
     let dir_err = |source| BootstrapError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     };
     create_private_dir(data_dir).map_err(dir_err)?;
+    let database = data_dir.join(DATABASE_FILE);
+    let database_lost = match std::fs::metadata(&database) {
+        Ok(meta) => meta.len() == 0,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(dir_err(e)),
+    };
+    if database_lost && !initialize && data_dir.join(MASTER_KEY_FILE).exists() {
+        return Err(BootstrapError::DatabaseMissing(data_dir.to_path_buf()));
+    }
     let key = match master_key {
         Some(text) => MasterKey::from_base64(text.expose_secret()).map_err(|e| {
             BootstrapError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}"))
@@ -84,7 +107,7 @@ pub async fn open(
         None => load_or_create_key(&data_dir.join(MASTER_KEY_FILE))?,
     };
     let sealer = Arc::new(Sealer::new(&key));
-    let store = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?);
+    let store = Arc::new(SqliteStore::open(&database).await?);
 
     let key_check = sealer
         .key_check()

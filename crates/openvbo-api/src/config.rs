@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub admin_password: Option<SecretString>,
     /// Overrides the key file in the data dir.
     pub master_key: Option<SecretString>,
+    /// Begin a new installation even though the data dir holds a master key
+    /// without its database (otherwise refused: the database was lost).
+    pub initialize: bool,
     pub connections: crate::server::ConnectionLimits,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
@@ -62,6 +65,7 @@ impl ServerConfig {
             admin_user: "admin".to_owned(),
             admin_password: None,
             master_key: None,
+            initialize: false,
             connections: crate::server::ConnectionLimits::default(),
             shutdown_grace: Duration::from_secs(30),
         }

@@ -10,6 +10,7 @@ pub mod config;
 mod deadline;
 mod error;
 mod fsutil;
+mod jobs_setup;
 mod json;
 mod layers;
 mod paths;
@@ -71,7 +72,12 @@ pub struct Prepared {
 /// Opens the data dir and builds the services.
 pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
     let lock = bootstrap::lock(&config.data_dir)?;
-    let data = bootstrap::open(&config.data_dir, config.master_key.as_ref()).await?;
+    let data = bootstrap::open_with(
+        &config.data_dir,
+        config.master_key.as_ref(),
+        config.initialize,
+    )
+    .await?;
     let (tls, cert_path) = tls::server_config(
         config.tls_cert.as_deref(),
         config.tls_key.as_deref(),
@@ -119,13 +125,26 @@ pub async fn prepare(config: ServerConfig) -> Result<Prepared, LaunchError> {
         config.discovery_cache,
     );
     let repositories = repository_setup::service(&data, &config);
+    let jobs = jobs_setup::service(
+        data.store.clone(),
+        repositories.clone(),
+        discovery.clone(),
+        openvbo_core::clock::system(),
+    )
+    .await;
     let state = state::AppState {
         auth: auth.clone(),
         organizations,
         discovery,
         repositories,
+        jobs,
         installation_id: data.installation_id,
         list_bodies: Arc::default(),
+        restore: routes::restore::RestoreState::new(
+            data.store.clone(),
+            openvbo_core::clock::system(),
+            routes::restore::SESSION_IDLE,
+        ),
     };
     Ok(Prepared {
         app: app(state, &config.connections),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub organizations: OrganizationService,
     pub discovery: DiscoveryService,
     pub repositories: openvbo_core::repositories::RepositoryService,
+    pub jobs: openvbo_core::jobs::JobService,
     pub installation_id: Uuid,
     pub list_bodies: Arc<ListBodies>,
+    pub restore: Arc<crate::routes::restore::RestoreState>,
 }

@@ -131,3 +131,82 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
     let again = Server::start(config(dir.path(), &sim.url)).await;
     again.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_beside_the_master_key_is_refused_unless_initializing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let server = Server::start(config(dir.path(), &sim.url)).await;
+    let token = server.token().await;
+    let (status, _) = server
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    server.stop().await;
+    let database = dir.path().join(openvbo_api::bootstrap::DATABASE_FILE);
+    for lose in ["delete", "empty"] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+        }
+        if lose == "empty" {
+            std::fs::write(&database, b"").unwrap();
+        }
+        let err = openvbo_api::prepare(config(dir.path(), &sim.url))
+            .await
+            .err()
+            .expect("must refuse");
+        let message = err.to_string();
+        assert!(message.contains("no database"), "{lose}: {message}");
+        assert!(message.contains("--initialize"), "{lose}: {message}");
+        // Nothing was created on the way.
+        let len = std::fs::metadata(&database).map_or(0, |m| m.len());
+        assert_eq!(len, 0, "{lose}");
+        // The administrator tools refuse too.
+        let err = openvbo_api::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
+            .await
+            .expect_err("must refuse");
+        assert!(err.to_string().contains("no database"), "{err}");
+    }
+    // Asked to, it begins a new installation with the same key.
+    let mut cfg = config(dir.path(), &sim.url);
+    cfg.initialize = true;
+    let server = Server::start(cfg).await;
+    let token = server.token().await;
+    let (status, body) = server
+        .call(reqwest::Method::GET, "/v6/Organizations", &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, serde_json::json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_admin_passwords_and_absurd_lifetimes_are_refused_at_startup() {
+    let sim = Sim::start(vec![contoso()]).await;
+    for weak in ["x", "short-pw", "aaaaaaaaaaaaaaaa", &"p".repeat(600)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path(), &sim.url);
+        cfg.admin_password = Some(secrecy::SecretString::from(weak.to_owned()));
+        let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &sim.url);
+    cfg.access_token_lifetime = std::time::Duration::from_secs(u64::MAX);
+    let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
+    assert!(err.to_string().contains("access_token_lifetime"), "{err}");
+    // The largest accepted lifetime signs in without overflowing.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &sim.url);
+    cfg.refresh_token_lifetime = openvbo_core_max();
+    let server = Server::start(cfg).await;
+    server.token().await;
+    server.stop().await;
+}
+
+fn openvbo_core_max() -> std::time::Duration {
+    std::time::Duration::from_secs(366 * 24 * 60 * 60)
+}

@@ -69,6 +69,26 @@ async fn ensure_dir(path: &Path, what: &str) -> Result<(), EngineError> {
                 format!("the {what} {} exists and is not a directory", p.display()),
             ));
         }
+        // A directory that holds other things is not taken over: a typo must not scatter a
+        // repository through /usr. (An existing repository is refused by the engine.)
+        if p.is_dir() && !p.join("config").exists() {
+            let mut entries = std::fs::read_dir(&p).map_err(|e| {
+                EngineError::with_source(
+                    EngineErrorKind::Unusable,
+                    format!("the {what} {} cannot be read: {}", p.display(), reason(&e)),
+                    e,
+                )
+            })?;
+            if entries.next().is_some() {
+                return Err(EngineError::new(
+                    EngineErrorKind::Unusable,
+                    format!(
+                        "the {what} {} is not empty; give a new or empty directory",
+                        p.display()
+                    ),
+                ));
+            }
+        }
         std::fs::create_dir_all(&p).map_err(|e| {
             let kind = match e.kind() {
                 std::io::ErrorKind::StorageFull => EngineErrorKind::StorageFull,

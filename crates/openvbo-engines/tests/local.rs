@@ -76,6 +76,18 @@ async fn a_file_is_not_a_repository_path_and_space_is_measured() {
         .unwrap();
     assert_eq!(e.kind, EngineErrorKind::Unusable);
 
+    let busy = dir.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), b"mine").unwrap();
+    let e = engines
+        .create(&local(busy.clone()), None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.kind, EngineErrorKind::Unusable);
+    assert!(e.message.contains("not empty"), "{}", e.message);
+    assert_eq!(std::fs::read_dir(&busy).unwrap().count(), 1);
+
     let at = local(dir.path().join("repo"));
     engines.create(&at, None).await.unwrap();
     let space = engines

@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Log filter (tracing syntax, e.g. info or openvbo_api=debug) [default: info].
     #[arg(long, env = "OPENVBO_LOG")]
     pub log: Option<String>,
+    /// Begin a new installation although the data dir holds a master key
+    /// without its database (refused otherwise: the database was lost).
+    #[arg(long)]
+    pub initialize: bool,
 }
 
 #[derive(Subcommand, Debug)]

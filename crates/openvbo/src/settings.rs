@@ -80,6 +80,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     if let Some(secs) = args.m365_timeout_secs.or(file.m365_timeout_secs) {
         config.m365_timeout = positive_secs("m365_timeout_secs", secs)?;
     }
+    config.initialize = args.initialize;
     if let Some(secs) = args
         .access_token_lifetime_secs
         .or(file.access_token_lifetime_secs)
@@ -146,9 +147,17 @@ fn secret_env(name: &str) -> Option<SecretString> {
         .map(SecretString::from)
 }
 
+/// The longest duration any setting takes: a year (token lifetimes; every
+/// timeout is far shorter). Larger values are mistakes, and absurd ones
+/// would overflow the dates computed from them.
+const MAX_SECS: u64 = 366 * 24 * 60 * 60;
+
 fn positive_secs(name: &str, secs: u64) -> anyhow::Result<Duration> {
     if secs == 0 {
         bail!("{name} must be at least 1");
+    }
+    if secs > MAX_SECS {
+        bail!("{name} must be at most {MAX_SECS} (366 days); got {secs}");
     }
     Ok(Duration::from_secs(secs))
 }
@@ -253,5 +262,8 @@ mod tests {
                 .is_some()
         );
         assert!(positive_secs("x", 0).is_err());
+        assert!(positive_secs("x", MAX_SECS).is_ok());
+        let err = positive_secs("access_token_lifetime_secs", u64::MAX).unwrap_err();
+        assert!(err.to_string().contains("at most"), "{err}");
     }
 }

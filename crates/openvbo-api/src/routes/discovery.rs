@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use openvbo_core::discovery::{
     DirectoryGroup, DirectorySite, DirectoryUser, GroupFilter, GroupKind, GroupMember, Location,
-    LocationFilter, MemberKind, OneDrive, Page, PageRequest, SiteFilter, Team, UserFilter,
+    LocationFilter, MemberKind, Needle, OneDrive, Page, PageRequest, SiteFilter, Team, UserFilter,
     UserKind,
 };
 use openvbo_core::OrganizationId;
@@ -187,8 +187,8 @@ pub async fn users(
     let org = parse_id(&org)?;
     let q = QueryParams::parse(raw.as_deref())?;
     let filter = UserFilter {
-        user_name: q.string("userName"),
-        display_name: q.string("displayName"),
+        user_name: q.get("userName").map(Needle::new),
+        display_name: q.get("displayName").map(Needle::new),
         location: location_filter(&q)?,
     };
     let page = state
@@ -310,8 +310,8 @@ fn group_view(org: OrganizationId, g: DirectoryGroup) -> GroupView {
 
 fn group_filter(q: &QueryParams) -> Result<GroupFilter, ApiError> {
     Ok(GroupFilter {
-        display_name: q.string("displayName"),
-        group_name: q.string("groupName"),
+        display_name: q.get("displayName").map(Needle::new),
+        group_name: q.get("groupName").map(Needle::new),
         location: location_filter(q)?,
     })
 }
@@ -455,7 +455,7 @@ pub async fn teams(
     let org = parse_id(&org)?;
     let q = QueryParams::parse(raw.as_deref())?;
     let filter = GroupFilter {
-        display_name: q.string("displayName"),
+        display_name: q.get("displayName").map(Needle::new),
         ..GroupFilter::default()
     };
     let page = state

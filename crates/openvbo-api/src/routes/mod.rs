@@ -4,11 +4,15 @@ mod accounts;
 mod discovery;
 mod encryption_keys;
 mod fallback;
+mod job_sessions;
+mod jobs;
 mod object_storage;
 mod openapi;
 mod organizations;
 mod proxies;
 mod repositories;
+pub(crate) mod restore;
+mod restore_points;
 mod service_instance;
 
 pub use organizations::ListBodies;
@@ -82,6 +86,67 @@ pub fn router(state: AppState) -> Router {
             "/v6/organizations/{organization_id}/licensinginformation",
             get(discovery::licensing),
         )
+        .route(
+            "/v6/organizations/{organization_id}/jobs",
+            get(jobs::list_of_organization).post(jobs::add),
+        )
+        .route("/v6/jobs", get(jobs::list))
+        .route(
+            "/v6/jobs/{job_id}",
+            get(jobs::get_one).put(jobs::update).delete(jobs::remove),
+        )
+        .route("/v6/jobs/{job_id}/enable", post(jobs::enable))
+        .route("/v6/jobs/{job_id}/disable", post(jobs::disable))
+        .route("/v6/jobs/{job_id}/start", post(jobs::start))
+        .route("/v6/jobs/{job_id}/stop", post(jobs::stop))
+        .route(
+            "/v6/jobs/{job_id}/selecteditems",
+            get(jobs::selected)
+                .post(jobs::add_selected)
+                .delete(jobs::remove_selected),
+        )
+        .route(
+            "/v6/jobs/{job_id}/selecteditems/{item_id}",
+            get(jobs::selected_one).put(jobs::update_selected),
+        )
+        .route(
+            "/v6/jobs/{job_id}/excludeditems",
+            get(jobs::excluded)
+                .post(jobs::add_excluded)
+                .delete(jobs::remove_excluded),
+        )
+        .route(
+            "/v6/jobs/{job_id}/excludeditems/{item_id}",
+            get(jobs::excluded_one).put(jobs::update_excluded),
+        )
+        .route(
+            "/v6/jobs/{job_id}/jobsessions",
+            get(job_sessions::list_of_job),
+        )
+        .route("/v6/jobsessions", get(job_sessions::list))
+        .route("/v6/jobsessions/{session_id}", get(job_sessions::get_one))
+        .route(
+            "/v6/jobsessions/{session_id}/logitems",
+            get(job_sessions::log_items),
+        )
+        .route(
+            "/v6/jobsessions/{session_id}/logitems/{log_item_id}",
+            get(job_sessions::log_item),
+        )
+        .route("/v6/restorepoints", get(restore_points::list))
+        .route("/v6/restorepoints/{point_id}", get(restore_points::get_one))
+        .route(
+            "/v6/restorepoints/{point_id}/mailboxes",
+            get(restore_points::mailboxes),
+        )
+        .route(
+            "/v6/restorepoints/{point_id}/onedrives",
+            get(restore_points::onedrives),
+        )
+        .route(
+            "/v6/restorepoints/{point_id}/webs",
+            get(restore_points::webs),
+        )
         .route("/v6/proxies", get(proxies::list))
         .route("/v6/proxies/{proxy_id}", get(proxies::get_one))
         .route(
@@ -137,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v6/serviceinstance", get(service_instance::get))
         .route("/swagger/docs/v6", get(openapi::document))
+        .merge(restore::routes())
         .fallback(fallback::not_routed)
         .method_not_allowed_fallback(fallback::not_routed)
         // Around every route and both fallbacks: nothing answers anonymously

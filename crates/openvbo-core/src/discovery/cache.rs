@@ -1,4 +1,6 @@
-//! Cached listings (`setId`): bounded in count of items and in age.
+//! Cached listings (`setId`): bounded in count of items and in age. An
+//! empty listing counts as one item, so a flood of empty sets is bounded
+//! too.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -7,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::clock::SharedClock;
 use crate::OrganizationId;
 
 #[derive(Clone, Copy, Debug)]
@@ -46,12 +49,14 @@ pub(crate) struct SetKey {
 struct Entry {
     key: SetKey,
     items: Arc<dyn Any + Send + Sync>,
-    len: usize,
+    /// What the set counts against `max_items`: its length, at least 1.
+    weight: usize,
     created: Instant,
 }
 
 pub(crate) struct SetCache {
     settings: CacheSettings,
+    clock: SharedClock,
     sets: Mutex<HashMap<Uuid, Entry>>,
 }
 
@@ -62,11 +67,16 @@ pub(crate) enum Lookup<T> {
 }
 
 impl SetCache {
-    pub fn new(settings: CacheSettings) -> Self {
+    pub(crate) fn new(settings: CacheSettings, clock: SharedClock) -> Self {
         Self {
             settings,
+            clock,
             sets: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn expired(&self, entry: &Entry, now: Instant) -> bool {
+        now.saturating_duration_since(entry.created) >= self.settings.ttl
     }
 
     pub fn max_items(&self) -> usize {
@@ -79,13 +89,13 @@ impl SetCache {
         items: Vec<T>,
     ) -> (Uuid, Arc<Vec<T>>) {
         let id = Uuid::new_v4();
-        let len = items.len();
+        let weight = items.len().max(1);
         let items = Arc::new(items);
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        sets.retain(|_, e| now.duration_since(e.created) < self.settings.ttl);
-        let mut total: usize = sets.values().map(|e| e.len).sum();
-        while total + len > self.settings.max_items {
+        let now = self.clock.instant();
+        sets.retain(|_, e| !self.expired(e, now));
+        let mut total: usize = sets.values().map(|e| e.weight).sum();
+        while total + weight > self.settings.max_items {
             let Some(oldest) = sets
                 .iter()
                 .min_by_key(|(_, e)| e.created)
@@ -94,7 +104,7 @@ impl SetCache {
                 break;
             };
             if let Some(e) = sets.remove(&oldest) {
-                total -= e.len;
+                total -= e.weight;
             }
         }
         sets.insert(
@@ -102,7 +112,7 @@ impl SetCache {
             Entry {
                 key,
                 items: items.clone(),
-                len,
+                weight,
                 created: now,
             },
         );
@@ -114,7 +124,7 @@ impl SetCache {
         let Some(entry) = sets.get(&id) else {
             return Lookup::Missing;
         };
-        if entry.created.elapsed() >= self.settings.ttl {
+        if self.expired(entry, self.clock.instant()) {
             sets.remove(&id);
             return Lookup::Missing;
         }
@@ -129,13 +139,20 @@ impl SetCache {
 
     #[cfg(test)]
     fn total_items(&self) -> usize {
-        self.sets.lock().unwrap().values().map(|e| e.len).sum()
+        self.sets.lock().unwrap().values().map(|e| e.weight).sum()
+    }
+
+    #[cfg(test)]
+    fn sets(&self) -> usize {
+        self.sets.lock().unwrap().len()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::clock::ManualClock;
 
     fn key(listing: Listing) -> SetKey {
         SetKey {
@@ -146,7 +163,7 @@ mod tests {
 
     #[test]
     fn sets_are_found_only_for_their_listing() {
-        let cache = SetCache::new(CacheSettings::default());
+        let cache = SetCache::new(CacheSettings::default(), crate::clock::system());
         let (id, _) = cache.insert(key(Listing::Users), vec![1u32, 2, 3]);
         assert!(
             matches!(cache.get::<u32>(id, &key(Listing::Users)), Lookup::Found(v) if v.len() == 3)
@@ -163,10 +180,14 @@ mod tests {
 
     #[test]
     fn sets_expire_and_the_oldest_give_way() {
-        let cache = SetCache::new(CacheSettings {
-            ttl: Duration::from_millis(50),
-            max_items: 5,
-        });
+        let clock = ManualClock::new();
+        let cache = SetCache::new(
+            CacheSettings {
+                ttl: Duration::from_secs(900),
+                max_items: 5,
+            },
+            clock.clone(),
+        );
         let (first, _) = cache.insert(key(Listing::Users), vec![0u8; 3]);
         let (second, _) = cache.insert(key(Listing::Groups), vec![0u8; 3]);
         assert!(cache.total_items() <= 5);
@@ -178,10 +199,31 @@ mod tests {
             cache.get::<u8>(second, &key(Listing::Groups)),
             Lookup::Found(_)
         ));
-        std::thread::sleep(Duration::from_millis(60));
+        clock.advance(Duration::from_secs(899));
+        assert!(matches!(
+            cache.get::<u8>(second, &key(Listing::Groups)),
+            Lookup::Found(_)
+        ));
+        clock.advance(Duration::from_secs(1));
         assert!(matches!(
             cache.get::<u8>(second, &key(Listing::Groups)),
             Lookup::Missing
         ));
+    }
+
+    #[test]
+    fn empty_listings_count_against_the_limit() {
+        let cache = SetCache::new(
+            CacheSettings {
+                ttl: Duration::from_secs(900),
+                max_items: 5,
+            },
+            crate::clock::system(),
+        );
+        for _ in 0..1000 {
+            cache.insert(key(Listing::Teams), Vec::<u8>::new());
+        }
+        assert_eq!(cache.sets(), 5);
+        assert_eq!(cache.total_items(), 5);
     }
 }

@@ -19,7 +19,7 @@ pub use model::{
     OneDrive, Team, UserKind,
 };
 pub use query::{
-    GroupFilter, LicensingInformation, LocationFilter, Page, PageRequest, SiteFilter, UserFilter,
-    MAX_LIMIT,
+    GroupFilter, LicensingInformation, LocationFilter, Needle, Page, PageRequest, SiteFilter,
+    UserFilter, MAX_LIMIT,
 };
 pub use service::DiscoveryService;

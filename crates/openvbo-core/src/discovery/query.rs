@@ -166,16 +166,37 @@ impl LocationFilter {
     }
 }
 
-fn contains(haystack: &str, needle: &Option<String>) -> bool {
-    needle
-        .as_deref()
-        .is_none_or(|n| haystack.to_lowercase().contains(&n.to_lowercase()))
+/// A case-insensitive substring filter, lower-cased once when the request
+/// is read rather than again for every item it is matched against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Needle(String);
+
+impl Needle {
+    pub fn new(text: &str) -> Self {
+        Self(text.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn contains(haystack: &str, needle: &Option<Needle>) -> bool {
+    needle.as_ref().is_none_or(|n| {
+        // ASCII names (most of them) are compared without allocating.
+        if haystack.is_ascii() && n.0.is_ascii() {
+            let (h, n) = (haystack.as_bytes(), n.0.as_bytes());
+            n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+        } else {
+            haystack.to_lowercase().contains(&n.0)
+        }
+    })
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct UserFilter {
-    pub user_name: Option<String>,
-    pub display_name: Option<String>,
+    pub user_name: Option<Needle>,
+    pub display_name: Option<Needle>,
     pub location: LocationFilter,
 }
 
@@ -196,8 +217,8 @@ impl UserFilter {
 
 #[derive(Clone, Debug, Default)]
 pub struct GroupFilter {
-    pub display_name: Option<String>,
-    pub group_name: Option<String>,
+    pub display_name: Option<Needle>,
+    pub group_name: Option<Needle>,
     pub location: LocationFilter,
 }
 
@@ -246,6 +267,18 @@ pub struct LicensingInformation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needles_match_case_insensitively_in_ascii_and_beyond() {
+        let n = |s: &str| Some(Needle::new(s));
+        assert!(contains("Adele Vance", &n("VANCE")));
+        assert!(contains("Adele Vance", &n("")));
+        assert!(contains("anything", &None));
+        assert!(!contains("Adele", &n("adelev")));
+        assert!(contains("Jürgen Groß", &n("JÜRGEN")));
+        assert!(!contains("Jürgen", &n("jurgen")));
+        assert_eq!(Needle::new("ÄbC").as_str(), "äbc");
+    }
 
     #[test]
     fn page_requests_are_bounded() {

@@ -94,7 +94,7 @@ impl DiscoveryService {
         Self {
             organizations,
             sessions: Arc::new(SessionPool::new(connector, sealer, endpoints)),
-            cache: Arc::new(SetCache::new(cache)),
+            cache: Arc::new(SetCache::new(cache, crate::clock::system())),
         }
     }
 

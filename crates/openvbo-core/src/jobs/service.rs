@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::policy::{parse_policy, policy_json, stored_schedule, SchedulePolicyInput};
 use super::runner::{next_run, JobRunner, StopReason};
@@ -53,6 +52,7 @@ fn invalid(field: &str, message: impl Into<String>) -> CoreError {
 /// A job item as stored: its id is derived from its type and object, so
 /// the same object cannot be on a list twice.
 pub fn job_item(field: &str, body: &Value) -> Result<JobItem, CoreError> {
+    let body = &camel_keys(body);
     let kind = body.get("type").and_then(Value::as_str).ok_or_else(|| {
         invalid(
             field,
@@ -100,16 +100,15 @@ pub fn job_item(field: &str, body: &Value) -> Result<JobItem, CoreError> {
             format!("a {kind} item needs the {}'s id", kind.to_ascii_lowercase()),
         )
     })?;
-    let digest = Sha256::digest(format!("{kind}\n{object}").as_bytes());
-    let h = hex32(&digest);
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    );
+    // VB365's form: the object type's GUID combined with the object's id.
+    let type_guid = match *kind {
+        "User" => "2b38d840-8098-4614-b369-ebce33f9b2c7",
+        "Group" => "9592732d-22d8-426a-8167-d9635158e945",
+        "Site" => "e1fa728c-4150-4724-ab3b-5deda33db0cf",
+        "Team" => "7b985334-bc0e-4791-b30c-d03a1fecc840",
+        _ => "c37da450-6c4b-48c4-87e2-cc557ef5d897",
+    };
+    let id = format!("{type_guid}{}", object.to_ascii_lowercase());
     let mut normalised = body.clone();
     if let Value::Object(map) = &mut normalised {
         map.insert("type".into(), Value::String((*kind).into()));
@@ -123,8 +122,25 @@ pub fn job_item(field: &str, body: &Value) -> Result<JobItem, CoreError> {
     })
 }
 
-fn hex32(bytes: &[u8]) -> String {
-    bytes.iter().take(16).map(|b| format!("{b:02x}")).collect()
+/// Clients send `"Mailbox"`, `"User"`, `"Id"`: keys as ASP.NET reads them,
+/// whatever their case, are stored in the schema's camelCase.
+fn camel_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = match c.next() {
+                        Some(first) => first.to_lowercase().chain(c).collect(),
+                        None => String::new(),
+                    };
+                    (key, camel_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(camel_keys).collect()),
+        other => other.clone(),
+    }
 }
 
 fn items(field: &str, list: &Option<Vec<Value>>) -> Result<Vec<JobItem>, CoreError> {
@@ -434,5 +450,65 @@ impl JobService {
     pub fn policy_of(job: &Job) -> Value {
         serde_json::from_str(&job.schedule_policy)
             .unwrap_or_else(|_| policy_json(&stored_schedule(&job.schedule_policy)))
+    }
+}
+
+/// Sessions and their log.
+impl JobService {
+    pub async fn sessions(
+        &self,
+        query: &crate::backup::JobSessionQuery,
+    ) -> Result<crate::backup::Page<JobSession>, CoreError> {
+        Ok(self.store.list_job_sessions(query).await?)
+    }
+
+    pub async fn session(&self, id: crate::backup::JobSessionId) -> Result<JobSession, CoreError> {
+        self.store
+            .get_job_session(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("There is no job session {id}.")))
+    }
+
+    pub async fn log_items(
+        &self,
+        id: crate::backup::JobSessionId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<crate::backup::Page<crate::backup::LogItem>, CoreError> {
+        Ok(self.store.list_log_items(id, offset, limit).await?)
+    }
+
+    pub async fn log_item(
+        &self,
+        id: crate::backup::JobSessionId,
+        item: crate::backup::LogItemId,
+    ) -> Result<Option<crate::backup::LogItem>, CoreError> {
+        Ok(self.store.get_log_item(id, item).await?)
+    }
+
+    /// Restore points, oldest first.
+    pub async fn restore_points(
+        &self,
+        filter: &crate::backup::RestorePointFilter,
+    ) -> Result<Vec<crate::backup::RestorePoint>, CoreError> {
+        Ok(self.store.list_restore_points(filter).await?)
+    }
+
+    pub async fn restore_point(
+        &self,
+        id: crate::backup::RestorePointId,
+    ) -> Result<crate::backup::RestorePoint, CoreError> {
+        self.store
+            .get_restore_point(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("There is no restore point {id}.")))
+    }
+
+    pub async fn restore_point_resources(
+        &self,
+        id: crate::backup::RestorePointId,
+    ) -> Result<Vec<crate::backup::RestorePointResource>, CoreError> {
+        self.restore_point(id).await?;
+        Ok(self.store.list_restore_point_resources(id).await?)
     }
 }

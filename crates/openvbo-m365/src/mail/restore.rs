@@ -14,8 +14,13 @@ use crate::error::{ErrorKind, M365Error};
 use crate::graph::GraphSession;
 use crate::mail::http::Payload;
 
-/// Above this an attachment needs an upload session (protocol doc §8.3).
+/// From this size on an attachment goes through an upload session
+/// (protocol doc §8.3).
 pub const MAX_SIMPLE_ATTACHMENT: usize = 3 * 1024 * 1024;
+/// Outlook's largest attachment.
+pub const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
+/// Upload-session chunks: under 4 MB, as Microsoft advises (Corso: 4 MiB).
+const CHUNK: usize = 4 * 1024 * 1024 - 64 * 1024;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RestoreAttachment {
@@ -168,12 +173,12 @@ impl GraphSession {
         if let Some(big) = message
             .attachments
             .iter()
-            .find(|a| a.bytes.len() > MAX_SIMPLE_ATTACHMENT)
+            .find(|a| a.bytes.len() > MAX_ATTACHMENT)
         {
             return Err(M365Error::new(
                 ErrorKind::TooLarge,
                 format!(
-                    "attachment '{}' ({} bytes) needs an upload session, which restore does not do yet",
+                    "attachment '{}' ({} bytes) is larger than Outlook's 150 MB",
                     big.name,
                     big.bytes.len()
                 ),
@@ -198,6 +203,11 @@ impl GraphSession {
             &[],
         )?;
         for attachment in &message.attachments {
+            if attachment.bytes.len() >= MAX_SIMPLE_ATTACHMENT {
+                self.upload_attachment(mailbox, &created.id, attachment)
+                    .await?;
+                continue;
+            }
             let body = Payload::Json(json!({
                 "@odata.type": "#microsoft.graph.fileAttachment",
                 "name": attachment.name,
@@ -210,4 +220,83 @@ impl GraphSession {
         }
         Ok(created.id)
     }
+
+    /// An attachment of 3 MB or more: an upload session, then chunks PUT in
+    /// order to its URL, which carries its own token (ours is never sent
+    /// there).
+    async fn upload_attachment(
+        &self,
+        mailbox: &str,
+        message_id: &str,
+        attachment: &RestoreAttachment,
+    ) -> Result<(), M365Error> {
+        let lane = self.mail_lane(mailbox);
+        let url = self.graph_url(
+            &[
+                "users",
+                mailbox,
+                "messages",
+                message_id,
+                "attachments",
+                "createUploadSession",
+            ],
+            &[],
+        )?;
+        let total = attachment.bytes.len();
+        let body = Payload::Json(json!({"AttachmentItem": {
+            "attachmentType": "file",
+            "name": attachment.name,
+            "size": total,
+            "contentType": attachment.content_type,
+        }}));
+        let session: UploadSession = self
+            .mail_json(&lane, Method::POST, &url, &body, None)
+            .await?;
+        let upload = url::Url::parse(&session.upload_url).map_err(|_| {
+            M365Error::new(ErrorKind::Protocol, "Microsoft sent a malformed uploadUrl")
+        })?;
+        let host = crate::signin::host_of(&upload);
+        let mut start = 0;
+        while start < total {
+            let end = (start + CHUNK).min(total);
+            let chunk = bytes::Bytes::copy_from_slice(&attachment.bytes[start..end]);
+            let held = self
+                .client()
+                .send_in(&lane, &host, || {
+                    self.client()
+                        .http
+                        .put(upload.clone())
+                        .header("Content-Type", "application/octet-stream")
+                        .header(
+                            "Content-Range",
+                            format!("bytes {start}-{}/{total}", end - 1),
+                        )
+                        .timeout(self.client().settings.content_timeout)
+                        .body(chunk.clone())
+                })
+                .await?;
+            let status = held.response.status();
+            let answer = self.read_body(held, &host).await?;
+            let last = end == total;
+            match status.as_u16() {
+                200 | 201 if !last || status.as_u16() == 201 => {}
+                code => {
+                    return Err(crate::mail::http::classify(
+                        code,
+                        &answer,
+                        &host,
+                        "an attachment upload session",
+                    ))
+                }
+            }
+            start = end;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadSession {
+    upload_url: String,
 }

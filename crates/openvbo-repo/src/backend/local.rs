@@ -101,9 +101,20 @@ fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
             Err(e) => return Err(io_error(&format!("listing {}", dir.display()), e)),
         };
         for entry in entries {
-            let entry = entry.map_err(|e| io_error("listing", e))?;
+            // An entry can vanish between readdir and stat (another writer ending its
+            // session, maintenance deleting a pack): that is a listing race, not an error.
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(io_error("listing", e)),
+            };
             let path = entry.path();
-            let ty = entry.file_type().map_err(|e| io_error("listing", e))?;
+            let ty = match entry.file_type() {
+                Ok(t) => t,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(io_error("listing", e)),
+            };
             let Ok(rel) = path.strip_prefix(root) else {
                 continue;
             };
@@ -114,7 +125,11 @@ fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
             if ty.is_dir() {
                 stack.push(path);
             } else if rel.starts_with(prefix) {
-                let size = entry.metadata().map_err(|e| io_error("listing", e))?.len();
+                let size = match entry.metadata() {
+                    Ok(m) => m.len(),
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(io_error("listing", e)),
+                };
                 out.push(ObjectInfo { name: rel, size });
             }
         }

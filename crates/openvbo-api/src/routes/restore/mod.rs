@@ -1,0 +1,80 @@
+//! `/v6/…/explore` and `/v6/RestoreSessions/…`: restore sessions and what they show.
+//!
+//! - `sessions.rs`: explore, list, get, stop, events, the session's organization;
+//! - `exchange.rs`: mailboxes, folders and items of a `Vex` session;
+//! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
+//!
+//! Operations of the area not implemented yet (saves, restores, PST export, sends, searches,
+//! OneDrive, SharePoint and Teams browsing) fall through to the router's fallback, which
+//! answers 501 naming the operation.
+
+mod exchange;
+mod sessions;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use openvbo_core::clock::SharedClock;
+use openvbo_core::restore::RestoreSessions;
+use openvbo_core::store::Store;
+
+use crate::state::AppState;
+
+/// How long a restore session may go unused before it stops.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// What the restore routes need beyond the shared services.
+pub struct RestoreState {
+    pub sessions: RestoreSessions,
+    pub store: Arc<dyn Store>,
+}
+
+impl RestoreState {
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, idle: Duration) -> Arc<Self> {
+        let points: Arc<dyn openvbo_core::store::RestorePointStore> = store.clone();
+        Arc::new(Self {
+            sessions: RestoreSessions::new(points, clock, idle),
+            store,
+        })
+    }
+}
+
+const SESSION: &str = "/v6/restoresessions/{session_id}";
+const MAILBOX: &str = "/v6/restoresessions/{session_id}/organization/mailboxes/{mailbox_id}";
+
+/// Paths in their canonical lower-case form (see `paths`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v6/organizations/{organization_id}/explore",
+            post(sessions::explore_organization),
+        )
+        .route("/v6/jobs/{job_id}/explore", post(sessions::explore_job))
+        .route("/v6/restoresessions", get(sessions::list))
+        .route(SESSION, get(sessions::get_one))
+        .route(&format!("{SESSION}/stop"), post(sessions::stop))
+        .route(&format!("{SESSION}/events"), get(sessions::events))
+        .route(
+            &format!("{SESSION}/events/{{event_id}}"),
+            get(sessions::event),
+        )
+        .route(
+            &format!("{SESSION}/organization"),
+            get(sessions::organization),
+        )
+        .route(
+            &format!("{SESSION}/organization/mailboxes"),
+            get(exchange::mailboxes),
+        )
+        .route(MAILBOX, get(exchange::mailbox))
+        .route(&format!("{MAILBOX}/folders"), get(exchange::folders))
+        .route(
+            &format!("{MAILBOX}/folders/{{folder_id}}"),
+            get(exchange::folder),
+        )
+        .route(&format!("{MAILBOX}/items"), get(exchange::items))
+        .route(&format!("{MAILBOX}/items/{{item_id}}"), get(exchange::item))
+}
