@@ -5,10 +5,16 @@
 //! - [`session`]: the session, its states and its events;
 //! - [`resolve`]: which restore point shows each resource at the asked time;
 //! - [`service`]: the live sessions (create, list, stop, idle expiry on the injected clock);
-//! - [`browse`]: mailboxes, folders and items of a session, from the catalog.
+//! - [`browse`]: mailboxes, folders and items of a session, from the catalog;
+//! - [`content`]: the port to backed-up content, and the catalog filled from it on first use;
+//! - [`mail`]: messages put back into a mailbox (original or another);
+//! - [`drive`]: files put back into a OneDrive or document library (original or another).
 
 pub mod browse;
+pub mod content;
+pub mod drive;
 pub mod ids;
+pub mod mail;
 pub mod options;
 pub mod resolve;
 pub mod service;

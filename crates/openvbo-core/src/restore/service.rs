@@ -57,6 +57,11 @@ impl RestoreSessions {
         }
     }
 
+    /// The time on the sessions' clock (events are stamped with it).
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }

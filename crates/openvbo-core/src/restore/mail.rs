@@ -1,0 +1,336 @@
+//! Putting backed-up messages back into a mailbox (the original one or another).
+//!
+//! What each message meets in the target folder decides what happens to it:
+//! - nothing with its Internet message id: it was deleted (or never was there, for another
+//!   mailbox) → created, in the original mailbox only when `deletedItems` is set;
+//! - a message with that id and the same subject: the backed-up one is already there (left
+//!   alone, or restored before) → skipped, so restoring twice never duplicates;
+//! - a message with that id and another subject: it changed since the backup → the backed-up
+//!   version is created beside it when `changedItems` is set (counted as merged), else skipped.
+//!
+//! Folders are found by id, then by path; a folder deleted since the backup is re-created
+//! along its path. `restoreTo` puts everything under `folder` (created at the top of the
+//! target mailbox when missing), keeping the original folder structure beneath it.
+//! A message that fails is counted and reported; the others go on.
+
+use std::collections::HashMap;
+
+use openvbo_m365::mail::{MailFolder, MessageChange, RestoreMessage};
+use openvbo_m365::{GraphSession, M365Error};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::content::{read_all, RestoreContent};
+use crate::backup::{CatalogItem, CatalogItemKind, RepositoryId};
+use crate::CoreError;
+
+/// A message is at most Outlook's 150 MB plus MIME's base64 growth.
+pub const MAX_MESSAGE_BYTES: usize = 210 * 1024 * 1024;
+
+/// `changedItems`, `deletedItems`, `markRestoredAsUnread` (v6 defaults: true, true, false).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailRestoreOptions {
+    pub changed_items: bool,
+    pub deleted_items: bool,
+    pub mark_unread: bool,
+}
+
+impl Default for MailRestoreOptions {
+    fn default() -> Self {
+        Self {
+            changed_items: true,
+            deleted_items: true,
+            mark_unread: false,
+        }
+    }
+}
+
+/// Where messages go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailTarget {
+    /// The mailbox owner's id or address, as Graph's `/users/{…}` takes it.
+    pub mailbox: String,
+    /// `restoreTo`'s folder (`Restored` or `Restored/Mail`); None: the original folders.
+    pub folder: Option<String>,
+    /// The backed-up mailbox itself: only there is a missing message one that was deleted.
+    pub original: bool,
+}
+
+/// What the backup knew of a message beside its MIME.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageFacts {
+    pub is_read: Option<bool>,
+    pub sent_unix: Option<i64>,
+    pub received_unix: Option<i64>,
+}
+
+/// `RESTItemsRestoreStatistics` / `RESTFoldersRestoreStatistics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreStats {
+    pub created: u64,
+    pub merged: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub failed_folders: u64,
+    /// One line per failure: what failed and why.
+    pub exceptions: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// What happened to one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Merged,
+    Skipped,
+    Failed(String),
+}
+
+/// Messages already in a live folder: Internet message id → subjects.
+type Existing = HashMap<String, Vec<String>>;
+
+/// One restore into one mailbox; caches the live folder tree and folder contents it reads.
+pub struct MailRestorer<'a> {
+    graph: &'a GraphSession,
+    content: &'a dyn RestoreContent,
+    repository: RepositoryId,
+    target: MailTarget,
+    options: MailRestoreOptions,
+    /// Live folders, found or created.
+    live: Vec<MailFolder>,
+    /// Backed-up folder (id or path) → live folder id.
+    resolved: HashMap<String, String>,
+    existing: HashMap<String, Existing>,
+    pub stats: RestoreStats,
+}
+
+fn upstream(what: &str, e: M365Error) -> String {
+    format!("{what}: {}", e.message)
+}
+
+fn rfc3339(unix: Option<i64>) -> Option<String> {
+    unix.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.trim().is_empty()).collect()
+}
+
+impl<'a> MailRestorer<'a> {
+    pub async fn new(
+        graph: &'a GraphSession,
+        content: &'a dyn RestoreContent,
+        repository: RepositoryId,
+        target: MailTarget,
+        options: MailRestoreOptions,
+    ) -> Result<MailRestorer<'a>, CoreError> {
+        let live = graph.mail_folders(&target.mailbox).await.map_err(|e| {
+            CoreError::Refused(upstream(
+                &format!("reading the folders of mailbox '{}'", target.mailbox),
+                e,
+            ))
+        })?;
+        Ok(Self {
+            graph,
+            content,
+            repository,
+            target,
+            options,
+            live,
+            resolved: HashMap::new(),
+            existing: HashMap::new(),
+            stats: RestoreStats::default(),
+        })
+    }
+
+    fn live_by_path(&self, path: &str) -> Option<&MailFolder> {
+        let wanted = segments(path);
+        self.live.iter().find(|f| {
+            let have = segments(&f.path);
+            have.len() == wanted.len()
+                && have
+                    .iter()
+                    .zip(&wanted)
+                    .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
+        })
+    }
+
+    /// The live folder at `path`, creating what is missing along it.
+    async fn ensure_path(&mut self, path: &str) -> Result<String, String> {
+        if let Some(found) = self.live_by_path(path) {
+            return Ok(found.id.clone());
+        }
+        let parts = segments(path);
+        if parts.is_empty() {
+            return Err("a folder path is empty".into());
+        }
+        let mut parent: Option<String> = None;
+        let mut walked = String::new();
+        for name in parts {
+            walked.push('/');
+            walked.push_str(name);
+            if let Some(found) = self.live_by_path(&walked) {
+                parent = Some(found.id.clone());
+                continue;
+            }
+            let mut created = self
+                .graph
+                .create_mail_folder(&self.target.mailbox, parent.as_deref(), name.trim())
+                .await
+                .map_err(|e| upstream(&format!("creating folder '{walked}'"), e))?;
+            created.path = walked.clone();
+            parent = Some(created.id.clone());
+            self.live.push(created);
+        }
+        parent.ok_or_else(|| "a folder path is empty".into())
+    }
+
+    /// The live folder for a backed-up folder (its id and path).
+    pub async fn folder_for(
+        &mut self,
+        backup_id: Option<&str>,
+        path: &str,
+    ) -> Result<String, String> {
+        let key = backup_id.unwrap_or(path).to_owned();
+        if let Some(id) = self.resolved.get(&key) {
+            return Ok(id.clone());
+        }
+        let id = match &self.target.folder {
+            None => match backup_id
+                .filter(|_| self.target.original)
+                .and_then(|id| self.live.iter().find(|f| f.id == id))
+            {
+                Some(f) => f.id.clone(),
+                None => self.ensure_path(path).await?,
+            },
+            Some(root) => {
+                let full = format!("/{}/{}", root.trim_matches('/'), path.trim_matches('/'));
+                self.ensure_path(&full).await?
+            }
+        };
+        self.resolved.insert(key, id.clone());
+        Ok(id)
+    }
+
+    /// Re-creates a backed-up folder (also an empty one) where it belongs.
+    pub async fn restore_folder(&mut self, folder: &CatalogItem) {
+        if let Err(why) = self.folder_for(Some(&folder.item_id), &folder.path).await {
+            self.stats.failed_folders += 1;
+            self.stats
+                .exceptions
+                .push(format!("Folder {}: {why}", folder.path));
+        }
+    }
+
+    async fn existing_in(&mut self, folder_id: &str) -> Result<&Existing, String> {
+        if !self.existing.contains_key(folder_id) {
+            let mut found: Existing = HashMap::new();
+            let mut on_page = |page: openvbo_m365::mail::DeltaPage| {
+                for change in page.changes {
+                    if let MessageChange::Upsert(m) = change {
+                        if let Some(id) = m.internet_message_id {
+                            found
+                                .entry(id)
+                                .or_default()
+                                .push(m.subject.unwrap_or_default());
+                        }
+                    }
+                }
+                Ok(())
+            };
+            self.graph
+                .message_delta(&self.target.mailbox, folder_id, None, &mut on_page)
+                .await
+                .map_err(|e| upstream("listing the target folder", e))?;
+            self.existing.insert(folder_id.to_owned(), found);
+        }
+        self.existing
+            .get(folder_id)
+            .ok_or_else(|| "the target folder's messages were not read".to_owned())
+    }
+
+    async fn try_restore(
+        &mut self,
+        item: &CatalogItem,
+        facts: MessageFacts,
+    ) -> Result<Outcome, String> {
+        let folder = self
+            .folder_for(item.parent_id.as_deref(), &item.path)
+            .await?;
+        let stream = self
+            .content
+            .open(self.repository, &item.content_ref)
+            .await
+            .map_err(|e| format!("reading the backup: {e}"))?;
+        let mime = read_all(stream, MAX_MESSAGE_BYTES)
+            .await
+            .map_err(|e| format!("reading the backup: {e}"))?;
+        let is_read = !self.options.mark_unread && facts.is_read.unwrap_or(true);
+        let mut message = RestoreMessage::from_mime(
+            &mime,
+            is_read,
+            rfc3339(facts.sent_unix).as_deref(),
+            rfc3339(facts.received_unix).as_deref(),
+        )
+        .map_err(|e| e.message)?;
+        if message.subject.is_empty() {
+            message.subject.clone_from(&item.name);
+        }
+        let original = self.target.original;
+        let (deleted_items, changed_items) =
+            (self.options.deleted_items, self.options.changed_items);
+        let outcome = match &message.internet_message_id {
+            Some(id) => {
+                let existing = self.existing_in(&folder).await?;
+                match existing.get(id) {
+                    Some(subjects) if subjects.iter().any(|s| *s == message.subject) => {
+                        return Ok(Outcome::Skipped)
+                    }
+                    Some(_) if !changed_items => return Ok(Outcome::Skipped),
+                    Some(_) => Outcome::Merged,
+                    None if original && !deleted_items => return Ok(Outcome::Skipped),
+                    None => Outcome::Created,
+                }
+            }
+            None => Outcome::Created,
+        };
+        self.graph
+            .restore_message(&self.target.mailbox, &folder, &message)
+            .await
+            .map_err(|e| upstream("writing the message", e))?;
+        if let Some(id) = &message.internet_message_id {
+            self.existing
+                .entry(folder)
+                .or_default()
+                .entry(id.clone())
+                .or_default()
+                .push(message.subject.clone());
+        }
+        Ok(outcome)
+    }
+
+    /// Restores one message; the outcome is also counted in `stats`.
+    pub async fn restore_item(&mut self, item: &CatalogItem, facts: MessageFacts) -> Outcome {
+        let outcome = if item.kind == CatalogItemKind::Folder {
+            Outcome::Failed("a folder is not a message".into())
+        } else {
+            match self.try_restore(item, facts).await {
+                Ok(o) => o,
+                Err(why) => Outcome::Failed(why),
+            }
+        };
+        match &outcome {
+            Outcome::Created => self.stats.created += 1,
+            Outcome::Merged => self.stats.merged += 1,
+            Outcome::Skipped => self.stats.skipped += 1,
+            Outcome::Failed(why) => {
+                self.stats.failed += 1;
+                self.stats
+                    .exceptions
+                    .push(format!("Message \"{}\" in {}: {why}", item.name, item.path));
+            }
+        }
+        outcome
+    }
+}
