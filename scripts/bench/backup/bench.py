@@ -247,11 +247,13 @@ def du(path):
                               check=True).stdout.split()[0])
 
 
-def run_job(client, srv, sim_port, job_id, repo_dir):
-    """Starts the job and waits for its session; returns the measurements of that run."""
+def run_job(client, srv, sim_port, job_id, repo_dir, sim=None):
+    """Starts the job and waits for its session; returns the measurements of that run. The
+    simulator's CPU is recorded too: it generates every message on the same two cores."""
     sim_reset(sim_port)
     common.reset_hwm(srv.pid)
     cpu0 = common.cpu_secs(srv.pid)
+    sim_cpu0 = common.cpu_secs(sim.pid) if sim else 0.0
     before = {s["id"] for s in api(client, "GET", f"/v6/Jobs/{job_id}/JobSessions?limit=100")["results"]}
     t0 = time.monotonic()
     api(client, "POST", f"/v6/Jobs/{job_id}/start", {}, want=204)
@@ -270,23 +272,26 @@ def run_job(client, srv, sim_port, job_id, repo_dir):
         raise RuntimeError(f"the session did not end in {RUN_TIMEOUT} s")
     wall = time.monotonic() - t0
     cpu = common.cpu_secs(srv.pid) - cpu0
+    sim_cpu = common.cpu_secs(sim.pid) - sim_cpu0 if sim else None
     stats = sim_stats(sim_port)
     logs = api(client, "GET", f"/v6/JobSessions/{session}/LogItems?limit=1000")["results"]
     logs.sort(key=lambda l: l["usn"])
     st = s["statistics"]
     # The server's own read count per mailbox, from titles like
-    # "[Success] Processing mailbox: User 000001 (50 items, 3.5 MB read)".
-    read_mb = sum(float(m.group(1)) for m in (re.search(r"items, ([0-9.]+) MB read\)", l["title"])
-                                              for l in logs) if m)
+    # "[Success] Processing mailbox: User 000001 (50 items, 3.5 MB read)" (binary units, as VB365).
+    unit = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+    read_bytes = sum(float(m.group(1)) * unit[m.group(2)]
+                     for m in (re.search(r"items, ([0-9.]+) (B|KB|MB|GB|TB) read\)", l["title"])
+                               for l in logs) if m)
     return {
         "status": s["status"], "wall_s": round(wall, 3),
         "processed_objects": st.get("processedObjects"), "transferred_bytes": st.get("transferredDataBytes"),
-        "read_mb_logged": round(read_mb, 1),
+        "read_bytes_logged": int(read_bytes),
         "graph_requests": stats.get("graphRequests"), "token_requests": stats.get("tokenRequests"),
         "message_downloads": stats["content"]["messageDownloads"],
         "delta_requests": stats["content"]["deltaRequests"],
         "max_concurrent_per_mailbox": stats.get("throttle", {}).get("maxConcurrentPerMailbox"),
-        "server_cpu_s": round(cpu, 2), "server_peak_rss_mb": round(common.hwm_mb(srv.pid), 1),
+        "server_cpu_s": round(cpu, 2), "sim_cpu_s": None if sim_cpu is None else round(sim_cpu, 2), "server_peak_rss_mb": round(common.hwm_mb(srv.pid), 1),
         "repo_bytes": du(repo_dir), "log_titles": [l["title"] for l in logs][:40],
         "sim_stats": stats,
     }
@@ -330,7 +335,7 @@ def one_latency(work, latency, results):
         users = g.mailbox_users()
         set_latency(sim_port, latency)
         log(f"latency {latency} ms: full backup of {len(users)} mailboxes × {MESSAGES} messages")
-        full = run_job(client, srv, sim_port, job["id"], repo_dir)
+        full = run_job(client, srv, sim_port, job["id"], repo_dir, sim)
         log(f"  full: {full['status']} {full['processed_objects']} items in {full['wall_s']} s")
         set_latency(sim_port, 0)
         export = d / "export" if latency == 0 else None
@@ -350,7 +355,7 @@ def one_latency(work, latency, results):
         total = full["message_downloads"]
         change = change_messages(g, users, total, export)
         set_latency(sim_port, latency)
-        incr = run_job(client, srv, sim_port, job["id"], repo_dir)
+        incr = run_job(client, srv, sim_port, job["id"], repo_dir, sim)
         incr["change"] = change
         log(f"  incremental: {incr['status']} {incr['processed_objects']} items in {incr['wall_s']} s")
         if export is not None:
@@ -393,7 +398,9 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     raw = OUT / f"backup-{stamp}.json"
     raw.write_text(json.dumps(results, indent=1) + "\n")
-    subprocess.run([sys.executable, str(HERE / "report.py"), str(raw), str(OUT)], check=True)
+    # backup.md shows every run kept in OUT, newest first (one run is not a measurement here).
+    runs = sorted(str(p) for p in OUT.glob("backup-*.json"))
+    subprocess.run([sys.executable, str(HERE / "report.py"), *runs, str(OUT)], check=True)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
-"""Turns one backup-bench result (bench/results/backup-STAMP.json) into bench/results/backup.md
-(table, ratios, targets) and backup.svg (a dependency-free chart).
+"""Turns backup-bench results (bench/results/backup-STAMP.json) into bench/results/backup.md
+(one table, ratios and targets per run, newest first) and backup.svg (a dependency-free chart of
+the newest run).
 
-usage: report.py RESULT.json OUT_DIR"""
+usage: report.py RESULT.json [RESULT.json ...] OUT_DIR"""
 import json
 import sys
 from pathlib import Path
 
-src, out = Path(sys.argv[1]), Path(sys.argv[2])
-R = json.loads(src.read_text())
-m, s = R["machine"], R["settings"]
+sources, out = [Path(a) for a in sys.argv[1:-1]], Path(sys.argv[-1])
 MB = 1e6
 
 
@@ -21,88 +20,109 @@ def ok(flag):
     return "met" if flag else "**missed**"
 
 
-rows = []
-for run in R["runs"]:
-    for kind in ("full", "incr"):
-        r = run[kind]
-        items = r["message_downloads"]
-        # Bytes read from Microsoft (the server's log, per mailbox, MB rounded to 0.1).
-        nbytes = r.get("read_mb_logged", 0) * MB
-        base = r["change"]["changed"] if kind == "incr" else items
-        rows.append({
-            "latency": run["latency_ms"], "kind": kind, "status": r["status"], "items": items,
-            "processed": r["processed_objects"], "mb": nbytes / MB, "wall": r["wall_s"],
-            "ips": per(items, r["wall_s"]), "mbps": per(nbytes / MB, r["wall_s"]),
-            "req_per_item": per(r["graph_requests"], base), "graph": r["graph_requests"],
-            "cpu_per_k": per(r["server_cpu_s"] * 1000, items), "cpu": r["server_cpu_s"],
-            "rss": r["server_peak_rss_mb"], "repo_mb": r["repo_bytes"] / MB,
-            "per_mailbox": r.get("max_concurrent_per_mailbox"), "base": base,
-            "written_mb": (r["transferred_bytes"] or 0) / MB,
-        })
+def render(R):
+    """Markdown lines for one result, and its rows (for the chart)."""
+    m, s = R["machine"], R["settings"]
+    rows = []
+    for run in R["runs"]:
+        for kind in ("full", "incr"):
+            r = run[kind]
+            items = r["message_downloads"]
+            # Bytes read from Microsoft: the server's log per mailbox, in binary units rounded to 0.1
+            # (older results kept the MiB figure as `read_mb_logged`).
+            nbytes = r.get("read_bytes_logged", r.get("read_mb_logged", 0) * 2**20)
+            base = r["change"]["changed"] if kind == "incr" else items
+            rows.append({
+                "latency": run["latency_ms"], "kind": kind, "status": r["status"], "items": items,
+                "processed": r["processed_objects"], "mb": nbytes / MB, "wall": r["wall_s"],
+                "ips": per(items, r["wall_s"]), "mbps": per(nbytes / MB, r["wall_s"]),
+                "req_per_item": per(r["graph_requests"], base), "graph": r["graph_requests"],
+                "cpu_per_k": per(r["server_cpu_s"] * 1000, items), "cpu": r["server_cpu_s"],
+                "rss": r["server_peak_rss_mb"], "repo_mb": r["repo_bytes"] / MB,
+                "per_mailbox": r.get("max_concurrent_per_mailbox"), "base": base,
+                "written_mb": (r["transferred_bytes"] or 0) / MB, "sim_cpu": r.get("sim_cpu_s"),
+            })
 
-L = [f"# Backup benchmark {R['stamp']}", ""]
-L.append(f"- Machine: {m['nproc']} vCPU {m['cpu']}, {m['ram_gib']} GiB, Linux {m['kernel']}; {m['rustc']}; "
-         f"openvbo {m['commit']}; {R['restic']}.")
-L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox), "
-         f"{s['messages_per_mailbox']} generated messages per mailbox (bodies ~4–60 KB, every 8th with an "
-         "attachment). Scaled down from issue 10's 100 users × 2,000 messages + 200 files to keep a run "
-         "within minutes on this machine; files are not in it because the server backs up mail only so far.")
-L.append("- Driven over HTTPS through the v6 jobs routes (one `EntireOrganization` job, `POST …/start`, "
-         "session polled every 100 ms). Items = the simulator's `messageDownloads`; MB = MIME read from "
-         "Microsoft as the session log reports it per mailbox; written MB = the session's "
-         "`transferredDataBytes` (compressed, deduplicated, encrypted); Graph requests = the simulator's `graphRequests` (token requests not "
-         "included); CPU and peak RSS are the server process's (VmHWM reset before each run).")
-L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
-         "`isRead`, half new); its requests per item are per *changed* item.")
-L.append("- One run each, no medians, on a shared 2-core VM where other engineers were compiling: "
-         "treat differences under ~15 % as noise. The simulator runs on the same 2 cores.")
-L += ["", "| latency | run | status | items | MB read | wall s | items/s | MB/s | Graph req/item | "
-      "CPU s/1k items | peak RSS MB | written MB | repo MB | max in flight/mailbox |",
-      "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
-for r in rows:
-    L.append(f"| {r['latency']} ms | {r['kind']} | {r['status']} | {r['items']:,} | {r['mb']:,.1f} | "
-             f"{r['wall']:.2f} | {r['ips']:,.0f} | {r['mbps']:,.1f} | {r['req_per_item']:.2f} | "
-             f"{r['cpu_per_k']:.2f} | {r['rss']:.0f} | {r['written_mb']:,.1f} | {r['repo_mb']:,.1f} | "
-             f"{r['per_mailbox']} |")
-rf, ri = R.get("restic_full"), R.get("restic_incr")
-if rf:
-    L.append(f"| – | restic full, same bytes from a local dir | | {rf['items']:,} | {rf['bytes'] / MB:,.1f} | "
-             f"{rf['wall_s']:.2f} | {per(rf['items'], rf['wall_s']):,.0f} | "
-             f"{per(rf['bytes'] / MB, rf['wall_s']):,.1f} | | {per(rf['cpu_s'] * 1000, rf['items']):.2f} | "
-             f"{rf['peak_rss_mb']:.0f} | | {rf['repo_bytes'] / MB:,.1f} | |")
-if ri:
-    L.append(f"| – | restic incremental | | {ri['items']:,} | | {ri['wall_s']:.2f} | | | | | "
-             f"{ri['peak_rss_mb']:.0f} | | {ri['repo_bytes'] / MB:,.1f} | |")
-if R.get("export"):
-    e = R["export"]
-    L += ["", f"The export for restic read {e['messages']:,} messages ({e['bytes'] / MB:,.1f} MB of MIME) "
-          "from the simulator; the server's full run downloaded "
-          f"{next((r['items'] for r in rows if r['kind'] == 'full' and r['latency'] == 0), 0):,}."]
+    L = [f"# Backup benchmark {R['stamp']}", ""]
+    L.append(f"- Machine: {m['nproc']} vCPU {m['cpu']}, {m['ram_gib']} GiB, Linux {m['kernel']}; {m['rustc']}; "
+             f"openvbo {m['commit']}; {R['restic']}.")
+    L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox), "
+             f"{s['messages_per_mailbox']} generated messages per mailbox (bodies ~4–60 KB, every 8th with an "
+             "attachment). Scaled down from issue 10's 100 users × 2,000 messages + 200 files to keep a run "
+             "within minutes on this machine; files are not in it because the server backs up mail only so far.")
+    L.append("- Driven over HTTPS through the v6 jobs routes (one `EntireOrganization` job, `POST …/start`, "
+             "session polled every 100 ms). Items = the simulator's `messageDownloads`; MB = MIME read from "
+             "Microsoft as the session log reports it per mailbox; written MB = the session's "
+             "`transferredDataBytes` (compressed, deduplicated, encrypted); Graph requests = the simulator's `graphRequests` (token requests not "
+             "included); CPU and peak RSS are the server process's (VmHWM reset before each run).")
+    L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
+             "`isRead`, half new); its requests per item are per *changed* item.")
+    L.append("- One run each, no medians, on a shared 2-core VM where other engineers were compiling: "
+             "treat differences under ~15 % as noise. The simulator runs on the same 2 cores.")
+    L += ["", "| latency | run | status | items | MB read | wall s | items/s | MB/s | Graph req/item | "
+          "CPU s/1k items | simulator CPU s | peak RSS MB | written MB | repo MB | max in flight/mailbox |",
+          "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    for r in rows:
+        sim_cpu = "" if r["sim_cpu"] is None else f"{r['sim_cpu']:.1f}"
+        L.append(f"| {r['latency']} ms | {r['kind']} | {r['status']} | {r['items']:,} | {r['mb']:,.1f} | "
+                 f"{r['wall']:.2f} | {r['ips']:,.0f} | {r['mbps']:,.1f} | {r['req_per_item']:.2f} | "
+                 f"{r['cpu_per_k']:.2f} | {sim_cpu} | "
+                 f"{r['rss']:.0f} | {r['written_mb']:,.1f} | {r['repo_mb']:,.1f} | "
+                 f"{r['per_mailbox']} |")
+    rf, ri = R.get("restic_full"), R.get("restic_incr")
+    if rf:
+        L.append(f"| – | restic full, same bytes from a local dir | | {rf['items']:,} | {rf['bytes'] / MB:,.1f} | "
+                 f"{rf['wall_s']:.2f} | {per(rf['items'], rf['wall_s']):,.0f} | "
+                 f"{per(rf['bytes'] / MB, rf['wall_s']):,.1f} | | {per(rf['cpu_s'] * 1000, rf['items']):.2f} | | "
+                 f"{rf['peak_rss_mb']:.0f} | | {rf['repo_bytes'] / MB:,.1f} | |")
+    if ri:
+        L.append(f"| – | restic incremental | | {ri['items']:,} | | {ri['wall_s']:.2f} | | | | | | "
+                 f"{ri['peak_rss_mb']:.0f} | | {ri['repo_bytes'] / MB:,.1f} | |")
+    if R.get("export"):
+        e = R["export"]
+        L += ["", f"The export for restic read {e['messages']:,} messages ({e['bytes'] / MB:,.1f} MB of MIME) "
+              "from the simulator; the server's full run downloaded "
+              f"{next((r['items'] for r in rows if r['kind'] == 'full' and r['latency'] == 0), 0):,}."]
 
-# Targets (issue 10), from this run's numbers only.
-L += ["", "## Targets (issue 10), this run", "", "| target | measured | |", "|---|---|---|"]
-full0 = next((r for r in rows if r["kind"] == "full" and r["latency"] == 0), None)
-if full0 and rf:
-    ratio = full0["mbps"] / per(rf["bytes"] / MB, rf["wall_s"])
-    L.append(f"| full backup ≥ 0.5× restic's throughput on the same bytes (0 ms) | {ratio:.2f}× "
-             f"({full0['mbps']:.1f} vs {per(rf['bytes'] / MB, rf['wall_s']):.1f} MB/s) | {ok(ratio >= 0.5)} |")
-for r in rows:
-    what = "per backed-up item (full)" if r["kind"] == "full" else "per changed item (incremental)"
-    L.append(f"| ≤ 1.1 Graph requests {what}, {r['latency']} ms | {r['req_per_item']:.2f} "
-             f"({r['graph']:,} for {r['base']:,}) | {ok(r['req_per_item'] <= 1.1)} |")
-for run in R["runs"]:
-    f, i = run["full"]["wall_s"], run["incr"]["wall_s"]
-    L.append(f"| incremental ≤ 5 % of the full run's time, {run['latency_ms']} ms | {100 * i / f:.1f} % "
-             f"({i:.2f} s vs {f:.2f} s) | {ok(i <= 0.05 * f)} |")
-peak = max(r["rss"] for r in rows)
-L.append(f"| peak RSS ≤ 150 MB | {peak:.0f} MB (server process) | {ok(peak <= 150)} |")
-full50 = next((r for r in rows if r["kind"] == "full" and r["latency"] == 50), None)
-if full0 and full50:
-    L.append(f"| at 50 ms, throughput grows with concurrency up to the per-mailbox limit | "
-             f"{full50['ips']:,.0f} items/s at 50 ms vs {full0['ips']:,.0f} at 0 ms; at most "
-             f"{full50['per_mailbox']} request(s) in flight per mailbox (limit 4) | "
-             f"{ok((full50['per_mailbox'] or 0) >= 4)} |")
+    # Targets (issue 10), from this run's numbers only.
+    L += ["", "## Targets (issue 10), this run", "", "| target | measured | |", "|---|---|---|"]
+    full0 = next((r for r in rows if r["kind"] == "full" and r["latency"] == 0), None)
+    if full0 and rf:
+        ratio = full0["mbps"] / per(rf["bytes"] / MB, rf["wall_s"])
+        L.append(f"| full backup ≥ 0.5× restic's throughput on the same bytes (0 ms) | {ratio:.2f}× "
+                 f"({full0['mbps']:.1f} vs {per(rf['bytes'] / MB, rf['wall_s']):.1f} MB/s) | {ok(ratio >= 0.5)} |")
+    for r in rows:
+        what = "per backed-up item (full)" if r["kind"] == "full" else "per changed item (incremental)"
+        L.append(f"| ≤ 1.1 Graph requests {what}, {r['latency']} ms | {r['req_per_item']:.2f} "
+                 f"({r['graph']:,} for {r['base']:,}) | {ok(r['req_per_item'] <= 1.1)} |")
+    for run in R["runs"]:
+        f, i = run["full"]["wall_s"], run["incr"]["wall_s"]
+        L.append(f"| incremental ≤ 5 % of the full run's time, {run['latency_ms']} ms | {100 * i / f:.1f} % "
+                 f"({i:.2f} s vs {f:.2f} s) | {ok(i <= 0.05 * f)} |")
+    peak = max(r["rss"] for r in rows)
+    L.append(f"| peak RSS ≤ 150 MB | {peak:.0f} MB (server process) | {ok(peak <= 150)} |")
+    full50 = next((r for r in rows if r["kind"] == "full" and r["latency"] == 50), None)
+    if full0 and full50:
+        L.append(f"| at 50 ms, throughput grows with concurrency up to the per-mailbox limit | "
+                 f"{full50['ips']:,.0f} items/s at 50 ms vs {full0['ips']:,.0f} at 0 ms; at most "
+                 f"{full50['per_mailbox']} request(s) in flight per mailbox (limit 4) | "
+                 f"{ok((full50['per_mailbox'] or 0) >= 4)} |")
+    return L, rows
+
+
+results = sorted((json.loads(p.read_text()) for p in sources), key=lambda r: r["stamp"], reverse=True)
+L = []
+for k, R in enumerate(results):
+    lines, rows = render(R)
+    if k:
+        lines = ["#" + l if l.startswith("#") else l for l in lines]
+        L.append("")
+    else:
+        newest, newest_rows = R, rows
+    L += lines
 (out / "backup.md").write_text("\n".join(L) + "\n")
+R, rows = newest, newest_rows
+rf = R.get("restic_full")
 
 # Chart: items/s per run (log-free bars), restic beside the 0 ms full run.
 bars = [(f"{r['latency']} ms {r['kind']}", r["mbps"], "#58c") for r in rows]
