@@ -27,6 +27,7 @@ Settings: BENCH_USERS (10), BENCH_MESSAGES (1000), BENCH_BIN, BENCH_KEEP=1.
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -96,6 +97,8 @@ def main():
     finally:
         common.stop(srv)
         common.stop(sim)
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
