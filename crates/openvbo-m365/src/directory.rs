@@ -196,6 +196,12 @@ impl GraphSession {
         self.get_optional(url).await
     }
 
+    /// A site's document libraries (`/sites/{id}/drives`, paged).
+    pub async fn site_drives(&self, id: &str, sink: Sink<'_, GraphDrive>) -> Result<(), M365Error> {
+        let url = self.graph_url(&["sites", id, "drives"], &[("$select", "id,name,webUrl")])?;
+        self.stream(url, sink).await
+    }
+
     /// The user's OneDrive, or `None` when the user has none (Graph answers
     /// 404 "User's mysite not found."). The caller checks the user exists.
     pub async fn user_drive(&self, user_id: &str) -> Result<Option<GraphDrive>, M365Error> {

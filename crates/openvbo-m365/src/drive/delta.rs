@@ -9,6 +9,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
+use url::Url;
 
 use super::http::{failure, protocol, DriveApi};
 use super::resource_units::Cost;
@@ -164,65 +165,110 @@ impl DriveApi<'_> {
         folders: &mut FolderPaths,
         mut on_page: impl FnMut(DeltaPage) -> Result<(), M365Error>,
     ) -> Result<DeltaOutcome, M365Error> {
+        let mut round = self.delta_round(drive, since, folders)?;
+        while let Some(page) = round.next_page().await? {
+            on_page(page)?;
+        }
+        round.finish()
+    }
+
+    /// The same round as [`DriveApi::delta`], pulled a page at a time: the
+    /// caller asks for the next page only when it has dealt with the last,
+    /// so a slow consumer (a backup downloading each file) holds one page.
+    pub fn delta_round<'r>(
+        &'r self,
+        drive: &DriveId,
+        since: Option<&DeltaLink>,
+        folders: &'r mut FolderPaths,
+    ) -> Result<DeltaRound<'r>, M365Error> {
         let fresh = self.url(
             &["drives", &drive.0, "root", "delta"],
             &[("$top", PAGE), ("$select", SELECT)],
         )?;
-        let (mut url, mut cost) = match since {
+        let (url, cost) = match since {
             Some(link) => (self.graph_link(&link.0)?, Cost::One),
             None => {
                 folders.clear();
                 (fresh.clone(), Cost::Two)
             }
         };
-        let mut outcome = DeltaOutcome {
-            delta_link: DeltaLink(String::new()),
-            reset: false,
-            pages: 0,
-            changes: 0,
-        };
-        let mut reset_pending = false;
+        Ok(DeltaRound {
+            api: self,
+            drive: drive.clone(),
+            fresh,
+            url: Some(url),
+            cost,
+            folders,
+            outcome: DeltaOutcome {
+                delta_link: DeltaLink(String::new()),
+                reset: false,
+                pages: 0,
+                changes: 0,
+            },
+            reset_pending: false,
+        })
+    }
+}
+
+/// A delta round in progress (see [`DriveApi::delta_round`]).
+pub struct DeltaRound<'r> {
+    api: &'r DriveApi<'r>,
+    drive: DriveId,
+    fresh: Url,
+    /// The next page to ask for; `None` once the deltaLink came.
+    url: Option<Url>,
+    cost: Cost,
+    folders: &'r mut FolderPaths,
+    outcome: DeltaOutcome,
+    reset_pending: bool,
+}
+
+impl DeltaRound<'_> {
+    /// The next page, or `None` when the round is complete.
+    pub async fn next_page(&mut self) -> Result<Option<DeltaPage>, M365Error> {
         loop {
-            let response = self.graph_request(Method::GET, &url, cost, |r| r).await?;
+            let Some(url) = self.url.clone() else {
+                return Ok(None);
+            };
+            let response = self
+                .api
+                .graph_request(Method::GET, &url, self.cost, |r| r)
+                .await?;
             if response.status() == StatusCode::GONE {
-                if outcome.reset {
+                if self.outcome.reset {
                     let body = response.bytes().await.unwrap_or_default();
                     return Err(failure(
                         StatusCode::GONE,
                         &body,
-                        &drive.0,
+                        &self.drive.0,
                         "a fresh drive delta",
                     ));
                 }
-                tracing::info!(drive = %drive, "drive delta token expired; reading the whole drive again");
-                outcome.reset = true;
-                reset_pending = true;
-                folders.clear();
-                url = fresh.clone();
-                cost = Cost::Two;
+                tracing::info!(drive = %self.drive, "drive delta token expired; reading the whole drive again");
+                self.outcome.reset = true;
+                self.reset_pending = true;
+                self.folders.clear();
+                self.url = Some(self.fresh.clone());
+                self.cost = Cost::Two;
                 continue;
             }
-            let page: Page = self.json(response, "a drive delta page").await?;
-            outcome.pages += 1;
+            let page: Page = self.api.json(response, "a drive delta page").await?;
+            self.outcome.pages += 1;
             let changes: Vec<DriveChange> = page
                 .value
                 .into_iter()
-                .map(|raw| change(raw, folders))
+                .map(|raw| change(raw, self.folders))
                 .collect();
-            outcome.changes += changes.len() as u64;
-            on_page(DeltaPage {
-                reset: std::mem::take(&mut reset_pending),
-                changes,
-            })?;
+            self.outcome.changes += changes.len() as u64;
             match (page.next_link, page.delta_link) {
                 (Some(next), _) => {
-                    url = self.graph_link(&next)?;
-                    cost = Cost::One;
+                    self.url = Some(self.api.graph_link(&next)?);
+                    self.cost = Cost::One;
                 }
                 (None, Some(link)) => {
-                    self.graph_link(&link)?;
-                    outcome.delta_link = DeltaLink(link);
-                    return Ok(outcome);
+                    self.api.graph_link(&link)?;
+                    self.outcome.delta_link = DeltaLink(link);
+                    self.url = None;
                 }
                 (None, None) => {
                     return Err(protocol(
@@ -230,6 +276,18 @@ impl DriveApi<'_> {
                     ))
                 }
             }
+            return Ok(Some(DeltaPage {
+                reset: std::mem::take(&mut self.reset_pending),
+                changes,
+            }));
         }
+    }
+
+    /// How the round ended; an error if it has not ended yet.
+    pub fn finish(self) -> Result<DeltaOutcome, M365Error> {
+        if self.url.is_some() {
+            return Err(protocol("the drive delta round was not read to its end"));
+        }
+        Ok(self.outcome)
     }
 }

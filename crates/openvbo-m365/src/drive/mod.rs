@@ -39,7 +39,7 @@ mod resource_units;
 mod types;
 mod upload;
 
-pub use delta::DeltaOutcome;
+pub use delta::{DeltaOutcome, DeltaRound};
 pub use download::FileDownload;
 pub use http::DriveApi;
 pub use resource_units::ResourceUnits;
