@@ -7,13 +7,15 @@
 //! message summaries (not their content) may queue while the engine
 //! downloads — a known weakness, bounded by one folder's size.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::organization::Service;
 use openvbo_core::OrganizationId;
+use openvbo_m365::drive::ResourceUnits;
 use openvbo_m365::mail::{Enumeration, MessageChange as GraphChange, MessageDeltaToken};
 use openvbo_m365::{ErrorKind, GraphSession, M365Error};
 use time::format_description::well_known::Rfc3339;
@@ -21,12 +23,13 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::error::{SourceError, SourceErrorKind};
+use crate::graph_drive::GraphDrives;
 use crate::source::{
     ByteStream, DeltaEvent, DriveSource, MailSource, MessageChange, MessageMeta, SourceFolder,
 };
 use crate::worker::SourceProvider;
 
-fn source_error(e: M365Error) -> SourceError {
+pub(crate) fn source_error(e: M365Error) -> SourceError {
     let kind = match e.kind {
         ErrorKind::Gone => SourceErrorKind::Gone,
         ErrorKind::NotFound => SourceErrorKind::NotFound,
@@ -39,7 +42,7 @@ fn source_error(e: M365Error) -> SourceError {
     SourceError::new(kind, e.message)
 }
 
-fn unix(text: Option<&str>) -> Option<i64> {
+pub(crate) fn unix(text: Option<&str>) -> Option<i64> {
     text.and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         .map(|t| t.unix_timestamp())
 }
@@ -146,11 +149,17 @@ fn convert(change: GraphChange) -> MessageChange {
 /// Sources of every organization, through discovery's sessions.
 pub struct GraphSources {
     discovery: DiscoveryService,
+    /// SharePoint resource units per tenant: every drive backup of an
+    /// organization draws on one budget, as Microsoft counts them.
+    units: Mutex<HashMap<OrganizationId, Arc<ResourceUnits>>>,
 }
 
 impl GraphSources {
     pub fn new(discovery: DiscoveryService) -> Self {
-        GraphSources { discovery }
+        GraphSources {
+            discovery,
+            units: Mutex::default(),
+        }
     }
 }
 
@@ -167,11 +176,23 @@ impl SourceProvider for GraphSources {
 
     async fn drives(
         &self,
-        _organization: OrganizationId,
+        organization: OrganizationId,
     ) -> Result<Arc<dyn DriveSource>, SourceError> {
-        Err(SourceError::new(
-            SourceErrorKind::Other,
-            "backing up OneDrives and document libraries through the connector is not wired yet",
-        ))
+        // Drives are SharePoint's: its account, its resource units.
+        let session = self
+            .discovery
+            .graph_session(organization, Service::SharePoint)
+            .await
+            .map_err(|e| SourceError::new(SourceErrorKind::Forbidden, e.to_string()))?;
+        let units = {
+            let mut all = self
+                .units
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            all.entry(organization)
+                .or_insert_with(|| Arc::new(ResourceUnits::default()))
+                .clone()
+        };
+        Ok(Arc::new(GraphDrives::new(session, units)))
     }
 }

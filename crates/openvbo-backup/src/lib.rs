@@ -32,16 +32,18 @@ mod drive;
 pub mod engines;
 pub mod error;
 pub mod graph;
+pub mod graph_drive;
 mod mailbox;
 pub mod resolve;
 mod run;
+mod site;
 pub mod source;
 pub mod state;
 mod worker;
 
 pub use error::{SourceError, SourceErrorKind, UnitError};
 pub use source::{
-    ByteStream, DeltaEvent, DriveChange, DriveEntry, DriveSource, MailSource, MessageChange,
-    MessageMeta, SourceFolder,
+    ByteStream, DeltaEvent, DriveChange, DriveEntry, DriveInfo, DriveSource, MailSource,
+    MessageChange, MessageMeta, SourceFolder,
 };
 pub use worker::{InProcessQueue, RepositoryOpener, SourceProvider, Worker};

@@ -1,13 +1,24 @@
-//! A job's selection as resources, through discovery: `EntireOrganization`
-//! and `PartialOrganization` with mailboxes mean every user's mailbox;
-//! `User` items their mailbox. What openvbo cannot back up yet is returned
-//! as warnings for the session log, never skipped silently.
+//! A job's selection as resources, through discovery:
+//! - `User` items: the mailbox, the OneDrive, and the personal site (whose
+//!   document library *is* the OneDrive, so it resolves to the same unit);
+//! - `Site` items: the site, all its document libraries;
+//! - `PartialOrganization`: every user's mailbox, every user's OneDrive
+//!   (users who have one), every site (not personal sites, which are
+//!   OneDrives), by its flags;
+//! - `EntireOrganization`: all three.
+//!
+//! What openvbo cannot back up yet (archive mailboxes, group conversations
+//! and sites, Teams, a personal site's lists other than its Documents
+//! library) is returned as warnings for the session log, never skipped
+//! silently.
 
 use std::collections::HashSet;
 
 use async_trait::async_trait;
 use openvbo_core::backup::{BackupType, Job, JobItem, ResourceKind};
-use openvbo_core::discovery::{DirectoryUser, DiscoveryService, PageRequest, UserFilter};
+use openvbo_core::discovery::{
+    DirectorySite, DirectoryUser, DiscoveryService, PageRequest, SiteFilter, UserFilter,
+};
 use openvbo_core::jobs::{Resolved, ResourceTarget, SelectionResolver};
 use openvbo_core::CoreError;
 use serde_json::Value;
@@ -48,6 +59,49 @@ impl DiscoveryResolver {
     }
 }
 
+impl DiscoveryResolver {
+    /// Every site of the organization but personal sites, page by page.
+    async fn sites(&self, job: &Job) -> Result<Vec<DirectorySite>, CoreError> {
+        let mut out = Vec::new();
+        let filter = SiteFilter::default();
+        let mut request = PageRequest {
+            offset: 0,
+            limit: 1000,
+            set_id: None,
+        };
+        loop {
+            let page = self
+                .discovery
+                .sites(job.organization_id, request, &filter)
+                .await?;
+            let n = page.results.len() as u32;
+            out.extend(page.results);
+            if n == 0 || out.len() as u32 >= page.total_count {
+                return Ok(out);
+            }
+            request = PageRequest {
+                offset: request.offset + n,
+                limit: 1000,
+                set_id: Some(page.set_id),
+            };
+        }
+    }
+
+    /// Whether the user has a OneDrive (an unlicensed user has none).
+    async fn has_one_drive(&self, job: &Job, user: &DirectoryUser) -> Result<bool, CoreError> {
+        let request = PageRequest {
+            offset: 0,
+            limit: 1,
+            set_id: None,
+        };
+        let page = self
+            .discovery
+            .onedrives(job.organization_id, &user.id, request)
+            .await?;
+        Ok(!page.results.is_empty())
+    }
+}
+
 fn flag(body: &Value, name: &str) -> bool {
     body.get(name).and_then(Value::as_bool).unwrap_or(false)
 }
@@ -59,6 +113,60 @@ fn mailbox(u: &DirectoryUser) -> ResourceTarget {
         display_name: u.display_name.clone(),
         address: u.name.clone(),
     }
+}
+
+fn one_drive(u: &DirectoryUser) -> ResourceTarget {
+    ResourceTarget {
+        kind: ResourceKind::OneDrive,
+        id: u.id.clone(),
+        display_name: u.display_name.clone(),
+        address: u.name.clone(),
+    }
+}
+
+fn site(s: &DirectorySite) -> ResourceTarget {
+    ResourceTarget {
+        kind: ResourceKind::Site,
+        id: s.id.clone(),
+        display_name: if s.title.is_empty() {
+            s.name.clone()
+        } else {
+            s.title.clone()
+        },
+        address: s.url.clone(),
+    }
+}
+
+/// The site id of a `Site` item (`site.id`).
+fn site_id(body: &Value) -> Option<&str> {
+    body.get("site")
+        .and_then(|u| u.get("id"))
+        .and_then(Value::as_str)
+}
+
+/// What an excluded item takes out: (kind, id) pairs. A `User` item with
+/// no flag set excludes all of the user.
+fn exclusions(items: &[JobItem]) -> HashSet<(ResourceKind, String)> {
+    let mut out = HashSet::new();
+    for item in items {
+        let Ok(body) = serde_json::from_str::<Value>(&item.body) else {
+            continue;
+        };
+        if let Some(id) = user_id(&body) {
+            let any = ["mailbox", "oneDrive", "personalSite", "archiveMailbox"]
+                .iter()
+                .any(|f| flag(&body, f));
+            if !any || flag(&body, "mailbox") {
+                out.insert((ResourceKind::Mailbox, id.to_string()));
+            }
+            if !any || flag(&body, "oneDrive") || flag(&body, "personalSite") {
+                out.insert((ResourceKind::OneDrive, id.to_string()));
+            }
+        } else if let Some(id) = site_id(&body) {
+            out.insert((ResourceKind::Site, id.to_string()));
+        }
+    }
+    out
 }
 
 /// The user id of a `User` item (`user.id`).
@@ -94,60 +202,114 @@ impl SelectionResolver for DiscoveryResolver {
         selected: &[JobItem],
         excluded: &[JobItem],
     ) -> Result<Resolved, CoreError> {
-        let excluded_users: HashSet<String> = excluded
-            .iter()
-            .filter_map(|i| serde_json::from_str::<Value>(&i.body).ok())
-            .filter_map(|b| user_id(&b).map(str::to_string))
-            .collect();
+        let excluded = exclusions(excluded);
         let mut out = Resolved::default();
-        let mut all_mailboxes = false;
+        let (mut all_mailboxes, mut all_drives, mut all_sites) = (false, false, false);
         let mut wanted: Vec<ResourceTarget> = Vec::new();
         if job.backup_type == BackupType::EntireOrganization {
-            all_mailboxes = true;
+            (all_mailboxes, all_drives, all_sites) = (true, true, true);
             out.warnings.push(
-                "Organization: OneDrives, sites, archive mailboxes, group conversations and Teams are not backed up yet; only mailboxes are"
+                "Organization: archive mailboxes, group conversations and Teams are not backed up yet; mailboxes, OneDrives and site document libraries are"
                     .into(),
             );
         }
         for item in selected {
             let body: Value = serde_json::from_str(&item.body).unwrap_or(Value::Null);
             let name = item_name(&body);
-            match item.item_type.as_str() {
-                "User" => {
-                    if flag(&body, "mailbox") {
-                        if let Some(id) = user_id(&body) {
-                            let user = self.discovery.user(job.organization_id, id).await?;
+            match item.item_type.to_ascii_lowercase().as_str() {
+                "user" => {
+                    let Some(id) = user_id(&body) else {
+                        out.warnings
+                            .push(format!("{name}: the selected user has no id; skipped"));
+                        continue;
+                    };
+                    let (mail, drive, personal) = (
+                        flag(&body, "mailbox"),
+                        flag(&body, "oneDrive"),
+                        flag(&body, "personalSite"),
+                    );
+                    if mail || drive || personal {
+                        let user = self.discovery.user(job.organization_id, id).await?;
+                        if mail {
                             wanted.push(mailbox(&user));
                         }
+                        if drive || personal {
+                            wanted.push(one_drive(&user));
+                        }
                     }
-                    for (f, what) in [("archiveMailbox", "archive mailbox"), ("oneDrive", "OneDrive"), ("personalSite", "personal site")] {
+                    if personal {
+                        out.warnings.push(format!(
+                            "{name}: the personal site is backed up as its document library (the OneDrive); its other lists are not backed up yet"
+                        ));
+                    }
+                    if flag(&body, "archiveMailbox") {
+                        out.warnings.push(format!(
+                            "{name}: backing up the archive mailbox is not supported yet"
+                        ));
+                    }
+                }
+                "site" => {
+                    let Some(id) = site_id(&body) else {
+                        out.warnings
+                            .push(format!("{name}: the selected site has no id; skipped"));
+                        continue;
+                    };
+                    let found = self.discovery.site(job.organization_id, id).await?;
+                    wanted.push(site(&found));
+                }
+                "partialorganization" => {
+                    all_mailboxes |= flag(&body, "mailbox");
+                    all_drives |= flag(&body, "oneDrive");
+                    all_sites |= flag(&body, "sites");
+                    for (f, what) in [
+                        ("archiveMailbox", "archive mailboxes"),
+                        ("teams", "Teams"),
+                        ("teamsChats", "Teams chats"),
+                    ] {
                         if flag(&body, f) {
-                            out.warnings.push(format!("{name}: backing up the {what} is not supported yet"));
+                            out.warnings.push(format!(
+                                "Organization: backing up {what} is not supported yet"
+                            ));
                         }
                     }
                 }
-                "PartialOrganization" => {
-                    if flag(&body, "mailbox") {
-                        all_mailboxes = true;
-                    }
-                    for (f, what) in [("archiveMailbox", "archive mailboxes"), ("oneDrive", "OneDrives"), ("sites", "sites"), ("teams", "Teams")] {
-                        if flag(&body, f) {
-                            out.warnings.push(format!("Organization: backing up {what} is not supported yet"));
-                        }
-                    }
-                }
-                other => out.warnings.push(format!(
-                    "{name}: backing up a {other} (its conversations, site or posts) is not supported yet"
+                _ => out.warnings.push(format!(
+                    "{name}: backing up a {} (its conversations, site or posts) is not supported yet",
+                    item.item_type
                 )),
             }
         }
-        if all_mailboxes {
-            wanted.extend(self.users(job).await?.iter().map(mailbox));
+        if all_mailboxes || all_drives {
+            let users = self.users(job).await?;
+            if all_mailboxes {
+                wanted.extend(users.iter().map(mailbox));
+            }
+            if all_drives {
+                for user in &users {
+                    if excluded.contains(&(ResourceKind::OneDrive, user.id.clone())) {
+                        continue;
+                    }
+                    match self.has_one_drive(job, user).await {
+                        Ok(true) => wanted.push(one_drive(user)),
+                        Ok(false) => {}
+                        Err(e) => out.warnings.push(format!(
+                            "{}: could not tell whether the user has a OneDrive ({e}); not backed up this time",
+                            user.display_name
+                        )),
+                    }
+                }
+            }
+        }
+        if all_sites {
+            wanted.extend(self.sites(job).await?.iter().map(site));
         }
         let mut seen = HashSet::new();
         out.resources = wanted
             .into_iter()
-            .filter(|r| !excluded_users.contains(&r.id) && seen.insert(r.id.clone()))
+            .filter(|r| {
+                let key = (r.kind, r.id.clone());
+                !excluded.contains(&key) && seen.insert(key)
+            })
             .collect();
         Ok(out)
     }

@@ -82,6 +82,9 @@ pub struct DriveEntry {
     pub size: u64,
     /// Unix seconds.
     pub modified: i64,
+    /// Microsoft's quickXorHash (base64), when it reports one: the
+    /// download is checked against it.
+    pub hash: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,13 +93,29 @@ pub enum DriveChange {
     Removed { id: String },
 }
 
+/// A drive as Microsoft lists it: a user's OneDrive or a site's library.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriveInfo {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+}
+
 /// OneDrive and document library content.
 #[async_trait]
 pub trait DriveSource: Send + Sync {
+    /// The user's OneDrive; `None` when the user has none (no licence, no
+    /// personal site yet).
+    async fn user_drive(&self, user: &str) -> Result<Option<DriveInfo>, SourceError>;
+    /// A site's document libraries (tens at most).
+    async fn site_libraries(&self, site: &str) -> Result<Vec<DriveInfo>, SourceError>;
     async fn drive_delta(
         &self,
         drive: &str,
         since: Option<&str>,
     ) -> Result<BoxStream<'static, Result<DeltaEvent<DriveChange>, SourceError>>, SourceError>;
-    async fn file_content(&self, drive: &str, item: &str) -> Result<ByteStream, SourceError>;
+    /// A file's bytes, chunk by chunk, checked against the entry's size
+    /// and hash.
+    async fn file_content(&self, drive: &str, file: &DriveEntry)
+        -> Result<ByteStream, SourceError>;
 }

@@ -26,8 +26,33 @@ pub struct MailboxState {
 pub struct DriveState {
     #[serde(default)]
     pub token: Option<String>,
+    /// The last run left failed files: the token was not advanced, and
+    /// files already in the base are skipped when listed again.
     #[serde(default)]
     pub recheck: bool,
+    /// The drive root's item id: what is directly in it is stored under the
+    /// resource's root folder (delta names the root only when it changes).
+    #[serde(default)]
+    pub root: Option<String>,
+}
+
+/// A OneDrive's delta state, with the drive it was read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneDriveState {
+    #[serde(default)]
+    pub drive_id: String,
+    #[serde(default, flatten)]
+    pub drive: DriveState,
+}
+
+/// A site's delta state: per document library (by drive id) its drive's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteState {
+    #[serde(default)]
+    pub libraries: BTreeMap<String, DriveState>,
+    /// Digest of the library list as last stored (see [`MailboxState`]).
+    #[serde(default)]
+    pub libraries_digest: String,
 }
 
 /// Reads a stored state; an unreadable or empty one means "from scratch"

@@ -16,12 +16,13 @@ use openvbo_repo::{Repository, ResourceRef, RestorePoint, RestorePointId};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::drive::{back_up_drive, DriveEnd};
+use crate::drive::{back_up_drive, DriveEnd, DriveTarget, ROOT};
 use crate::error::{chain, SourceError, UnitError};
 use crate::mailbox::{back_up_mailbox, MailboxEnd};
 use crate::run::Run;
+use crate::site::{back_up_site, SiteEnd};
 use crate::source::{DriveSource, MailSource};
-use crate::state::{decode, encode};
+use crate::state::{decode, encode, DriveState, OneDriveState, SiteState};
 
 /// Opens the repository engine of a repository id (the composition root
 /// adapts the core repository port to this).
@@ -113,26 +114,41 @@ impl Worker {
             }
         };
         let mut run = Run::new(repo.clone(), writer, base, control, self.checkpoint_every);
-        let (state, stopped) = match kind {
+        let name = &unit.resource.display_name;
+        let outcome = match kind {
             openvbo_repo::ResourceKind::Mailbox => {
-                let source = self.sources.mail(unit.organization_id).await?;
-                match back_up_mailbox(&mut run, source.as_ref(), &unit.resource.id, decode(&start))
+                match self.sources.mail(unit.organization_id).await {
+                    Ok(source) => back_up_mailbox(
+                        &mut run,
+                        source.as_ref(),
+                        &unit.resource.id,
+                        decode(&start),
+                    )
                     .await
-                {
-                    Ok(MailboxEnd::Done(state)) => (encode(&state), false),
-                    Ok(MailboxEnd::Stopped) => (Vec::new(), true),
-                    Err(e) => return Err(self.give_up(run, &start, e).await),
+                    .map(|end| match end {
+                        MailboxEnd::Done(state) => Some((encode(&state), json!({}))),
+                        MailboxEnd::Stopped => None,
+                    }),
+                    Err(e) => Err(e.into()),
                 }
             }
-            _ => {
-                let source = self.sources.drives(unit.organization_id).await?;
-                match back_up_drive(&mut run, source.as_ref(), &unit.resource.id, decode(&start))
-                    .await
-                {
-                    Ok(DriveEnd::Done(state)) => (encode(&state), false),
-                    Ok(DriveEnd::Stopped) => (Vec::new(), true),
-                    Err(e) => return Err(self.give_up(run, &start, e).await),
-                }
+            openvbo_repo::ResourceKind::OneDrive => {
+                self.one_drive(&mut run, unit, decode(&start)).await
+            }
+            openvbo_repo::ResourceKind::Site => self.site(&mut run, unit, decode(&start)).await,
+            openvbo_repo::ResourceKind::Team => Err(UnitError::Setup(
+                "backing up a team is not supported yet".into(),
+            )),
+        };
+        let (state, stopped, drive_extra) = match outcome {
+            Ok(Some((state, extra))) => (state, false, extra),
+            Ok(None) => (Vec::new(), true, json!({})),
+            Err(e) => {
+                let e = match e {
+                    UnitError::Setup(why) => UnitError::Setup(format!("{name}: {why}")),
+                    other => other,
+                };
+                return Err(self.give_up(run, &start, e).await);
             }
         };
         let Run {
@@ -159,12 +175,16 @@ impl Worker {
                 error: None,
             });
         }
-        let extra = json!({
+        let mut extra = json!({
             "displayName": unit.resource.display_name,
             "address": unit.resource.address,
             "kind": unit.resource.kind.as_str(),
             "downloadedItems": downloaded_items,
         });
+        // Which drive a OneDrive was, which libraries a site had.
+        if let (Some(all), serde_json::Value::Object(more)) = (extra.as_object_mut(), drive_extra) {
+            all.extend(more);
+        }
         let point = writer.commit(&state, extra).await?;
         Ok(UnitReport {
             status: if failures.is_empty() {
@@ -181,6 +201,73 @@ impl Worker {
             failures,
             error: None,
         })
+    }
+
+    /// A user's OneDrive: found through the user (its id may change when
+    /// the OneDrive is provisioned again, and then it is read in full).
+    async fn one_drive(
+        &self,
+        run: &mut Run<'_>,
+        unit: &UnitOfWork,
+        start: OneDriveState,
+    ) -> Result<Option<(Vec<u8>, serde_json::Value)>, UnitError> {
+        let source = self.sources.drives(unit.organization_id).await?;
+        let Some(drive) = source.user_drive(&unit.resource.id).await? else {
+            return Err(UnitError::Setup("the user has no OneDrive".into()));
+        };
+        let start = if start.drive_id == drive.id {
+            start
+        } else {
+            OneDriveState {
+                drive_id: drive.id.clone(),
+                drive: DriveState::default(),
+            }
+        };
+        let checkpoint_state = encode(&start);
+        let target = DriveTarget {
+            drive: &drive.id,
+            root_folder: ROOT,
+        };
+        match back_up_drive(
+            run,
+            source.as_ref(),
+            &target,
+            start.drive,
+            &checkpoint_state,
+        )
+        .await?
+        {
+            DriveEnd::Done(state) => {
+                let state = OneDriveState {
+                    drive_id: drive.id.clone(),
+                    drive: state,
+                };
+                let extra =
+                    json!({ "driveId": drive.id, "driveName": drive.name, "driveUrl": drive.url });
+                Ok(Some((encode(&state), extra)))
+            }
+            DriveEnd::Stopped => Ok(None),
+        }
+    }
+
+    /// A site: its document libraries.
+    async fn site(
+        &self,
+        run: &mut Run<'_>,
+        unit: &UnitOfWork,
+        start: SiteState,
+    ) -> Result<Option<(Vec<u8>, serde_json::Value)>, UnitError> {
+        let source = self.sources.drives(unit.organization_id).await?;
+        match back_up_site(run, source.as_ref(), &unit.resource.id, start).await? {
+            SiteEnd::Done(state, libraries) => {
+                let libraries: Vec<_> = libraries
+                    .iter()
+                    .map(|l| json!({ "driveId": l.id, "name": l.name, "url": l.url }))
+                    .collect();
+                Ok(Some((encode(&state), json!({ "libraries": libraries }))))
+            }
+            SiteEnd::Stopped => Ok(None),
+        }
     }
 
     async fn base(
