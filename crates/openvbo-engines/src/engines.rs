@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use openvbo_core::repositories::{
-    EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint, EngineUnlock,
-    RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
+    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint,
+    EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
 };
-use openvbo_repo::{RepoOptions, Repository, ResourceKind, Unlock, WrappingKey};
+use openvbo_repo::{RepoOptions, Repository, ResourceKind, RetentionRule, Unlock, WrappingKey};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
@@ -250,6 +250,32 @@ impl RepositoryEngine for Engine {
                 extra: p.extra.to_string(),
             })
             .collect())
+    }
+
+    async fn clean_up(&self, rule: EngineRetention) -> Result<EngineCleanup, EngineError> {
+        // The engine keeps what is newer than `now - keep_ms` by its own clock; taking
+        // `keep_ms` from that same clock makes the cut-off exactly the caller's.
+        let keep_ms = |before: OffsetDateTime| {
+            let before_ms =
+                i64::try_from(before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MIN);
+            self.0.now_ms().saturating_sub(before_ms).max(0)
+        };
+        let rule = match rule {
+            EngineRetention::KeepForever => RetentionRule::KeepForever,
+            EngineRetention::PointsBefore(t) => RetentionRule::SnapshotBased {
+                keep_ms: keep_ms(t),
+            },
+            EngineRetention::ItemsModifiedBefore(t) => RetentionRule::ItemLevel {
+                keep_ms: keep_ms(t),
+            },
+        };
+        let forgot = self.0.forget(&rule).await.map_err(from_repo)?;
+        let pruned = self.0.prune().await.map_err(from_repo)?;
+        Ok(EngineCleanup {
+            removed_points: forgot.removed.into_iter().map(|p| p.0).collect(),
+            items_removed: forgot.items_removed,
+            bytes_deleted: pruned.bytes_deleted,
+        })
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -27,6 +27,8 @@
 //! pub trait RepositoryEngine: Send + Sync {            // one open repository
 //!     fn engine_id(&self) -> &str;
 //!     async fn restore_points(&self) -> Result<Vec<EngineRestorePoint>, EngineError>;
+//!     // retention (points or items older than a cut-off), then garbage collection
+//!     async fn clean_up(&self, rule: EngineRetention) -> Result<EngineCleanup, EngineError>;
 //!     fn as_any(&self) -> &dyn Any;  // the adapter's handle: openvbo_repo::Repository
 //! }
 //! ```
@@ -133,6 +135,30 @@ pub struct EngineRestorePoint {
     pub extra: String,
 }
 
+/// What a retention clean-up removes. Cut-offs are absolute times, so the engine compares
+/// them with the times it recorded whatever its own clock says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineRetention {
+    /// Nothing expires (`yearlyRetentionPeriod: Keep`); garbage collection still runs.
+    KeepForever,
+    /// `SnapshotBased`: restore points taken before this go, except each resource's newest.
+    PointsBefore(OffsetDateTime),
+    /// `ItemLevel`: items last modified before this go from every restore point.
+    ItemsModifiedBefore(OffsetDateTime),
+}
+
+/// What a clean-up did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineCleanup {
+    /// Engine ids ([`EngineRestorePoint::id`]) of the restore points removed.
+    pub removed_points: Vec<String>,
+    /// Items dropped from points that stay (item-level retention).
+    pub items_removed: u64,
+    /// Bytes of stored objects deleted by garbage collection (deletion is two-phase: what a
+    /// clean-up marks is deleted by a later one).
+    pub bytes_deleted: u64,
+}
+
 /// One open repository, shared by everything that uses it in this process.
 #[async_trait]
 pub trait RepositoryEngine: Send + Sync {
@@ -140,6 +166,8 @@ pub trait RepositoryEngine: Send + Sync {
     fn engine_id(&self) -> &str;
     /// Every restore point recorded in the repository, oldest first.
     async fn restore_points(&self) -> Result<Vec<EngineRestorePoint>, EngineError>;
+    /// Applies retention, then collects garbage (unreferenced data, half-empty packs).
+    async fn clean_up(&self, rule: EngineRetention) -> Result<EngineCleanup, EngineError>;
     /// The adapter's concrete handle, for code that can name it.
     fn as_any(&self) -> &dyn Any;
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod backup_repositories;
+mod cleanup;
 mod encryption_keys;
 pub mod engine;
 mod object_storage;
@@ -13,10 +14,11 @@ mod service;
 
 pub use accounts::AccountInput;
 pub use backup_repositories::{RepositoryInput, RepositoryView};
+pub use cleanup::{next_cleanup, retention_rule, CleanupScheduler};
 pub use encryption_keys::EncryptionKeyInput;
 pub use engine::{
-    EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint, EngineUnlock,
-    RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
+    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint,
+    EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
 };
 pub use object_storage::{BucketInput, BucketQuery, ObjectStorageInput};
 pub use proxies::{PROXY_PORT, PROXY_THREADS};
