@@ -615,3 +615,81 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_a_job_uses_cannot_be_removed_until_the_job_is_gone() {
+    let (_dir, _sim, server, token) = started().await;
+    let target = tempfile::tempdir().unwrap();
+    let (status, org) = server
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    let path = target.path().join("used");
+    let (status, repo) = server
+        .call(
+            Method::POST,
+            "/v6/BackupRepositories",
+            &token,
+            Some(repo_body("Used", &path)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{repo}");
+    let repo_id = repo["id"].as_str().unwrap().to_owned();
+    let (status, job) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/Jobs"),
+            &token,
+            Some(
+                json!({"name": "Everything", "backupType": "EntireOrganization",
+                        "repositoryId": repo_id, "schedulePolicy": {"type": "ManualOnly"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let job_id = job["id"].as_str().unwrap().to_owned();
+
+    let (status, body) = server
+        .call(
+            Method::DELETE,
+            &format!("/v6/BackupRepositories/{repo_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::CONFLICT,
+        &["repository 'Used' cannot be removed: the backup repository is used by the job(s) 'Everything'"],
+    );
+    let (status, still) = server
+        .call(
+            Method::GET,
+            &format!("/v6/BackupRepositories/{repo_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{still}");
+
+    let (status, body) = server
+        .call(Method::DELETE, &format!("/v6/Jobs/{job_id}"), &token, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = server
+        .call(
+            Method::DELETE,
+            &format!("/v6/BackupRepositories/{repo_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The data stays where it was, as in VB365.
+    assert!(path.join("config").is_file());
+}

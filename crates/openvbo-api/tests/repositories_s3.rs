@@ -455,11 +455,26 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
         format!("/v6/objectstoragerepositories/{storage_id}"),
         None
     );
-    assert_error(s, &b, StatusCode::CONFLICT, &["cannot be removed"]);
+    assert_error(
+        s,
+        &b,
+        StatusCode::CONFLICT,
+        &["cannot be removed: the object storage is used by the backup repository"],
+    );
     let (s, b) = call!(Method::DELETE, format!("/v6/EncryptionKeys/{key_id}"), None);
-    assert_error(s, &b, StatusCode::CONFLICT, &["cannot be removed"]);
+    assert_error(
+        s,
+        &b,
+        StatusCode::CONFLICT,
+        &["cannot be removed: the encryption key is used by the backup repository"],
+    );
     let (s, b) = call!(Method::DELETE, format!("/v6/Accounts/{account_id}"), None);
-    assert_error(s, &b, StatusCode::CONFLICT, &["cannot be removed"]);
+    assert_error(
+        s,
+        &b,
+        StatusCode::CONFLICT,
+        &["cannot be removed: the account is used by the object storage repository"],
+    );
     let (status, _) = call!(
         Method::DELETE,
         format!("/v6/BackupRepositories/{repo_id}"),

@@ -182,7 +182,7 @@ impl RepositoryService {
                 "there is no account with id {id}"
             ))),
             Removal::InUse(what) => Err(CoreError::Conflict(format!(
-                "the account cannot be removed while {what} uses it"
+                "the account cannot be removed: {what}"
             ))),
         }
     }

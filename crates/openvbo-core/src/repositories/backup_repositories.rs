@@ -407,7 +407,7 @@ impl RepositoryService {
             }
             Removal::NotFound => Err(CoreError::NotFound(format!("there is no backup repository with id {id}"))),
             Removal::InUse(what) => Err(CoreError::Conflict(format!(
-                "the repository '{}' cannot be removed while {what} uses it; remove or retarget the job first",
+                "the repository '{}' cannot be removed: {what}; remove the job or point it at another repository first",
                 repo.name
             ))),
         }

@@ -98,7 +98,7 @@ impl RepositoryService {
                 "there is no encryption key with id {id}"
             ))),
             Removal::InUse(what) => Err(CoreError::Conflict(format!(
-                "the encryption key cannot be removed while {what} uses it"
+                "the encryption key cannot be removed: {what}"
             ))),
         }
     }

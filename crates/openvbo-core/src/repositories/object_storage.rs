@@ -295,7 +295,7 @@ impl RepositoryService {
                 "there is no object storage repository with id {id}"
             ))),
             Removal::InUse(what) => Err(CoreError::Conflict(format!(
-                "the object storage repository cannot be removed while {what} is extended with it"
+                "the object storage repository cannot be removed: {what}"
             ))),
         }
     }
