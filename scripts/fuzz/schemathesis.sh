@@ -125,6 +125,14 @@ print('"body.path" = "${OPENVBO_FUZZ_REPO_PATH}"')
 print('"body.objectStorageCachePath" = "${OPENVBO_FUZZ_REPO_PATH}/cache"')
 for key, name in bindings.items():
     print(f'"{key}" = {{ dictionary = "{name}", probability = 0.5 }}')
+# A method the document leaves out of a path answers 405, except where the official v6 schema
+# has that operation and openvbo does not implement it yet: that answers 501 naming it (the
+# documented rule), which is not a server error. Those methods are not sent as "unexpected".
+not_yet = {"/v6/Proxies": {"POST"}, "/v6/Proxies/{proxyId}": {"PUT"}}
+for path, methods in not_yet.items():
+    others = sorted({"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"} - methods - {"GET"})
+    print(f'\n[[operations]]\ninclude-path = "{path}"\ninclude-method = "GET"')
+    print(f'phases.coverage.unexpected-methods = {json.dumps(others)}')
 PY
 
 # schemathesis reads the token and the organization id from the environment through its config
