@@ -20,3 +20,23 @@ pub struct AppState {
     pub list_bodies: Arc<ListBodies>,
     pub restore: Arc<crate::routes::restore::RestoreState>,
 }
+
+impl AppState {
+    /// The composition root's services plus what only HTTP keeps.
+    pub(crate) fn new(services: crate::Services) -> Self {
+        Self {
+            auth: services.auth,
+            organizations: services.organizations,
+            discovery: services.discovery,
+            repositories: services.repositories,
+            jobs: services.jobs,
+            installation_id: services.installation_id,
+            list_bodies: Arc::default(),
+            restore: crate::routes::restore::RestoreState::new(
+                services.store,
+                services.clock,
+                crate::routes::restore::SESSION_IDLE,
+            ),
+        }
+    }
+}

@@ -22,7 +22,7 @@ async fn operator_certificate_is_served_and_plain_http_is_refused() {
     cfg.tls_key = Some(key_path);
     let server = Server::start(cfg).await;
     assert!(
-        !openvbo_api::tls::generated_paths(&server.data_dir)
+        !openvbo_server::tls::generated_paths(&server.data_dir)
             .0
             .exists(),
         "no certificate generated"
@@ -64,7 +64,7 @@ async fn the_generated_certificate_is_reused_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let sim = Sim::start(vec![contoso()]).await;
     let server = Server::start(config(dir.path(), &sim.url)).await;
-    let (cert, key) = openvbo_api::tls::generated_paths(dir.path());
+    let (cert, key) = openvbo_server::tls::generated_paths(dir.path());
     let first = std::fs::read(&cert).unwrap();
     #[cfg(unix)]
     {
@@ -101,8 +101,11 @@ async fn a_different_master_key_is_refused_at_startup() {
     cfg.master_key = Some(secrecy::SecretString::from(
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     ));
-    let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
-    assert!(err.to_string().contains("does not match"), "{err}");
+    let err = openvbo_server::prepare(cfg)
+        .await
+        .err()
+        .expect("must refuse");
+    assert!(chain(&err).contains("does not match"), "{}", chain(&err));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,13 +113,17 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let sim = Sim::start(vec![contoso()]).await;
     let server = Server::start(config(dir.path(), &sim.url)).await;
-    let err = openvbo_api::prepare(config(dir.path(), &sim.url))
+    let err = openvbo_server::prepare(config(dir.path(), &sim.url))
         .await
         .err()
         .expect("must refuse");
-    assert!(err.to_string().contains("another openvbo server"), "{err}");
+    assert!(
+        chain(&err).contains("another openvbo server"),
+        "{}",
+        chain(&err)
+    );
     // The administrator tools still work beside it.
-    let password = openvbo_api::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
+    let password = openvbo_server::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
         .await
         .unwrap();
     assert_eq!(
@@ -146,7 +153,7 @@ async fn a_lost_database_beside_the_master_key_is_refused_unless_initializing() 
         .await;
     assert_eq!(status, StatusCode::OK);
     server.stop().await;
-    let database = dir.path().join(openvbo_api::bootstrap::DATABASE_FILE);
+    let database = dir.path().join(openvbo_server::data_dir::DATABASE_FILE);
     for lose in ["delete", "empty"] {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
@@ -154,21 +161,21 @@ async fn a_lost_database_beside_the_master_key_is_refused_unless_initializing() 
         if lose == "empty" {
             std::fs::write(&database, b"").unwrap();
         }
-        let err = openvbo_api::prepare(config(dir.path(), &sim.url))
+        let err = openvbo_server::prepare(config(dir.path(), &sim.url))
             .await
             .err()
             .expect("must refuse");
-        let message = err.to_string();
+        let message = chain(&err);
         assert!(message.contains("no database"), "{lose}: {message}");
         assert!(message.contains("--initialize"), "{lose}: {message}");
         // Nothing was created on the way.
         let len = std::fs::metadata(&database).map_or(0, |m| m.len());
         assert_eq!(len, 0, "{lose}");
         // The administrator tools refuse too.
-        let err = openvbo_api::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
+        let err = openvbo_server::reset_admin_password(&config(dir.path(), &sim.url), ADMIN, None)
             .await
             .expect_err("must refuse");
-        assert!(err.to_string().contains("no database"), "{err}");
+        assert!(chain(&err).contains("no database"), "{}", chain(&err));
     }
     // Asked to, it begins a new installation with the same key.
     let mut cfg = config(dir.path(), &sim.url);
@@ -190,14 +197,24 @@ async fn weak_admin_passwords_and_absurd_lifetimes_are_refused_at_startup() {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = config(dir.path(), &sim.url);
         cfg.admin_password = Some(secrecy::SecretString::from(weak.to_owned()));
-        let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
-        assert!(err.to_string().contains("password"), "{err}");
+        let err = openvbo_server::prepare(cfg)
+            .await
+            .err()
+            .expect("must refuse");
+        assert!(chain(&err).contains("password"), "{}", chain(&err));
     }
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), &sim.url);
     cfg.access_token_lifetime = std::time::Duration::from_secs(u64::MAX);
-    let err = openvbo_api::prepare(cfg).await.err().expect("must refuse");
-    assert!(err.to_string().contains("access_token_lifetime"), "{err}");
+    let err = openvbo_server::prepare(cfg)
+        .await
+        .err()
+        .expect("must refuse");
+    assert!(
+        chain(&err).contains("access_token_lifetime"),
+        "{}",
+        chain(&err)
+    );
     // The largest accepted lifetime signs in without overflowing.
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), &sim.url);
@@ -205,6 +222,14 @@ async fn weak_admin_passwords_and_absurd_lifetimes_are_refused_at_startup() {
     let server = Server::start(cfg).await;
     server.token().await;
     server.stop().await;
+}
+
+/// An error and its causes, as the binary prints them.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(err), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn openvbo_core_max() -> std::time::Duration {

@@ -7,10 +7,10 @@ pub async fn reset_password(args: ResetPasswordArgs) -> anyhow::Result<()> {
     crate::settings::init_logging(&log);
     let user = args.user.unwrap_or_else(|| config.admin_user.clone());
     let password =
-        openvbo_api::reset_admin_password(&config, &user, config.admin_password.clone()).await?;
+        openvbo_server::reset_admin_password(&config, &user, config.admin_password.clone()).await?;
     let generated = config.admin_password.is_none();
     if generated {
-        openvbo_api::print_generated_password(
+        crate::console::print_generated_password(
             &format!("The administrator '{user}' now has a new password"),
             &password,
         );

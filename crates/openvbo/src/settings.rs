@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use openvbo_api::ServerConfig;
+use openvbo_server::ServerConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
@@ -216,7 +216,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    openvbo_api::launch(config, listener, shutdown_signal()).await?;
+    let prepared = openvbo_server::prepare(config).await?;
+    if let Some(password) = &prepared.generated_admin_password {
+        crate::console::print_generated_password(
+            &format!(
+                "openvbo created the administrator '{}'",
+                prepared.admin_user
+            ),
+            password,
+        );
+    }
+    prepared.serve(listener, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use m365_sim::{SimOptions, Simulator, Tenant};
-use openvbo_api::ServerConfig;
+use openvbo_server::ServerConfig;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -126,7 +126,7 @@ pub struct Server {
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<Result<(), openvbo_api::LaunchError>>>,
+    handle: Option<JoinHandle<Result<(), openvbo_server::LaunchError>>>,
 }
 
 /// A simulator with `tenants` and a server wired to it in a fresh data dir,
@@ -160,7 +160,7 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let data_dir = config.data_dir.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let prepared = openvbo_api::prepare(config).await.unwrap();
+        let prepared = openvbo_server::prepare(config).await.unwrap();
         let cert = std::fs::read(&prepared.cert_path).unwrap();
         let handle = tokio::spawn(prepared.serve(listener, async {
             let _ = stopped.await;
@@ -192,14 +192,14 @@ impl Server {
 
     /// A client whose requests come from another loopback address.
     pub fn client_from(&self, local: [u8; 4]) -> reqwest::Client {
-        let cert = std::fs::read(openvbo_api::tls::generated_paths(&self.data_dir).0).unwrap();
+        let cert = std::fs::read(openvbo_server::tls::generated_paths(&self.data_dir).0).unwrap();
         client_trusting(&cert, Some(std::net::IpAddr::from(local)))
     }
 
     /// A client from `local` that speaks HTTP/1.1 only (one request per
     /// connection at a time).
     pub fn http1_client_from(&self, local: [u8; 4]) -> reqwest::Client {
-        let cert = std::fs::read(openvbo_api::tls::generated_paths(&self.data_dir).0).unwrap();
+        let cert = std::fs::read(openvbo_server::tls::generated_paths(&self.data_dir).0).unwrap();
         reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
             .tls_built_in_root_certs(false)
@@ -409,7 +409,7 @@ pub async fn tls_connect(
     server: &Server,
     local: [u8; 4],
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let pem = std::fs::read(openvbo_api::tls::generated_paths(&server.data_dir).0).unwrap();
+    let pem = std::fs::read(openvbo_server::tls::generated_paths(&server.data_dir).0).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
         roots.add(cert.unwrap()).unwrap();

@@ -1,5 +1,6 @@
-//! Opening a data dir: the master key, the configuration store, and the
-//! checks that they belong together.
+//! The data dir: its layout (database, master key, lock, generated
+//! certificate under `tls/`), the choice of store backend, the master key,
+//! and the start-up checks that they belong together.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use crate::fsutil::{create_private_dir, write_atomically};
 
 #[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
+pub enum DataDirError {
     #[error("cannot use the data dir {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -33,7 +34,7 @@ pub enum BootstrapError {
 
 pub struct DataDir {
     pub path: PathBuf,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub sealer: Arc<Sealer>,
     pub installation_id: Uuid,
     /// For the repository engine, which wraps repository keys with it.
@@ -47,8 +48,8 @@ pub const LOCK_FILE: &str = "openvbo.lock";
 /// current while no other server writes them. Released when the file is
 /// dropped, or by the OS if the process dies. (`openvbo admin` commands
 /// do not take it and work beside a running server.)
-pub fn lock(data_dir: &Path) -> Result<std::fs::File, BootstrapError> {
-    let dir_err = |source| BootstrapError::DataDir {
+pub fn lock(data_dir: &Path) -> Result<std::fs::File, DataDirError> {
+    let dir_err = |source| DataDirError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     };
@@ -62,9 +63,7 @@ pub fn lock(data_dir: &Path) -> Result<std::fs::File, BootstrapError> {
         .map_err(dir_err)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(BootstrapError::Locked(data_dir.to_path_buf()))
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(DataDirError::Locked(data_dir.to_path_buf())),
         Err(std::fs::TryLockError::Error(e)) => Err(dir_err(e)),
     }
 }
@@ -74,7 +73,7 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 pub async fn open(
     data_dir: &Path,
     master_key: Option<&SecretString>,
-) -> Result<DataDir, BootstrapError> {
+) -> Result<DataDir, DataDirError> {
     open_with(data_dir, master_key, false).await
 }
 
@@ -85,8 +84,8 @@ pub async fn open_with(
     data_dir: &Path,
     master_key: Option<&SecretString>,
     initialize: bool,
-) -> Result<DataDir, BootstrapError> {
-    let dir_err = |source| BootstrapError::DataDir {
+) -> Result<DataDir, DataDirError> {
+    let dir_err = |source| DataDirError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     };
@@ -98,25 +97,25 @@ pub async fn open_with(
         Err(e) => return Err(dir_err(e)),
     };
     if database_lost && !initialize && data_dir.join(MASTER_KEY_FILE).exists() {
-        return Err(BootstrapError::DatabaseMissing(data_dir.to_path_buf()));
+        return Err(DataDirError::DatabaseMissing(data_dir.to_path_buf()));
     }
     let key = match master_key {
         Some(text) => MasterKey::from_base64(text.expose_secret()).map_err(|e| {
-            BootstrapError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}"))
+            DataDirError::MasterKey(format!("in OPENVBO_MASTER_KEY is unusable: {e}"))
         })?,
         None => load_or_create_key(&data_dir.join(MASTER_KEY_FILE))?,
     };
     let sealer = Arc::new(Sealer::new(&key));
-    let store = Arc::new(SqliteStore::open(&database).await?);
+    let store = open_store(&database).await?;
 
     let key_check = sealer
         .key_check()
-        .map_err(|e| BootstrapError::MasterKey(e.to_string()))?;
+        .map_err(|e| DataDirError::MasterKey(e.to_string()))?;
     let check = store
         .meta_get_or_insert("master_key_check", key_check.as_bytes())
         .await?;
     if !sealer.verify_key_check(&SealedSecret::from_bytes(check)) {
-        return Err(BootstrapError::WrongMasterKey);
+        return Err(DataDirError::WrongMasterKey);
     }
     let fresh = Uuid::new_v4().hyphenated().to_string();
     let stored = store
@@ -135,19 +134,25 @@ pub async fn open_with(
     })
 }
 
-fn load_or_create_key(path: &Path) -> Result<MasterKey, BootstrapError> {
+/// The one place a store backend is chosen: SQLite in the data dir (a
+/// PostgreSQL backend would be picked here, from the configuration).
+async fn open_store(database: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqliteStore::open(database).await?))
+}
+
+fn load_or_create_key(path: &Path) -> Result<MasterKey, DataDirError> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             warn_if_readable_by_others(path);
             MasterKey::from_base64(&text).map_err(|e| {
-                BootstrapError::MasterKey(format!("file {} is unusable: {e}", path.display()))
+                DataDirError::MasterKey(format!("file {} is unusable: {e}", path.display()))
             })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
             write_atomically(path, key.to_base64().expose_secret().as_bytes(), true).map_err(
                 |e| {
-                    BootstrapError::MasterKey(format!(
+                    DataDirError::MasterKey(format!(
                         "file {} cannot be written: {e}",
                         path.display()
                     ))
@@ -156,7 +161,7 @@ fn load_or_create_key(path: &Path) -> Result<MasterKey, BootstrapError> {
             tracing::info!(path = %path.display(), "generated the master key");
             Ok(key)
         }
-        Err(e) => Err(BootstrapError::MasterKey(format!(
+        Err(e) => Err(DataDirError::MasterKey(format!(
             "file {} cannot be read: {e}",
             path.display()
         ))),

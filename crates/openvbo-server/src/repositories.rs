@@ -1,32 +1,43 @@
 //! Assembles the repository service: core's rules over the store, the sealer, and the
-//! engine adapter (`openvbo-engines`) holding the master key. (Part of the composition
-//! root; it moves with the rest of it.)
+//! engine adapter (`openvbo-engines`) holding the master key.
 
 use std::sync::Arc;
 
-use openvbo_core::repositories::{RepositoryEngines, RepositoryOptions, RepositoryService};
-use openvbo_core::store::Store;
+use openvbo_core::repositories::{
+    CleanupScheduler, RepositoryEngines, RepositoryOptions, RepositoryService,
+};
 use openvbo_engines::RepoEngines;
 
-use crate::bootstrap::DataDir;
 use crate::config::ServerConfig;
+use crate::data_dir::DataDir;
 
-pub fn service(data: &DataDir, config: &ServerConfig) -> RepositoryService {
+pub(crate) fn service(
+    data: &DataDir,
+    config: &ServerConfig,
+    clock: openvbo_core::clock::SharedClock,
+) -> RepositoryService {
     let engines: Arc<dyn RepositoryEngines> = Arc::new(RepoEngines::new(
         *data.master_key.expose_bytes(),
         data.installation_id.hyphenated().to_string(),
     ));
-    let store: Arc<dyn Store> = data.store.clone();
     RepositoryService::new(
-        store,
+        data.store.clone(),
         data.sealer.clone(),
         engines,
-        openvbo_core::clock::system(),
+        clock,
         RepositoryOptions {
             host_name: host_name(),
             protected_paths: vec![absolute(&config.data_dir)],
         },
     )
+}
+
+/// How often the clean-up scheduler looks for repositories whose retention time has come.
+const CLEANUP_TICK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the retention clean-up loop: each repository at the time its settings name.
+pub(crate) fn start_cleanup(service: &RepositoryService, clock: openvbo_core::clock::SharedClock) {
+    Arc::new(CleanupScheduler::new(service.clone())).spawn(clock, CLEANUP_TICK);
 }
 
 fn absolute(p: &std::path::Path) -> std::path::PathBuf {

@@ -18,7 +18,7 @@ use openvbo_core::store::Store;
 /// How often the scheduler looks for due jobs.
 const SCHEDULER_TICK: Duration = Duration::from_secs(5);
 
-pub async fn service(
+pub(crate) async fn service(
     store: Arc<dyn Store>,
     repositories: RepositoryService,
     discovery: DiscoveryService,

@@ -37,7 +37,7 @@ pub struct ServerConfig {
     /// Begin a new installation even though the data dir holds a master key
     /// without its database (otherwise refused: the database was lost).
     pub initialize: bool,
-    pub connections: crate::server::ConnectionLimits,
+    pub connections: openvbo_api::ConnectionLimits,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
 }
@@ -66,7 +66,7 @@ impl ServerConfig {
             admin_password: None,
             master_key: None,
             initialize: false,
-            connections: crate::server::ConnectionLimits::default(),
+            connections: openvbo_api::ConnectionLimits::default(),
             shutdown_grace: Duration::from_secs(30),
         }
     }
