@@ -1,0 +1,364 @@
+//! Backed-up files put back into a drive (a OneDrive or a document library) through
+//! Microsoft Graph: folders re-created by name (an existing one is reused), then each file
+//! uploaded from its backed-up bytes (small ones in one request, large ones through an upload
+//! session, one fragment in memory at a time; see `openvbo_m365::drive`).
+//!
+//! What happens to a file already at the destination (`documentAction`):
+//! - `Overwrite`: the backed-up bytes replace it (Microsoft keeps the replaced one as a
+//!   version);
+//! - `Keep`: it stays as it is and the backed-up file is restored beside it under a free name
+//!   Microsoft picks (`plan 1.txt`), so nothing changed after the backup is lost.
+//!
+//! A file that fails is counted and reported, and the others go on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use openvbo_m365::drive::{ConflictBehavior, DriveApi, DriveId, ItemId, ResourceUnits};
+use openvbo_m365::{ErrorKind, GraphSession, M365Error};
+use tokio::io::AsyncRead;
+
+use crate::error::UpstreamFailure;
+use crate::{CoreError, OrganizationId};
+
+/// Uploads in flight per restore: enough to hide Microsoft's latency, few enough that one
+/// restore does not spend the tenant's whole budget at once.
+const UPLOADS_IN_FLIGHT: usize = 4;
+
+/// Failed files named in the answer (every one is counted).
+pub const ISSUES_LISTED: usize = 100;
+
+/// The connector's default budget: under the smallest tenant's, leaving room for others.
+pub const DEFAULT_UNITS_PER_MINUTE: u32 = ResourceUnits::DEFAULT_PER_MINUTE;
+
+/// One SharePoint resource-unit budget per organization, shared by every restore into it.
+static UNITS: LazyLock<Mutex<HashMap<OrganizationId, Arc<ResourceUnits>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The restore budget of `organization`, `per_minute` units when first made.
+pub fn units_for(organization: OrganizationId, per_minute: u32) -> Arc<ResourceUnits> {
+    let mut map = UNITS.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(organization)
+        .or_insert_with(|| Arc::new(ResourceUnits::new(per_minute)))
+        .clone()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentAction {
+    Keep,
+    Overwrite,
+}
+
+impl DocumentAction {
+    /// `documentAction` as sent (any case); absent is `Keep`, which loses nothing.
+    pub fn from_wire(raw: Option<&str>) -> Result<Self, CoreError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(Self::Keep),
+            Some(a) if a.eq_ignore_ascii_case("keep") => Ok(Self::Keep),
+            Some(a) if a.eq_ignore_ascii_case("overwrite") => Ok(Self::Overwrite),
+            Some(a) => Err(CoreError::NotSupported(format!(
+                "documentAction must be Overwrite or Keep (got '{}')",
+                crate::ids::truncate_for_message(a)
+            ))),
+        }
+    }
+}
+
+/// Where files go: a drive, and folder names under its root.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub drive: String,
+    pub folder: Vec<String>,
+}
+
+/// A `folder` of a request body as names under the drive's root (`/` or `\` between them).
+pub fn destination_folder(folder: Option<&str>) -> Result<Vec<String>, CoreError> {
+    let segments: Vec<String> = folder
+        .unwrap_or_default()
+        .split(['/', '\\'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(str::to_owned)
+        .collect();
+    if segments.iter().any(|s| s == "..") {
+        return Err(CoreError::NotSupported(
+            "folder must not contain '..'".into(),
+        ));
+    }
+    Ok(segments)
+}
+
+/// One file to restore: its folder names relative to the destination folder.
+#[derive(Clone, Debug)]
+pub struct PlannedFile {
+    pub folder: Vec<String>,
+    pub name: String,
+    pub size: u64,
+}
+
+impl PlannedFile {
+    fn shown(&self, base: &[String]) -> String {
+        let mut parts: Vec<&str> = base.iter().map(String::as_str).collect();
+        parts.extend(self.folder.iter().map(String::as_str));
+        parts.push(&self.name);
+        parts.join("/")
+    }
+}
+
+/// A file that could not be restored (`RESTRestoreObject`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub title: String,
+    pub error: String,
+}
+
+/// What a restore did (`RESTItemRestoreStatistics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub total: u64,
+    pub restored: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    /// At most [`ISSUES_LISTED`].
+    pub issues: Vec<Issue>,
+}
+
+/// The drive behind a OneDrive id: a user's id or name gives that user's drive; anything
+/// else (Microsoft answers that it is no user) is taken as a drive id.
+pub async fn drive_of(session: &GraphSession, id: &str) -> Result<String, CoreError> {
+    match session.user_drive(id).await {
+        Ok(Some(drive)) => Ok(drive.id),
+        Ok(None) => Ok(id.to_owned()),
+        Err(e) if !e.is_transient() => Ok(id.to_owned()),
+        Err(e) => Err(CoreError::Upstream {
+            failure: UpstreamFailure::Unavailable,
+            message: format!(
+                "Microsoft 365 could not be used while finding the drive '{}': {}; nothing was changed",
+                crate::ids::truncate_for_message(id),
+                e.message
+            ),
+            retry_after: None,
+        }),
+    }
+}
+
+/// One restore into one drive.
+pub struct DriveRestore<'a> {
+    pub session: &'a GraphSession,
+    pub units: &'a ResourceUnits,
+    pub action: DocumentAction,
+}
+
+impl DriveRestore<'_> {
+    fn api(&self) -> DriveApi<'_> {
+        self.session.drives(self.units)
+    }
+
+    /// The folder at `path` under the root, created where missing; ids cached in `known`.
+    async fn ensure_folder(
+        &self,
+        drive: &DriveId,
+        path: &[String],
+        known: &mut HashMap<Vec<String>, ItemId>,
+    ) -> Result<ItemId, M365Error> {
+        let mut parent = ItemId("root".into());
+        for depth in 1..=path.len() {
+            let prefix = path[..depth].to_vec();
+            if let Some(id) = known.get(&prefix) {
+                parent = id.clone();
+                continue;
+            }
+            let made = self
+                .api()
+                .create_folder(drive, &parent, &path[depth - 1], ConflictBehavior::Replace)
+                .await?;
+            known.insert(prefix, made.id.clone());
+            parent = made.id;
+        }
+        Ok(parent)
+    }
+
+    /// Uploads `file` (bytes from `open(index)`) under `parent`.
+    async fn upload<R, O>(
+        &self,
+        drive: &DriveId,
+        parent: &ItemId,
+        file: &PlannedFile,
+        index: usize,
+        open: &O,
+    ) -> Result<(), String>
+    where
+        R: AsyncRead + Unpin + Send,
+        O: Fn(usize) -> Result<R, CoreError>,
+    {
+        let first = match self.action {
+            DocumentAction::Overwrite => ConflictBehavior::Replace,
+            DocumentAction::Keep => ConflictBehavior::Fail,
+        };
+        let reader = open(index).map_err(|e| e.to_string())?;
+        let result = self
+            .api()
+            .upload(drive, parent, &file.name, file.size, first, reader)
+            .await;
+        match result {
+            Err(e) if e.kind == ErrorKind::Conflict && self.action == DocumentAction::Keep => {
+                // The name is taken: keep what is there, restore beside it (read again:
+                // the first attempt may have consumed the reader).
+                let reader = open(index).map_err(|e| e.to_string())?;
+                self.api()
+                    .upload(
+                        drive,
+                        parent,
+                        &file.name,
+                        file.size,
+                        ConflictBehavior::Rename,
+                        reader,
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.message)
+            }
+            other => other.map(|_| ()).map_err(|e| e.message),
+        }
+    }
+
+    /// One file into its folder (made beforehand, or the reason it could not be).
+    async fn restore_one<'f, R, O>(
+        &self,
+        drive: &DriveId,
+        parent: Result<ItemId, String>,
+        file: &'f PlannedFile,
+        index: usize,
+        open: &O,
+    ) -> (&'f PlannedFile, Result<(), String>)
+    where
+        R: AsyncRead + Unpin + Send,
+        O: Fn(usize) -> Result<R, CoreError>,
+    {
+        let result = match parent {
+            Ok(parent) => self.upload(drive, &parent, file, index, open).await,
+            Err(why) => Err(format!("its folder could not be created: {why}")),
+        };
+        (file, result)
+    }
+
+    /// Restores `folders` (so empty ones come back too) and `files` into `to`; `open(i)`
+    /// gives the bytes of `files[i]` (called again if an upload has to be redone).
+    pub async fn run<R, O>(
+        &self,
+        to: &Destination,
+        folders: Vec<Vec<String>>,
+        files: Vec<PlannedFile>,
+        open: O,
+    ) -> Outcome
+    where
+        R: AsyncRead + Unpin + Send,
+        O: Fn(usize) -> Result<R, CoreError>,
+    {
+        let drive = DriveId(to.drive.clone());
+        let mut outcome = Outcome {
+            total: files.len() as u64,
+            ..Outcome::default()
+        };
+        let full = |rel: &[String]| {
+            let mut p = to.folder.clone();
+            p.extend(rel.iter().cloned());
+            p
+        };
+        // Parents before children: a sorted list puts every prefix first.
+        let mut wanted: Vec<Vec<String>> = folders.iter().map(|f| full(f)).collect();
+        wanted.extend(files.iter().map(|f| full(&f.folder)));
+        wanted.sort();
+        wanted.dedup();
+        let mut known: HashMap<Vec<String>, ItemId> = HashMap::new();
+        let mut broken: HashMap<Vec<String>, String> = HashMap::new();
+        for path in wanted.into_iter().filter(|p| !p.is_empty()) {
+            if let Err(e) = self.ensure_folder(&drive, &path, &mut known).await {
+                broken.insert(path, e.message);
+            }
+        }
+        let parent_of = |file: &PlannedFile| {
+            let path = full(&file.folder);
+            if path.is_empty() {
+                return Ok(ItemId("root".into()));
+            }
+            known.get(&path).cloned().ok_or_else(|| {
+                broken
+                    .get(&path)
+                    .cloned()
+                    .unwrap_or_else(|| "unknown error".to_owned())
+            })
+        };
+        let mut queue = files.iter().enumerate();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < UPLOADS_IN_FLIGHT {
+                let Some((index, file)) = queue.next() else {
+                    break;
+                };
+                running.push(self.restore_one(&drive, parent_of(file), file, index, &open));
+            }
+            let Some((file, result)) = running.next().await else {
+                break;
+            };
+            match result {
+                Ok(()) => {
+                    outcome.restored += 1;
+                    outcome.bytes += file.size;
+                }
+                Err(error) => {
+                    outcome.failed += 1;
+                    let path = file.shown(&to.folder);
+                    tracing::warn!(file = %path, %error, "a file could not be restored");
+                    if outcome.issues.len() < ISSUES_LISTED {
+                        outcome.issues.push(Issue {
+                            path,
+                            title: file.name.clone(),
+                            error,
+                        });
+                    }
+                }
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_actions_are_read_in_any_case_and_default_to_keep() {
+        assert_eq!(
+            DocumentAction::from_wire(None).ok(),
+            Some(DocumentAction::Keep)
+        );
+        assert_eq!(
+            DocumentAction::from_wire(Some("OVERWRITE")).ok(),
+            Some(DocumentAction::Overwrite)
+        );
+        assert_eq!(
+            DocumentAction::from_wire(Some("keep")).ok(),
+            Some(DocumentAction::Keep)
+        );
+        assert!(DocumentAction::from_wire(Some("merge")).is_err());
+    }
+
+    #[test]
+    fn destination_folders_are_names_under_the_root() {
+        assert_eq!(
+            destination_folder(Some("/Restored\\2026/ ./x ")).ok(),
+            Some(vec![
+                "Restored".to_owned(),
+                "2026".to_owned(),
+                "x".to_owned()
+            ])
+        );
+        assert_eq!(destination_folder(None).ok(), Some(Vec::new()));
+        assert!(destination_folder(Some("a/../b")).is_err());
+    }
+}
