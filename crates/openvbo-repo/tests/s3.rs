@@ -261,3 +261,107 @@ async fn slowdown_and_resets_are_retried_and_a_dead_store_is_reported_within_the
         t.elapsed()
     );
 }
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: openvbo_repo::cli::RepoArgs,
+}
+
+/// `openvbo repo` with the S3 options and the key alone, as after losing the server.
+async fn s3_cli(port: u16, key: &std::path::Path, args: &[&str]) -> Result<String> {
+    use clap::Parser;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut full = vec![
+        "openvbo-repo",
+        "--s3-endpoint",
+        &endpoint,
+        "--s3-bucket",
+        "drill",
+        "--s3-prefix",
+        "Veeam/openvbo/repo1",
+        "--s3-access-key",
+        "test-access",
+        "--key-file",
+        key.to_str().unwrap(),
+    ];
+    full.extend_from_slice(args);
+    let mut cli = Cli::try_parse_from(full).unwrap();
+    // The secret comes from the environment in real use; set it directly (no shared env).
+    cli.args.s3_secret_key = Some("test-secret-never-shown".into());
+    let mut out = Vec::new();
+    openvbo_repo::cli::run_to(cli.args, &mut out).await?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_lists_extracts_and_checks_an_s3_repository_with_the_key_alone() {
+    let moto = start_moto().await;
+    create_bucket(moto.port, "drill").await;
+    let backend: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(moto.port, "drill"), budget()).unwrap());
+    let repo = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .unwrap();
+    let mut w = repo.writer(mailbox(1), None).await.unwrap();
+    w.put_folder(FolderEntry {
+        id: "inbox-id".into(),
+        parent: None,
+        name: "Inbox".into(),
+        metadata: serde_json::Value::Null,
+    })
+    .await
+    .unwrap();
+    let mime = b"Subject: disaster recovery\r\n\r\nbody".to_vec();
+    let attachment = random_bytes(9, 300_000);
+    w.put_item(
+        item("inbox-id", "AAMkDR"),
+        vec![Part::bytes("mime", mime.clone())],
+    )
+    .await
+    .unwrap();
+    let mut file = item("inbox-id", "AAMkBig");
+    file.metadata = serde_json::json!({"subject": "with a big part"});
+    w.put_item(file, vec![Part::bytes("mime", attachment.clone())])
+        .await
+        .unwrap();
+    let point = w.commit(b"", serde_json::Value::Null).await.unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("master.key");
+    std::fs::write(&key, MASTER).unwrap();
+
+    let out = s3_cli(moto.port, &key, &["--json", "ls"]).await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let points = v.as_array().unwrap();
+    assert_eq!(points.len(), 1, "{out}");
+    assert_eq!(points[0]["items"], 2);
+    assert_eq!(points[0]["resource"], "user1@contoso.example");
+
+    let to = tmp.path().join("out");
+    s3_cli(
+        moto.port,
+        &key,
+        &["extract", &point.id.0, "--to", to.to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(to.join("Inbox/AAMkDR.eml")).unwrap(), mime);
+    assert_eq!(
+        std::fs::read(to.join("Inbox/AAMkBig.eml")).unwrap(),
+        attachment
+    );
+
+    let out = s3_cli(moto.port, &key, &["--json", "check", "--read-data"])
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0, "{out}");
+    assert_eq!(v["items"], 2);
+
+    // Another key: refused with a clear error.
+    let wrong = tmp.path().join("wrong.key");
+    std::fs::write(&wrong, [8u8; 32]).unwrap();
+    let e = s3_cli(moto.port, &wrong, &["ls"]).await.err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
+}
