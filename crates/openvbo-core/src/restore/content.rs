@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 use super::mail::MessageFacts;
 use super::resolve::ChosenResource;
-use crate::backup::{CatalogItem, CatalogQuery, RepositoryId, RestorePointId};
+use crate::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId, RestorePointId};
 use crate::store::RestorePointStore;
 use crate::CoreError;
 
@@ -104,6 +104,25 @@ impl CatalogIndexer {
             let mut items = Vec::new();
             while let Some(item) = entries.next().await {
                 items.push(item?);
+            }
+            // A top folder's parent is the mailbox root (or the drive root), which is not
+            // itself backed up: in the catalog the top level has no parent.
+            let folders: HashSet<String> = items
+                .iter()
+                .filter(|i| i.kind == CatalogItemKind::Folder)
+                .map(|i| i.item_id.clone())
+                .collect();
+            for item in items
+                .iter_mut()
+                .filter(|i| i.kind == CatalogItemKind::Folder)
+            {
+                if item
+                    .parent_id
+                    .as_ref()
+                    .is_some_and(|p| !folders.contains(p))
+                {
+                    item.parent_id = None;
+                }
             }
             if !items.is_empty() {
                 store.insert_catalog_items(&items).await?;
