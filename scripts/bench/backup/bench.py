@@ -27,6 +27,7 @@ Settings (environment):
   BENCH_BIN         server binary                                    (target/release/openvbo)
   BENCH_KEEP=1      keep the work directory (logs, repositories, export)
   BENCH_SIM_ARGS    extra simulator flags, e.g. "--throttle-profile microsoft"
+  BENCH_JOB_SCOPE   mailboxes (a PartialOrganization job of every mailbox) or entire   (mailboxes)
 All traffic goes to 127.0.0.1; every wait is bounded (BENCH_RUN_TIMEOUT s per backup, 900).
 """
 
@@ -54,6 +55,7 @@ USERS = int(os.environ.get("BENCH_USERS", "20"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
 LATENCIES = [int(x) for x in os.environ.get("BENCH_LATENCIES", "0,50").split(",") if x]
 CHANGE_PCT = float(os.environ.get("BENCH_CHANGE_PCT", "1"))
+SCOPE = os.environ.get("BENCH_JOB_SCOPE", "mailboxes")
 RUN_TIMEOUT = float(os.environ.get("BENCH_RUN_TIMEOUT", "900"))
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results"))
 BIN = common.BIN
@@ -297,6 +299,18 @@ def run_job(client, srv, sim_port, job_id, repo_dir, sim=None):
     }
 
 
+def job_body(repo_id):
+    """Every mailbox of the organization: what restic is given the bytes of. `entire` takes the
+    whole organization instead (OneDrives and sites too, once the server backs them up)."""
+    body = {"name": "Bench", "repositoryId": repo_id, "schedulePolicy": {"type": "ManualOnly"}}
+    if SCOPE == "entire":
+        body["backupType"] = "EntireOrganization"
+    else:
+        body["backupType"] = "SelectedItems"
+        body["selectedItems"] = [{"type": "PartialOrganization", "mailbox": True}]
+    return body
+
+
 def time_v(args, out_file):
     """Runs a command under /usr/bin/time -v; returns wall, CPU and peak RSS."""
     tv = out_file.with_suffix(".time")
@@ -328,9 +342,7 @@ def one_latency(work, latency, results):
         repo = api(client, "POST", "/v6/BackupRepositories", {
             "name": "Bench", "path": str(repo_dir), "retentionType": "SnapshotBased",
             "retentionPeriodType": "Yearly", "yearlyRetentionPeriod": "Year1"})
-        job = api(client, "POST", f"/v6/Organizations/{org['id']}/Jobs", {
-            "name": "Bench", "backupType": "EntireOrganization", "repositoryId": repo["id"],
-            "schedulePolicy": {"type": "ManualOnly"}})
+        job = api(client, "POST", f"/v6/Organizations/{org['id']}/Jobs", job_body(repo["id"]))
         g = Graph(sim_port)
         users = g.mailbox_users()
         set_latency(sim_port, latency)
@@ -388,7 +400,7 @@ def main():
     m.pop("nginx", None)
     results = {"stamp": stamp, "machine": m, "restic": restic_version(),
                "settings": {"users": USERS, "messages_per_mailbox": MESSAGES, "latencies_ms": LATENCIES,
-                            "change_pct": CHANGE_PCT}, "runs": []}
+                            "change_pct": CHANGE_PCT, "job_scope": SCOPE}, "runs": []}
     try:
         for latency in LATENCIES:
             one_latency(work, latency, results)

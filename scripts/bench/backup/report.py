@@ -23,6 +23,9 @@ def ok(flag):
 def render(R):
     """Markdown lines for one result, and its rows (for the chart)."""
     m, s = R["machine"], R["settings"]
+    # Results before `job_scope` existed used an EntireOrganization job (mail only at the time).
+    job = ("`EntireOrganization` job" if s.get("job_scope", "entire") == "entire"
+           else "`SelectedItems` job of every mailbox (`PartialOrganization`, `mailbox: true`)")
     rows = []
     for run in R["runs"]:
         for kind in ("full", "incr"):
@@ -50,7 +53,7 @@ def render(R):
              f"{s['messages_per_mailbox']} generated messages per mailbox (bodies ~4–60 KB, every 8th with an "
              "attachment). Scaled down from issue 10's 100 users × 2,000 messages + 200 files to keep a run "
              "within minutes on this machine; files are not in it because the server backs up mail only so far.")
-    L.append("- Driven over HTTPS through the v6 jobs routes (one `EntireOrganization` job, `POST …/start`, "
+    L.append(f"- Driven over HTTPS through the v6 jobs routes (one {job}, `POST …/start`, "
              "session polled every 100 ms). Items = the simulator's `messageDownloads`; MB = MIME read from "
              "Microsoft as the session log reports it per mailbox; written MB = the session's "
              "`transferredDataBytes` (compressed, deduplicated, encrypted); Graph requests = the simulator's `graphRequests` (token requests not "
