@@ -112,6 +112,33 @@ impl Drop for InFlight {
     }
 }
 
+/// A response body that keeps its request in flight until it has been sent
+/// (or dropped, when the client went away).
+struct Sending {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Sending {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 pub struct ServeOptions {
     pub limits: ConnectionLimits,
     pub shutdown_grace: Duration,
@@ -232,8 +259,16 @@ pub async fn serve(
                 let app = app.clone();
                 async move {
                     let response = app.oneshot(req).await;
-                    drop(in_flight);
-                    response
+                    // In flight until the body has been sent, not only its
+                    // headers: a long download is not an idle connection.
+                    response.map(|r| {
+                        r.map(|body| {
+                            axum::body::Body::new(Sending {
+                                body,
+                                _in_flight: in_flight,
+                            })
+                        })
+                    })
                 }
             });
             let conn = builder.serve_connection_with_upgrades(
@@ -262,4 +297,72 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use axum::routing::get;
+
+    /// A download that takes several idle periods must arrive whole: the
+    /// idle timer once counted a request as done when its headers left.
+    #[tokio::test]
+    async fn a_long_download_is_not_an_idle_connection() {
+        async fn slow() -> axum::body::Body {
+            let chunks = futures::stream::unfold(0u8, |i| async move {
+                if i == 4 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                Some((
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a' + i; 1000])),
+                    i + 1,
+                ))
+            });
+            axum::body::Body::from_stream(chunks)
+        }
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(certified.key_pair.serialize_der()).unwrap();
+        let tls = crate::tls::server_config(vec![certified.cert.der().clone()], key).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let limits = ConnectionLimits {
+            idle_timeout: Duration::from_millis(100),
+            ..ConnectionLimits::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            tls,
+            Router::new().route("/slow", get(slow)),
+            ServeOptions {
+                limits,
+                shutdown_grace: Duration::from_secs(5),
+            },
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let client = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+            )
+            .tls_built_in_root_certs(false)
+            .build()
+            .unwrap();
+        let body = client
+            .get(format!("https://localhost:{port}/slow"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .expect("the whole body arrives");
+        let expected: Vec<u8> = (0..4u8).flat_map(|i| vec![b'a' + i; 1000]).collect();
+        assert_eq!(body.as_ref(), expected.as_slice());
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
 }

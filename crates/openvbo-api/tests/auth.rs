@@ -133,9 +133,12 @@ async fn wrong_credentials_and_bad_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failures_are_slowed_down_without_locking_out_the_admin() {
-    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
-        c.login_throttle.window = Duration::from_secs(2)
-    })
+    let clock = openvbo_core::clock::ManualClock::new();
+    let (_dir, _sim, server) = start_on_clock(
+        vec![contoso()],
+        |c| c.login_throttle.window = Duration::from_secs(2),
+        clock.clone(),
+    )
     .await;
     for _ in 0..5 {
         let (status, _) = server.login(ADMIN, "guess").await;
@@ -184,8 +187,12 @@ async fn repeated_failures_are_slowed_down_without_locking_out_the_admin() {
     let elsewhere = server.client_from([127, 0, 0, 2]);
     let (status, _) = server.login_via(&elsewhere, ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
-    // …and the block lifts by itself.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // …the block holds until its window has passed…
+    clock.advance(Duration::from_millis(1900));
+    let (status, _) = server.login(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // …and then lifts by itself.
+    clock.advance(Duration::from_millis(200));
     let (status, _) = server.login(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -239,9 +246,12 @@ async fn refresh_tokens_rotate_and_are_single_use() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protected_endpoints_require_a_valid_bearer_token() {
-    let (_dir, _sim, server) = start_with(vec![contoso()], |c| {
-        c.access_token_lifetime = Duration::from_secs(1)
-    })
+    let clock = openvbo_core::clock::ManualClock::new();
+    let (_dir, _sim, server) = start_on_clock(
+        vec![contoso()],
+        |c| c.access_token_lifetime = Duration::from_secs(1),
+        clock.clone(),
+    )
     .await;
     let r = server
         .client
@@ -293,7 +303,7 @@ async fn protected_endpoints_require_a_valid_bearer_token() {
         .call(Method::GET, "/v6/Organizations", &token, None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     let (status, body) = server
         .call(Method::GET, "/v6/Organizations", &token, None)
         .await;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Writes to a temporary file, syncs, then renames: a reader (or a restart
 /// after a crash) never sees half a file. `private` files are mode 0600.
-pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -24,7 +24,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> io::Result<
 }
 
 /// Creates the data dir, private to the server's user.
-pub fn create_private_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
     if path.is_dir() {
         return Ok(());
     }

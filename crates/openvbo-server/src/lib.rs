@@ -10,6 +10,7 @@
 //! [`Prepared::serve`]; tests do the same with a listener on port 0. Nothing
 //! here prints: what an operator must see (a generated password) is
 //! returned, and the binary shows it.
+#![deny(clippy::panic, clippy::indexing_slicing, unreachable_pub)]
 
 pub mod config;
 pub mod data_dir;

@@ -143,6 +143,20 @@ pub async fn start_with(
     (dir, sim, server)
 }
 
+/// [`start_with`] on `clock`: tests advance it instead of sleeping.
+pub async fn start_on_clock(
+    tenants: Vec<Tenant>,
+    adjust: impl FnOnce(&mut ServerConfig),
+    clock: openvbo_core::clock::SharedClock,
+) -> (tempfile::TempDir, Sim, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(tenants).await;
+    let mut cfg = config(dir.path(), &sim.url);
+    adjust(&mut cfg);
+    let server = Server::start_on(cfg, clock).await;
+    (dir, sim, server)
+}
+
 pub fn config(data_dir: &Path, sim: &Url) -> ServerConfig {
     let mut config = ServerConfig::with_data_dir(data_dir);
     config.m365_login_url = Some(sim.clone());
@@ -156,11 +170,17 @@ pub fn config(data_dir: &Path, sim: &Url) -> ServerConfig {
 
 impl Server {
     pub async fn start(config: ServerConfig) -> Server {
+        Self::start_on(config, openvbo_core::clock::system()).await
+    }
+
+    pub async fn start_on(config: ServerConfig, clock: openvbo_core::clock::SharedClock) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let data_dir = config.data_dir.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let prepared = openvbo_server::prepare(config).await.unwrap();
+        let prepared = openvbo_server::prepare_with_clock(config, clock)
+            .await
+            .unwrap();
         let cert = std::fs::read(&prepared.cert_path).unwrap();
         let handle = tokio::spawn(prepared.serve(listener, async {
             let _ = stopped.await;
