@@ -53,7 +53,7 @@ async fn env_with(
     tenants: Vec<m365_sim::Tenant>,
     admin: &str,
     password: &str,
-    adjust: impl FnOnce(&mut openvbo_api::ServerConfig),
+    adjust: impl FnOnce(&mut openvbo_server::ServerConfig),
 ) -> Env {
     let (dir, sim, server) = start_with(tenants, adjust).await;
     let token = server.token().await;

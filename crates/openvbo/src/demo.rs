@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use m365_sim::{SimOptions, Simulator, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_UPN};
-use openvbo_api::ServerConfig;
+use openvbo_server::ServerConfig;
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -45,8 +45,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             )
         })?;
     // A fresh password every run, so the printed commands always work.
-    let password = openvbo_api::reset_admin_password(&config, &config.admin_user, None).await?;
-    let prepared = openvbo_api::prepare(config).await?;
+    let password = openvbo_server::reset_admin_password(&config, &config.admin_user, None).await?;
+    let prepared = openvbo_server::prepare(config).await?;
 
     let port = listener.local_addr()?.port();
     let base = format!("https://localhost:{port}");

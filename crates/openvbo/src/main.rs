@@ -1,11 +1,6 @@
 //! `openvbo`: the server, the Microsoft 365 simulator, a one-command demo,
 //! and administration. Everything real lives in the library crates.
 
-// Transitional: the committed demo.rs (being extended in another change)
-// still names the composition root by its old crate; remove once it says
-// `openvbo_server` itself.
-extern crate openvbo_server as openvbo_api;
-
 mod admin;
 mod cli;
 mod console;
