@@ -284,7 +284,7 @@ impl<'a> MailRestorer<'a> {
             Some(id) => {
                 let existing = self.existing_in(&folder).await?;
                 match existing.get(id) {
-                    Some(subjects) if subjects.iter().any(|s| *s == message.subject) => {
+                    Some(subjects) if subjects.contains(&message.subject) => {
                         return Ok(Outcome::Skipped)
                     }
                     Some(_) if !changed_items => return Ok(Outcome::Skipped),

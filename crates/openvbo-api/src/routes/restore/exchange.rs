@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
-fn exchange_session(state: &AppState, raw: &str) -> Result<RestoreSession, ApiError> {
+pub(crate) fn exchange_session(state: &AppState, raw: &str) -> Result<RestoreSession, ApiError> {
     let session = state.restore.sessions.active(session_id(raw)?)?;
     if session.kind != RestoreKind::Exchange {
         return Err(ApiError::bad_request(format!(
@@ -117,10 +117,9 @@ fn item_view(session: &RestoreSession, mailbox_id: &str, i: &CatalogItem) -> Val
     if let Some(sender) = &i.sender {
         item.insert("from".into(), json!(sender));
     }
-    if let Some(sent) = i.created {
-        item.insert("sent".into(), json!(wire_time(sent)));
-    }
-    if let Some(received) = i.modified.or(i.created) {
+    // The catalog's `created` is when Exchange received the message; its send time is not
+    // in the catalog, so `sent` is left out rather than guessed.
+    if let Some(received) = i.created {
         item.insert("received".into(), json!(wire_time(received)));
     }
     let mut links = Map::new();
@@ -186,6 +185,7 @@ pub async fn folders(
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let session = exchange_session(&state, &session)?;
+    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let q = QueryParams::parse(query.as_deref())?;
     let (offset, limit) = window(&q)?;
     let filter = FolderFilter::from_wire(q.get("parentId"));
@@ -224,6 +224,7 @@ pub async fn folder(
     Path((session, mailbox_id, folder_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let session = exchange_session(&state, &session)?;
+    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let found = browse::folder(
         state.restore.store.as_ref(),
         &session,
@@ -241,6 +242,7 @@ pub async fn items(
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let session = exchange_session(&state, &session)?;
+    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let q = QueryParams::parse(query.as_deref())?;
     let (offset, limit) = window(&q)?;
     // v6 filters by folderId; v7 clients send parentId.
@@ -279,6 +281,7 @@ pub async fn item(
     Path((session, mailbox_id, item_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let session = exchange_session(&state, &session)?;
+    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let found = browse::entry(
         state.restore.store.as_ref(),
         &session,

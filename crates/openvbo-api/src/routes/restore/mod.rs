@@ -2,13 +2,17 @@
 //!
 //! - `sessions.rs`: explore, list, get, stop, events, the session's organization;
 //! - `exchange.rs`: mailboxes, folders and items of a `Vex` session;
+//! - `exchange_actions.rs`: saving messages (MSG, EML, zip) and restoring them;
+//! - `repo_content.rs`: the repository behind the catalog and the saves;
 //! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
 //!
-//! Operations of the area not implemented yet (saves, restores, PST export, sends, searches,
-//! OneDrive, SharePoint and Teams browsing) fall through to the router's fallback, which
-//! answers 501 naming the operation.
+//! Operations of the area not implemented yet (PST export, sends, searches, bulk mailbox
+//! restore, Teams) fall through to the router's fallback, which answers 501 naming the
+//! operation.
 
 mod exchange;
+mod exchange_actions;
+mod repo_content;
 mod sessions;
 mod views;
 
@@ -18,6 +22,7 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::Router;
 use openvbo_core::clock::SharedClock;
+use openvbo_core::restore::content::CatalogIndexer;
 use openvbo_core::restore::RestoreSessions;
 use openvbo_core::store::Store;
 
@@ -30,6 +35,8 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 pub struct RestoreState {
     pub sessions: RestoreSessions,
     pub store: Arc<dyn Store>,
+    /// Fills each shown resource's catalog from its repository on first use.
+    pub indexer: CatalogIndexer,
 }
 
 impl RestoreState {
@@ -38,6 +45,7 @@ impl RestoreState {
         Arc::new(Self {
             sessions: RestoreSessions::new(points, clock, idle),
             store,
+            indexer: CatalogIndexer::default(),
         })
     }
 }
@@ -77,4 +85,44 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{MAILBOX}/items"), get(exchange::items))
         .route(&format!("{MAILBOX}/items/{{item_id}}"), get(exchange::item))
+        .route(
+            &format!("{MAILBOX}/items/{{item_id}}/save"),
+            post(exchange_actions::save_item),
+        )
+        .route(
+            &format!("{MAILBOX}/items/save"),
+            post(exchange_actions::save_items),
+        )
+        .route(
+            &format!("{MAILBOX}/items/restore"),
+            post(exchange_actions::restore_items),
+        )
+        .route(
+            &format!("{MAILBOX}/items/restoreto"),
+            post(exchange_actions::restore_items_to),
+        )
+        .route(
+            &format!("{MAILBOX}/items/{{item_id}}/restore"),
+            post(exchange_actions::restore_item),
+        )
+        .route(
+            &format!("{MAILBOX}/items/{{item_id}}/restoreto"),
+            post(exchange_actions::restore_item_to),
+        )
+        .route(
+            &format!("{MAILBOX}/folders/{{folder_id}}/restore"),
+            post(exchange_actions::restore_folder),
+        )
+        .route(
+            &format!("{MAILBOX}/folders/{{folder_id}}/restoreto"),
+            post(exchange_actions::restore_folder_to),
+        )
+        .route(
+            &format!("{MAILBOX}/restore"),
+            post(exchange_actions::restore_mailbox),
+        )
+        .route(
+            &format!("{MAILBOX}/restoreto"),
+            post(exchange_actions::restore_mailbox_to),
+        )
 }

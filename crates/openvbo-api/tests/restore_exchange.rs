@@ -1,0 +1,608 @@
+//! Exchange restore over HTTPS against the simulator, from a real backup made through the
+//! jobs routes: explore, browse, save (MSG, EML, zip), restore to the original mailbox (a
+//! deleted message, twice; a deleted folder), restore to another mailbox, and the errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const NANCY: &str = "00000000-0000-4000-8000-000001000001";
+const ANDREW: &str = "00000000-0000-4000-8000-000001000002";
+const CLIENT_ID: &str = "d3590ed6-52b3-4102-aeff-aad2292ab01c";
+
+fn tenant_with_mail() -> m365_sim::Tenant {
+    let inbox: Vec<Value> = (0..2)
+        .map(|n| {
+            json!({"subject": format!("Quarterly report {n}"), "from": "boss@contoso.com",
+                        "to": ["nancy@contoso.onmicrosoft.com"], "isRead": n == 0,
+                        "body": format!("body {n} ").repeat(40)})
+        })
+        .collect();
+    tenant(
+        1,
+        "contoso",
+        &[
+            ("admin", &["Global Administrator"], json!({})),
+            (
+                "nancy",
+                &[],
+                json!({"displayName": "Nancy Davolio", "mailFolders": [
+                    {"displayName": "Inbox", "wellKnownName": "inbox", "messages": inbox,
+                     "childFolders": [{"displayName": "Projects", "messages": [
+                         {"subject": "Plan", "from": "x@contoso.com", "body": "the plan"}]}]}
+                ]}),
+            ),
+            (
+                "andrew",
+                &[],
+                json!({"displayName": "Andrew Fuller", "mailFolders": [
+                    {"displayName": "Inbox", "wellKnownName": "inbox", "messages": []}]}),
+            ),
+        ],
+    )
+}
+
+/// Microsoft's side, read and changed directly (as a user in Outlook would).
+struct Graph {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Graph {
+    async fn new(sim: &Sim) -> Graph {
+        let client = reqwest::Client::new();
+        let base = sim.url.as_str().trim_end_matches('/').to_owned();
+        let answer: Value = client
+            .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
+            .form(&[
+                ("client_id", CLIENT_ID),
+                ("grant_type", "password"),
+                ("username", "admin@contoso.onmicrosoft.com"),
+                ("password", M365_PASSWORD),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["access_token"].as_str().expect("a token").to_owned();
+        Graph {
+            client,
+            base,
+            token,
+        }
+    }
+
+    async fn send(&self, method: Method, path: &str) -> reqwest::Response {
+        self.client
+            .request(method, format!("{}/v1.0/{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn json(&self, path: &str) -> Value {
+        let response = self.send(Method::GET, path).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Every folder of a mailbox as (path, id).
+    async fn folders(&self, user: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut queue = vec![(format!("users/{user}/mailFolders?$top=250"), String::new())];
+        while let Some((path, prefix)) = queue.pop() {
+            let page = self.json(&path).await;
+            for f in page["value"].as_array().unwrap() {
+                let name = f["displayName"].as_str().unwrap();
+                let id = f["id"].as_str().unwrap().to_owned();
+                let full = format!("{prefix}/{name}");
+                if f["childFolderCount"].as_u64().unwrap_or(0) > 0 {
+                    queue.push((
+                        format!("users/{user}/mailFolders/{id}/childFolders?$top=250"),
+                        full.clone(),
+                    ));
+                }
+                out.push((full, id));
+            }
+        }
+        out
+    }
+
+    async fn folder_id(&self, user: &str, path: &str) -> Option<String> {
+        self.folders(user)
+            .await
+            .into_iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, id)| id)
+    }
+
+    async fn messages(&self, user: &str, folder: &str) -> Vec<Value> {
+        let page = self
+            .json(&format!(
+                "users/{user}/mailFolders/{folder}/messages?$top=100&$select=id,subject,isRead,isDraft,receivedDateTime,sentDateTime,from,internetMessageId"
+            ))
+            .await;
+        page["value"].as_array().unwrap().clone()
+    }
+
+    async fn mime(&self, user: &str, message: &str) -> Vec<u8> {
+        let response = self
+            .send(
+                Method::GET,
+                &format!("users/{user}/messages/{message}/$value"),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap().to_vec()
+    }
+}
+
+async fn finished_session(server: &Server, token: &str, job: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, page) = server
+            .call(
+                Method::GET,
+                &format!("/v6/Jobs/{job}/JobSessions"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let results = page["results"].as_array().unwrap();
+        if !results.is_empty() && results[0]["status"] != "Running" {
+            return results[0].clone();
+        }
+        assert!(Instant::now() < deadline, "the backup did not end: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Organization, repository, a job for Nancy's mailbox, one finished backup.
+async fn backed_up() -> (
+    (tempfile::TempDir, tempfile::TempDir),
+    Sim,
+    Server,
+    String,
+    String,
+) {
+    let (dir, sim, server) = start_with(vec![tenant_with_mail()], |_| {}).await;
+    let token = server.token().await;
+    let (status, org) = server
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org_id = org["id"].as_str().unwrap().to_owned();
+    // Outside the data dir, which the server refuses to share.
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo_path = repo_dir.path().join("repo");
+    let (status, repo) = server
+        .call(
+            Method::POST,
+            "/v6/BackupRepositories",
+            &token,
+            Some(json!({"name": "Mail", "path": repo_path.to_str().unwrap(),
+                        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly",
+                        "yearlyRetentionPeriod": "Year1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{repo}");
+    let (status, job) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/Jobs"),
+            &token,
+            Some(
+                json!({"name": "Nancy", "backupType": "SelectedItems", "repositoryId": repo["id"],
+                        "selectedItems": [{"type": "User", "user": {"id": NANCY}, "mailbox": true}],
+                        "schedulePolicy": {"type": "ManualOnly"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Jobs/{job_id}/start"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let session = finished_session(&server, &token, &job_id).await;
+    assert_eq!(session["status"], "Success", "{session}");
+    ((dir, repo_dir), sim, server, token, org_id)
+}
+
+async fn raw(
+    server: &Server,
+    token: &str,
+    path: &str,
+    accept: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = server
+        .client
+        .post(server.url(path))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json");
+    if let Some(accept) = accept {
+        request = request.header("Accept", accept);
+    }
+    request
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn utf16(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
+    let (_dir, sim, server, token, org_id) = backed_up().await;
+    let graph = Graph::new(&sim).await;
+    let inbox_live = graph.folder_id(NANCY, "/Inbox").await.unwrap();
+    let originals = graph.messages(NANCY, &inbox_live).await;
+    let original = originals
+        .iter()
+        .find(|m| m["subject"] == "Quarterly report 0")
+        .unwrap()
+        .clone();
+    let original_mime = graph.mime(NANCY, original["id"].as_str().unwrap()).await;
+
+    // Explore and browse.
+    let (status, session) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/explore"),
+            &token,
+            Some(json!({"type": "vex"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["state"], "Working");
+    assert_eq!(session["result"], "Success");
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let base = format!("/v6/RestoreSessions/{sid}/organization/mailboxes");
+    let (status, mailboxes) = server.call(Method::GET, &base, &token, None).await;
+    assert_eq!(status, StatusCode::OK, "{mailboxes}");
+    assert_eq!(
+        mailboxes["results"].as_array().unwrap().len(),
+        1,
+        "{mailboxes}"
+    );
+    assert_eq!(mailboxes["results"][0]["id"], NANCY);
+    let mbx = format!("{base}/{NANCY}");
+    let (status, top) = server
+        .call(
+            Method::GET,
+            &format!("{mbx}/folders?parentId=null"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{top}");
+    let inbox = top["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Inbox")
+        .unwrap_or_else(|| panic!("no Inbox in {top}"))
+        .clone();
+    assert_eq!(inbox["category"], "Inbox");
+    assert_eq!(inbox["type"], "None");
+    assert!(inbox["_links"].get("parent").is_none(), "{inbox}");
+    let inbox_id = inbox["id"].as_str().unwrap().to_owned();
+    let (_, children) = server
+        .call(
+            Method::GET,
+            &format!("{mbx}/folders?parentId={inbox_id}"),
+            &token,
+            None,
+        )
+        .await;
+    let projects = children["results"][0].clone();
+    assert_eq!(projects["name"], "Projects", "{children}");
+    assert!(projects["_links"]["parent"]["href"]
+        .as_str()
+        .unwrap()
+        .ends_with(&inbox_id));
+    let (status, items) = server
+        .call(
+            Method::GET,
+            &format!("{mbx}/items?folderId={inbox_id}&limit=1"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{items}");
+    assert_eq!(items["results"].as_array().unwrap().len(), 1);
+    assert!(items["_links"].get("next").is_some(), "{items}");
+    let (_, items) = server
+        .call(
+            Method::GET,
+            &format!("{mbx}/items?folderId={inbox_id}"),
+            &token,
+            None,
+        )
+        .await;
+    let listed = items["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{items}");
+    let item = listed
+        .iter()
+        .find(|i| i["subject"] == "Quarterly report 0")
+        .unwrap()
+        .clone();
+    assert_eq!(item["itemClass"], "IPM.Note");
+    let item_id = item["id"].as_str().unwrap().to_owned();
+    let other_id = listed
+        .iter()
+        .find(|i| i["subject"] == "Quarterly report 1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Save: the original MIME byte for byte, an MSG, a zip of MSGs.
+    let eml = raw(
+        &server,
+        &token,
+        &format!("{mbx}/items/{item_id}/save"),
+        Some("message/rfc822"),
+        None,
+    )
+    .await;
+    assert_eq!(eml.status(), StatusCode::OK);
+    assert!(eml.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("filename=\"Quarterly report 0.eml\""));
+    assert_eq!(eml.bytes().await.unwrap().to_vec(), original_mime);
+    let msg = raw(
+        &server,
+        &token,
+        &format!("{mbx}/items/{item_id}/save"),
+        Some("application/octet-stream"),
+        None,
+    )
+    .await;
+    assert_eq!(msg.status(), StatusCode::OK);
+    assert!(msg.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("filename=\"Quarterly report 0.msg\""));
+    let msg = msg.bytes().await.unwrap();
+    assert_eq!(&msg[..8], &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    assert!(contains(&msg, &utf16("Quarterly report 0")));
+    assert!(contains(&msg, &utf16("boss@contoso.com")));
+    let zip = raw(
+        &server,
+        &token,
+        &format!("{mbx}/items/Save"),
+        None,
+        Some(json!({"items": [{"id": item_id}, {"Id": other_id}]})),
+    )
+    .await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    let zip = zip.bytes().await.unwrap();
+    assert_eq!(&zip[..4], b"PK\x03\x04");
+    assert!(contains(&zip, b"Inbox/Quarterly report 0.msg"));
+    assert!(contains(&zip, b"Inbox/Quarterly report 1.msg"));
+
+    // The message is deleted in Outlook, then restored where it was, once.
+    let deleted = graph
+        .send(
+            Method::DELETE,
+            &format!(
+                "users/{NANCY}/messages/{}",
+                original["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert!(deleted.status().is_success());
+    let (status, stats) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/restore"),
+            &token,
+            Some(json!({"items": [{"id": item_id}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["createdItemsCount"], 1, "{stats}");
+    assert_eq!(stats["failedItemsCount"], 0, "{stats}");
+    let now = graph.messages(NANCY, &inbox_live).await;
+    let restored: Vec<&Value> = now
+        .iter()
+        .filter(|m| m["subject"] == "Quarterly report 0")
+        .collect();
+    assert_eq!(restored.len(), 1, "{now:?}");
+    let restored = restored[0];
+    assert_eq!(restored["isDraft"], false);
+    assert_eq!(restored["internetMessageId"], original["internetMessageId"]);
+    assert_eq!(restored["from"], original["from"]);
+    assert_eq!(restored["receivedDateTime"], original["receivedDateTime"]);
+    assert_eq!(restored["sentDateTime"], original["sentDateTime"]);
+    let (status, again) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/{item_id}/restore"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["createdItemsCount"], 0, "{again}");
+    assert_eq!(again["skippedItemsCount"], 1, "{again}");
+    assert_eq!(graph.messages(NANCY, &inbox_live).await.len(), 2);
+
+    // A deleted folder comes back with its message.
+    let projects_live = graph.folder_id(NANCY, "/Inbox/Projects").await.unwrap();
+    let gone = graph
+        .send(
+            Method::DELETE,
+            &format!("users/{NANCY}/mailFolders/{projects_live}"),
+        )
+        .await;
+    assert!(gone.status().is_success());
+    assert!(graph.folder_id(NANCY, "/Inbox/Projects").await.is_none());
+    let (status, stats) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/folders/{}/restore", projects["id"].as_str().unwrap()),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["createdItemsCount"], 1, "{stats}");
+    assert_eq!(stats["failedFoldersCount"], 0, "{stats}");
+    let back = graph.folder_id(NANCY, "/Inbox/Projects").await.unwrap();
+    let plan = graph.messages(NANCY, &back).await;
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0]["subject"], "Plan");
+    assert_eq!(plan[0]["isDraft"], false);
+
+    // To another mailbox, into a folder created for it.
+    let (status, stats) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/restoreTo"),
+            &token,
+            Some(
+                json!({"mailbox": "andrew@contoso.onmicrosoft.com", "folder": "Restored",
+                        "markRestoredAsUnread": "true", "items": [{"id": other_id}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["createdItemsCount"], 1, "{stats}");
+    let target = graph
+        .folder_id(ANDREW, "/Restored/Inbox")
+        .await
+        .expect("the target folder was created");
+    let copied = graph.messages(ANDREW, &target).await;
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0]["subject"], "Quarterly report 1");
+    assert_eq!(copied[0]["isRead"], false);
+    assert_eq!(copied[0]["isDraft"], false);
+
+    // Errors say what is wrong.
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/AAMkNoSuchItem=/restore"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, &["AAMkNoSuchItem"]);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/restore"),
+            &token,
+            Some(json!({"items": []})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, &["items"]);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/restoreTo"),
+            &token,
+            Some(json!({"items": [{"id": item_id}]})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, &["mailbox"]);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/restore"),
+            &token,
+            Some(
+                json!({"userName": "admin@contoso.onmicrosoft.com", "userPassword": "x",
+                        "items": [{"id": item_id}]}),
+            ),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, &["userName"]);
+    assert!(!body.to_string().contains("\"x\""));
+
+    // Events: start, saves, restores with their counts.
+    let (_, events) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}/Events?limit=100"),
+            &token,
+            None,
+        )
+        .await;
+    let events = events["results"].as_array().unwrap().clone();
+    assert_eq!(events[0]["title"], "Restore session started");
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "Save").count(),
+        3,
+        "{events:?}"
+    );
+    let restores: Vec<&Value> = events.iter().filter(|e| e["type"] == "Restore").collect();
+    assert_eq!(restores.len(), 4, "{events:?}");
+    assert!(restores[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1 skipped"));
+
+    // A stopped session refuses actions, clearly.
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &format!("/v6/RestoreSessions/{sid}/Stop"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &format!("{mbx}/items/{item_id}/restore"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::CONFLICT, &["stopped"]);
+    let stopped = raw(
+        &server,
+        &token,
+        &format!("{mbx}/items/{item_id}/save"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(stopped.status(), StatusCode::CONFLICT);
+}
