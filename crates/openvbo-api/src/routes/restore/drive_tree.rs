@@ -1,0 +1,396 @@
+//! A drive (a OneDrive or a document library) as one restore point holds it, read from the
+//! repository: the snapshot the backup engine wrote (`openvbo-backup/src/drive.rs`).
+//!
+//! The engine stores every folder but the drive's root as a folder entry (its parent the Graph
+//! id of its parent folder) and every file as an item in its folder, with the file's name and
+//! size in the metadata and its bytes as the part `content`. The root itself is never stored:
+//! a folder or file whose parent is not a stored folder is at the top level.
+//!
+//! Opening a snapshot reads the folder entries into a map (folders only, as the connector's
+//! folder map does); files are streamed from the tree each time they are listed, so memory
+//! holds one tree blob and the page asked for, whatever the drive's size.
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt;
+use openvbo_core::backup::RestorePointId;
+use openvbo_core::restore::{ChosenResource, FolderFilter};
+use openvbo_core::CoreError;
+use openvbo_repo::{ItemEntry, PartEntry, Repository, TreeEntry};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The part holding a file's bytes.
+pub(crate) const CONTENT: &str = "content";
+
+/// A folder of the snapshot; `parent` is None at the top level.
+#[derive(Clone, Debug)]
+pub(crate) struct DriveFolder {
+    pub id: String,
+    pub parent: Option<String>,
+    pub name: String,
+}
+
+/// A file of the snapshot.
+#[derive(Clone, Debug)]
+pub(crate) struct DriveFile {
+    pub id: String,
+    /// None at the top level.
+    pub parent: Option<String>,
+    pub name: String,
+    pub size: u64,
+    /// Unix seconds, as Microsoft last reported it.
+    pub modified: i64,
+    pub content: Option<PartEntry>,
+}
+
+/// One backed-up drive at one restore point.
+pub(crate) struct DriveSnapshot {
+    pub repo: Repository,
+    point: openvbo_repo::RestorePoint,
+    folders: HashMap<String, FolderNode>,
+}
+
+struct FolderNode {
+    parent: String,
+    name: String,
+}
+
+fn repo_error(doing: &str, e: openvbo_repo::RepoError) -> ApiError {
+    ApiError::Core(CoreError::Internal(format!("{doing}: {e}")))
+}
+
+/// The engine's point id, kept as the resource's record.
+fn engine_point(chosen: &ChosenResource) -> Result<openvbo_repo::RestorePointId, ApiError> {
+    let id = std::str::from_utf8(&chosen.resource.record)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::Core(CoreError::Internal(format!(
+                "the restore point of {} records no repository snapshot",
+                chosen.resource.display_name
+            )))
+        })?;
+    Ok(openvbo_repo::RestorePointId(id.to_owned()))
+}
+
+/// The repository holding `point`.
+pub(crate) async fn repository_of(
+    state: &AppState,
+    point: RestorePointId,
+) -> Result<Repository, ApiError> {
+    let record = state
+        .restore
+        .store
+        .get_restore_point(point)
+        .await
+        .map_err(CoreError::from)?
+        .ok_or_else(|| ApiError::NotFound(format!("restore point {point} no longer exists")))?;
+    let handle = state.repositories.engine(record.repository_id).await?;
+    handle
+        .as_any()
+        .downcast_ref::<Repository>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::Core(CoreError::Internal(format!(
+                "repository {} is not an openvbo repository",
+                record.repository_id
+            )))
+        })
+}
+
+fn file_of(item: ItemEntry) -> Option<DriveFile> {
+    if item.metadata["kind"].as_str() != Some("file") {
+        return None;
+    }
+    let name = item.metadata["name"]
+        .as_str()
+        .unwrap_or(&item.id)
+        .to_owned();
+    let content = item.parts.into_iter().find(|p| p.name == CONTENT);
+    Some(DriveFile {
+        id: item.id,
+        parent: Some(item.folder),
+        name,
+        size: item.size,
+        modified: item.modified,
+        content,
+    })
+}
+
+impl DriveSnapshot {
+    /// Opens the snapshot the session shows for `chosen`.
+    pub async fn open(state: &AppState, chosen: &ChosenResource) -> Result<Self, ApiError> {
+        let repo = repository_of(state, chosen.point_id).await?;
+        let point = repo
+            .read_point(&engine_point(chosen)?)
+            .await
+            .map_err(|e| repo_error("reading the drive's restore point", e))?;
+        let mut folders = HashMap::new();
+        {
+            let mut entries = repo.entries(&point);
+            while let Some(entry) = entries
+                .try_next()
+                .await
+                .map_err(|e| repo_error("reading the drive's folders", e))?
+            {
+                if let TreeEntry::Folder(f) = entry {
+                    folders.insert(
+                        f.id,
+                        FolderNode {
+                            parent: f.parent.unwrap_or_default(),
+                            name: f.name,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(Self {
+            repo,
+            point,
+            folders,
+        })
+    }
+
+    /// A stored parent id, or None when it is the (never stored) root.
+    fn parent_of(&self, raw: &str) -> Option<String> {
+        self.folders.contains_key(raw).then(|| raw.to_owned())
+    }
+
+    fn folder_view(&self, id: &str, node: &FolderNode) -> DriveFolder {
+        DriveFolder {
+            id: id.to_owned(),
+            parent: self.parent_of(&node.parent),
+            name: node.name.clone(),
+        }
+    }
+
+    pub fn folder(&self, id: &str) -> Option<DriveFolder> {
+        self.folders
+            .get_key_value(id.trim())
+            .map(|(id, node)| self.folder_view(id, node))
+    }
+
+    /// A folder by id, or a 404 naming it.
+    pub fn require_folder(&self, id: &str) -> Result<DriveFolder, ApiError> {
+        self.folder(id).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "there is no folder '{}' in this backup of the drive",
+                crate::query::shorten(id)
+            ))
+        })
+    }
+
+    /// Folder names from the top level down to `id` (empty for the root).
+    pub fn folder_path(&self, id: Option<&str>) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut at = id.map(str::to_owned);
+        // A cycle cannot come from Graph, but a damaged tree must not loop forever.
+        let mut hops = 0;
+        while let Some(current) = at {
+            let Some(node) = self.folders.get(&current) else {
+                break;
+            };
+            names.push(node.name.clone());
+            at = self.parent_of(&node.parent);
+            hops += 1;
+            if hops > self.folders.len() {
+                break;
+            }
+        }
+        names.reverse();
+        names
+    }
+
+    /// Whether `folder` is `ancestor` or below it.
+    pub fn is_within(&self, folder: Option<&str>, ancestor: &str) -> bool {
+        let mut at = folder.map(str::to_owned);
+        let mut hops = 0;
+        while let Some(current) = at {
+            if current == ancestor {
+                return true;
+            }
+            at = self
+                .folders
+                .get(&current)
+                .and_then(|n| self.parent_of(&n.parent));
+            hops += 1;
+            if hops > self.folders.len() {
+                return false;
+            }
+        }
+        false
+    }
+
+    fn matches(&self, parent: Option<&str>, filter: &FolderFilter) -> bool {
+        match filter {
+            FolderFilter::Tree => true,
+            FolderFilter::TopLevel => parent.is_none(),
+            FolderFilter::Children(id) => parent == Some(id.as_str()),
+        }
+    }
+
+    /// Folders in a stable order (path, then id), the window `offset..offset+limit`, and
+    /// whether more follow.
+    pub fn folders(
+        &self,
+        filter: &FolderFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<DriveFolder>, bool), ApiError> {
+        if let FolderFilter::Children(id) = filter {
+            self.require_folder(id)?;
+        }
+        let mut all: Vec<(Vec<String>, DriveFolder)> = self
+            .folders
+            .iter()
+            .map(|(id, node)| self.folder_view(id, node))
+            .filter(|f| self.matches(f.parent.as_deref(), filter))
+            .map(|f| (self.folder_path(Some(&f.id)), f))
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = all.len() > start.saturating_add(take);
+        Ok((
+            all.into_iter()
+                .skip(start)
+                .take(take)
+                .map(|(_, f)| f)
+                .collect(),
+            more,
+        ))
+    }
+
+    /// Every file, in tree order, with its parent normalised (None at the top level).
+    pub fn files(&self) -> impl futures::Stream<Item = Result<DriveFile, ApiError>> + '_ {
+        self.repo
+            .entries(&self.point)
+            .map_err(|e| repo_error("reading the drive's files", e))
+            .try_filter_map(move |entry| async move {
+                Ok(match entry {
+                    TreeEntry::Item(item) => file_of(item).map(|mut f| {
+                        f.parent = f.parent.as_deref().and_then(|p| self.parent_of(p));
+                        f
+                    }),
+                    TreeEntry::Folder(_) => None,
+                })
+            })
+    }
+
+    /// Files matching `filter`, the window `offset..offset+limit`, and whether more follow.
+    pub async fn documents(
+        &self,
+        filter: &FolderFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<DriveFile>, bool), ApiError> {
+        if let FolderFilter::Children(id) = filter {
+            self.require_folder(id)?;
+        }
+        let mut skipped = 0u64;
+        let mut page = Vec::new();
+        let mut files = std::pin::pin!(self.files());
+        while let Some(file) = files.try_next().await? {
+            if !self.matches(file.parent.as_deref(), filter) {
+                continue;
+            }
+            if skipped < offset {
+                skipped += 1;
+            } else if (page.len() as u64) < limit {
+                page.push(file);
+            } else {
+                return Ok((page, true));
+            }
+        }
+        Ok((page, false))
+    }
+
+    /// A file by id, or a 404 naming it.
+    pub async fn document(&self, id: &str) -> Result<DriveFile, ApiError> {
+        let id = id.trim();
+        let mut files = std::pin::pin!(self.files());
+        while let Some(file) = files.try_next().await? {
+            if file.id == id {
+                return Ok(file);
+            }
+        }
+        Err(ApiError::NotFound(format!(
+            "there is no document '{}' in this backup of the drive",
+            crate::query::shorten(id)
+        )))
+    }
+
+    /// The files with these ids, in the order asked; an unknown id is a 404 before anything
+    /// is done.
+    pub async fn documents_by_id(&self, ids: &[String]) -> Result<Vec<DriveFile>, ApiError> {
+        let mut found: HashMap<&str, Option<DriveFile>> =
+            ids.iter().map(|id| (id.trim(), None)).collect();
+        let mut files = std::pin::pin!(self.files());
+        while let Some(file) = files.try_next().await? {
+            if let Some(slot) = found.get_mut(file.id.as_str()) {
+                *slot = Some(file);
+            }
+        }
+        ids.iter()
+            .map(|id| {
+                found
+                    .get_mut(id.trim())
+                    .and_then(Option::take)
+                    .ok_or_else(|| {
+                        ApiError::NotFound(format!(
+                            "there is no document '{}' in this backup of the drive",
+                            crate::query::shorten(id)
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// Every file within `folder` (None: the whole drive), with its folder path relative to
+    /// `folder`'s parent (so a folder's own name leads its files' paths).
+    pub async fn files_within(
+        &self,
+        folder: Option<&str>,
+    ) -> Result<Vec<(Vec<String>, DriveFile)>, ApiError> {
+        let base_len = match folder {
+            Some(id) => self.folder_path(Some(id)).len().saturating_sub(1),
+            None => 0,
+        };
+        let mut out = Vec::new();
+        let mut files = std::pin::pin!(self.files());
+        while let Some(file) = files.try_next().await? {
+            if let Some(ancestor) = folder {
+                if !self.is_within(file.parent.as_deref(), ancestor) {
+                    continue;
+                }
+            }
+            let path = self.folder_path(file.parent.as_deref());
+            out.push((path.into_iter().skip(base_len).collect(), file));
+        }
+        Ok(out)
+    }
+
+    /// Folders within `folder` (itself included), relative as in [`Self::files_within`]: so
+    /// empty folders are restored too.
+    pub fn folders_within(&self, folder: Option<&str>) -> Vec<Vec<String>> {
+        let base_len = match folder {
+            Some(id) => self.folder_path(Some(id)).len().saturating_sub(1),
+            None => 0,
+        };
+        let mut out: Vec<Vec<String>> = self
+            .folders
+            .keys()
+            .filter(|id| folder.is_none_or(|a| self.is_within(Some(id), a)))
+            .map(|id| {
+                self.folder_path(Some(id))
+                    .into_iter()
+                    .skip(base_len)
+                    .collect()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
