@@ -4,6 +4,7 @@
 //! - `exchange.rs`: mailboxes, folders and items of a `Vex` session;
 //! - `exchange_actions.rs`: saving messages (MSG, EML, zip) and restoring them;
 //! - `repo_content.rs`: the repository behind the catalog and the saves;
+//! - `onedrive.rs` (with `drive_tree.rs`, `drive_content.rs`): OneDrives of a `Veod` session;
 //! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
 //!
 //! Operations of the area not implemented yet (PST export, sends, searches, bulk mailbox
@@ -15,6 +16,10 @@ mod exchange_actions;
 mod repo_content;
 mod sessions;
 mod views;
+// OneDrive (`Veod`): browse, save, restore, copy.
+mod drive_content;
+mod drive_tree;
+mod onedrive;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,4 +130,5 @@ pub fn routes() -> Router<AppState> {
             &format!("{MAILBOX}/restoreto"),
             post(exchange_actions::restore_mailbox_to),
         )
+        .merge(onedrive::routes())
 }
