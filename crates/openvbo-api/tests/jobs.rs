@@ -4,77 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-
-use std::time::{Duration, Instant};
+mod jobs_common;
 
 use common::*;
+use jobs_common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-
-const NANCY: &str = "00000000-0000-4000-8000-000001000001";
-
-fn tenant_with_mail() -> m365_sim::Tenant {
-    let inbox: Vec<Value> = (0..3)
-        .map(|n| json!({"subject": format!("Quarterly report {n}"), "from": "boss@contoso.com", "to": ["nancy@contoso.onmicrosoft.com"], "body": format!("body {n} ").repeat(40)}))
-        .collect();
-    tenant(
-        1,
-        "contoso",
-        &[
-            ("admin", &["Global Administrator"], json!({})),
-            (
-                "nancy",
-                &[],
-                json!({"displayName": "Nancy Davolio", "mailFolders": [
-                    {"displayName": "Inbox", "wellKnownName": "inbox", "messages": inbox,
-                     "childFolders": [{"displayName": "Projects", "messages": [{"subject": "Plan", "from": "x@contoso.com", "body": "p"}]}]}
-                ]}),
-            ),
-        ],
-    )
-}
-
-async fn call(
-    server: &Server,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    server.call(method, path, token, body).await
-}
-
-/// Waits until the newest session of `job` has ended; returns it.
-async fn finished_session(server: &Server, token: &str, job: &str, runs: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, page) = call(
-            server,
-            token,
-            Method::GET,
-            &format!("/v6/Jobs/{job}/JobSessions"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let results = page["results"].as_array().unwrap();
-        if results.len() >= runs && results[0]["status"] != "Running" {
-            return results[0].clone();
-        }
-        if let Some(running) = results.first().filter(|s| s["status"] == "Running") {
-            assert!(
-                running.get("endTime").is_none(),
-                "a running session has no endTime: {running}"
-            );
-        }
-        assert!(Instant::now() < deadline, "the session did not end: {page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_backs_up_a_mailbox_and_the_next_run_downloads_nothing_new() {
-    let (dir, sim, server) = start_with(vec![tenant_with_mail()], |_| {}).await;
+    let (_dir, sim, server) = start_with(vec![tenant_with_mail()], |_| {}).await;
     let token = server.token().await;
     let (status, org) = server
         .add(
@@ -84,7 +23,9 @@ async fn a_job_backs_up_a_mailbox_and_the_next_run_downloads_nothing_new() {
         .await;
     assert_eq!(status, StatusCode::OK, "{org}");
     let org_id = org["id"].as_str().unwrap().to_owned();
-    let repo_path = dir.path().join("repo");
+    // Not inside the data dir: repositories may not be.
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo_path = repo_dir.path().join("repo");
     let (status, repo) = call(
         &server,
         &token,
@@ -92,7 +33,7 @@ async fn a_job_backs_up_a_mailbox_and_the_next_run_downloads_nothing_new() {
         "/v6/BackupRepositories",
         Some(json!({
             "name": "Mail", "path": repo_path.to_str().unwrap(), "retentionType": "SnapshotBased",
-            "retentionPeriodType": "Yearly", "yearlyRetentionPeriod": "Years1"
+            "retentionPeriodType": "Yearly", "yearlyRetentionPeriod": "Year1"
         })),
     )
     .await;

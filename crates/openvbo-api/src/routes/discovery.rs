@@ -592,9 +592,12 @@ pub async fn licensing(
     Path(org): Path<String>,
 ) -> Result<Json<LicensingView>, ApiError> {
     let org = parse_id(&org)?;
-    let info = state.discovery.licensing(org).await?;
+    state.organizations.get(org).await?;
+    // The users openvbo protects (have a backup), not those Microsoft
+    // licenses: what VB365 counts against its licence.
+    let (licensed_users, new_users) = state.jobs.licence_counts(org).await?;
     Ok(Json(LicensingView {
-        licensed_users: info.licensed_users,
-        new_users: info.new_users,
+        licensed_users,
+        new_users,
     }))
 }

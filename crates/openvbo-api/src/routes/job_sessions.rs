@@ -28,7 +28,7 @@ fn parse_session_id(raw: &str) -> Result<JobSessionId, ApiError> {
     })
 }
 
-fn paging(q: &QueryParams) -> Result<(u64, u64), ApiError> {
+pub(crate) fn paging(q: &QueryParams) -> Result<(u64, u64), ApiError> {
     let offset = q.int("offset")?.unwrap_or(0);
     let limit = q.int("limit")?.unwrap_or(DEFAULT_LIMIT as i64);
     if offset < 0 {
@@ -43,7 +43,7 @@ fn paging(q: &QueryParams) -> Result<(u64, u64), ApiError> {
 }
 
 /// `PageOf…` with its `first`/`prev`/`self`/`next` links.
-fn page(base: &str, offset: u64, limit: u64, total: u64, results: Vec<Value>) -> Value {
+pub(crate) fn page(base: &str, offset: u64, limit: u64, total: u64, results: Vec<Value>) -> Value {
     let href = |o: u64| json!({"href": format!("{base}?offset={o}&limit={limit}")});
     let mut links = serde_json::Map::new();
     links.insert("first".into(), href(0));
@@ -108,7 +108,7 @@ fn log_body(l: &LogItem) -> Value {
     body
 }
 
-fn parse_time(name: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn parse_time(name: &str, raw: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(raw.trim(), &Rfc3339)
         .or_else(|_| {
             time::PrimitiveDateTime::parse(

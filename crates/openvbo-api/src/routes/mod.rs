@@ -1,6 +1,7 @@
 //! The HTTP surface, one module per resource.
 
 mod accounts;
+mod backup_data;
 mod discovery;
 mod encryption_keys;
 mod fallback;
@@ -147,6 +148,55 @@ pub fn router(state: AppState) -> Router {
             "/v6/restorepoints/{point_id}/webs",
             get(restore_points::webs),
         )
+        .route(
+            "/v6/backuprepositories/{repository_id}/userdata",
+            get(backup_data::users),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/userdata/{user_id}",
+            get(backup_data::user),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/mailboxdata",
+            get(backup_data::mailboxes),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/mailboxdata/{mailbox_id}",
+            get(backup_data::mailbox),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/onedrivedata",
+            get(backup_data::onedrives),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/onedrivedata/{onedrive_id}",
+            get(backup_data::onedrive),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/sitedata",
+            get(backup_data::sites),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/sitedata/{site_id}",
+            get(backup_data::site),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/organizationdata",
+            get(backup_data::organizations),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/organizationdata/{organization_id}",
+            get(backup_data::organization),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/backeduporganizations",
+            get(backup_data::backed_up_organizations),
+        )
+        .route(
+            "/v6/organizations/{organization_id}/usedrepositories",
+            get(backup_data::used_repositories),
+        )
+        .route("/v6/licensedusers", get(backup_data::licensed_users))
         .route("/v6/proxies", get(proxies::list))
         .route("/v6/proxies/{proxy_id}", get(proxies::get_one))
         .route(

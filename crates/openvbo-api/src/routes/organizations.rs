@@ -1,6 +1,7 @@
 //! `/v6/Organizations`: add, list, read, change and remove organizations.
 
 use axum::extract::{Path, RawQuery, State};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use openvbo_core::jobs::BackupTimes;
 use openvbo_core::organization::{Organization, OrganizationInput, Service, ServiceAccount};
 use openvbo_core::{OrganizationId, Region};
 use serde::Serialize;
@@ -41,6 +43,10 @@ pub struct OrganizationView<'a> {
     name: &'a str,
     office_name: &'a str,
     is_backedup: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_backuptime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_backuptime: Option<String>,
     #[serde(rename = "_links")]
     links: Links,
     #[serde(rename = "_actions")]
@@ -62,7 +68,8 @@ struct SettingsView<'a> {
 }
 
 impl<'a> OrganizationView<'a> {
-    fn new(org: &'a Organization, extended: bool) -> Self {
+    /// `backups`: its first and last restore point, if it has any.
+    fn new(org: &'a Organization, extended: bool, backups: Option<BackupTimes>) -> Self {
         let settings = |service: Service| {
             org.account(service)
                 .filter(|_| extended)
@@ -89,7 +96,9 @@ impl<'a> OrganizationView<'a> {
             id: org.id,
             name: &org.name,
             office_name: &org.office_name,
-            is_backedup: false,
+            is_backedup: backups.is_some(),
+            first_backuptime: backups.map(|b| super::jobs::wire_time(b.first)),
+            last_backuptime: backups.map(|b| super::jobs::wire_time(b.last)),
             links: Links {
                 self_: href(""),
                 jobs: href("/jobs"),
@@ -141,6 +150,21 @@ struct Links {
     used_repositories: Href,
 }
 
+/// A fingerprint of every organization's backup times: a cached list is
+/// reused only while they are unchanged.
+fn backup_stamp(backups: &HashMap<OrganizationId, BackupTimes>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut sorted: Vec<_> = backups.iter().collect();
+    sorted.sort_by_key(|(id, _)| **id);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (id, t) in sorted {
+        id.hash(&mut hasher);
+        t.first.unix_timestamp_nanos().hash(&mut hasher);
+        t.last.unix_timestamp_nanos().hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
 /// `extendedView` (default true).
 fn extended_view(query: Option<&str>) -> Result<bool, ApiError> {
     Ok(QueryParams::parse(query)?
@@ -158,6 +182,7 @@ pub(crate) fn parse_id(raw: &str) -> Result<OrganizationId, ApiError> {
 struct ListView<'a> {
     organizations: &'a [Organization],
     extended: bool,
+    backups: &'a HashMap<OrganizationId, BackupTimes>,
 }
 
 impl Serialize for ListView<'_> {
@@ -165,7 +190,7 @@ impl Serialize for ListView<'_> {
         serializer.collect_seq(
             self.organizations
                 .iter()
-                .map(|o| OrganizationView::new(o, self.extended)),
+                .map(|o| OrganizationView::new(o, self.extended, self.backups.get(&o.id).copied())),
         )
     }
 }
@@ -173,10 +198,14 @@ impl Serialize for ListView<'_> {
 /// The serialized list per snapshot generation and view: a list of 10,000
 /// organizations is serialized once per change, not once per request.
 #[derive(Default)]
-pub struct ListBodies(Mutex<[Option<(u64, Bytes)>; 2]>);
+pub struct ListBodies(Mutex<[Option<(ListGeneration, Bytes)>; 2]>);
+
+/// The snapshot's generation and a stamp of the organizations' backup
+/// times: the list body depends on both.
+type ListGeneration = (u64, u64);
 
 impl ListBodies {
-    fn get(&self, generation: u64, extended: bool) -> Option<Bytes> {
+    fn get(&self, generation: ListGeneration, extended: bool) -> Option<Bytes> {
         let slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
         slots[usize::from(extended)]
             .as_ref()
@@ -184,11 +213,11 @@ impl ListBodies {
             .map(|(_, b)| b.clone())
     }
 
-    fn put(&self, generation: u64, extended: bool, body: Bytes) {
+    fn put(&self, generation: ListGeneration, extended: bool, body: Bytes) {
         let mut slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let slot = &mut slots[usize::from(extended)];
         // A slower request must not put back an older list.
-        if slot.as_ref().is_none_or(|(g, _)| *g <= generation) {
+        if slot.as_ref().is_none_or(|(g, _)| g.0 <= generation.0) {
             *slot = Some((generation, body));
         }
     }
@@ -201,7 +230,10 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let extended = extended_view(query.as_deref())?;
     let snapshot = state.organizations.snapshot().await?;
-    let body = match state.list_bodies.get(snapshot.generation, extended) {
+    // Backups change the flags without changing the snapshot.
+    let backups = state.jobs.backup_times().await?;
+    let generation = (snapshot.generation, backup_stamp(&backups));
+    let body = match state.list_bodies.get(generation, extended) {
         Some(body) => body,
         None => {
             // About 1.4 KB an organization: sized once, no regrowth copies.
@@ -209,14 +241,13 @@ pub async fn list(
             let list = ListView {
                 organizations: &snapshot.organizations,
                 extended,
+                backups: &backups,
             };
             serde_json::to_writer(&mut buffer, &list)
                 .map_err(|e| ApiError::Core(openvbo_core::CoreError::Internal(e.to_string())))?;
             buffer.shrink_to_fit();
             let body = Bytes::from(buffer);
-            state
-                .list_bodies
-                .put(snapshot.generation, extended, body.clone());
+            state.list_bodies.put(generation, extended, body.clone());
             body
         }
     };
@@ -232,7 +263,8 @@ pub async fn get_one(
     let id = parse_id(&id)?;
     let extended = extended_view(query.as_deref())?;
     let org = state.organizations.get(id).await?;
-    Ok(Json(OrganizationView::new(&org, extended)).into_response())
+    let backups = state.jobs.backup_times().await?.get(&id).copied();
+    Ok(Json(OrganizationView::new(&org, extended, backups)).into_response())
 }
 
 pub async fn add(
@@ -242,7 +274,7 @@ pub async fn add(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let added = state.organizations.add(input).await?;
-    let mut response = Json(OrganizationView::new(&added.organization, true)).into_response();
+    let mut response = Json(OrganizationView::new(&added.organization, true, None)).into_response();
     // Lets an operator (and the benchmark) tell Microsoft's time from ours.
     let total = started.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;

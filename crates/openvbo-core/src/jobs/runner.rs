@@ -372,9 +372,6 @@ impl JobRunner {
         };
         session.status = status;
         session.end_time = Some(now);
-        if let Err(e) = self.store.update_job_session(&session).await {
-            tracing::warn!(error = %e, "could not end a session");
-        }
         let next = if reason.lock().ok().and_then(|r| *r) == Some(StopReason::WindowClosed) {
             let schedule = stored_schedule(&job.schedule_policy);
             schedule
@@ -390,12 +387,18 @@ impl JobRunner {
                 .flatten()
                 .and_then(|j| next_run(&j, now))
         };
+        // The job's result first, the session's end last: a client that
+        // sees the session ended (the usual poll) then finds the job's
+        // lastStatus and nextRun already current.
         if let Err(e) = self
             .store
             .record_job_run(job.id, Some(session.creation_time), status, next)
             .await
         {
             tracing::warn!(error = %e, "could not record the job's run");
+        }
+        if let Err(e) = self.store.update_job_session(&session).await {
+            tracing::warn!(error = %e, "could not end a session");
         }
     }
 

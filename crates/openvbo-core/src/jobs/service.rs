@@ -41,8 +41,8 @@ pub struct JobInput {
 
 #[derive(Clone)]
 pub struct JobService {
-    store: Arc<dyn Store>,
-    runner: Arc<JobRunner>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) runner: Arc<JobRunner>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> CoreError {

@@ -1,0 +1,535 @@
+//! What repositories hold, as restore points record it:
+//! `/v6/BackupRepositories/{id}/UserData|MailboxData|OneDriveData|SiteData|
+//! OrganizationData|backedupOrganizations` (pages, each with a by-id form
+//! but the last), `/v6/Organizations/{id}/usedRepositories` and
+//! `/v6/LicensedUsers`. Absent times are left out, never null.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use openvbo_core::backup::{ProtectedResource, RepositoryId, ResourceKind};
+use openvbo_core::jobs::ProtectedUser;
+use openvbo_core::{CoreError, OrganizationId};
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use super::job_sessions::{page, paging, parse_time};
+use super::jobs::wire_time;
+use super::organizations::parse_id as parse_organization_id;
+use super::repositories::parse_repository_id;
+use crate::authn::Authenticated;
+use crate::error::ApiError;
+use crate::query::QueryParams;
+use crate::state::AppState;
+
+fn repo_href(repo: RepositoryId, rest: &str) -> String {
+    format!("/v6/backuprepositories/{repo}/{rest}")
+}
+
+/// One page of `all`, as `PageOf…`.
+fn paged(base: &str, query: &QueryParams, all: Vec<Value>) -> Result<Json<Value>, ApiError> {
+    let (offset, limit) = paging(query)?;
+    let total = all.len() as u64;
+    let results = all
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Json(page(base, offset, limit, total, results)))
+}
+
+fn insert_time(map: &mut Map<String, Value>, key: &str, t: Option<OffsetDateTime>) {
+    if let Some(t) = t {
+        map.insert(key.into(), json!(wire_time(t)));
+    }
+}
+
+/// `*` and `?` wildcards, case-insensitive, as VB365's `filter` takes them;
+/// no wildcard means "contains".
+fn matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    if !p.iter().any(|c| *c == '*' || *c == '?') {
+        return text.to_lowercase().contains(&pattern.to_lowercase());
+    }
+    // Iterative glob with backtracking to the last star: linear memory.
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// `filter`, `organizationId` and `pointInTime` of MailboxData and
+/// OneDriveData.
+struct ResourceFilter {
+    name: Option<String>,
+    organization: Option<OrganizationId>,
+    point_in_time: Option<OffsetDateTime>,
+}
+
+impl ResourceFilter {
+    fn parse(q: &QueryParams) -> Result<Self, ApiError> {
+        Ok(ResourceFilter {
+            name: q.string("filter"),
+            organization: q.uuid("organizationId")?.map(Into::into),
+            point_in_time: match q.string("pointInTime") {
+                Some(raw) => Some(parse_time("pointInTime", &raw)?),
+                None => None,
+            },
+        })
+    }
+
+    fn keeps(&self, r: &ProtectedResource) -> bool {
+        self.name
+            .as_deref()
+            .is_none_or(|n| matches(n, &r.display_name))
+            && self.organization.is_none_or(|o| o == r.organization_id)
+            // Backed up by then: its first restore point is not later.
+            && self.point_in_time.is_none_or(|t| r.first_backup_time <= t)
+    }
+}
+
+async fn resources(
+    state: &AppState,
+    repo: RepositoryId,
+    kinds: &[ResourceKind],
+) -> Result<Vec<ProtectedResource>, ApiError> {
+    Ok(state
+        .jobs
+        .protected(repo, None)
+        .await?
+        .into_iter()
+        .filter(|r| kinds.contains(&r.kind))
+        .collect())
+}
+
+fn mailbox_id(r: &ProtectedResource) -> String {
+    match r.kind {
+        // The archive belongs to the same account: it needs its own id.
+        ResourceKind::ArchiveMailbox => format!("{}:archive", r.resource_id),
+        _ => r.resource_id.clone(),
+    }
+}
+
+fn not_found(what: &str, id: &str, repo: RepositoryId) -> ApiError {
+    ApiError::Core(CoreError::NotFound(format!(
+        "The backup repository {repo} holds no {what} {}.",
+        crate::query::shorten(id)
+    )))
+}
+
+/// `RESTBackupUserData`.
+fn user_body(repo: RepositoryId, u: &ProtectedUser) -> Value {
+    let mut body = json!({
+        "id": u.id,
+        "accountId": u.id,
+        "displayName": u.display_name,
+        "email": u.email,
+        "accountType": "User",
+        "isMailboxBackedUp": u.mailbox.is_some(),
+        "isArchiveBackedUp": u.archive.is_some(),
+        "isOneDriveBackedUp": u.onedrive.is_some(),
+        "isPersonalSiteBackedUp": false,
+        "oneDriveUrl": u.onedrive_urls,
+        "personalSiteUrl": [],
+        "organizationId": u.organization_id,
+        "repositoryId": repo,
+        "_links": {
+            "self": {"href": repo_href(repo, &format!("userdata/{}", u.id))},
+            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
+            "organization": {"href": format!("/v6/organizations/{}", u.organization_id)},
+        },
+    });
+    if let Value::Object(map) = &mut body {
+        insert_time(map, "mailboxBackedUpTime", u.mailbox);
+        insert_time(map, "archiveBackedUpTime", u.archive);
+        insert_time(map, "oneDriveBackedUpTime", u.onedrive);
+        if u.archive.is_some() {
+            map.insert(
+                "archiveName".into(),
+                json!(format!("In-Place Archive - {}", u.display_name)),
+            );
+        }
+    }
+    body
+}
+
+/// `RESTBackupMailboxData`.
+fn mailbox_body(repo: RepositoryId, r: &ProtectedResource) -> Value {
+    let id = mailbox_id(r);
+    json!({
+        "id": id,
+        "isArchive": r.kind == ResourceKind::ArchiveMailbox,
+        "displayName": r.display_name,
+        "email": r.address,
+        "backedUpTime": wire_time(r.last_backup_time),
+        "organizationId": r.organization_id,
+        "repositoryId": repo,
+        "isDeleted": false,
+        "_links": {
+            "self": {"href": repo_href(repo, &format!("mailboxdata/{id}"))},
+            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
+            "organization": {"href": format!("/v6/organizations/{}", r.organization_id)},
+        },
+    })
+}
+
+/// `RESTBackupOneDriveData` and `RESTBackupSiteData` (same fields).
+fn drive_or_site_body(repo: RepositoryId, segment: &str, r: &ProtectedResource) -> Value {
+    let mut body = json!({
+        "id": r.resource_id,
+        "title": r.display_name,
+        "url": r.address,
+        "backedUpTime": wire_time(r.last_backup_time),
+        "organizationId": r.organization_id,
+        "repositoryId": repo,
+        "_links": {
+            "self": {"href": repo_href(repo, &format!("{segment}/{}", r.resource_id))},
+            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
+            "organization": {"href": format!("/v6/organizations/{}", r.organization_id)},
+        },
+    });
+    if let (Value::Object(map), "onedrivedata") = (&mut body, segment) {
+        map.insert("isDeleted".into(), json!(false));
+    }
+    body
+}
+
+/// Display names of organizations, including those removed since (their
+/// backups stay): the id stands in for a removed one's name.
+async fn organization_names(state: &AppState) -> Result<HashMap<OrganizationId, String>, ApiError> {
+    let snapshot = state.organizations.snapshot().await?;
+    Ok(snapshot
+        .organizations
+        .iter()
+        .map(|o| (o.id, o.name.clone()))
+        .collect())
+}
+
+fn name_of(names: &HashMap<OrganizationId, String>, id: OrganizationId) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+pub async fn users(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let all = state.jobs.protected_users(repo).await?;
+    let body = all.iter().map(|u| user_body(repo, u)).collect();
+    paged(&repo_href(repo, "userdata"), &q, body)
+}
+
+pub async fn user(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((repo, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let all = state.jobs.protected_users(repo).await?;
+    let found = all
+        .iter()
+        .find(|u| u.id.eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| not_found("user", &id, repo))?;
+    Ok(Json(user_body(repo, found)))
+}
+
+const MAILBOXES: &[ResourceKind] = &[ResourceKind::Mailbox, ResourceKind::ArchiveMailbox];
+
+pub async fn mailboxes(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let filter = ResourceFilter::parse(&q)?;
+    let all = resources(&state, repo, MAILBOXES).await?;
+    let body = all
+        .iter()
+        .filter(|r| filter.keeps(r))
+        .map(|r| mailbox_body(repo, r))
+        .collect();
+    paged(&repo_href(repo, "mailboxdata"), &q, body)
+}
+
+pub async fn mailbox(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((repo, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let all = resources(&state, repo, MAILBOXES).await?;
+    let found = all
+        .iter()
+        .find(|r| mailbox_id(r).eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| not_found("mailbox", &id, repo))?;
+    Ok(Json(mailbox_body(repo, found)))
+}
+
+pub async fn onedrives(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let filter = ResourceFilter::parse(&q)?;
+    let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
+    let body = all
+        .iter()
+        .filter(|r| filter.keeps(r))
+        .map(|r| drive_or_site_body(repo, "onedrivedata", r))
+        .collect();
+    paged(&repo_href(repo, "onedrivedata"), &q, body)
+}
+
+pub async fn onedrive(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((repo, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
+    let found = all
+        .iter()
+        .find(|r| r.resource_id.eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| not_found("OneDrive", &id, repo))?;
+    Ok(Json(drive_or_site_body(repo, "onedrivedata", found)))
+}
+
+pub async fn sites(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let all = resources(&state, repo, &[ResourceKind::Site]).await?;
+    let body = all
+        .iter()
+        .map(|r| drive_or_site_body(repo, "sitedata", r))
+        .collect();
+    paged(&repo_href(repo, "sitedata"), &q, body)
+}
+
+pub async fn site(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((repo, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let all = resources(&state, repo, &[ResourceKind::Site]).await?;
+    let found = all
+        .iter()
+        .find(|r| r.resource_id.eq_ignore_ascii_case(id.trim()))
+        .ok_or_else(|| not_found("site", &id, repo))?;
+    Ok(Json(drive_or_site_body(repo, "sitedata", found)))
+}
+
+/// `RESTBackupOrganizationData`.
+fn organization_data_body(repo: RepositoryId, id: OrganizationId, name: String) -> Value {
+    json!({
+        "displayName": name,
+        "organizationId": id,
+        "_links": {
+            "self": {"href": repo_href(repo, &format!("organizationdata/{id}"))},
+            "organization": {"href": format!("/v6/organizations/{id}")},
+            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
+        },
+    })
+}
+
+pub async fn organizations(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let usage = state.jobs.usage(Some(repo), None).await?;
+    let names = organization_names(&state).await?;
+    let body = usage
+        .iter()
+        .map(|u| {
+            organization_data_body(repo, u.organization_id, name_of(&names, u.organization_id))
+        })
+        .collect();
+    paged(&repo_href(repo, "organizationdata"), &q, body)
+}
+
+pub async fn organization(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((repo, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let org = parse_organization_id(&id)?;
+    let usage = state.jobs.usage(Some(repo), Some(org)).await?;
+    if usage.is_empty() {
+        return Err(not_found("organization", &id, repo));
+    }
+    let names = organization_names(&state).await?;
+    Ok(Json(organization_data_body(
+        repo,
+        org,
+        name_of(&names, org),
+    )))
+}
+
+/// `RESTBackupRepositoryStorageUsageInfo` per organization.
+pub async fn backed_up_organizations(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(repo): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let repo = parse_repository_id(&repo)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    let object_storage = state
+        .repositories
+        .repository(repo)
+        .await?
+        .repository
+        .object_storage_id
+        .is_some();
+    let usage = state.jobs.usage(Some(repo), None).await?;
+    let names = organization_names(&state).await?;
+    let body = usage
+        .iter()
+        .map(|u| {
+            let used = i64::try_from(u.used_bytes).unwrap_or(i64::MAX);
+            json!({
+                "id": u.organization_id,
+                "name": name_of(&names, u.organization_id),
+                "usedSpaceBytes": used,
+                "localCacheUsedSpaceBytes": if object_storage { 0 } else { used },
+                "objectStorageUsedSpaceBytes": if object_storage { used } else { 0 },
+            })
+        })
+        .collect();
+    paged(&repo_href(repo, "backedupOrganizations"), &q, body)
+}
+
+/// `RESTOrganizationStorageSpaceUsage` per repository; v6 names the
+/// repository only in `_links`.
+pub async fn used_repositories(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let org = parse_organization_id(&org)?;
+    let q = QueryParams::parse(query.as_deref())?;
+    state.organizations.get(org).await?;
+    let usage = state.jobs.usage(None, Some(org)).await?;
+    let mut body = Vec::with_capacity(usage.len());
+    for u in &usage {
+        let used = i64::try_from(u.used_bytes).unwrap_or(i64::MAX);
+        // A repository removed since keeps nothing usable.
+        let view = state.repositories.repository(u.repository_id).await.ok();
+        let object_storage = view
+            .as_ref()
+            .is_some_and(|v| v.repository.object_storage_id.is_some());
+        body.push(json!({
+            "usedSpaceBytes": used,
+            "localCacheUsedSpaceBytes": if object_storage { 0 } else { used },
+            "objectStorageUsedSpaceBytes": if object_storage { used } else { 0 },
+            "isAvailable": view.is_some(),
+            "details": if view.is_some() { "" } else { "The repository was removed" },
+            "_links": {
+                "backupRepository": {"href": format!("/v6/backuprepositories/{}", u.repository_id)},
+                "organization": {"href": format!("/v6/organizations/{org}")},
+            },
+        }));
+    }
+    paged(
+        &format!("/v6/organizations/{org}/usedRepositories"),
+        &q,
+        body,
+    )
+}
+
+/// `GET /v6/LicensedUsers`: every user with a backup, which is who counts
+/// against the licence.
+pub async fn licensed_users(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = QueryParams::parse(query.as_deref())?;
+    let org: Option<OrganizationId> = q.uuid("organizationId")?.map(Into::into);
+    let name = q.string("name");
+    let users = state.jobs.licensed_users(org).await?;
+    let names = organization_names(&state).await?;
+    let body = users
+        .iter()
+        .map(|u| (u, licensed_name(u)))
+        .filter(|(_, n)| name.as_deref().is_none_or(|p| matches(p, n)))
+        .map(|(u, n)| {
+            json!({
+                "id": u.id,
+                "name": n,
+                "isBackedUp": true,
+                "lastBackupDate": wire_time(u.times.last),
+                "licenseState": "Licensed",
+                "organizationId": u.organization_id,
+                "backedUpOrganizationId": u.organization_id,
+                "organizationName": name_of(&names, u.organization_id),
+                "_links": {
+                    "self": {"href": format!("/v6/licensedusers/{}", u.id)},
+                    "organization": {"href": format!("/v6/organizations/{}", u.organization_id)},
+                },
+            })
+        })
+        .collect();
+    paged("/v6/licensedusers", &q, body)
+}
+
+/// VB365 names a licensed user by sign-in address; the display name when
+/// only a OneDrive was backed up.
+fn licensed_name(u: &ProtectedUser) -> String {
+    if u.email.is_empty() {
+        u.display_name.clone()
+    } else {
+        u.email.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn wildcards_match_like_vb365_filters() {
+        assert!(matches("nan*", "Nancy Davolio"));
+        assert!(matches("*DAVOLIO", "Nancy Davolio"));
+        assert!(matches("n?ncy*", "Nancy Davolio"));
+        assert!(!matches("andrew*", "Nancy Davolio"));
+        assert!(matches("cy Da", "Nancy Davolio"));
+        assert!(!matches("a*b", "ab c"));
+        assert!(matches("*", ""));
+    }
+}
