@@ -606,3 +606,137 @@ async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
     .await;
     assert_eq!(stopped.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_show_each_point_in_time_and_stop_once() {
+    let (_dirs, _sim, server, token, org_id) = backed_up().await;
+    // Before the first backup: an empty session, not an error (minute precision, as C2 sends).
+    let (status, early) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/explore"),
+            &token,
+            Some(json!({"Datetime": "2001.01.01 10:49", "type": "Vex"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{early}");
+    let early_id = early["id"].as_str().unwrap().to_owned();
+    let (_, mailboxes) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{early_id}/organization/mailboxes"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        mailboxes["results"].as_array().unwrap().len(),
+        0,
+        "{mailboxes}"
+    );
+    // Now: the backup's mailbox, and the organization named with its point in time.
+    let (_, latest) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/explore"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    let sid = latest["id"].as_str().unwrap().to_owned();
+    let (_, org) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}/organization"),
+            &token,
+            None,
+        )
+        .await;
+    assert!(
+        org["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("contoso.onmicrosoft.com ("),
+        "{org}"
+    );
+    let (_, mailboxes) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}/organization/mailboxes"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        mailboxes["results"][0]["email"],
+        "nancy@contoso.onmicrosoft.com"
+    );
+    let (_, page) = server
+        .call(Method::GET, "/v6/RestoreSessions?limit=1", &token, None)
+        .await;
+    assert_eq!(page["totalCount"], 2, "{page}");
+    assert_eq!(page["results"].as_array().unwrap().len(), 1);
+    for _ in 0..2 {
+        let (status, _) = server
+            .call(
+                Method::POST,
+                &format!("/v6/RestoreSessions/{sid}/stop"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, stopped) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(stopped["state"], "Stopped");
+    assert_eq!(stopped["result"], "Success");
+    assert!(stopped["endTime"].is_string(), "{stopped}");
+    let (_, events) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}/events"),
+            &token,
+            None,
+        )
+        .await;
+    let titles: Vec<&str> = events["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Restore session started", "Restore session stopped"]
+    );
+    let (status, body) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{sid}/organization/mailboxes"),
+            &token,
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::CONFLICT, &["stopped"]);
+    let (status, body) = server
+        .call(
+            Method::GET,
+            &format!("/v6/RestoreSessions/{}", uuid::Uuid::new_v4()),
+            &token,
+            None,
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        &["no restore session"],
+    );
+}
