@@ -15,6 +15,7 @@ mod paths;
 #[cfg(test)]
 mod proptests;
 mod query;
+mod refusals;
 mod routes;
 mod server;
 mod services;

@@ -272,7 +272,7 @@ pub async fn serve(
                 }
             });
             let conn = builder.serve_connection_with_upgrades(
-                TokioIo::new(stream),
+                TokioIo::new(crate::refusals::JsonRefusals::new(stream)),
                 TowerToHyperService::new(svc),
             );
             tokio::select! {

@@ -352,3 +352,36 @@ async fn megabyte_user_names_and_passwords_are_refused_without_being_kept_or_has
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_cannot_parse_get_a_message_body() {
+    let (_dir, _sim, server) = start_with(vec![contoso()], |_| {}).await;
+    let many_headers: String = (0..200).map(|i| format!("X-Filler-{i}: v\r\n")).collect();
+    let cases = [
+        ("not http at all\r\n\r\n".to_owned(), 400, "not valid HTTP"),
+        (
+            format!(
+                "GET /{} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                "a".repeat(70_000)
+            ),
+            414,
+            "URI is too long",
+        ),
+        (
+            format!("GET /v6/ServiceInstance HTTP/1.1\r\nHost: localhost\r\n{many_headers}\r\n"),
+            431,
+            "too many headers",
+        ),
+    ];
+    for (request, status, fragment) in cases {
+        let (got, body) = raw_request(&server, &request).await;
+        assert_eq!(got, status, "{body}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+        assert!(
+            json["message"].as_str().unwrap().contains(fragment),
+            "{status}: {json}"
+        );
+    }
+    // The server goes on serving.
+    assert_eq!(server.login(ADMIN, ADMIN_PASSWORD).await.0, StatusCode::OK);
+}
