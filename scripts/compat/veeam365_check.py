@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from backup_steps import BackupSteps
 from veeam_365.client import VeeamClient
 from veeam_365.discovery import detect_api_version
 from veeam_365.exceptions import VeeamAuthenticationError
@@ -184,7 +185,7 @@ def describe(response: Any) -> str:
     return f"HTTP {status_of(response)} {body}"
 
 
-class Checker:
+class Checker(BackupSteps):
     def __init__(self, args: argparse.Namespace, password: str, m365_password: str):
         self.args = args
         self.password = password
@@ -1100,6 +1101,7 @@ class Checker:
             ("S3CompatibleResources: buckets, add folder, folders", self.s3_browse),
             ("POST BackupRepositories extended with object storage, encrypted", self.s3_repository),
             ("DELETE repository, object storage, account, key", self.s3_cleanup),
+            *self.backup_steps(),
         ]
         try:
             for name, fn in steps:
@@ -1112,6 +1114,8 @@ class Checker:
                 self.moto.wait()
             if self.work_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
+            if self.backup_dir:
+                shutil.rmtree(self.backup_dir, ignore_errors=True)
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 
