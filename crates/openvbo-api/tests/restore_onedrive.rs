@@ -922,4 +922,51 @@ async fn a_failing_microsoft_is_counted_and_told() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["restoredItemsCount"], 1, "{body}");
+
+    // A destination Microsoft refuses: the file is counted as failed with Microsoft's reason,
+    // recorded as a failed event, and the session's result says so.
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("{od}/Documents/{readme}/copyTo"),
+        Some(json!({"onedrive": {"id": "b!no-such-drive"}, "folder": "Restored"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["totalItemsCount"], 1, "{body}");
+    assert_eq!(body["failedItemsCount"], 1, "{body}");
+    assert_eq!(body["restoredItemsCount"], 0, "{body}");
+    let issue = &body["restoreIssues"][0];
+    assert_eq!(issue["title"], "readme.txt", "{body}");
+    assert_eq!(issue["path"], "Restored/readme.txt", "{body}");
+    assert!(issue["error"].as_str().unwrap().contains("404"), "{body}");
+    let (_, events) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("/v6/RestoreSessions/{session}/Events?limit=100"),
+        None,
+    )
+    .await;
+    let failed: Vec<&str> = events["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == "Failed")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.iter().any(|m| m.contains("Restored/readme.txt")),
+        "{events}"
+    );
+    let (_, got) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("/v6/RestoreSessions/{session}"),
+        None,
+    )
+    .await;
+    assert_eq!(got["result"], "Failed", "{got}");
 }
