@@ -267,7 +267,11 @@ fn rss_bytes() -> u64 {
     kib * 1024
 }
 
+/// Backs up 1 GiB and downloads it again: about 6 minutes in a debug build on two cores, so
+/// it runs on demand (`cargo test -p openvbo-api --test restore_onedrive_scale -- --ignored`).
+/// Measured 2026-12-02: RSS 149 MiB before, peak 153 MiB while 1,024 MiB streamed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "1 GiB backup and download: minutes in a debug build; run with --ignored"]
 async fn a_one_gigabyte_folder_zip_streams_in_bounded_memory() {
     const PARTS: u64 = 8;
     const PART: u64 = 128 * 1024 * 1024;
