@@ -24,9 +24,16 @@
 //! - **Bounded memory**: one delta page and one chunk per item in flight;
 //!   the ids of one folder only while it is re-enumerated.
 //!
+//! - **Drives**: a OneDrive is found through its user (the restore point's
+//!   resource id is the user's; `extra.driveId` names the drive); a site's
+//!   document libraries are top-level folders of the site's tree, each with
+//!   its drive id as folder id (`extra.libraries` lists them). Files keep
+//!   Graph's item ids; a file's version is its cTag, else its eTag (which a
+//!   rename or move also changes: such a file is read again).
+//!
 //! Sources are ports ([`MailSource`], [`DriveSource`]) so the engine is
-//! tested against in-memory tenants; the adapter on `openvbo-m365` lives
-//! beside the composition root.
+//! tested against in-memory tenants; the adapters on `openvbo-m365`
+//! ([`graph`], [`graph_drive`]) are tested against the simulator.
 
 mod drive;
 pub mod engines;

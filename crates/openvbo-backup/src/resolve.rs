@@ -314,3 +314,72 @@ impl SelectionResolver for DiscoveryResolver {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use openvbo_core::backup::JobItemId;
+    use serde_json::json;
+
+    use super::*;
+
+    fn item(kind: &str, body: Value) -> JobItem {
+        JobItem {
+            id: JobItemId("x".into()),
+            item_type: kind.into(),
+            body: body.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_excluded_user_takes_out_what_its_flags_say_and_a_site_itself() {
+        let all = exclusions(&[
+            item("User", json!({"user": {"id": "u1"}})),
+            item("User", json!({"user": {"id": "u2"}, "oneDrive": true})),
+            item("User", json!({"user": {"id": "u3"}, "mailbox": true})),
+            item("Site", json!({"site": {"id": "s1"}})),
+            item("User", Value::Null),
+        ]);
+        let want: HashSet<(ResourceKind, String)> = [
+            (ResourceKind::Mailbox, "u1"),
+            (ResourceKind::OneDrive, "u1"),
+            (ResourceKind::OneDrive, "u2"),
+            (ResourceKind::Mailbox, "u3"),
+            (ResourceKind::Site, "s1"),
+        ]
+        .into_iter()
+        .map(|(k, id)| (k, id.to_string()))
+        .collect();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_site_target_is_named_by_its_title_and_addressed_by_its_url() {
+        let s = DirectorySite {
+            id: "host,a,b".into(),
+            url: "https://contoso.sharepoint.com/sites/hr".into(),
+            name: "hr".into(),
+            title: "HR".into(),
+            is_personal: false,
+        };
+        let t = site(&s);
+        assert_eq!(
+            (
+                t.kind,
+                t.id.as_str(),
+                t.display_name.as_str(),
+                t.address.as_str()
+            ),
+            (
+                ResourceKind::Site,
+                "host,a,b",
+                "HR",
+                "https://contoso.sharepoint.com/sites/hr"
+            )
+        );
+        let untitled = site(&DirectorySite {
+            title: String::new(),
+            ..s
+        });
+        assert_eq!(untitled.display_name, "hr");
+    }
+}
