@@ -142,8 +142,16 @@ async fn unknown_paths_and_wrong_methods_need_a_token_too() {
     let token = format!("Bearer {}", server.token().await);
     let (status, _, _) = send(&server, Method::GET, "/v6/NoSuchThing", Some(&token)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, body) = send(&server, Method::GET, "/v6/Jobs", Some(&token)).await;
+    let (status, _, body) =
+        send(&server, Method::GET, "/v6/License/AutoUpdate", Some(&token)).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("License_GetAutoUpdate"),
+        "the operation is named: {body}"
+    );
     let (status, _, _) = send(&server, Method::PATCH, "/v6/Organizations", Some(&token)).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
