@@ -427,15 +427,16 @@ impl JobRunner {
             ..Tally::default()
         };
         let mut point: Option<RestorePoint> = None;
-        let units = resolved.resources.into_iter().map(|resource| {
+        let sid = session.id;
+        let unit_live = live.clone();
+        let units = resolved.resources.into_iter().map(move |resource| {
             let unit = UnitOfWork {
                 organization_id: job.organization_id,
                 repository_id: job.repository_id,
                 resource,
                 previous: None,
             };
-            let control = UnitControl::with_stop(stop.clone(), live.clone());
-            let sid = session.id;
+            let control = UnitControl::with_stop(stop.clone(), unit_live.clone());
             async move {
                 let label = format!(
                     "Processing {}: {}",
@@ -447,8 +448,52 @@ impl JobRunner {
                 (unit, label, log_id, report)
             }
         });
-        let mut results = futures::stream::iter(units).buffer_unordered(self.per_session.max(1));
-        while let Some((unit, label, log_id, report)) = results.next().await {
+        // The units run in one future and their results are recorded in
+        // another, joined: a unit suspended inside a store write keeps being
+        // polled while a result's writes wait for the store's one write
+        // connection (awaiting writes between polls of `buffer_unordered`
+        // deadlocked exactly so). The channel is unbounded so that the units'
+        // side never waits on the recording side; the units themselves are
+        // bounded by `per_session`.
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        let produce = async move {
+            let mut results =
+                futures::stream::iter(units).buffer_unordered(self.per_session.max(1));
+            while let Some(finished) = results.next().await {
+                if done_tx.send(finished).is_err() {
+                    break;
+                }
+            }
+        };
+        let record = async {
+            while let Some((unit, label, log_id, report)) = done_rx.recv().await {
+                self.record_unit(
+                    job, session, &live, &mut tally, &mut point, unit, label, log_id, report,
+                )
+                .await?;
+            }
+            Ok::<Tally, CoreError>(tally)
+        };
+        let ((), recorded) = tokio::join!(produce, record);
+        recorded
+    }
+
+    /// Records one finished unit: the restore point (created with the
+    /// first resource), the resource, the log and the statistics.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_unit(
+        &self,
+        job: &Job,
+        session: &mut JobSession,
+        live: &Live,
+        tally: &mut Tally,
+        point: &mut Option<RestorePoint>,
+        unit: UnitOfWork,
+        label: String,
+        log_id: Option<LogItemId>,
+        report: UnitReport,
+    ) -> Result<(), CoreError> {
+        {
             session.progress += 1;
             if report.point.is_some() {
                 if point.is_none() {
@@ -468,9 +513,9 @@ impl JobRunner {
                         retrieval_id: None,
                     };
                     self.store.insert_restore_point(&p).await?;
-                    point = Some(p);
+                    *point = Some(p);
                 }
-                if let (Some(p), Some(engine_point)) = (&point, &report.point) {
+                if let (Some(p), Some(engine_point)) = (&*point, &report.point) {
                     self.store
                         .add_restore_point_resource(&RestorePointResource {
                             restore_point_id: p.id,
@@ -485,7 +530,7 @@ impl JobRunner {
                         .await?;
                 }
             }
-            self.finish_unit(session, &label, log_id, &report, &mut tally)
+            self.finish_unit(session, &label, log_id, &report, tally)
                 .await;
             let elapsed = (self.clock.now() - session.creation_time)
                 .whole_seconds()
@@ -504,7 +549,7 @@ impl JobRunner {
                 tracing::warn!(error = %e, "could not update a session's progress");
             }
         }
-        Ok(tally)
+        Ok(())
     }
 
     async fn finish_unit(
