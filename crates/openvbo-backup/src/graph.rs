@@ -138,6 +138,8 @@ fn convert(change: GraphChange) -> MessageChange {
                 sender: None,
                 size: 0,
                 received: unix(m.received_date_time.as_deref()),
+                sent: unix(m.sent_date_time.as_deref()),
+                is_read: Some(m.is_read),
                 modified,
                 id: m.id,
             })

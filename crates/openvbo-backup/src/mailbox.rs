@@ -1,6 +1,7 @@
 //! One mailbox: folder tree, then each folder's message delta, each new or
 //! changed message's MIME streamed into the repository with the metadata
-//! the catalog shows (folder, subject, sender, size, dates).
+//! the catalog shows (folder, subject, sender, size, dates) and the read
+//! state a restore puts back.
 //!
 //! A folder whose token Microsoft forgot (410) is enumerated again, but only
 //! messages whose id and change key the base does not hold are downloaded;
@@ -218,6 +219,9 @@ async fn store_message(
             "sender": meta.sender,
             "size": meta.size,
             "received": meta.received,
+            // The keys restore reads (`repo_content::message_facts`).
+            "sent": meta.sent,
+            "isRead": meta.is_read,
         }),
     };
     let id = meta.id.clone();

@@ -32,6 +32,12 @@ pub struct MessageMeta {
     pub size: u64,
     /// Unix seconds.
     pub received: Option<i64>,
+    /// Unix seconds; none for a draft.
+    pub sent: Option<i64>,
+    /// Whether the user has read it; a restore brings it back so. Exchange
+    /// gives a message a new change key when only this flips, so an
+    /// incremental delta lists it as a change.
+    pub is_read: Option<bool>,
     pub modified: i64,
 }
 

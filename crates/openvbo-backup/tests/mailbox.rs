@@ -178,3 +178,39 @@ async fn a_stopped_run_is_resumed_without_downloading_again() {
         s.mail.state()
     );
 }
+
+#[tokio::test]
+async fn read_state_and_sent_time_are_stored_and_a_read_flip_alone_is_backed_up_again() {
+    let s = setup(100).await;
+    s.mail.set_read("inbox", "m1", false);
+    s.mail.set_read("sent", "s3", false);
+    let r1 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r1.status, UnitStatus::Success, "{r1:?}");
+    let p1 = r1.point.clone().unwrap();
+    let state = point_read_state(&s.repo, &p1).await;
+    assert_eq!(state.len(), 11);
+    let sent = serde_json::json!(1_699_999_940);
+    for (id, (read, at)) in &state {
+        let unread = id == "m1" || id == "s3";
+        assert_eq!(*read, serde_json::json!(!unread), "isRead of {id}");
+        assert_eq!(*at, sent, "sent of {id}");
+    }
+
+    // Only the read state changes: m1 is read now, m4 unread.
+    s.mail.set_read("inbox", "m1", true);
+    s.mail.set_read("inbox", "m4", false);
+    let r2 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
+    assert_eq!(r2.downloaded_items, 2, "m1 and m4, as changes");
+    let p2 = r2.point.clone().unwrap();
+    let after = point_read_state(&s.repo, &p2).await;
+    let unread: Vec<&str> = after
+        .iter()
+        .filter(|(_, (read, _))| *read == serde_json::json!(false))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(unread, ["m4", "s3"]);
+    assert_eq!(point_state(&s.repo, &p2).await, s.mail.state());
+    // The first point keeps the state it recorded.
+    assert_eq!(point_read_state(&s.repo, &p1).await, state);
+}

@@ -21,6 +21,7 @@ pub struct Msg {
     pub version: u64,
     pub subject: String,
     pub body: Vec<u8>,
+    pub is_read: bool,
 }
 
 #[derive(Default)]
@@ -75,8 +76,22 @@ impl FakeMail {
                 version: v,
                 subject: subject.into(),
                 body: body.into_bytes(),
+                is_read: true,
             },
         );
+        f.log.push((v, id.into(), false));
+    }
+
+    /// Marks a message read or unread; as in Exchange, that alone is a new
+    /// version (change key) that the next delta lists.
+    pub fn set_read(&self, folder: &str, id: &str, read: bool) {
+        let mut t = self.tenant.lock().unwrap();
+        t.clock += 1;
+        let v = t.clock;
+        let f = t.folders.get_mut(folder).unwrap();
+        let m = f.messages.get_mut(id).unwrap();
+        m.is_read = read;
+        m.version = v;
         f.log.push((v, id.into(), false));
     }
 
@@ -131,6 +146,8 @@ fn meta(m: &Msg) -> MessageMeta {
         sender: Some("nancy@contoso.example".into()),
         size: m.body.len() as u64,
         received: Some(1_700_000_000),
+        sent: Some(1_699_999_940),
+        is_read: Some(m.is_read),
         modified: 1_700_000_000 + m.version as i64,
     }
 }
@@ -317,4 +334,26 @@ impl UnitEvents for StopAfter {
             self.stop.store(true, Ordering::SeqCst);
         }
     }
+}
+
+/// id → (isRead, sent) as the point's item metadata records them.
+pub async fn point_read_state(
+    repo: &Repository,
+    point_id: &str,
+) -> BTreeMap<String, (serde_json::Value, serde_json::Value)> {
+    let point = repo
+        .read_point(&openvbo_repo::RestorePointId(point_id.into()))
+        .await
+        .unwrap();
+    let mut out = BTreeMap::new();
+    let mut entries = repo.entries(&point);
+    while let Some(e) = entries.next().await {
+        if let TreeEntry::Item(i) = e.unwrap() {
+            out.insert(
+                i.id,
+                (i.metadata["isRead"].clone(), i.metadata["sent"].clone()),
+            );
+        }
+    }
+    out
 }
