@@ -414,29 +414,47 @@ async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
     assert!(contains(&zip, b"Inbox/Quarterly report 0.msg"));
     assert!(contains(&zip, b"Inbox/Quarterly report 1.msg"));
 
-    // The message is deleted in Outlook, then restored where it was, once.
-    let deleted = graph
-        .send(
-            Method::DELETE,
-            &format!(
-                "users/{NANCY}/messages/{}",
-                original["id"].as_str().unwrap()
-            ),
-        )
-        .await;
-    assert!(deleted.status().is_success());
+    // Both messages (one read, one unread) are deleted in Outlook, then
+    // restored where they were, once, each in the read state it had.
+    assert_eq!(original["isRead"], true);
+    let unread_original = originals
+        .iter()
+        .find(|m| m["subject"] == "Quarterly report 1")
+        .unwrap()
+        .clone();
+    assert_eq!(unread_original["isRead"], false);
+    for gone in [&original, &unread_original] {
+        let deleted = graph
+            .send(
+                Method::DELETE,
+                &format!("users/{NANCY}/messages/{}", gone["id"].as_str().unwrap()),
+            )
+            .await;
+        assert!(deleted.status().is_success());
+    }
+    assert!(graph.messages(NANCY, &inbox_live).await.is_empty());
     let (status, stats) = server
         .call(
             Method::POST,
             &format!("{mbx}/items/restore"),
             &token,
-            Some(json!({"items": [{"id": item_id}]})),
+            Some(json!({"items": [{"id": item_id}, {"id": other_id}]})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
-    assert_eq!(stats["createdItemsCount"], 1, "{stats}");
+    assert_eq!(stats["createdItemsCount"], 2, "{stats}");
     assert_eq!(stats["failedItemsCount"], 0, "{stats}");
     let now = graph.messages(NANCY, &inbox_live).await;
+    let unread_back: Vec<&Value> = now
+        .iter()
+        .filter(|m| m["subject"] == "Quarterly report 1")
+        .collect();
+    assert_eq!(unread_back.len(), 1, "{now:?}");
+    assert_eq!(unread_back[0]["isRead"], false, "{now:?}");
+    assert_eq!(
+        unread_back[0]["sentDateTime"],
+        unread_original["sentDateTime"]
+    );
     let restored: Vec<&Value> = now
         .iter()
         .filter(|m| m["subject"] == "Quarterly report 0")
@@ -444,6 +462,7 @@ async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
     assert_eq!(restored.len(), 1, "{now:?}");
     let restored = restored[0];
     assert_eq!(restored["isDraft"], false);
+    assert_eq!(restored["isRead"], true);
     assert_eq!(restored["internetMessageId"], original["internetMessageId"]);
     assert_eq!(restored["from"], original["from"]);
     assert_eq!(restored["receivedDateTime"], original["receivedDateTime"]);
