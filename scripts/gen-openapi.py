@@ -78,6 +78,103 @@ IMPLEMENTED = [
     ("/v6/EncryptionKeys/{keyId}", "delete"),
 ]
 
+# Served, but not yet under schemathesis (scripts/fuzz/schemathesis.sh skips the
+# `openvbo-not-fuzzed` tag) and documented with the official `default` error
+# response rather than an exact list of statuses: jobs, sessions, restore points,
+# the repositories' data listings, licensed users and restore sessions.
+NOT_YET_FUZZED = [
+    ("/v6/BackupRepositories/{repositoryId}/backedupOrganizations", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/MailboxData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OneDriveData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OneDriveData/{oneDriveId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OrganizationData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OrganizationData/{organizationId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/SiteData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/SiteData/{siteId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/UserData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/UserData/{userId}", "get"),
+    ("/v6/Jobs", "get"),
+    ("/v6/Jobs/{jobId}", "delete"),
+    ("/v6/Jobs/{jobId}", "get"),
+    ("/v6/Jobs/{jobId}", "put"),
+    ("/v6/Jobs/{jobId}/disable", "post"),
+    ("/v6/Jobs/{jobId}/enable", "post"),
+    ("/v6/Jobs/{jobId}/ExcludedItems", "delete"),
+    ("/v6/Jobs/{jobId}/ExcludedItems", "get"),
+    ("/v6/Jobs/{jobId}/ExcludedItems", "post"),
+    ("/v6/Jobs/{jobId}/ExcludedItems/{itemId}", "get"),
+    ("/v6/Jobs/{jobId}/ExcludedItems/{itemId}", "put"),
+    ("/v6/Jobs/{jobId}/explore", "post"),
+    ("/v6/Jobs/{jobId}/JobSessions", "get"),
+    ("/v6/Jobs/{jobId}/SelectedItems", "delete"),
+    ("/v6/Jobs/{jobId}/SelectedItems", "get"),
+    ("/v6/Jobs/{jobId}/SelectedItems", "post"),
+    ("/v6/Jobs/{jobId}/SelectedItems/{itemId}", "get"),
+    ("/v6/Jobs/{jobId}/SelectedItems/{itemId}", "put"),
+    ("/v6/Jobs/{jobId}/start", "post"),
+    ("/v6/Jobs/{jobId}/stop", "post"),
+    ("/v6/JobSessions", "get"),
+    ("/v6/JobSessions/{jobSessionsId}", "get"),
+    ("/v6/JobSessions/{sessionId}/LogItems", "get"),
+    ("/v6/JobSessions/{sessionId}/LogItems/{logItemId}", "get"),
+    ("/v6/LicensedUsers", "get"),
+    ("/v6/Organizations/{organizationId}/explore", "post"),
+    ("/v6/Organizations/{organizationId}/Jobs", "get"),
+    ("/v6/Organizations/{organizationId}/Jobs", "post"),
+    ("/v6/Organizations/{organizationId}/usedRepositories", "get"),
+    ("/v6/RestorePoints", "get"),
+    ("/v6/RestorePoints/{restorePointId}", "get"),
+    ("/v6/RestorePoints/{restorePointId}/mailboxes", "get"),
+    ("/v6/RestorePoints/{restorePointId}/onedrives", "get"),
+    ("/v6/RestorePoints/{restorePointId}/webs", "get"),
+    ("/v6/RestoreSessions", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Events", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Events/{eventId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}/restoreTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/restoreTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/Save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}/restoreTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/restoreTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/copyTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/copyTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/copyTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/copyTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/copyTo", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/restore", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/save", "post"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Stop", "post"),
+]
+IMPLEMENTED += NOT_YET_FUZZED
+FUZZ_EXCLUDED_TAG = "openvbo-not-fuzzed"
+
 
 def error(description, headers=None, schema="RESTExceptionInfo"):
     response = {
@@ -158,6 +255,8 @@ ERRORS = {
     (ORG, "delete"): {**AUTHENTICATED, "400": E400, "404": E404},
 }
 for path, method in IMPLEMENTED:
+    if (path, method) in NOT_YET_FUZZED:
+        continue
     if path.startswith(ORG + "/"):
         ERRORS[(path, method)] = dict(DISCOVERY)
 
@@ -172,7 +271,7 @@ E507S = error("The disk or bucket is full.")
 STORAGE_PATHS = ("/v6/Proxies", "/v6/BackupRepositories", "/v6/Accounts", "/v6/objectstoragerepositories",
                  "/v6/S3CompatibleResources", "/v6/EncryptionKeys")
 for path, method in IMPLEMENTED:
-    if not path.startswith(STORAGE_PATHS):
+    if (path, method) in NOT_YET_FUZZED or not path.startswith(STORAGE_PATHS):
         continue
     has_id = "{" in path
     errors = {**AUTHENTICATED, "400": E400}
@@ -248,11 +347,16 @@ def adjust_operation(path, method, op):
         ok = op["responses"]["200"]
         ok["content"] = {"application/json": ok["content"]["*/*"]}
 
-    # See ADJUSTMENT (errors).
+    # See ADJUSTMENT (errors). Operations not yet under schemathesis keep the
+    # official `default` error response.
     responses = op["responses"]
-    responses.pop("default", None)
-    for status, response in ERRORS[(path, method)].items():
-        responses[status] = copy.deepcopy(response)
+    if (path, method) in ERRORS:
+        responses.pop("default", None)
+        for status, response in ERRORS[(path, method)].items():
+            responses[status] = copy.deepcopy(response)
+    else:
+        assert (path, method) in NOT_YET_FUZZED, (path, method)
+        op["tags"] = list(op.get("tags", [])) + [FUZZ_EXCLUDED_TAG]
     # 204s have no body (as in the official schema; asserted here).
     for status, response in responses.items():
         if status == "204":

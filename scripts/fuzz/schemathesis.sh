@@ -157,11 +157,15 @@ run_schemathesis() { # extra `schemathesis run` arguments
         --generation-database none \
         --workers 1 \
         --request-timeout 60 \
+        --exclude-tag openvbo-not-fuzzed \
         "$@")
 }
 
 echo "== schemathesis $SCHEMATHESIS_VERSION: $MAX_EXAMPLES examples per operation, seed $SEED"
 rc=0
+# Operations tagged openvbo-not-fuzzed in the served document (jobs, sessions, restore points,
+# data listings, restore sessions: scripts/gen-openapi.py NOT_YET_FUZZED) are served but not fuzzed
+# yet; they keep the official `default` error response until they are.
 # Three runs, so that the organization the others read is changed (PUT) only after them, and
 # removed (DELETE) last.
 for filter in "--exclude-method-regex=^(PUT|DELETE)$" --include-method=PUT --include-method=DELETE; do

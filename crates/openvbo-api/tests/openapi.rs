@@ -35,6 +35,15 @@ fn fill(template: &str, ids: &HashMap<&str, String>) -> String {
         .join("/")
 }
 
+/// Whether every `{name}` segment of `template` has a real id in `ids`.
+fn ids_known(template: &str, ids: &HashMap<&str, String>) -> bool {
+    template.split('/').all(|s| {
+        s.strip_prefix('{')
+            .and_then(|s| s.strip_suffix('}'))
+            .is_none_or(|name| ids.contains_key(name))
+    })
+}
+
 /// The first result's id of a listing.
 async fn first_id(server: &Server, token: &str, path: &str) -> String {
     let (status, body) = server.call(Method::GET, path, token, None).await;
@@ -79,7 +88,22 @@ async fn the_document_is_served_anonymously_and_matches_the_routes() {
             }
         }
     }
-    assert_eq!(listed.len(), 19, "{listed:?}");
+    // Every operation the generator lists (scripts/gen-openapi.py IMPLEMENTED), no more:
+    // the two loops below prove the document and the routes agree both ways.
+    let fuzzed = listed.len()
+        - doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter(|op| {
+                op["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "openvbo-not-fuzzed"))
+            })
+            .count();
+    assert!(fuzzed >= 45, "{fuzzed} operations under schemathesis");
+    assert!(listed.len() > fuzzed, "{listed:?}");
     // Every local $ref resolves.
     let text = doc.to_string();
     for piece in text.split("\"#/components/schemas/").skip(1) {
@@ -146,13 +170,13 @@ async fn the_document_is_served_anonymously_and_matches_the_routes() {
         let response = request.send().await.unwrap();
         let status = response.status();
         let body = response.text().await.unwrap();
+        // A 404 is the handler's own only for ids this test cannot make real (jobs,
+        // sessions, restore points): the router's "no resource at" means it is not routed.
+        let not_routed = status == StatusCode::NOT_FOUND
+            && (ids_known(template, &ids) || body.contains("no resource at"));
         assert!(
-            ![
-                StatusCode::NOT_FOUND,
-                StatusCode::METHOD_NOT_ALLOWED,
-                StatusCode::NOT_IMPLEMENTED
-            ]
-            .contains(&status)
+            !not_routed
+                && ![StatusCode::METHOD_NOT_ALLOWED, StatusCode::NOT_IMPLEMENTED].contains(&status)
                 && !status.is_server_error(),
             "{method} {path} is listed but answered {status}: {body}"
         );
