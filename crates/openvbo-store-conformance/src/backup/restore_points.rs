@@ -53,6 +53,21 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
     let site = resource(p2.id, ResourceKind::Site, "s1", "Team site");
     store.add_restore_point_resource(&renamed).await.unwrap();
     store.add_restore_point_resource(&site).await.unwrap();
+    // A user's mailbox and OneDrive share the user's id in one point.
+    let megan_mail = resource(p2.id, ResourceKind::Mailbox, "u2", "Megan");
+    let megan_drive = resource(p2.id, ResourceKind::OneDrive, "u2", "Megan");
+    assert!(store.add_restore_point_resource(&megan_mail).await.unwrap());
+    assert!(
+        store
+            .add_restore_point_resource(&megan_drive)
+            .await
+            .unwrap(),
+        "restore points: a user's mailbox and OneDrive are two resources of one point"
+    );
+    assert!(matches!(
+        store.add_restore_point_resource(&megan_drive).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let ids = |points: Vec<openvbo_core::backup::RestorePoint>| {
         points.into_iter().map(|p| p.id).collect::<Vec<_>>()
@@ -112,6 +127,7 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
     assert_eq!(
         summary,
         vec![
+            (ResourceKind::Mailbox, "u2", "Megan", at(400), at(400)),
             (
                 ResourceKind::Mailbox,
                 "u1",
@@ -119,6 +135,7 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
                 at(300),
                 at(400)
             ),
+            (ResourceKind::OneDrive, "u2", "Megan", at(400), at(400)),
             (ResourceKind::OneDrive, "d1", "Nancy", at(300), at(300)),
             (ResourceKind::Site, "s1", "Team site", at(400), at(400)),
         ],

@@ -169,7 +169,8 @@ async fn add_resource(
         Ok(_) => Ok(true),
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             Err(StoreError::Conflict(format!(
-                "restore point {point} already holds the resource {}",
+                "restore point {point} already holds the {} {}",
+                r.kind.as_str(),
                 clip(&r.resource_id)
             )))
         }
@@ -195,6 +196,7 @@ const PROTECTED: &str = "WITH spans AS ( \
             l.first_time, l.last_time \
      FROM latest l JOIN restore_point_resources r \
        ON r.restore_point_id = l.point AND r.resource_id = l.resource_id \
+          AND r.kind = l.kind \
      ORDER BY l.organization_id, l.kind, r.display_name, l.resource_id";
 
 #[async_trait]
