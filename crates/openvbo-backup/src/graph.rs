@@ -27,6 +27,7 @@ use crate::graph_drive::GraphDrives;
 use crate::source::{
     ByteStream, DeltaEvent, DriveSource, MailSource, MessageChange, MessageMeta, SourceFolder,
 };
+use crate::stall::{bounded, bounded_stream, SOURCE_IDLE_TIMEOUT};
 use crate::worker::SourceProvider;
 
 pub(crate) fn source_error(e: M365Error) -> SourceError {
@@ -55,11 +56,17 @@ pub struct GraphMail {
 #[async_trait]
 impl MailSource for GraphMail {
     async fn folders(&self, mailbox: &str) -> Result<Vec<SourceFolder>, SourceError> {
-        let folders = self
-            .session
-            .mail_folders(mailbox)
-            .await
-            .map_err(source_error)?;
+        let folders = bounded(
+            SOURCE_IDLE_TIMEOUT,
+            || format!("listing the folders of mailbox {mailbox}"),
+            async {
+                self.session
+                    .mail_folders(mailbox)
+                    .await
+                    .map_err(source_error)
+            },
+        )
+        .await?;
         Ok(folders
             .into_iter()
             .map(|f| SourceFolder {
@@ -78,6 +85,7 @@ impl MailSource for GraphMail {
         since: Option<&str>,
     ) -> Result<BoxStream<'static, Result<DeltaEvent<MessageChange>, SourceError>>, SourceError>
     {
+        let what = format!("reading the delta of folder {folder} of mailbox {mailbox}");
         let (tx, rx) = mpsc::unbounded_channel();
         let session = self.session.clone();
         let (mailbox, folder) = (mailbox.to_string(), folder.to_string());
@@ -103,16 +111,21 @@ impl MailSource for GraphMail {
                 Err(e) => Err(source_error(e)),
             });
         });
-        Ok(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) }).boxed())
+        let pages =
+            stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) }).boxed();
+        Ok(bounded_stream(SOURCE_IDLE_TIMEOUT, what, pages))
     }
 
     async fn message_mime(&self, mailbox: &str, message: &str) -> Result<ByteStream, SourceError> {
-        let mime = self
-            .session
-            .message_mime(mailbox, message)
-            .await
-            .map_err(source_error)?;
-        Ok(stream::unfold(Some(mime), |state| async move {
+        let what = format!("downloading message {message} of mailbox {mailbox}");
+        let mime = bounded(SOURCE_IDLE_TIMEOUT, || what.clone(), async {
+            self.session
+                .message_mime(mailbox, message)
+                .await
+                .map_err(source_error)
+        })
+        .await?;
+        let chunks = stream::unfold(Some(mime), |state| async move {
             let mut mime = state?;
             match mime.next_chunk().await {
                 Ok(Some(chunk)) => Some((Ok(chunk), Some(mime))),
@@ -120,7 +133,8 @@ impl MailSource for GraphMail {
                 Err(e) => Some((Err(source_error(e)), None)),
             }
         })
-        .boxed())
+        .boxed();
+        Ok(bounded_stream(SOURCE_IDLE_TIMEOUT, what, chunks))
     }
 }
 

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use crate::error::SourceError;
 use crate::graph::{source_error, unix};
 use crate::source::{ByteStream, DeltaEvent, DriveChange, DriveEntry, DriveInfo, DriveSource};
+use crate::stall::{bounded, bounded_stream, SOURCE_IDLE_TIMEOUT};
 
 /// Drive pages waiting for the engine: one, so reading stays a page ahead.
 const PAGES_AHEAD: usize = 1;
@@ -177,19 +178,31 @@ async fn run_download(
 #[async_trait]
 impl DriveSource for GraphDrives {
     async fn user_drive(&self, user: &str) -> Result<Option<DriveInfo>, SourceError> {
-        let drive = self.session.user_drive(user).await.map_err(source_error)?;
+        let drive = bounded(
+            SOURCE_IDLE_TIMEOUT,
+            || format!("finding the OneDrive of user {user}"),
+            async { self.session.user_drive(user).await.map_err(source_error) },
+        )
+        .await?;
         Ok(drive.map(info))
     }
 
     async fn site_libraries(&self, site: &str) -> Result<Vec<DriveInfo>, SourceError> {
         let mut out = Vec::new();
-        self.session
-            .site_drives(site, &mut |page| {
-                out.extend(page.into_iter().map(info));
-                Ok(())
-            })
-            .await
-            .map_err(source_error)?;
+        bounded(
+            SOURCE_IDLE_TIMEOUT,
+            || format!("listing the document libraries of site {site}"),
+            async {
+                self.session
+                    .site_drives(site, &mut |page| {
+                        out.extend(page.into_iter().map(info));
+                        Ok(())
+                    })
+                    .await
+                    .map_err(source_error)
+            },
+        )
+        .await?;
         Ok(out)
     }
 
@@ -206,7 +219,11 @@ impl DriveSource for GraphDrives {
             since.map(|s| DeltaLink(s.to_string())),
             tx,
         ));
-        Ok(receiver_stream(rx))
+        Ok(bounded_stream(
+            SOURCE_IDLE_TIMEOUT,
+            format!("reading the delta of drive {drive}"),
+            receiver_stream(rx),
+        ))
     }
 
     async fn file_content(
@@ -227,6 +244,10 @@ impl DriveSource for GraphDrives {
             facts,
             tx,
         ));
-        Ok(receiver_stream(rx))
+        Ok(bounded_stream(
+            SOURCE_IDLE_TIMEOUT,
+            format!("downloading file \"{}\" of drive {drive}", file.name),
+            receiver_stream(rx),
+        ))
     }
 }

@@ -44,6 +44,7 @@ mod mailbox;
 pub mod resolve;
 mod run;
 mod site;
+mod stall;
 pub mod source;
 pub mod state;
 mod worker;
