@@ -429,33 +429,46 @@ impl JobRunner {
         let mut point: Option<RestorePoint> = None;
         let sid = session.id;
         let unit_live = live.clone();
-        let units = resolved.resources.into_iter().map(move |resource| {
-            let unit = UnitOfWork {
-                organization_id: job.organization_id,
-                repository_id: job.repository_id,
-                resource,
-                previous: None,
-            };
-            let control = UnitControl::with_stop(stop.clone(), unit_live.clone());
-            async move {
-                let label = format!(
-                    "Processing {}: {}",
-                    kind_label(unit.resource.kind),
-                    unit.resource.display_name
-                );
-                let log_id = self.log(sid, label.clone(), false).await;
-                let report = self.queue.run(unit.clone(), control).await;
-                (unit, label, log_id, report)
-            }
-        });
-        // The units run in one future and their results are recorded in
-        // another, joined: a unit suspended inside a store write keeps being
-        // polled while a result's writes wait for the store's one write
-        // connection (awaiting writes between polls of `buffer_unordered`
-        // deadlocked exactly so). The channel is unbounded so that the units'
-        // side never waits on the recording side; the units themselves are
-        // bounded by `per_session`.
+        // Only the recording side writes to the store: the units tell it when
+        // they start (it writes their "Processing …" log item) and when they
+        // end (it records the result). A unit that wrote itself could be
+        // handed the store's one write connection and then not be polled
+        // while the recording side waited for that connection (a deadlock
+        // that failed sessions of more resources than run at once after
+        // 30 s). The channel is unbounded so that the units never wait on the
+        // recording side; the units themselves are bounded by `per_session`.
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+        let started_tx = done_tx.clone();
+        let units = resolved
+            .resources
+            .into_iter()
+            .enumerate()
+            .map(move |(index, resource)| {
+                let unit = UnitOfWork {
+                    organization_id: job.organization_id,
+                    repository_id: job.repository_id,
+                    resource,
+                    previous: None,
+                };
+                let control = UnitControl::with_stop(stop.clone(), unit_live.clone());
+                let started_tx = started_tx.clone();
+                async move {
+                    let label = format!(
+                        "Processing {}: {}",
+                        kind_label(unit.resource.kind),
+                        unit.resource.display_name
+                    );
+                    // A closed channel means the recording side failed; the unit
+                    // still runs to its end so that the queue's slot is released.
+                    let _ = started_tx.send(UnitProgress::Started { index, label });
+                    let report = self.queue.run(unit.clone(), control).await;
+                    UnitProgress::Finished {
+                        index,
+                        unit,
+                        report,
+                    }
+                }
+            });
         let produce = async move {
             let mut results =
                 futures::stream::iter(units).buffer_unordered(self.per_session.max(1));
@@ -464,18 +477,45 @@ impl JobRunner {
                     break;
                 }
             }
+            Ok::<(), CoreError>(())
         };
         let record = async {
-            while let Some((unit, label, log_id, report)) = done_rx.recv().await {
-                self.record_unit(
-                    job, session, &live, &mut tally, &mut point, unit, label, log_id, report,
-                )
-                .await?;
+            let mut labels: HashMap<usize, (String, Option<LogItemId>)> = HashMap::new();
+            while let Some(progress) = done_rx.recv().await {
+                match progress {
+                    UnitProgress::Started { index, label } => {
+                        let log_id = self.log(sid, label.clone(), false).await;
+                        labels.insert(index, (label, log_id));
+                    }
+                    UnitProgress::Finished {
+                        index,
+                        unit,
+                        report,
+                    } => {
+                        let (label, log_id) = labels.remove(&index).unwrap_or_else(|| {
+                            (
+                                format!(
+                                    "Processing {}: {}",
+                                    kind_label(unit.resource.kind),
+                                    unit.resource.display_name
+                                ),
+                                None,
+                            )
+                        });
+                        self.record_unit(
+                            job, session, &live, &mut tally, &mut point, unit, label, log_id,
+                            report,
+                        )
+                        .await?;
+                    }
+                }
             }
             Ok::<Tally, CoreError>(tally)
         };
-        let ((), recorded) = tokio::join!(produce, record);
-        recorded
+        // A failed recording ends the session at once (the units still
+        // running are dropped, as a stop would leave them: checkpointed).
+        let ((), tally) = tokio::try_join!(produce, record)?;
+        Ok(tally)
     }
 
     /// Records one finished unit: the restore point (created with the
@@ -641,4 +681,17 @@ fn already_running(job: &Job) -> CoreError {
 
 fn poisoned() -> CoreError {
     CoreError::Internal("the job runner's state is unusable".into())
+}
+
+/// What a running unit tells the side of a session that records it.
+enum UnitProgress {
+    Started {
+        index: usize,
+        label: String,
+    },
+    Finished {
+        index: usize,
+        unit: UnitOfWork,
+        report: UnitReport,
+    },
 }
