@@ -465,7 +465,7 @@ impl JobRunner {
                     UnitProgress::Finished {
                         index,
                         unit,
-                        report,
+                        report: Box::new(report),
                     }
                 }
             });
@@ -504,7 +504,7 @@ impl JobRunner {
                         });
                         self.record_unit(
                             job, session, &live, &mut tally, &mut point, unit, label, log_id,
-                            report,
+                            *report,
                         )
                         .await?;
                     }
@@ -692,6 +692,6 @@ enum UnitProgress {
     Finished {
         index: usize,
         unit: UnitOfWork,
-        report: UnitReport,
+        report: Box<UnitReport>,
     },
 }
