@@ -49,6 +49,7 @@ from veeam_365.v6.api.restore_point import (
 )
 from veeam_365.v6.models.page_of_rest_job_session import PageOfRESTJobSession
 from veeam_365.v6.models.page_of_rest_log_item import PageOfRESTLogItem
+from veeam_365.v6.models.rest_job_session_type import RESTJobSessionType
 from veeam_365.v6.models.rest_backup_repository_from_client import RESTBackupRepositoryFromClient
 from veeam_365.v6.models.rest_exception_info import RESTExceptionInfo
 from veeam_365.v6.models.rest_job import RESTJob
@@ -186,7 +187,7 @@ class BackupSteps:
     async def job_sessions_log(self) -> str:
         vc = self.need_vc()  # type: ignore[attr-defined]
         sid = self.need(self.job_session_id, "job session")  # type: ignore[attr-defined]
-        r = await vc.call(job_session_get.asyncio_detailed, job_type="Backup")
+        r = await vc.call(job_session_get.asyncio_detailed, job_type=RESTJobSessionType.BACKUP)
         _check(r.status_code == 200 and sid in [s.id for s in r.parsed.results], _describe(r))
         r = await vc.call(job_session_get_by_id.asyncio_detailed, sid)
         _check(r.status_code == 200 and isinstance(r.parsed, RESTJobSession) and r.parsed.id == sid, _describe(r))

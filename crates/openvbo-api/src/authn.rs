@@ -32,6 +32,20 @@ pub(crate) fn is_public(method: &Method, path: &str) -> bool {
         .any(|(m, p)| *m == method.as_str() && p.eq_ignore_ascii_case(path))
 }
 
+/// Whether `path` is under another API version than v6 (`/v7/…`, `/v8/…`). Those answer
+/// 404 to anyone: clients find the version a server speaks by probing `/{version}/
+/// ServiceInstance` without a token and take a 401 as "served" (the generated `veeam-365`
+/// client does), and that v6 is the one served is no secret.
+fn other_api_version(path: &str) -> bool {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let digits = first.strip_prefix(['v', 'V']).unwrap_or_default();
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && digits != "6"
+}
+
 /// A request made with a valid access token.
 #[derive(Debug, Clone)]
 pub(crate) struct Authenticated(#[allow(dead_code)] pub(crate) AccessGrant);
@@ -90,7 +104,7 @@ pub(crate) async fn require_token(
     req: Request,
     next: Next,
 ) -> Response {
-    if is_public(req.method(), req.uri().path()) {
+    if is_public(req.method(), req.uri().path()) || other_api_version(req.uri().path()) {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
@@ -123,6 +137,28 @@ impl FromRequestParts<AppState> for Authenticated {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_api_versions_are_told_apart_from_v6() {
+        for path in [
+            "/v7/ServiceInstance",
+            "/v8/ServiceInstance",
+            "/V7/Organizations",
+            "/v10",
+        ] {
+            assert!(other_api_version(path), "{path}");
+        }
+        for path in [
+            "/v6/ServiceInstance",
+            "/v6",
+            "/",
+            "/v/x",
+            "/vx/y",
+            "/swagger/docs/v7",
+        ] {
+            assert!(!other_api_version(path), "{path}");
+        }
+    }
 
     #[test]
     fn only_the_listed_operations_are_public() {

@@ -114,7 +114,6 @@ async fn unknown_paths_and_wrong_methods_need_a_token_too() {
         (Method::GET, "/"),
         (Method::GET, "/v6"),
         (Method::GET, "/v6/NoSuchThing"),
-        (Method::GET, "/v7/Organizations"),
         (Method::GET, "/v6/Organizations/x/y/z/w"),
         (Method::GET, "/swagger"),
         (Method::GET, "/swagger/docs/v5"),
@@ -136,6 +135,20 @@ async fn unknown_paths_and_wrong_methods_need_a_token_too() {
                 .unwrap()
                 .contains("authentication required"),
             "{method} {path}: {body}"
+        );
+    }
+    // Other API versions are not served, and say so to anyone: clients probe
+    // `/{version}/ServiceInstance` anonymously and take a 401 as "served".
+    for path in [
+        "/v8/ServiceInstance",
+        "/v7/ServiceInstance",
+        "/v7/Organizations",
+    ] {
+        let (status, _, body) = send(&server, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("v6"),
+            "{path}: {body}"
         );
     }
     // With a token the same requests get their real answers.

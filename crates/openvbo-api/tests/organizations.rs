@@ -420,18 +420,20 @@ async fn malformed_bodies_and_ids_get_clear_4xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unimplemented_operations_and_other_versions() {
     let (_dir, _sim, server, token) = setup().await;
-    let (status, body) = server.call(Method::GET, "/v6/Jobs", &token, None).await;
+    let (status, body) = server
+        .call(Method::GET, "/v6/License/AutoUpdate", &token, None)
+        .await;
     assert_error(
         status,
         &body,
         StatusCode::NOT_IMPLEMENTED,
-        &["Job_Get", "not implemented"],
+        &["License_GetAutoUpdate", "not implemented"],
     );
     let id = uuid::Uuid::new_v4();
     let (status, body) = server
         .call(
             Method::GET,
-            &format!("/v6/organizations/{id}/JOBS"),
+            &format!("/v6/organizations/{id}/APPLICATIONS"),
             &token,
             None,
         )
@@ -440,7 +442,7 @@ async fn unimplemented_operations_and_other_versions() {
         status,
         &body,
         StatusCode::NOT_IMPLEMENTED,
-        &["Job_GetByOrganizationId"],
+        &["Application_GetApplications"],
     );
     let (status, body) = server
         .call(Method::PATCH, "/v6/Organizations", &token, None)
@@ -967,7 +969,9 @@ async fn adding_reports_server_timing_separating_microsoft() {
     };
     // Sign-in, /organization and /me/memberOf: three round trips of 50 ms at least.
     assert!(dur("m365") >= 150.0, "{timing}");
-    assert!(dur("app") >= 0.0 && dur("app") < dur("m365"), "{timing}");
+    // Not compared with m365: on a loaded 2-core machine openvbo's own share
+    // (argon2, TLS, SQLite) can outgrow three 50 ms round trips.
+    assert!(dur("app") >= 0.0, "{timing}");
     assert!(
         (dur("total") - dur("m365") - dur("app")).abs() < 0.01,
         "{timing}"
