@@ -44,8 +44,8 @@ mod mailbox;
 pub mod resolve;
 mod run;
 mod site;
-mod stall;
 pub mod source;
+mod stall;
 pub mod state;
 mod worker;
 
