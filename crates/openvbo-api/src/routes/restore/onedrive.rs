@@ -26,7 +26,7 @@ use openvbo_core::restore::drive::{
 use super::drive_content::{file_reader, file_response, zip_response};
 use super::drive_tree::{DriveFile, DriveFolder, DriveSnapshot};
 use super::sessions::session_id;
-use super::views::{session_path, window, wire_time, PageView};
+use super::views::{resource_page, session_path, window, wire_time, PageView};
 use crate::authn::Authenticated;
 use crate::error::ApiError;
 use crate::query::QueryParams;
@@ -196,27 +196,12 @@ pub async fn onedrives(
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let session = onedrive_session(&state, &session)?;
-    let q = QueryParams::parse(query.as_deref())?;
-    let (offset, limit) = window(&q)?;
-    let total = session.resources.len() as u64;
-    let results: Vec<Value> = session
-        .resources
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|r| onedrive_view(&session, r))
-        .collect();
-    let more = offset + (results.len() as u64) < total;
-    let base = format!("{}/organization/onedrives", session_path(&session));
-    Ok(Json(PageView::new(
-        &base,
-        offset,
-        limit,
-        results,
-        more,
-        Some(total),
-        &[],
-    )))
+    Ok(Json(resource_page(
+        &session,
+        query.as_deref(),
+        "onedrives",
+        onedrive_view,
+    )?))
 }
 
 pub async fn onedrive(

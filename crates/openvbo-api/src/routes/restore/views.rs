@@ -1,6 +1,6 @@
 //! The v6 shapes of the restore area.
 
-use openvbo_core::restore::{RestoreEvent, RestoreSession, SessionState};
+use openvbo_core::restore::{ChosenResource, RestoreEvent, RestoreSession, SessionState};
 use serde::Serialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -135,6 +135,37 @@ fn timespan(d: time::Duration) -> String {
 }
 
 /// `offset`/`limit` of a page request: limit 30 by default, at most 10,000.
+/// One page of a session's resources (its mailboxes or OneDrives), in the session's order, at
+/// `…/organization/{collection}`.
+pub(crate) fn resource_page(
+    session: &RestoreSession,
+    query: Option<&str>,
+    collection: &str,
+    view: impl Fn(&RestoreSession, &ChosenResource) -> Value,
+) -> Result<PageView<Value>, ApiError> {
+    let q = QueryParams::parse(query)?;
+    let (offset, limit) = window(&q)?;
+    let total = session.resources.len() as u64;
+    let results: Vec<Value> = session
+        .resources
+        .iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|r| view(session, r))
+        .collect();
+    let more = offset + (results.len() as u64) < total;
+    let base = format!("{}/organization/{collection}", session_path(session));
+    Ok(PageView::new(
+        &base,
+        offset,
+        limit,
+        results,
+        more,
+        Some(total),
+        &[],
+    ))
+}
+
 pub(crate) fn window(q: &QueryParams) -> Result<(u64, u64), ApiError> {
     let offset = q.int("offset")?.unwrap_or(0);
     let limit = q.int("limit")?.unwrap_or(30);
