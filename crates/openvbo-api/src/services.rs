@@ -28,4 +28,6 @@ pub struct Services {
     pub clock: SharedClock,
     /// Shown as the service instance id; stable for a data dir.
     pub installation_id: Uuid,
+    /// How long a restore session may go unused before it stops.
+    pub restore_session_idle: std::time::Duration,
 }

@@ -35,7 +35,7 @@ impl AppState {
             restore: crate::routes::restore::RestoreState::new(
                 services.store,
                 services.clock,
-                crate::routes::restore::SESSION_IDLE,
+                services.restore_session_idle,
             ),
         }
     }

@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub connections: openvbo_api::ConnectionLimits,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// How long a restore session may go unused before it stops.
+    pub restore_session_idle: Duration,
 }
 
 impl ServerConfig {
@@ -68,6 +70,7 @@ impl ServerConfig {
             initialize: false,
             connections: openvbo_api::ConnectionLimits::default(),
             shutdown_grace: Duration::from_secs(30),
+            restore_session_idle: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -77,5 +77,6 @@ pub async fn assemble(
         store: data.store.clone(),
         clock,
         installation_id: data.installation_id,
+        restore_session_idle: config.restore_session_idle,
     })
 }

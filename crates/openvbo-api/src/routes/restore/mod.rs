@@ -33,9 +33,6 @@ use openvbo_core::store::Store;
 
 use crate::state::AppState;
 
-/// How long a restore session may go unused before it stops.
-pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
-
 /// What the restore routes need beyond the shared services.
 pub struct RestoreState {
     pub sessions: RestoreSessions,
