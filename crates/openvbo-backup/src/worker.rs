@@ -185,6 +185,24 @@ impl Worker {
         if let (Some(all), serde_json::Value::Object(more)) = (extra.as_object_mut(), drive_extra) {
             all.extend(more);
         }
+        // The job run and tenant, so that a server attaching this repository
+        // rebuilds its restore points (`attachUsedRepository`).
+        if let Some(all) = extra.as_object_mut() {
+            let o = &unit.origin;
+            if let Some(j) = o.job_id {
+                all.insert("jobId".into(), json!(j.to_string()));
+            }
+            if let Some(s) = o.job_session_id {
+                all.insert("jobSessionId".into(), json!(s.to_string()));
+            }
+            if let Some(t) = o.backup_time {
+                let ms = t.unix_timestamp_nanos() / 1_000_000;
+                all.insert("backupTimeMs".into(), json!(i64::try_from(ms).unwrap_or(0)));
+            }
+            if let Some(t) = &o.tenant_id {
+                all.insert("tenantId".into(), json!(t));
+            }
+        }
         let point = writer.commit(&state, extra).await?;
         Ok(UnitReport {
             status: if failures.is_empty() {

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use openvbo_core::repositories::{
-    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint,
-    EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
+    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineResizedPoint,
+    EngineRestorePoint, EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines,
+    S3Account, S3Bucket, Space,
 };
 use openvbo_repo::{RepoOptions, Repository, ResourceKind, RetentionRule, Unlock, WrappingKey};
 use secrecy::{ExposeSecret, SecretString};
@@ -270,10 +271,21 @@ impl RepositoryEngine for Engine {
             },
         };
         let forgot = self.0.forget(&rule).await.map_err(from_repo)?;
+        // What each rewritten point holds now, so the store's per-resource counts follow.
+        let mut resized_points = Vec::with_capacity(forgot.rewritten.len());
+        for id in &forgot.rewritten {
+            let p = self.0.read_point(id).await.map_err(from_repo)?;
+            resized_points.push(EngineResizedPoint {
+                id: id.0.clone(),
+                item_count: p.item_count,
+                item_bytes: p.item_bytes,
+            });
+        }
         let pruned = self.0.prune().await.map_err(from_repo)?;
         Ok(EngineCleanup {
             removed_points: forgot.removed.into_iter().map(|p| p.0).collect(),
             items_removed: forgot.items_removed,
+            resized_points,
             bytes_deleted: pruned.bytes_deleted,
         })
     }

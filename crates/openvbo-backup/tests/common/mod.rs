@@ -300,6 +300,7 @@ pub fn unit(org: OrganizationId, repo: RepositoryId) -> UnitOfWork {
             address: "nancy@contoso.example".into(),
         },
         previous: None,
+        origin: Default::default(),
     }
 }
 

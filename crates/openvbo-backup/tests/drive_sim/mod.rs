@@ -195,6 +195,7 @@ impl Harness {
                 address: "nancy@northwind.onmicrosoft.com".into(),
             },
             previous: None,
+            origin: Default::default(),
         }
     }
 
@@ -209,6 +210,7 @@ impl Harness {
                 address: "https://northwind.sharepoint.com/sites/hr".into(),
             },
             previous: None,
+            origin: Default::default(),
         }
     }
 

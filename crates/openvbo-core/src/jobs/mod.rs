@@ -14,6 +14,6 @@ pub use runner::{next_run, JobRunner, Resolved, SelectionResolver, StopReason, I
 pub use scheduler::{Pass, Scheduler};
 pub use service::{job_item, JobInput, JobService};
 pub use work::{
-    NoEvents, ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitReport, UnitStatus,
-    WorkQueue,
+    NoEvents, ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitOrigin, UnitReport,
+    UnitStatus, WorkQueue,
 };

@@ -19,7 +19,8 @@ use tokio::task::JoinHandle;
 
 use super::policy::stored_schedule;
 use super::work::{
-    ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitReport, UnitStatus, WorkQueue,
+    ResourceTarget, UnitControl, UnitEvents, UnitOfWork, UnitOrigin, UnitReport, UnitStatus,
+    WorkQueue,
 };
 use crate::backup::{
     Job, JobId, JobItem, JobItemList, JobSession, JobSessionId, JobStatus, JobType, LogItemId,
@@ -428,6 +429,20 @@ impl JobRunner {
         };
         let mut point: Option<RestorePoint> = None;
         let sid = session.id;
+        // Recorded beside the data, so that the repository alone tells a new
+        // server which job run and tenant each restore point belongs to.
+        let origin = UnitOrigin {
+            job_id: Some(job.id),
+            job_session_id: Some(session.id),
+            backup_time: Some(session.creation_time),
+            tenant_id: self
+                .store
+                .get_organization(job.organization_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|o| o.tenant_id),
+        };
         let unit_live = live.clone();
         // Only the recording side writes to the store: the units tell it when
         // they start (it writes their "Processing …" log item) and when they
@@ -449,6 +464,7 @@ impl JobRunner {
                     repository_id: job.repository_id,
                     resource,
                     previous: None,
+                    origin: origin.clone(),
                 };
                 let control = UnitControl::with_stop(stop.clone(), unit_live.clone());
                 let started_tx = started_tx.clone();

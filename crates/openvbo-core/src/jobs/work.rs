@@ -36,6 +36,25 @@ pub struct UnitOfWork {
     /// The engine's id of the previous restore point of this resource, for
     /// the incremental; None: whatever the repository holds last.
     pub previous: Option<String>,
+    /// Which job run this unit belongs to, recorded in the repository's own
+    /// (encrypted) restore-point record so that another server attaching
+    /// the repository can rebuild its restore points.
+    pub origin: UnitOrigin,
+}
+
+/// The job run a unit belongs to, as the repository records it beside the
+/// data. Every field is optional: units run outside a job (tests, tools)
+/// leave them out, and a repository importing such a record falls back to
+/// what it can tell from the record alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnitOrigin {
+    pub job_id: Option<crate::backup::JobId>,
+    pub job_session_id: Option<crate::backup::JobSessionId>,
+    /// The session's start: the backup time of the restore point it makes.
+    pub backup_time: Option<time::OffsetDateTime>,
+    /// The organization's Microsoft Entra tenant id, which (unlike this
+    /// server's organization id) is the same on every server.
+    pub tenant_id: Option<String>,
 }
 
 /// How a unit ended.

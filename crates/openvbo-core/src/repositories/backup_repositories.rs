@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::engine::{EngineLocation, EngineUnlock, Space};
+use super::engine::{EngineHandle, EngineLocation, EngineUnlock, Space};
 use super::retention::RetentionInput;
 use super::service::{engine_error, repository_context, RepositoryService};
 use crate::backup::{BackupRepository, EncryptionKeyId, ObjectStorageId, ProxyId, RepositoryId};
@@ -261,8 +261,41 @@ impl RepositoryService {
             updated_at: now,
         };
         self.store.insert_repository(&repository).await?;
+        if attach {
+            self.import_after_attach(&repository, &engine).await;
+        }
         let space = self.space(&at).await;
         Ok(RepositoryView { repository, space })
+    }
+
+    /// Rebuilds the attached repository's restore points in the store. The repository is
+    /// added whatever happens here (its data is safe either way): a failure, or records of
+    /// organizations not added yet, are logged for the administrator.
+    async fn import_after_attach(&self, repository: &BackupRepository, engine: &EngineHandle) {
+        match self.import_restore_points(repository.id, engine).await {
+            Ok(r) => {
+                tracing::info!(
+                    repository = %repository.name,
+                    points = r.points,
+                    resources = r.resources,
+                    "attached repository: restore points rebuilt from its records"
+                );
+                if r.skipped > 0 {
+                    tracing::warn!(
+                        repository = %repository.name,
+                        records = r.skipped,
+                        tenants = %r.unknown_tenants.join(", "),
+                        "attached repository: it holds backups of organizations that are not added here; add them (POST /v6/Organizations) and their restore points are imported within a minute"
+                    );
+                    self.remember_pending_import(repository.id).await;
+                }
+            }
+            Err(e) => tracing::warn!(
+                repository = %repository.name,
+                error = %e,
+                "attached repository: its restore points could not be rebuilt"
+            ),
+        }
     }
 
     /// Space where it can be measured; a failure to measure is logged, not an error.

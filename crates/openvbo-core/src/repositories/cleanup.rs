@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Weekday};
 
-use super::engine::{EngineCleanup, EngineRetention};
+use super::engine::{EngineCleanup, EngineResizedPoint, EngineRetention};
 use super::service::{engine_error, RepositoryService};
 use crate::backup::{
     DailyType, DayOfWeek, MonthlyDayNumber, RepositoryId, RestorePointFilter, Retention,
@@ -175,10 +175,15 @@ impl RepositoryService {
             .clean_up(retention_rule(&repo.retention, now))
             .await
             .map_err(|e| engine_error(&format!("clean-up of repository '{}'", repo.name), e))?;
-        if done.removed_points.is_empty() {
+        if done.removed_points.is_empty() && done.resized_points.is_empty() {
             return Ok(done);
         }
         let removed: HashSet<&[u8]> = done.removed_points.iter().map(|p| p.as_bytes()).collect();
+        let resized: HashMap<&[u8], &EngineResizedPoint> = done
+            .resized_points
+            .iter()
+            .map(|p| (p.id.as_bytes(), p))
+            .collect();
         let filter = RestorePointFilter {
             repository_id: Some(id),
             ..RestorePointFilter::default()
@@ -191,6 +196,21 @@ impl RepositoryService {
                     .all(|r| removed.contains(r.record.as_slice()))
             {
                 self.store.delete_restore_point(point.id).await?;
+                continue;
+            }
+            // Item-level retention: the listings count what is left.
+            for r in &resources {
+                if let Some(now) = resized.get(r.record.as_slice()) {
+                    self.store
+                        .set_restore_point_resource_size(
+                            point.id,
+                            r.kind,
+                            &r.resource_id,
+                            i64::try_from(now.item_count).unwrap_or(i64::MAX),
+                            i64::try_from(now.item_bytes).unwrap_or(i64::MAX),
+                        )
+                        .await?;
+                }
             }
         }
         Ok(done)
@@ -225,6 +245,7 @@ impl CleanupScheduler {
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<(RepositoryId, Result<EngineCleanup, CoreError>)>, CoreError> {
+        self.service.retry_pending_imports().await;
         let repositories = self.service.store.list_repositories(None).await?;
         let mut due = Vec::new();
         {

@@ -154,9 +154,19 @@ pub struct EngineCleanup {
     pub removed_points: Vec<String>,
     /// Items dropped from points that stay (item-level retention).
     pub items_removed: u64,
+    /// The points item-level retention rewrote, with what each holds now.
+    pub resized_points: Vec<EngineResizedPoint>,
     /// Bytes of stored objects deleted by garbage collection (deletion is two-phase: what a
     /// clean-up marks is deleted by a later one).
     pub bytes_deleted: u64,
+}
+
+/// A restore point that kept its id but lost items (item-level retention).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineResizedPoint {
+    pub id: String,
+    pub item_count: u64,
+    pub item_bytes: u64,
 }
 
 /// One open repository, shared by everything that uses it in this process.

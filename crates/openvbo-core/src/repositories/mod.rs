@@ -3,6 +3,7 @@
 //! stores the data ([`engine`]).
 
 mod accounts;
+mod attach;
 mod backup_repositories;
 mod cleanup;
 mod encryption_keys;
@@ -13,12 +14,14 @@ pub mod retention;
 mod service;
 
 pub use accounts::AccountInput;
+pub use attach::ImportReport;
 pub use backup_repositories::{RepositoryInput, RepositoryView};
 pub use cleanup::{next_cleanup, retention_rule, CleanupScheduler};
 pub use encryption_keys::EncryptionKeyInput;
 pub use engine::{
-    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineRestorePoint,
-    EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines, S3Account, S3Bucket, Space,
+    EngineCleanup, EngineError, EngineErrorKind, EngineHandle, EngineLocation, EngineResizedPoint,
+    EngineRestorePoint, EngineRetention, EngineUnlock, RepositoryEngine, RepositoryEngines,
+    S3Account, S3Bucket, Space,
 };
 pub use object_storage::{BucketInput, BucketQuery, ObjectStorageInput};
 pub use proxies::{PROXY_PORT, PROXY_THREADS};

@@ -5,6 +5,7 @@
 //! For the backup engine: [`RepositoryService::engine`] opens (once per process) the
 //! engine of repository X.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,6 +43,10 @@ pub struct RepositoryService {
     pub(super) clock: SharedClock,
     pub(super) options: Arc<RepositoryOptions>,
     pub(super) local_proxy: Arc<OnceCell<Proxy>>,
+    /// Attached repositories holding backups of organizations not added yet, with the
+    /// number of organizations when that was found: their import is tried again once an
+    /// organization has been added (the clean-up pass looks).
+    pub(super) pending_imports: Arc<std::sync::Mutex<HashMap<RepositoryId, usize>>>,
 }
 
 impl RepositoryService {
@@ -59,6 +64,7 @@ impl RepositoryService {
             clock,
             options: Arc::new(options),
             local_proxy: Arc::new(OnceCell::new()),
+            pending_imports: Arc::default(),
         }
     }
 

@@ -10,7 +10,8 @@ use crate::backup::{
     EncryptionKeyId, Job, JobId, JobItem, JobItemId, JobItemList, JobSession, JobSessionId,
     JobSessionQuery, JobStatus, LogItem, LogItemId, NewLogItem, ObjectStorageAccount,
     ObjectStorageId, ObjectStorageRepository, Page, ProtectedResource, Proxy, ProxyId,
-    RepositoryId, RestorePoint, RestorePointFilter, RestorePointId, RestorePointResource,
+    RepositoryId, ResourceKind, RestorePoint, RestorePointFilter, RestorePointId,
+    RestorePointResource,
 };
 use crate::OrganizationId;
 
@@ -264,6 +265,16 @@ pub trait RestorePointStore: Send + Sync {
     ) -> Result<Vec<ProtectedResource>, StoreError>;
     /// The point, its resources and its catalog (retention).
     async fn delete_restore_point(&self, id: RestorePointId) -> Result<bool, StoreError>;
+    /// New item count and size of one resource of a point, after item-level
+    /// retention dropped items from it; false if the point does not hold it.
+    async fn set_restore_point_resource_size(
+        &self,
+        point: RestorePointId,
+        kind: ResourceKind,
+        resource_id: &str,
+        item_count: i64,
+        size_bytes: i64,
+    ) -> Result<bool, StoreError>;
 
     /// A batch of catalog entries, all or nothing (callers keep batches to
     /// a few thousand). Conflict on an item already catalogued for the same

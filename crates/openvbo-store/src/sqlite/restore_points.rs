@@ -341,6 +341,32 @@ impl RestorePointStore for SqliteStore {
         tx.finish(deleted, what).await
     }
 
+    async fn set_restore_point_resource_size(
+        &self,
+        point: RestorePointId,
+        kind: ResourceKind,
+        resource_id: &str,
+        item_count: i64,
+        size_bytes: i64,
+    ) -> Result<bool, StoreError> {
+        let what = "cannot update the restore point's resource";
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE restore_point_resources SET item_count = ?4, size_bytes = ?5 \
+             WHERE restore_point_id = ?1 AND kind = ?2 AND resource_id = ?3",
+        )
+        .bind(point.to_string())
+        .bind(kind.as_str())
+        .bind(resource_id)
+        .bind(item_count)
+        .bind(size_bytes)
+        .execute(&mut *tx)
+        .await
+        .map(|done| done.rows_affected() > 0)
+        .map_err(err(what));
+        tx.finish(updated, what).await
+    }
+
     async fn insert_catalog_items(&self, items: &[CatalogItem]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let inserted = catalog::insert(&mut tx, items).await;
