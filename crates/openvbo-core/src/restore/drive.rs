@@ -4,6 +4,9 @@
 //! session, one fragment in memory at a time; see `openvbo_m365::drive`).
 //!
 //! What happens to a file already at the destination (`documentAction`):
+//! - the same bytes as the backed-up file (same size and quickXorHash, the hash Microsoft
+//!   reports): nothing is written, whatever the action; it is counted as skipped for having
+//!   no changes (`skippedItemsByNoChangesCount`), so restoring twice makes no copies;
 //! - `Overwrite`: the backed-up bytes replace it (Microsoft keeps the replaced one as a
 //!   version);
 //! - `Keep`: it stays as it is and the backed-up file is restored beside it under a free name
@@ -16,7 +19,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use openvbo_m365::drive::{ConflictBehavior, DriveApi, DriveId, ItemId, ResourceUnits};
+use openvbo_m365::drive::{
+    quick_xor_hash, ConflictBehavior, DriveApi, DriveId, DriveItem, ItemId, ResourceUnits,
+};
 use openvbo_m365::{ErrorKind, GraphSession, M365Error};
 use tokio::io::AsyncRead;
 
@@ -120,6 +125,8 @@ pub struct Issue {
 pub struct Outcome {
     pub total: u64,
     pub restored: u64,
+    /// Already there with the same bytes: not written.
+    pub unchanged: u64,
     pub failed: u64,
     pub bytes: u64,
     /// At most [`ISSUES_LISTED`].
@@ -143,6 +150,14 @@ pub async fn drive_of(session: &GraphSession, id: &str) -> Result<String, CoreEr
             retry_after: None,
         }),
     }
+}
+
+/// What became of one file that did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    Uploaded,
+    /// The destination already held the same bytes.
+    Unchanged,
 }
 
 /// One restore into one drive.
@@ -181,7 +196,35 @@ impl DriveRestore<'_> {
         Ok(parent)
     }
 
-    /// Uploads `file` (bytes from `open(index)`) under `parent`.
+    /// Whether `existing` holds exactly the bytes of `files[index]`: same size, then same
+    /// quickXorHash (read from the backup only when the sizes match). Without a hash from
+    /// Microsoft nothing can be told, and the file is written.
+    async fn unchanged<R, O>(
+        &self,
+        existing: &DriveItem,
+        file: &PlannedFile,
+        index: usize,
+        open: &O,
+    ) -> Result<bool, String>
+    where
+        R: AsyncRead + Unpin + Send,
+        O: Fn(usize) -> Result<R, CoreError>,
+    {
+        if existing.is_folder() || existing.size != file.size {
+            return Ok(false);
+        }
+        let Some(theirs) = existing.file_facts().quick_xor_hash else {
+            return Ok(false);
+        };
+        let reader = open(index).map_err(|e| e.to_string())?;
+        let (ours, length) = quick_xor_hash(reader)
+            .await
+            .map_err(|e| format!("reading the backup: {}", e.message))?;
+        Ok(length == file.size && ours == theirs)
+    }
+
+    /// Uploads `file` (bytes from `open(index)`) under `parent`, unless the same bytes are
+    /// already there.
     async fn upload<R, O>(
         &self,
         drive: &DriveId,
@@ -189,14 +232,28 @@ impl DriveRestore<'_> {
         file: &PlannedFile,
         index: usize,
         open: &O,
-    ) -> Result<(), String>
+    ) -> Result<Written, String>
     where
         R: AsyncRead + Unpin + Send,
         O: Fn(usize) -> Result<R, CoreError>,
     {
-        let first = match self.action {
-            DocumentAction::Overwrite => ConflictBehavior::Replace,
-            DocumentAction::Keep => ConflictBehavior::Fail,
+        // One small read (a resource unit) tells a new file from an existing one, and an
+        // unchanged file is never sent again.
+        let existing = self
+            .api()
+            .item_at(drive, parent, &file.name)
+            .await
+            .map_err(|e| e.message)?;
+        if let Some(item) = &existing {
+            if self.unchanged(item, file, index, open).await? {
+                return Ok(Written::Unchanged);
+            }
+        }
+        let first = match (self.action, existing.is_some()) {
+            (DocumentAction::Overwrite, _) => ConflictBehavior::Replace,
+            (DocumentAction::Keep, true) => ConflictBehavior::Rename,
+            // Fail, not Rename: a file that appeared since the lookup is caught below.
+            (DocumentAction::Keep, false) => ConflictBehavior::Fail,
         };
         let reader = open(index).map_err(|e| e.to_string())?;
         let result = self
@@ -218,10 +275,10 @@ impl DriveRestore<'_> {
                         reader,
                     )
                     .await
-                    .map(|_| ())
+                    .map(|_| Written::Uploaded)
                     .map_err(|e| e.message)
             }
-            other => other.map(|_| ()).map_err(|e| e.message),
+            other => other.map(|_| Written::Uploaded).map_err(|e| e.message),
         }
     }
 
@@ -233,7 +290,7 @@ impl DriveRestore<'_> {
         file: &'f PlannedFile,
         index: usize,
         open: &O,
-    ) -> (&'f PlannedFile, Result<(), String>)
+    ) -> (&'f PlannedFile, Result<Written, String>)
     where
         R: AsyncRead + Unpin + Send,
         O: Fn(usize) -> Result<R, CoreError>,
@@ -305,10 +362,11 @@ impl DriveRestore<'_> {
                 break;
             };
             match result {
-                Ok(()) => {
+                Ok(Written::Uploaded) => {
                     outcome.restored += 1;
                     outcome.bytes += file.size;
                 }
+                Ok(Written::Unchanged) => outcome.unchanged += 1,
                 Err(error) => {
                     outcome.failed += 1;
                     let path = file.shown(&to.folder);

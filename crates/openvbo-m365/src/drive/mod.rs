@@ -47,4 +47,4 @@ pub use types::{
     ConflictBehavior, DeltaLink, DeltaPage, DriveChange, DriveId, DriveItem, DriveItemKind,
     FileFacts, FolderPaths, ItemId,
 };
-pub use upload::{SIMPLE_UPLOAD_MAX, UPLOAD_CHUNK};
+pub use upload::{quick_xor_hash, SIMPLE_UPLOAD_MAX, UPLOAD_CHUNK};

@@ -150,7 +150,60 @@ fn short_source(size: u64, got: u64) -> M365Error {
     )
 }
 
+/// The base64 quickXorHash of everything `source` yields (what Microsoft reports as
+/// `file.hashes.quickXorHash`) and its length, read one fragment at a time: restore compares
+/// a backed-up file with the one in the drive without holding either.
+pub async fn quick_xor_hash(
+    mut source: impl AsyncRead + Unpin,
+) -> Result<(String, u64), M365Error> {
+    use base64::Engine;
+    let mut hasher = quickxorhash::QuickXorHash::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = fill(&mut source, &mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((
+        base64::engine::general_purpose::STANDARD.encode(hasher.finalize()),
+        total,
+    ))
+}
+
 impl DriveApi<'_> {
+    /// The item called `name` directly under `parent`, if there is one.
+    pub async fn item_at(
+        &self,
+        drive: &DriveId,
+        parent: &ItemId,
+        name: &str,
+    ) -> Result<Option<DriveItem>, M365Error> {
+        let target = format!("{}:", parent.0);
+        let url = self.url(&["drives", &drive.0, "items", &target, name], &[])?;
+        let response = self
+            .graph_request(Method::GET, &url, Cost::One, |r| r)
+            .await;
+        let response = match response {
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        match self
+            .json::<WrittenItem>(response, &format!("looking up '{name}'"))
+            .await
+        {
+            Ok(item) => Ok(Some(item.into_item())),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates a folder under `parent` (`Replace` returns an existing one).
     pub async fn create_folder(
         &self,
