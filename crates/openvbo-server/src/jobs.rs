@@ -15,7 +15,8 @@ use openvbo_core::jobs::{JobRunner, JobService, Scheduler};
 use openvbo_core::repositories::RepositoryService;
 use openvbo_core::store::Store;
 
-/// How often the scheduler looks for due jobs.
+/// How often the scheduler looks for due jobs, on the injected clock (a
+/// test advancing a manual clock wakes it).
 const SCHEDULER_TICK: Duration = Duration::from_secs(5);
 
 pub(crate) async fn service(
@@ -54,7 +55,7 @@ pub(crate) async fn service(
             if let Err(e) = scheduler.run_once(clock.now()).await {
                 tracing::warn!(error = %e, "scheduler pass failed");
             }
-            tokio::time::sleep(SCHEDULER_TICK).await;
+            clock.sleep(SCHEDULER_TICK).await;
         }
     });
     JobService::new(store, runner)
