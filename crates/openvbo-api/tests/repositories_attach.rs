@@ -1,0 +1,240 @@
+//! `attachUsedRepository: true` over HTTPS: a repository backed up by one server, whose
+//! database is then lost, is attached by a new server (same master key) and its restore
+//! points come back from the repository's own records — the same points, times, jobs,
+//! mailboxes and listings — and an item of them downloads byte for byte.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod jobs_common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use jobs_common::*;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+/// 32 bytes of 7, base64: both servers use it, as an operator keeping
+/// `OPENVBO_MASTER_KEY` outside the lost data dir would.
+const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+async fn server_in(dir: &std::path::Path, sim: &Sim) -> Server {
+    let mut cfg = config(dir, &sim.url);
+    cfg.master_key = Some(SecretString::from(MASTER_KEY));
+    Server::start(cfg).await
+}
+
+/// What a client sees of the repository's backups: per restore point (by backup time) its
+/// job, flags and mailboxes with their counts; and the repository's mailbox and user data.
+async fn picture(server: &Server, token: &str, repo: &str) -> (Vec<Value>, Vec<String>, usize) {
+    let points = get_ok(
+        server,
+        token,
+        &format!("/v6/RestorePoints?repositoryId={repo}"),
+    )
+    .await;
+    let mut out = Vec::new();
+    for p in points.as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let mailboxes = get_ok(server, token, &format!("/v6/RestorePoints/{id}/mailboxes")).await;
+        let list = mailboxes
+            .get("results")
+            .unwrap_or(&mailboxes)
+            .as_array()
+            .unwrap()
+            .clone();
+        let mut ids: Vec<String> = list
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        out.push(json!({
+            "backupTime": p["backupTime"], "jobId": p["jobId"], "isExchange": p["isExchange"],
+            "isOneDrive": p["isOneDrive"], "mailboxes": ids,
+        }));
+    }
+    let data = get_ok(
+        server,
+        token,
+        &format!("/v6/BackupRepositories/{repo}/MailboxData"),
+    )
+    .await;
+    let mut mailbox_data: Vec<String> = data["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}|{}",
+                m["email"].as_str().unwrap_or(""),
+                m["displayName"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    mailbox_data.sort();
+    let users = get_ok(
+        server,
+        token,
+        &format!("/v6/BackupRepositories/{repo}/UserData"),
+    )
+    .await;
+    let user_count = users["results"].as_array().unwrap().len();
+    (out, mailbox_data, user_count)
+}
+
+/// Explores the organization's latest backup and downloads Nancy's "Quarterly report 0"
+/// as EML.
+async fn nancy_report_eml(server: &Server, token: &str, org: &str) -> Vec<u8> {
+    let (status, session) = call(
+        server,
+        token,
+        Method::POST,
+        &format!("/v6/Organizations/{org}/explore"),
+        Some(json!({"type": "vex"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let sid = session["id"].as_str().unwrap();
+    let mbx = format!("/v6/RestoreSessions/{sid}/organization/mailboxes/{NANCY}");
+    let top = get_ok(server, token, &format!("{mbx}/folders?parentId=null")).await;
+    let inbox = top["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Inbox")
+        .unwrap_or_else(|| panic!("no Inbox in {top}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let items = get_ok(server, token, &format!("{mbx}/items?folderId={inbox}")).await;
+    let listed = items["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{items}");
+    let item = listed
+        .iter()
+        .find(|i| i["subject"] == "Quarterly report 0")
+        .unwrap_or_else(|| panic!("{items}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let eml = server
+        .client
+        .post(server.url(&format!("{mbx}/items/{item}/save")))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .header("Accept", "message/rfc822")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(eml.status(), StatusCode::OK);
+    eml.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_restores_from_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![tenant_with_mail()]).await;
+
+    // The first server: two runs of a job over two mailboxes.
+    let first = server_in(&dir.path().join("first"), &sim).await;
+    let token = first.token().await;
+    let (org, repo) = organization_and_repository(&first, &token, dir.path()).await;
+    let job = mailbox_job(&first, &token, &org, &repo, &[NANCY, ANDREW]).await;
+    for runs in 1..=2 {
+        let session = run(&first, &token, &job, runs).await;
+        assert_eq!(session["status"], "Success", "{session}");
+    }
+    let before = picture(&first, &token, &repo).await;
+    assert_eq!(before.0.len(), 2, "{:?}", before.0);
+    for p in &before.0 {
+        assert_eq!(p["mailboxes"], json!([NANCY, ANDREW]), "{p}");
+        assert_eq!(p["jobId"], job.as_str());
+        assert_eq!(p["isExchange"], true);
+    }
+    assert_eq!(before.1.len(), 2, "{:?}", before.1);
+    assert_eq!(before.2, 2);
+    let eml_before = nancy_report_eml(&first, &token, &org).await;
+    assert!(
+        String::from_utf8_lossy(&eml_before).contains("Quarterly report 0"),
+        "an EML of the message"
+    );
+    first.stop().await;
+
+    // A new server: its own data dir (the first one's database is gone), the same key.
+    let second = server_in(&dir.path().join("second"), &sim).await;
+    let token = second.token().await;
+    let (status, org2) = second
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org2}");
+    let org2 = org2["id"].as_str().unwrap().to_owned();
+    assert_ne!(org2, org, "a new server gives the organization a new id");
+    let repo_path = dir.path().join("repo");
+    let body = json!({
+        "name": "Mail again", "path": repo_path.to_str().unwrap(),
+        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly",
+        "yearlyRetentionPeriod": "Year1",
+    });
+    // Without attachUsedRepository the existing repository is refused, and says how.
+    let (status, refused) = call(
+        &second,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(body.clone()),
+    )
+    .await;
+    assert_error(
+        status,
+        &refused,
+        StatusCode::BAD_REQUEST,
+        &["attachUsedRepository"],
+    );
+    let mut attach = body;
+    attach["attachUsedRepository"] = json!(true);
+    let (status, repo2) = call(
+        &second,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(attach),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{repo2}");
+    let repo2 = repo2["id"].as_str().unwrap().to_owned();
+
+    let after = picture(&second, &token, &repo2).await;
+    assert_eq!(
+        after, before,
+        "the same restore points, mailboxes and users"
+    );
+    // The points belong to the organization as this server knows it.
+    let mine = get_ok(
+        &second,
+        &token,
+        &format!("/v6/RestorePoints?organizationId={org2}"),
+    )
+    .await;
+    assert_eq!(mine.as_array().unwrap().len(), 2, "{mine}");
+    let orgs = get_ok(
+        &second,
+        &token,
+        &format!("/v6/BackupRepositories/{repo2}/OrganizationData"),
+    )
+    .await;
+    let listed: BTreeSet<&str> = orgs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["organizationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, BTreeSet::from([org2.as_str()]), "{orgs}");
+
+    // And the content is there: the same message, byte for byte.
+    let eml_after = nancy_report_eml(&second, &token, &org2).await;
+    assert_eq!(eml_after, eml_before);
+    second.stop().await;
+}
