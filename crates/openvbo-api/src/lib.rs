@@ -9,6 +9,8 @@
 mod authn;
 mod deadline;
 mod error;
+mod extract;
+mod hal;
 mod json;
 mod layers;
 mod paths;

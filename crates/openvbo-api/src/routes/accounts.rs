@@ -1,16 +1,17 @@
 //! `/v6/Accounts`: object storage credentials. Add answers **201** (the one v6 add that
 //! does); no response ever carries the secret.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use openvbo_core::backup::{AccountId, ObjectStorageAccount};
 use openvbo_core::repositories::AccountInput;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::PathId;
+use crate::hal::Links;
 use crate::json::LenientJson;
 use crate::query::QueryParams;
 use crate::state::AppState;
@@ -24,7 +25,7 @@ pub struct AccountBody {
     id: AccountId,
     description: String,
     #[serde(rename = "_links")]
-    links: Value,
+    links: Links,
 }
 
 impl AccountBody {
@@ -34,23 +35,16 @@ impl AccountBody {
             user_name: a.user_name.clone(),
             id: a.id,
             description: a.description.clone(),
-            links: json!({"self": {"href": format!("/v6/accounts/{}", a.id)}}),
+            links: Links::new().with("self", format!("/v6/accounts/{}", a.id)),
         }
     }
-}
-
-pub(crate) fn parse_account_id(raw: &str) -> Result<AccountId, ApiError> {
-    raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
-        ApiError::bad_request(format!("accountId: {e}"))
-    })
 }
 
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<AccountBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let accounts = state
         .repositories
         .accounts(q.get("name"), q.get("accountType"))
@@ -61,9 +55,9 @@ pub async fn list(
 pub async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<AccountId>,
 ) -> Result<Json<AccountBody>, ApiError> {
-    let account = state.repositories.account(parse_account_id(&id)?).await?;
+    let account = state.repositories.account(id).await?;
     Ok(Json(AccountBody::new(&account)))
 }
 
@@ -79,24 +73,18 @@ pub async fn add(
 pub async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<AccountId>,
     LenientJson(input): LenientJson<AccountInput>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .repositories
-        .update_account(parse_account_id(&id)?, input)
-        .await?;
+    state.repositories.update_account(id, input).await?;
     Ok(StatusCode::OK)
 }
 
 pub async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<AccountId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .repositories
-        .remove_account(parse_account_id(&id)?)
-        .await?;
+    state.repositories.remove_account(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use openvbo_core::backup::{ProtectedResource, RepositoryId, ResourceKind};
 use openvbo_core::jobs::ProtectedUser;
@@ -14,12 +14,12 @@ use openvbo_core::{CoreError, OrganizationId};
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::job_sessions::{page, paging, parse_time};
+use super::job_sessions::parse_time;
 use super::jobs::wire_time;
-use super::organizations::parse_id as parse_organization_id;
-use super::repositories::parse_repository_id;
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::{Paging, PathId};
+use crate::hal::{Links, PageOf};
 use crate::query::QueryParams;
 use crate::state::AppState;
 
@@ -28,15 +28,16 @@ fn repo_href(repo: RepositoryId, rest: &str) -> String {
 }
 
 /// One page of `all`, as `PageOf…`.
-fn paged(base: &str, query: &QueryParams, all: Vec<Value>) -> Result<Json<Value>, ApiError> {
-    let (offset, limit) = paging(query)?;
-    let total = all.len() as u64;
-    let results = all
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    Ok(Json(page(base, offset, limit, total, results)))
+fn paged(base: &str, paging: Paging, all: Vec<Value>) -> Result<Json<PageOf<Value>>, ApiError> {
+    Ok(Json(PageOf::of_all(base, paging, all)))
+}
+
+/// The links every item of a repository's data has.
+fn data_links(repo: RepositoryId, own: String, organization: OrganizationId) -> Links {
+    Links::new()
+        .with("self", own)
+        .with("backupRepository", format!("/v6/backuprepositories/{repo}"))
+        .with("organization", format!("/v6/organizations/{organization}"))
 }
 
 fn insert_time(map: &mut Map<String, Value>, key: &str, t: Option<OffsetDateTime>) {
@@ -76,10 +77,21 @@ fn matches(pattern: &str, text: &str) -> bool {
 
 /// `filter`, `organizationId` and `pointInTime` of MailboxData and
 /// OneDriveData.
-struct ResourceFilter {
+pub(crate) struct ResourceFilter {
     name: Option<String>,
     organization: Option<OrganizationId>,
     point_in_time: Option<OffsetDateTime>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceFilter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Self::parse(&QueryParams::parse(parts.uri.query())?)
+    }
 }
 
 impl ResourceFilter {
@@ -149,11 +161,7 @@ fn user_body(repo: RepositoryId, u: &ProtectedUser) -> Value {
         "personalSiteUrl": [],
         "organizationId": u.organization_id,
         "repositoryId": repo,
-        "_links": {
-            "self": {"href": repo_href(repo, &format!("userdata/{}", u.id))},
-            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
-            "organization": {"href": format!("/v6/organizations/{}", u.organization_id)},
-        },
+        "_links": data_links(repo, repo_href(repo, &format!("userdata/{}", u.id)), u.organization_id),
     });
     if let Value::Object(map) = &mut body {
         insert_time(map, "mailboxBackedUpTime", u.mailbox);
@@ -181,11 +189,7 @@ fn mailbox_body(repo: RepositoryId, r: &ProtectedResource) -> Value {
         "organizationId": r.organization_id,
         "repositoryId": repo,
         "isDeleted": false,
-        "_links": {
-            "self": {"href": repo_href(repo, &format!("mailboxdata/{id}"))},
-            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
-            "organization": {"href": format!("/v6/organizations/{}", r.organization_id)},
-        },
+        "_links": data_links(repo, repo_href(repo, &format!("mailboxdata/{id}")), r.organization_id),
     })
 }
 
@@ -198,11 +202,11 @@ fn drive_or_site_body(repo: RepositoryId, segment: &str, r: &ProtectedResource) 
         "backedUpTime": wire_time(r.last_backup_time),
         "organizationId": r.organization_id,
         "repositoryId": repo,
-        "_links": {
-            "self": {"href": repo_href(repo, &format!("{segment}/{}", r.resource_id))},
-            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
-            "organization": {"href": format!("/v6/organizations/{}", r.organization_id)},
-        },
+        "_links": data_links(
+            repo,
+            repo_href(repo, &format!("{segment}/{}", r.resource_id)),
+            r.organization_id,
+        ),
     });
     if let (Value::Object(map), "onedrivedata") = (&mut body, segment) {
         map.insert("isDeleted".into(), json!(false));
@@ -228,22 +232,20 @@ fn name_of(names: &HashMap<OrganizationId, String>, id: OrganizationId) -> Strin
 pub async fn users(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
+    PathId(repo): PathId<RepositoryId>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let all = state.jobs.protected_users(repo).await?;
     let body = all.iter().map(|u| user_body(repo, u)).collect();
-    paged(&repo_href(repo, "userdata"), &q, body)
+    paged(&repo_href(repo, "userdata"), paging, body)
 }
 
 pub async fn user(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path((repo, id)): Path<(String, String)>,
+    PathId(repo): PathId<RepositoryId>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
     let all = state.jobs.protected_users(repo).await?;
     let found = all
         .iter()
@@ -257,27 +259,25 @@ const MAILBOXES: &[ResourceKind] = &[ResourceKind::Mailbox, ResourceKind::Archiv
 pub async fn mailboxes(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
-    let filter = ResourceFilter::parse(&q)?;
+    PathId(repo): PathId<RepositoryId>,
+    filter: ResourceFilter,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let all = resources(&state, repo, MAILBOXES).await?;
     let body = all
         .iter()
         .filter(|r| filter.keeps(r))
         .map(|r| mailbox_body(repo, r))
         .collect();
-    paged(&repo_href(repo, "mailboxdata"), &q, body)
+    paged(&repo_href(repo, "mailboxdata"), paging, body)
 }
 
 pub async fn mailbox(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path((repo, id)): Path<(String, String)>,
+    PathId(repo): PathId<RepositoryId>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
     let all = resources(&state, repo, MAILBOXES).await?;
     let found = all
         .iter()
@@ -289,27 +289,25 @@ pub async fn mailbox(
 pub async fn onedrives(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
-    let filter = ResourceFilter::parse(&q)?;
+    PathId(repo): PathId<RepositoryId>,
+    filter: ResourceFilter,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
     let body = all
         .iter()
         .filter(|r| filter.keeps(r))
         .map(|r| drive_or_site_body(repo, "onedrivedata", r))
         .collect();
-    paged(&repo_href(repo, "onedrivedata"), &q, body)
+    paged(&repo_href(repo, "onedrivedata"), paging, body)
 }
 
 pub async fn onedrive(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path((repo, id)): Path<(String, String)>,
+    PathId(repo): PathId<RepositoryId>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
     let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
     let found = all
         .iter()
@@ -321,25 +319,23 @@ pub async fn onedrive(
 pub async fn sites(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
+    PathId(repo): PathId<RepositoryId>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let all = resources(&state, repo, &[ResourceKind::Site]).await?;
     let body = all
         .iter()
         .map(|r| drive_or_site_body(repo, "sitedata", r))
         .collect();
-    paged(&repo_href(repo, "sitedata"), &q, body)
+    paged(&repo_href(repo, "sitedata"), paging, body)
 }
 
 pub async fn site(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path((repo, id)): Path<(String, String)>,
+    PathId(repo): PathId<RepositoryId>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
     let all = resources(&state, repo, &[ResourceKind::Site]).await?;
     let found = all
         .iter()
@@ -353,22 +349,19 @@ fn organization_data_body(repo: RepositoryId, id: OrganizationId, name: String) 
     json!({
         "displayName": name,
         "organizationId": id,
-        "_links": {
-            "self": {"href": repo_href(repo, &format!("organizationdata/{id}"))},
-            "organization": {"href": format!("/v6/organizations/{id}")},
-            "backupRepository": {"href": format!("/v6/backuprepositories/{repo}")},
-        },
+        "_links": Links::new()
+            .with("self", repo_href(repo, &format!("organizationdata/{id}")))
+            .with("organization", format!("/v6/organizations/{id}"))
+            .with("backupRepository", format!("/v6/backuprepositories/{repo}")),
     })
 }
 
 pub async fn organizations(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
+    PathId(repo): PathId<RepositoryId>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let usage = state.jobs.usage(Some(repo), None).await?;
     let names = organization_names(&state).await?;
     let body = usage
@@ -377,19 +370,18 @@ pub async fn organizations(
             organization_data_body(repo, u.organization_id, name_of(&names, u.organization_id))
         })
         .collect();
-    paged(&repo_href(repo, "organizationdata"), &q, body)
+    paged(&repo_href(repo, "organizationdata"), paging, body)
 }
 
 pub async fn organization(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path((repo, id)): Path<(String, String)>,
+    PathId(repo): PathId<RepositoryId>,
+    PathId(org): PathId<OrganizationId>,
 ) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let org = parse_organization_id(&id)?;
     let usage = state.jobs.usage(Some(repo), Some(org)).await?;
     if usage.is_empty() {
-        return Err(not_found("organization", &id, repo));
+        return Err(not_found("organization", &org.to_string(), repo));
     }
     let names = organization_names(&state).await?;
     Ok(Json(organization_data_body(
@@ -403,11 +395,9 @@ pub async fn organization(
 pub async fn backed_up_organizations(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(repo): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let repo = parse_repository_id(&repo)?;
-    let q = QueryParams::parse(query.as_deref())?;
+    PathId(repo): PathId<RepositoryId>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let object_storage = state
         .repositories
         .repository(repo)
@@ -430,7 +420,7 @@ pub async fn backed_up_organizations(
             })
         })
         .collect();
-    paged(&repo_href(repo, "backedupOrganizations"), &q, body)
+    paged(&repo_href(repo, "backedupOrganizations"), paging, body)
 }
 
 /// `RESTOrganizationStorageSpaceUsage` per repository; v6 names the
@@ -438,11 +428,9 @@ pub async fn backed_up_organizations(
 pub async fn used_repositories(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(org): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let org = parse_organization_id(&org)?;
-    let q = QueryParams::parse(query.as_deref())?;
+    PathId(org): PathId<OrganizationId>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     state.organizations.get(org).await?;
     let usage = state.jobs.usage(None, Some(org)).await?;
     let mut body = Vec::with_capacity(usage.len());
@@ -459,15 +447,14 @@ pub async fn used_repositories(
             "objectStorageUsedSpaceBytes": if object_storage { used } else { 0 },
             "isAvailable": view.is_some(),
             "details": if view.is_some() { "" } else { "The repository was removed" },
-            "_links": {
-                "backupRepository": {"href": format!("/v6/backuprepositories/{}", u.repository_id)},
-                "organization": {"href": format!("/v6/organizations/{org}")},
-            },
+            "_links": Links::new()
+                .with("backupRepository", format!("/v6/backuprepositories/{}", u.repository_id))
+                .with("organization", format!("/v6/organizations/{org}")),
         }));
     }
     paged(
         &format!("/v6/organizations/{org}/usedRepositories"),
-        &q,
+        paging,
         body,
     )
 }
@@ -477,9 +464,9 @@ pub async fn used_repositories(
 pub async fn licensed_users(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
+    q: QueryParams,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
     let org: Option<OrganizationId> = q.uuid("organizationId")?.map(Into::into);
     let name = q.string("name");
     let users = state.jobs.licensed_users(org).await?;
@@ -498,14 +485,13 @@ pub async fn licensed_users(
                 "organizationId": u.organization_id,
                 "backedUpOrganizationId": u.organization_id,
                 "organizationName": name_of(&names, u.organization_id),
-                "_links": {
-                    "self": {"href": format!("/v6/licensedusers/{}", u.id)},
-                    "organization": {"href": format!("/v6/organizations/{}", u.organization_id)},
-                },
+                "_links": Links::new()
+                    .with("self", format!("/v6/licensedusers/{}", u.id))
+                    .with("organization", format!("/v6/organizations/{}", u.organization_id)),
             })
         })
         .collect();
-    paged("/v6/licensedusers", &q, body)
+    paged("/v6/licensedusers", paging, body)
 }
 
 /// VB365 names a licensed user by sign-in address; the display name when

@@ -1,16 +1,17 @@
 //! `/v6/EncryptionKeys`: add (200), list (`description`), read, remove. The password is
 //! taken, never given back.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use openvbo_core::backup::{EncryptionKey, EncryptionKeyId};
 use openvbo_core::repositories::EncryptionKeyInput;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::PathId;
+use crate::hal::Links;
 use crate::json::LenientJson;
 use crate::query::QueryParams;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub struct KeyBody {
     id: EncryptionKeyId,
     description: String,
     #[serde(rename = "_links")]
-    links: Value,
+    links: Links,
 }
 
 impl KeyBody {
@@ -29,22 +30,16 @@ impl KeyBody {
         Self {
             id: k.id,
             description: k.description.clone(),
-            links: json!({"self": {"href": format!("/v6/encryptionkeys/{}", k.id)}}),
+            links: Links::new().with("self", format!("/v6/encryptionkeys/{}", k.id)),
         }
     }
-}
-
-fn parse_key_id(raw: &str) -> Result<EncryptionKeyId, ApiError> {
-    raw.parse()
-        .map_err(|e: openvbo_core::ids::MalformedId| ApiError::bad_request(format!("keyId: {e}")))
 }
 
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<KeyBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let keys = state
         .repositories
         .encryption_keys(q.get("description"))
@@ -55,12 +50,9 @@ pub async fn list(
 pub async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EncryptionKeyId>,
 ) -> Result<Json<KeyBody>, ApiError> {
-    let key = state
-        .repositories
-        .encryption_key(parse_key_id(&id)?)
-        .await?;
+    let key = state.repositories.encryption_key(id).await?;
     Ok(Json(KeyBody::new(&key)))
 }
 
@@ -76,11 +68,8 @@ pub async fn add(
 pub async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<EncryptionKeyId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .repositories
-        .remove_encryption_key(parse_key_id(&id)?)
-        .await?;
+    state.repositories.remove_encryption_key(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,19 +2,19 @@
 //! both `RESTObjectStorageRepositoryComposed`) and the `/v6/S3CompatibleResources`
 //! bucket and folder browsing.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use openvbo_core::backup::{AccountId, ObjectStorageId, ObjectStorageRepository};
 use openvbo_core::repositories::{BucketQuery, ObjectStorageInput};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::{parse, PathId};
+use crate::hal::{seg, Links};
 use crate::json::LenientJson;
 use crate::query::QueryParams;
-use crate::routes::accounts::parse_account_id;
 use crate::state::AppState;
 
 /// `RESTAmazonBucketS3Compatible`.
@@ -25,7 +25,7 @@ pub struct BucketBody {
     custom_region_id: String,
     name: String,
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-    links: Option<Value>,
+    links: Option<Links>,
 }
 
 /// `RESTObjectStorageRepositoryComposed`, S3-compatible.
@@ -46,7 +46,7 @@ pub struct ObjectStorageBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     free_space_bytes: Option<i64>,
     #[serde(rename = "_links")]
-    links: Value,
+    links: Links,
 }
 
 impl ObjectStorageBody {
@@ -71,26 +71,18 @@ impl ObjectStorageBody {
                 .size_limit_gb
                 .filter(|_| s.size_limit_enabled)
                 .map(|g| g.saturating_mul(1 << 30)),
-            links: json!({
-                "self": {"href": format!("/v6/objectstoragerepositories/{}", s.id)},
-                "account": {"href": format!("/v6/accounts/{}", s.account_id)},
-            }),
+            links: Links::new()
+                .with("self", format!("/v6/objectstoragerepositories/{}", s.id))
+                .with("account", format!("/v6/accounts/{}", s.account_id)),
         }
     }
-}
-
-fn parse_storage_id(raw: &str) -> Result<ObjectStorageId, ApiError> {
-    raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
-        ApiError::bad_request(format!("repositoryId: {e}"))
-    })
 }
 
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<ObjectStorageBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     // S3-compatible storage is never an archive tier.
     if q.bool("longTerm")? == Some(true) {
         return Ok(Json(Vec::new()));
@@ -102,12 +94,9 @@ pub async fn list(
 pub async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ObjectStorageId>,
 ) -> Result<Json<ObjectStorageBody>, ApiError> {
-    let s = state
-        .repositories
-        .object_storage(parse_storage_id(&id)?)
-        .await?;
+    let s = state.repositories.object_storage(id).await?;
     Ok(Json(ObjectStorageBody::new(&s)))
 }
 
@@ -123,25 +112,19 @@ pub async fn add(
 pub async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ObjectStorageId>,
     LenientJson(input): LenientJson<ObjectStorageInput>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .repositories
-        .update_object_storage(parse_storage_id(&id)?, input)
-        .await?;
+    state.repositories.update_object_storage(id, input).await?;
     Ok(StatusCode::OK)
 }
 
 pub async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<ObjectStorageId>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .repositories
-        .remove_object_storage(parse_storage_id(&id)?)
-        .await?;
+    state.repositories.remove_object_storage(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -156,7 +139,7 @@ fn bucket_query(q: &QueryParams) -> Result<BucketQuery, ApiError> {
         .string("ServicePoint")
         .ok_or_else(|| ApiError::bad_request("ServicePoint is required"))?;
     Ok(BucketQuery {
-        account_id: parse_account_id(account)?,
+        account_id: parse::<AccountId>(account)?,
         service_point,
         custom_region_id: q.string("CustomRegionId"),
     })
@@ -166,9 +149,10 @@ fn bucket_body(q: &BucketQuery, name: String) -> BucketBody {
     BucketBody {
         service_point: q.service_point.trim_end_matches('/').to_string(),
         custom_region_id: q.custom_region_id.clone().unwrap_or_default(),
-        links: Some(json!({
-            "folders": {"href": format!("/v6/s3compatibleresources/buckets/{name}/folders")}
-        })),
+        links: Some(Links::new().with(
+            "folders",
+            format!("/v6/s3compatibleresources/buckets/{}/folders", seg(&name)),
+        )),
         name,
     }
 }
@@ -190,9 +174,8 @@ fn folder_body(bucket: &str, name: String) -> FolderBody {
 pub async fn buckets(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<BucketBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let bq = bucket_query(&q)?;
     let names = state.repositories.buckets(&bq, q.get("Name")).await?;
     Ok(Json(
@@ -204,9 +187,8 @@ pub async fn bucket(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(name): Path<String>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<BucketBody>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let bq = bucket_query(&q)?;
     let name = state.repositories.bucket(&bq, &name).await?;
     Ok(Json(bucket_body(&bq, name)))
@@ -216,9 +198,8 @@ pub async fn folders(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(bucket): Path<String>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<FolderBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let bq = bucket_query(&q)?;
     let names = state
         .repositories
@@ -233,9 +214,8 @@ pub async fn folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((bucket, name)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<FolderBody>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let bq = bucket_query(&q)?;
     let found = state
         .repositories
@@ -261,10 +241,9 @@ pub async fn add_folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(bucket): Path<String>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
     LenientJson(input): LenientJson<FolderInput>,
 ) -> Result<Json<FolderBody>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let bq = bucket_query(&q)?;
     let name = state
         .repositories

@@ -1,14 +1,15 @@
 //! `/v6/Proxies`: the built-in `Local` proxy (openvbo has no remote proxies; adding one
 //! answers 501 through the fallback).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use openvbo_core::backup::{Proxy, ProxyId};
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::PathId;
+use crate::hal::Links;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
@@ -32,7 +33,7 @@ pub struct ProxyView {
     status: &'static str,
     use_internet_proxy: bool,
     #[serde(rename = "_links")]
-    links: Value,
+    links: Links,
 }
 
 impl ProxyView {
@@ -50,31 +51,27 @@ impl ProxyView {
             throttling_unit: p.throttling_unit.filter(|_| extended).map(|u| u.as_str()),
             status: "Online",
             use_internet_proxy: p.internet_proxy.is_some(),
-            links: json!({
-                "self": {"href": format!("/v6/proxies/{}", p.id)},
-                "repositories": {"href": format!("/v6/backuprepositories?proxyId={}", p.id)},
-            }),
+            links: Links::new()
+                .with("self", format!("/v6/proxies/{}", p.id))
+                .with(
+                    "repositories",
+                    format!("/v6/backuprepositories?proxyId={}", p.id),
+                ),
         }
     }
 }
 
-fn extended(query: Option<&str>) -> Result<bool, ApiError> {
-    Ok(QueryParams::parse(query)?
-        .bool("extendedView")?
-        .unwrap_or(true))
-}
-
-pub(crate) fn parse_proxy_id(raw: &str) -> Result<ProxyId, ApiError> {
-    raw.parse()
-        .map_err(|e: openvbo_core::ids::MalformedId| ApiError::bad_request(format!("proxyId: {e}")))
+/// `extendedView` (default true).
+fn extended(q: &QueryParams) -> Result<bool, ApiError> {
+    Ok(q.bool("extendedView")?.unwrap_or(true))
 }
 
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<ProxyView>>, ApiError> {
-    let extended = extended(query.as_deref())?;
+    let extended = extended(&q)?;
     let proxies = state.repositories.proxies().await?;
     Ok(Json(
         proxies
@@ -87,11 +84,10 @@ pub async fn list(
 pub async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    PathId(id): PathId<ProxyId>,
+    q: QueryParams,
 ) -> Result<Json<ProxyView>, ApiError> {
-    let id = parse_proxy_id(&id)?;
-    let extended = extended(query.as_deref())?;
+    let extended = extended(&q)?;
     let proxy = state.repositories.proxy(id).await?;
     Ok(Json(ProxyView::new(&proxy, extended)))
 }

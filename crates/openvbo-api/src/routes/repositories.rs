@@ -1,7 +1,7 @@
 //! `/v6/BackupRepositories`: add, list (`proxyId`), read (with `capacityBytes` and
 //! `freeSpaceBytes` measured on the file system), change, remove.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use openvbo_core::backup::{
@@ -9,10 +9,12 @@ use openvbo_core::backup::{
 };
 use openvbo_core::repositories::{format_time, RepositoryInput, RepositoryView, RetentionInput};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::authn::Authenticated;
 use crate::error::ApiError;
+use crate::extract::PathId;
+use crate::hal::Links;
 use crate::json::{from_value, LenientJson};
 use crate::query::QueryParams;
 use crate::state::AppState;
@@ -54,7 +56,7 @@ pub struct RepositoryBody {
     free_space_bytes: Option<i64>,
     is_long_term: bool,
     #[serde(rename = "_links")]
-    links: Value,
+    links: Links,
 }
 
 impl RepositoryBody {
@@ -62,14 +64,13 @@ impl RepositoryBody {
         let r: &BackupRepository = &view.repository;
         let t = &r.retention;
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let mut links = json!({
-            "self": {"href": format!("/v6/backuprepositories/{}", r.id)},
-            "proxy": {"href": format!("/v6/proxies/{}", r.proxy_id)},
-        });
-        if let (Some(os), Some(map)) = (r.object_storage_id, links.as_object_mut()) {
-            map.insert(
-                "objectStorage".into(),
-                json!({"href": format!("/v6/objectstoragerepositories/{os}")}),
+        let mut links = Links::new()
+            .with("self", format!("/v6/backuprepositories/{}", r.id))
+            .with("proxy", format!("/v6/proxies/{}", r.proxy_id));
+        if let Some(os) = r.object_storage_id {
+            links.push(
+                "objectStorage",
+                format!("/v6/objectstoragerepositories/{os}"),
             );
         }
         Self {
@@ -102,12 +103,6 @@ impl RepositoryBody {
     }
 }
 
-pub(crate) fn parse_repository_id(raw: &str) -> Result<RepositoryId, ApiError> {
-    raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
-        ApiError::bad_request(format!("repositoryId: {e}"))
-    })
-}
-
 /// The body read twice: the repository fields, and its retention fields.
 fn inputs(body: &Value) -> Result<(RepositoryInput, RetentionInput), ApiError> {
     Ok((from_value(body)?, from_value(body)?))
@@ -116,9 +111,8 @@ fn inputs(body: &Value) -> Result<(RepositoryInput, RetentionInput), ApiError> {
 pub async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    q: QueryParams,
 ) -> Result<Json<Vec<RepositoryBody>>, ApiError> {
-    let q = QueryParams::parse(query.as_deref())?;
     let proxy = q.uuid("proxyId")?.map(ProxyId::from);
     // No archive tiers here: every repository is a backup target.
     if q.bool("longTerm")? == Some(true) {
@@ -131,9 +125,8 @@ pub async fn list(
 pub async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<RepositoryId>,
 ) -> Result<Json<RepositoryBody>, ApiError> {
-    let id = parse_repository_id(&id)?;
     let view = state.repositories.repository(id).await?;
     Ok(Json(RepositoryBody::new(&view)))
 }
@@ -151,10 +144,9 @@ pub async fn add(
 pub async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<RepositoryId>,
     LenientJson(body): LenientJson<Value>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_repository_id(&id)?;
     let (input, retention) = inputs(&body)?;
     state
         .repositories
@@ -166,9 +158,8 @@ pub async fn update(
 pub async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<RepositoryId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_repository_id(&id)?;
     state.repositories.remove_repository(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
