@@ -10,12 +10,14 @@
 //! A deleted folder takes its whole subtree with it, whether or not Graph
 //! lists each descendant.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use futures::StreamExt;
-use openvbo_repo::{FolderEntry, NewItem, TreeEntry};
+use openvbo_repo::{FolderEntry, NewItem, PartEntry, TreeEntry};
 use serde_json::json;
 
+use crate::ahead::{opener, Ahead, DEPTH};
 use crate::error::{SourceErrorKind, UnitError};
 use crate::run::{Run, Stored};
 use crate::source::{DeltaEvent, DriveChange, DriveEntry, DriveSource};
@@ -40,7 +42,7 @@ type BaseEntries = HashMap<String, String>;
 
 pub(crate) async fn back_up_drive(
     run: &mut Run<'_>,
-    source: &dyn DriveSource,
+    source: &Arc<dyn DriveSource>,
     target: &DriveTarget<'_>,
     start: DriveState,
     // The delta state a checkpoint records (the resource's, as of the start
@@ -67,6 +69,10 @@ pub(crate) async fn back_up_drive(
     let mut seen: Option<HashSet<String>> = full_over_base.then(HashSet::new);
     let mut removed: Vec<String> = Vec::new();
     let mut folders_put: HashSet<String> = HashSet::new();
+    // Files downloading ahead of the one being stored, in delta order.
+    let mut ahead: VecDeque<(NewItem, DriveEntry, Ahead)> = VecDeque::new();
+    // The base's file contents by hash, loaded at the first changed file.
+    let mut copies: Option<Copies> = None;
     while let Some(event) = stream.next().await {
         match event? {
             DeltaEvent::Page { changes, reset } => {
@@ -83,6 +89,12 @@ pub(crate) async fn back_up_drive(
                     }
                     match change {
                         DriveChange::Removed { id } => {
+                            // In order: an earlier listing of this id must
+                            // not be stored after its removal.
+                            if !drain(run, source, drive, &mut ahead, checkpoint_state).await? {
+                                run.checkpoint(checkpoint_state).await?;
+                                return Ok(DriveEnd::Stopped);
+                            }
                             run.writer.delete(&id);
                             removed.push(id);
                         }
@@ -111,13 +123,53 @@ pub(crate) async fn back_up_drive(
                                     .await?;
                                 continue;
                             }
-                            store_file(run, source, drive, entry, parent, base.as_ref()).await?;
-                            run.maybe_checkpoint(checkpoint_state).await?;
+                            let unchanged = base
+                                .as_ref()
+                                .and_then(|b| b.get(&entry.id))
+                                .is_some_and(|ck| *ck == entry.change_key);
+                            if unchanged
+                                || run.writer.already_stored(&entry.id, &entry.change_key)
+                                || ahead.iter().any(|(i, _, _)| {
+                                    i.id == entry.id && i.change_key == entry.change_key
+                                })
+                            {
+                                continue;
+                            }
+                            let item = file_item(drive, &entry, parent);
+                            if copies.is_none() {
+                                copies = Some(Copies::load(run, drive).await?);
+                            }
+                            let copy = copies.as_ref().and_then(|c| c.of(&entry)).cloned();
+                            if let Some(content) = copy {
+                                // Renamed or moved, same bytes: no download.
+                                if !drain(run, source, drive, &mut ahead, checkpoint_state).await? {
+                                    run.checkpoint(checkpoint_state).await?;
+                                    return Ok(DriveEnd::Stopped);
+                                }
+                                run.store_copy(item, "content", &content).await?;
+                                run.maybe_checkpoint(checkpoint_state).await?;
+                                continue;
+                            }
+                            let (src, d, e) = (source.clone(), drive.to_string(), entry.clone());
+                            let open = opener(move || {
+                                let (src, d, e) = (src.clone(), d.clone(), e.clone());
+                                async move { src.file_content(&d, &e).await }
+                            });
+                            let download = Ahead::start(open, Some(entry.size));
+                            ahead.push_back((item, entry, download));
+                            if ahead.len() >= DEPTH {
+                                store_next(run, source, drive, &mut ahead, checkpoint_state)
+                                    .await?;
+                            }
                         }
                     }
                 }
             }
             DeltaEvent::End { token } => {
+                if !drain(run, source, drive, &mut ahead, checkpoint_state).await? {
+                    run.checkpoint(checkpoint_state).await?;
+                    return Ok(DriveEnd::Stopped);
+                }
                 if let (Some(seen), Some(base)) = (&seen, &base) {
                     for id in base.keys().filter(|id| !seen.contains(*id)) {
                         run.writer.delete(id);
@@ -151,22 +203,10 @@ pub(crate) async fn back_up_drive(
     )))
 }
 
-/// Stores one file unless this run or the base already holds its version.
-async fn store_file(
-    run: &mut Run<'_>,
-    source: &dyn DriveSource,
-    drive: &str,
-    entry: DriveEntry,
-    folder: String,
-    base: Option<&BaseEntries>,
-) -> Result<(), UnitError> {
-    let unchanged = base
-        .and_then(|b| b.get(&entry.id))
-        .is_some_and(|ck| *ck == entry.change_key);
-    if unchanged || run.writer.already_stored(&entry.id, &entry.change_key) {
-        return Ok(());
-    }
-    let item = NewItem {
+/// The entry a file is stored under. The hash lets a later run recognise
+/// the same bytes under another name or folder.
+fn file_item(drive: &str, entry: &DriveEntry, folder: String) -> NewItem {
+    NewItem {
         folder,
         id: entry.id.clone(),
         change_key: entry.change_key.clone(),
@@ -176,16 +216,99 @@ async fn store_file(
             "name": entry.name,
             "size": entry.size,
             "drive": drive,
+            "quickXorHash": entry.hash,
         }),
+    }
+}
+
+type Pending = VecDeque<(NewItem, DriveEntry, Ahead)>;
+
+/// Stores the oldest file read ahead.
+async fn store_next(
+    run: &mut Run<'_>,
+    source: &Arc<dyn DriveSource>,
+    drive: &str,
+    ahead: &mut Pending,
+    checkpoint_state: &[u8],
+) -> Result<(), UnitError> {
+    let Some((item, entry, download)) = ahead.pop_front() else {
+        return Ok(());
     };
     let stored = run
-        .store_item(item, "content", || source.file_content(drive, &entry))
+        .store_item(item, "content", Some(download.into_stream()), || {
+            source.file_content(drive, &entry)
+        })
         .await?;
     if let Stored::Failed(why) = stored {
         run.failures
             .push(format!("File \"{}\": {}", entry.name, why));
     }
+    run.maybe_checkpoint(checkpoint_state).await?;
     Ok(())
+}
+
+/// Stores every file read ahead; false when a stop came first (what was
+/// not stored yet is dropped, and read again by the next run).
+async fn drain(
+    run: &mut Run<'_>,
+    source: &Arc<dyn DriveSource>,
+    drive: &str,
+    ahead: &mut Pending,
+    checkpoint_state: &[u8],
+) -> Result<bool, UnitError> {
+    while !ahead.is_empty() {
+        if run.stop_requested() {
+            return Ok(false);
+        }
+        store_next(run, source, drive, ahead, checkpoint_state).await?;
+    }
+    Ok(true)
+}
+
+/// The base's file contents of one drive by (quickXorHash, size): a file
+/// whose bytes the base already holds (renamed, moved, copied) is stored
+/// from there. Graph's delta carries the hash, and a rename changes the
+/// eTag that stands in for the version, so without this every rename or
+/// move would download the file again. Memory: one drive's files' chunk
+/// lists, only in a run that has changed files.
+struct Copies {
+    by_hash: HashMap<(String, u64), PartEntry>,
+}
+
+impl Copies {
+    async fn load(run: &Run<'_>, drive: &str) -> Result<Copies, UnitError> {
+        let mut by_hash = HashMap::new();
+        if let Some(base) = &run.base {
+            let mut entries = run.repo.entries(base);
+            while let Some(entry) = entries.next().await {
+                let TreeEntry::Item(item) = entry? else {
+                    continue;
+                };
+                if !of_drive(&item.metadata, drive) {
+                    continue;
+                }
+                let Some(hash) = item
+                    .metadata
+                    .get("quickXorHash")
+                    .and_then(serde_json::Value::as_str)
+                else {
+                    continue;
+                };
+                let hash = hash.to_string();
+                if let Some(part) = item.parts.into_iter().find(|p| p.name == "content") {
+                    if part.size == item.size {
+                        by_hash.insert((hash, item.size), part);
+                    }
+                }
+            }
+        }
+        Ok(Copies { by_hash })
+    }
+
+    fn of(&self, entry: &DriveEntry) -> Option<&PartEntry> {
+        let hash = entry.hash.as_ref()?;
+        self.by_hash.get(&(hash.clone(), entry.size))
+    }
 }
 
 /// Whether a base entry belongs to `drive` (entries written before drives

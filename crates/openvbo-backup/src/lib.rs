@@ -21,20 +21,27 @@
 //! - **Resumable**: checkpoints every `checkpoint_every` items and after each
 //!   folder; a run after a crash resumes the checkpoint and skips what it
 //!   stored.
-//! - **Bounded memory**: one delta page and one chunk per item in flight;
-//!   the ids of one folder only while it is re-enumerated.
+//! - **Parallel within a resource**: up to four items download at once (the
+//!   per-mailbox limit) while the repository stores them one by one, in
+//!   delta order, so checkpoints and resume are unchanged ([`ahead`]).
+//! - **Bounded memory**: one delta page, and per item in flight a few
+//!   chunks (or, ahead of its turn, at most 1 MiB); the ids of one folder
+//!   only while it is re-enumerated.
 //!
 //! - **Drives**: a OneDrive is found through its user (the restore point's
 //!   resource id is the user's; `extra.driveId` names the drive); a site's
 //!   document libraries are top-level folders of the site's tree, each with
 //!   its drive id as folder id (`extra.libraries` lists them). Files keep
 //!   Graph's item ids; a file's version is its cTag, else its eTag (which a
-//!   rename or move also changes: such a file is read again).
+//!   rename or move also changes). A changed file whose quickXorHash and
+//!   size match a file of the base (renamed, moved) is stored from the
+//!   repository's copy, without a download.
 //!
 //! Sources are ports ([`MailSource`], [`DriveSource`]) so the engine is
 //! tested against in-memory tenants; the adapters on `openvbo-m365`
 //! ([`graph`], [`graph_drive`]) are tested against the simulator.
 
+pub(crate) mod ahead;
 mod drive;
 pub mod engines;
 pub mod error;

@@ -8,13 +8,15 @@
 //! what the enumeration does not list any more is deleted. A folder that
 //! left failed items keeps its old token, so the next run sees them again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use openvbo_repo::{FolderEntry, NewItem, RepoError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::ahead::{opener, Ahead, DEPTH};
 use crate::error::{chain, SourceErrorKind, UnitError};
 use crate::run::{Run, Stored};
 use crate::source::{DeltaEvent, MailSource, MessageChange, MessageMeta, SourceFolder};
@@ -28,7 +30,7 @@ pub(crate) enum MailboxEnd {
 
 pub(crate) async fn back_up_mailbox(
     run: &mut Run<'_>,
-    source: &dyn MailSource,
+    source: &Arc<dyn MailSource>,
     mailbox: &str,
     start: MailboxState,
 ) -> Result<MailboxEnd, UnitError> {
@@ -127,7 +129,7 @@ impl From<crate::error::SourceError> for FolderError {
 
 async fn back_up_folder(
     run: &mut Run<'_>,
-    source: &dyn MailSource,
+    source: &Arc<dyn MailSource>,
     mailbox: &str,
     folder: &SourceFolder,
     since: Option<&str>,
@@ -152,6 +154,8 @@ async fn back_up_folder(
     // Ids listed by a full enumeration, to find what is gone.
     let mut seen: Option<HashSet<String>> = None;
     let state_bytes = encode(state);
+    // Messages downloading ahead of the one being stored, in delta order.
+    let mut ahead = Queue::default();
     while let Some(event) = stream.next().await {
         match event? {
             DeltaEvent::Page { changes, reset } => {
@@ -174,17 +178,41 @@ async fn back_up_folder(
                                 .as_ref()
                                 .and_then(|b| b.get(&meta.id))
                                 .is_some_and(|ck| *ck == meta.change_key);
-                            if unchanged || run.writer.already_stored(&meta.id, &meta.change_key) {
+                            if unchanged
+                                || run.writer.already_stored(&meta.id, &meta.change_key)
+                                || ahead.holds(&meta.id, &meta.change_key)
+                            {
                                 continue;
                             }
-                            store_message(run, source, mailbox, folder, meta).await?;
-                            run.maybe_checkpoint(&state_bytes).await?;
+                            let id = meta.id.clone();
+                            let (src, mb) = (source.clone(), mailbox.to_string());
+                            let open = opener(move || {
+                                let (src, mb, id) = (src.clone(), mb.clone(), id.clone());
+                                async move { src.message_mime(&mb, &id).await }
+                            });
+                            ahead.push(meta, Ahead::start(open, None));
+                            if ahead.len() >= DEPTH {
+                                store_next(run, source, mailbox, folder, &mut ahead, &state_bytes)
+                                    .await?;
+                            }
                         }
-                        MessageChange::Removed { id } => run.writer.delete(&id),
+                        MessageChange::Removed { id } => {
+                            // In order: an earlier listing of this id must
+                            // not be stored after its removal.
+                            if !drain(run, source, mailbox, folder, &mut ahead, &state_bytes)
+                                .await?
+                            {
+                                return Ok(FolderEnd::Stopped);
+                            }
+                            run.writer.delete(&id)
+                        }
                     }
                 }
             }
             DeltaEvent::End { token } => {
+                if !drain(run, source, mailbox, folder, &mut ahead, &state_bytes).await? {
+                    return Ok(FolderEnd::Stopped);
+                }
                 if let (Some(seen), Some(base)) = (&seen, &base) {
                     for id in base.keys().filter(|id| !seen.contains(*id)) {
                         run.writer.delete(id);
@@ -200,12 +228,71 @@ async fn back_up_folder(
     )))
 }
 
+/// Messages downloading ahead, oldest first (see [`crate::ahead`]).
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<(MessageMeta, Ahead)>,
+}
+
+impl Queue {
+    fn push(&mut self, meta: MessageMeta, ahead: Ahead) {
+        self.items.push_back((meta, ahead));
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// A delta may list a message twice in one round; one download is enough.
+    fn holds(&self, id: &str, change_key: &str) -> bool {
+        self.items
+            .iter()
+            .any(|(m, _)| m.id == id && m.change_key == change_key)
+    }
+}
+
+/// Stores the oldest message read ahead.
+async fn store_next(
+    run: &mut Run<'_>,
+    source: &Arc<dyn MailSource>,
+    mailbox: &str,
+    folder: &SourceFolder,
+    ahead: &mut Queue,
+    state_bytes: &[u8],
+) -> Result<(), RepoError> {
+    if let Some((meta, download)) = ahead.items.pop_front() {
+        store_message(run, source.as_ref(), mailbox, folder, meta, download).await?;
+        run.maybe_checkpoint(state_bytes).await?;
+    }
+    Ok(())
+}
+
+/// Stores every message read ahead; false when a stop came first (what
+/// was not stored yet is dropped, and read again by the next run).
+async fn drain(
+    run: &mut Run<'_>,
+    source: &Arc<dyn MailSource>,
+    mailbox: &str,
+    folder: &SourceFolder,
+    ahead: &mut Queue,
+    state_bytes: &[u8],
+) -> Result<bool, RepoError> {
+    while ahead.len() > 0 {
+        if run.stop_requested() {
+            return Ok(false);
+        }
+        store_next(run, source, mailbox, folder, ahead, state_bytes).await?;
+    }
+    Ok(true)
+}
+
 async fn store_message(
     run: &mut Run<'_>,
     source: &dyn MailSource,
     mailbox: &str,
     folder: &SourceFolder,
     meta: MessageMeta,
+    download: Ahead,
 ) -> Result<(), RepoError> {
     let item = NewItem {
         folder: folder.id.clone(),
@@ -226,7 +313,9 @@ async fn store_message(
     };
     let id = meta.id.clone();
     let stored = run
-        .store_item(item, "mime", || source.message_mime(mailbox, &id))
+        .store_item(item, "mime", Some(download.into_stream()), || {
+            source.message_mime(mailbox, &id)
+        })
         .await?;
     if let Stored::Failed(why) = stored {
         run.failures.push(format!(

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use openvbo_core::jobs::UnitControl;
-use openvbo_repo::{NewItem, Part, RepoError, Repository, ResourceWriter, RestorePoint, TreeEntry};
+use openvbo_repo::{
+    NewItem, Part, PartEntry, RepoError, Repository, ResourceWriter, RestorePoint, TreeEntry,
+};
 use tokio_util::io::StreamReader;
 
 use crate::error::{chain, SourceError};
@@ -25,6 +27,9 @@ pub(crate) struct Run<'a> {
     pub failures: Vec<String>,
     pub downloaded_items: u64,
     pub downloaded_bytes: u64,
+    /// Items stored again from the repository's own copy (renamed or moved
+    /// files), without a download.
+    pub reused_items: u64,
     since_checkpoint: usize,
     checkpoint_every: usize,
 }
@@ -52,6 +57,7 @@ impl<'a> Run<'a> {
             failures: Vec::new(),
             downloaded_items: 0,
             downloaded_bytes: 0,
+            reused_items: 0,
             since_checkpoint: 0,
             checkpoint_every: checkpoint_every.max(1),
         }
@@ -94,13 +100,39 @@ impl<'a> Run<'a> {
         Ok(out)
     }
 
-    /// Stores one item from the stream `open` gives, retrying once when
+    /// Stores an item whose content the repository already holds (a file
+    /// renamed or moved, same bytes): read back from the repository under
+    /// the item's new entry, nothing asked of Microsoft and nothing new
+    /// stored (every chunk deduplicates).
+    pub async fn store_copy(
+        &mut self,
+        item: NewItem,
+        part_name: &str,
+        content: &PartEntry,
+    ) -> Result<(), RepoError> {
+        let repo = self.repo.clone();
+        let reader = StreamReader::new(
+            repo.read_part(content)
+                .map_err(|e| std::io::Error::other(e.to_string())),
+        );
+        // Not reported as an item read from Microsoft 365: it was not.
+        self.writer
+            .put_item(item, vec![Part::new(part_name, reader)])
+            .await?;
+        self.reused_items += 1;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    /// Stores one item from `first` (a download already under way, read
+    /// ahead) or the stream `open` gives, retrying once with `open` when
     /// Microsoft failed transiently. An item that cannot be read is a
     /// `Stored::Failed`; only a repository failure is an error.
     pub async fn store_item<F, Fut>(
         &mut self,
         item: NewItem,
         part_name: &str,
+        mut first: Option<ByteStream>,
         open: F,
     ) -> Result<Stored, RepoError>
     where
@@ -109,7 +141,11 @@ impl<'a> Run<'a> {
     {
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
-            let stream = match open().await {
+            let opened = match first.take() {
+                Some(s) => Ok(s),
+                None => open().await,
+            };
+            let stream = match opened {
                 Ok(s) => s,
                 Err(e) => {
                     last = chain(&e);

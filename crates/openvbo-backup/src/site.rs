@@ -4,6 +4,7 @@
 //! old state, and the next run compares it with the base again.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use openvbo_repo::FolderEntry;
 use serde_json::json;
@@ -22,7 +23,7 @@ pub(crate) enum SiteEnd {
 
 pub(crate) async fn back_up_site(
     run: &mut Run<'_>,
-    source: &dyn DriveSource,
+    source: &Arc<dyn DriveSource>,
     site: &str,
     start: SiteState,
 ) -> Result<SiteEnd, UnitError> {

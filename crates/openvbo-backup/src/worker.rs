@@ -118,17 +118,14 @@ impl Worker {
         let outcome = match kind {
             openvbo_repo::ResourceKind::Mailbox => {
                 match self.sources.mail(unit.organization_id).await {
-                    Ok(source) => back_up_mailbox(
-                        &mut run,
-                        source.as_ref(),
-                        &unit.resource.id,
-                        decode(&start),
-                    )
-                    .await
-                    .map(|end| match end {
-                        MailboxEnd::Done(state) => Some((encode(&state), json!({}))),
-                        MailboxEnd::Stopped => None,
-                    }),
+                    Ok(source) => {
+                        back_up_mailbox(&mut run, &source, &unit.resource.id, decode(&start))
+                            .await
+                            .map(|end| match end {
+                                MailboxEnd::Done(state) => Some((encode(&state), json!({}))),
+                                MailboxEnd::Stopped => None,
+                            })
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
@@ -246,15 +243,7 @@ impl Worker {
             drive: &drive.id,
             root_folder: ROOT,
         };
-        match back_up_drive(
-            run,
-            source.as_ref(),
-            &target,
-            start.drive,
-            &checkpoint_state,
-        )
-        .await?
-        {
+        match back_up_drive(run, &source, &target, start.drive, &checkpoint_state).await? {
             DriveEnd::Done(state) => {
                 let state = OneDriveState {
                     drive_id: drive.id.clone(),
@@ -276,7 +265,7 @@ impl Worker {
         start: SiteState,
     ) -> Result<Option<(Vec<u8>, serde_json::Value)>, UnitError> {
         let source = self.sources.drives(unit.organization_id).await?;
-        match back_up_site(run, source.as_ref(), &unit.resource.id, start).await? {
+        match back_up_site(run, &source, &unit.resource.id, start).await? {
             SiteEnd::Done(state, libraries) => {
                 let libraries: Vec<_> = libraries
                     .iter()

@@ -169,10 +169,18 @@ async fn a_stopped_run_is_resumed_without_downloading_again() {
         .iter()
         .all(|p| !p.complete));
 
+    // Messages read ahead but not stored when the stop came (at most the
+    // three behind the one being stored) are read again; the stored are not.
+    let before = s.mail.downloads();
+    assert!((5..=8).contains(&before), "{before}");
     let r2 = s.queue.run(s.unit.clone(), control()).await;
     assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
     assert_eq!(r2.downloaded_items, 6, "the 6 not stored before the stop");
-    assert_eq!(s.mail.downloads(), 11, "no message downloaded twice");
+    assert_eq!(
+        s.mail.downloads() - before,
+        6,
+        "no stored message downloaded again"
+    );
     assert_eq!(
         point_state(&s.repo, r2.point.as_ref().unwrap()).await,
         s.mail.state()
