@@ -23,7 +23,7 @@
 //!   stored.
 //! - **Parallel within a resource**: up to four items download at once (the
 //!   per-mailbox limit) while the repository stores them one by one, in
-//!   delta order, so checkpoints and resume are unchanged ([`ahead`]).
+//!   delta order, so checkpoints and resume are unchanged (module `ahead`).
 //! - **Bounded memory**: one delta page, and per item in flight a few
 //!   chunks (or, ahead of its turn, at most 1 MiB); the ids of one folder
 //!   only while it is re-enumerated.
