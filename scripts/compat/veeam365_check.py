@@ -11,6 +11,9 @@ confirm it is gone. Then the storage side: the Local proxy, a backup repository 
 path (add, list, read, change, remove), an encryption key, an S3-compatible account (201),
 an object storage repository on a moto_server the check starts (OPENVBO_MOTO_SERVER or
 moto_server on PATH), bucket and folder browsing, and an encrypted repository on it.
+Then backup (backup_steps.py: jobs, sessions, log, restore points) and restore
+(restore_steps.py: explore, browse, save a .msg read by extract-msg, restore a message deleted
+in the simulator, OneDrive documents, stop), checked against the simulator's Graph (--sim-url).
 
 Every response is parsed by the generated models; the assertions are made on those models.
 No response body may contain any password that the check sent.
@@ -44,6 +47,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backup_steps import BackupSteps
+from restore_steps import RestoreSteps
 from veeam_365.client import VeeamClient
 from veeam_365.discovery import detect_api_version
 from veeam_365.exceptions import VeeamAuthenticationError
@@ -185,7 +189,7 @@ def describe(response: Any) -> str:
     return f"HTTP {status_of(response)} {body}"
 
 
-class Checker(BackupSteps):
+class Checker(BackupSteps, RestoreSteps):
     def __init__(self, args: argparse.Namespace, password: str, m365_password: str):
         self.args = args
         self.password = password
@@ -1102,6 +1106,7 @@ class Checker(BackupSteps):
             ("POST BackupRepositories extended with object storage, encrypted", self.s3_repository),
             ("DELETE repository, object storage, account, key", self.s3_cleanup),
             *self.backup_steps(),
+            *self.restore_steps(),
         ]
         try:
             for name, fn in steps:
@@ -1116,6 +1121,8 @@ class Checker(BackupSteps):
                 shutil.rmtree(self.work_dir, ignore_errors=True)
             if self.backup_dir:
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
+            if self.restore_dir:
+                shutil.rmtree(self.restore_dir, ignore_errors=True)
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 
@@ -1128,6 +1135,7 @@ def main() -> int:
     p.add_argument("--m365-account", default="admin@contoso-demo.onmicrosoft.com")
     p.add_argument("--m365-wrong-password", default="Not-The-Passw0rd!")
     p.add_argument("--expected-name", default="contoso-demo.onmicrosoft.com")
+    p.add_argument("--sim-url", help="the Microsoft 365 simulator (its Graph is read to check restores)")
     args = p.parse_args()
 
     password = os.environ.get("OPENVBO_COMPAT_PASSWORD")
