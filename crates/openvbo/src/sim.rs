@@ -52,6 +52,9 @@ pub struct SimArgs {
     /// Messages generated on demand in each synthetic user's mailbox.
     #[arg(long, default_value_t = 0)]
     pub synthetic_messages: u32,
+    /// Files generated in each synthetic user's OneDrive (median 200 KB, one in a hundred 10–20 MB).
+    #[arg(long, default_value_t = 0)]
+    pub synthetic_files: u32,
     /// Seed of all generated content (same seed, same bytes).
     #[arg(long, default_value_t = 0)]
     pub content_seed: u64,
@@ -112,6 +115,7 @@ impl SimArgs {
             },
             content: m365_sim::ContentOptions {
                 synthetic_messages: self.synthetic_messages,
+                synthetic_files: self.synthetic_files,
                 content_seed: self.content_seed,
                 ..m365_sim::ContentOptions::default()
             },
