@@ -74,13 +74,19 @@ fn core_response(err: CoreError) -> Response {
         CoreError::NotFound(_) => message_body(StatusCode::NOT_FOUND, &message),
         CoreError::Capacity(_) => message_body(StatusCode::INSUFFICIENT_STORAGE, &message),
         CoreError::Conflict(_) => message_body(StatusCode::CONFLICT, &message),
+        // Core says what is wrong with the stored credentials; how to give
+        // new ones is this interface's wording.
+        CoreError::StoredCredentials { organization, .. } => message_body(
+            StatusCode::BAD_REQUEST,
+            &format!("{message}. Update them with PUT /v6/Organizations/{organization}"),
+        ),
         CoreError::Upstream {
             failure,
             retry_after,
             ..
         } => {
             let status = match failure {
-                UpstreamFailure::BadGateway => StatusCode::BAD_GATEWAY,
+                UpstreamFailure::Unusable => StatusCode::BAD_GATEWAY,
                 UpstreamFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
             };

@@ -563,15 +563,29 @@ async fn revoked_credentials_tell_the_admin_to_update_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_expire_and_one_sign_in_serves_many_requests() {
-    let e = env_with(
+    // The setId cache ages on the server's clock: advanced, not slept on.
+    let clock = openvbo_core::clock::ManualClock::new();
+    let (dir, sim, server) = start_on_clock(
         vec![rich_tenant()],
-        "admin@northwind.onmicrosoft.com",
-        M365_PASSWORD,
-        |c| {
-            c.discovery_cache.ttl = Duration::from_millis(800);
-        },
+        |c| c.discovery_cache.ttl = Duration::from_secs(900),
+        clock.clone(),
     )
     .await;
+    let token = server.token().await;
+    let (status, org) = server
+        .add(
+            &token,
+            seed_body("admin@northwind.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let e = Env {
+        _dir: dir,
+        sim,
+        server,
+        token,
+        org: org["id"].as_str().unwrap().to_owned(),
+    };
     let tokens_before = e.sim.sim.stats().token_requests;
     let page = e.ok("/Users?limit=1").await;
     e.ok("/Groups").await;
@@ -585,11 +599,28 @@ async fn sets_expire_and_one_sign_in_serves_many_requests() {
     let set_id = page["setId"].as_str().unwrap();
     e.ok(&format!("/Users?offset=1&limit=1&setId={set_id}"))
         .await;
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    clock.advance(Duration::from_secs(899));
+    let graph_before = e.sim.sim.stats().graph_requests;
+    let page = e
+        .ok(&format!("/Users?offset=2&limit=1&setId={set_id}"))
+        .await;
+    assert_eq!(page["offset"], 2, "{page}");
+    assert_eq!(page["results"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(
+        e.sim.sim.stats().graph_requests,
+        graph_before,
+        "a page of a set never calls Microsoft"
+    );
+    clock.advance(Duration::from_secs(1));
     let (status, body) = e
         .get(&format!("/Users?offset=2&limit=1&setId={set_id}"))
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, &["expired"]);
+    assert_eq!(
+        e.sim.sim.stats().token_requests - tokens_before,
+        1,
+        "still the one sign-in"
+    );
 }
 
 /// `.` and `..` in every spelling a client can send them.

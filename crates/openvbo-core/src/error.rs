@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::store::StoreError;
+use crate::OrganizationId;
 
 /// Input that breaks a rule; `field` names the offending property as the
 /// v6 schema spells it (e.g. `exchangeOnlineSettings.account`).
@@ -23,11 +24,11 @@ impl ValidationError {
     }
 }
 
-/// Why Microsoft 365 could not be used, as it matters to the HTTP answer.
+/// Why Microsoft 365 could not be used, by what the caller can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpstreamFailure {
-    /// No connection, or an answer we cannot use.
-    BadGateway,
+    /// No connection, or an answer we cannot use: nothing to retry soon.
+    Unusable,
     /// Microsoft is throttling or failing; try again later.
     Unavailable,
     /// Microsoft did not answer in time.
@@ -49,6 +50,14 @@ pub enum CoreError {
     /// (credentials, roles, region). The message says what to do.
     #[error("{0}")]
     Refused(String),
+    /// The stored credentials of `organization` (or their roles) no longer
+    /// work: the administrator must give the organization new ones. The
+    /// message says which account and why; the caller's interface words how.
+    #[error("{message}")]
+    StoredCredentials {
+        organization: OrganizationId,
+        message: String,
+    },
     #[error("{message}")]
     Upstream {
         failure: UpstreamFailure,

@@ -2,7 +2,7 @@
 //! Microsoft 365 organizations, administrator authentication, and the sealing
 //! of secrets. No HTTP and no SQL live here: the HTTP layer is `openvbo-api`,
 //! storage sits behind [`store::Store`] (implemented in `openvbo-store`), and
-//! Microsoft 365 is reached through `openvbo-m365`.
+//! Microsoft 365 is reached through the ports of [`microsoft365`].
 
 pub mod auth;
 pub mod backup;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod jobs;
 pub mod logsafe;
+pub mod microsoft365;
 pub mod organization;
 pub mod region;
 pub mod repositories;

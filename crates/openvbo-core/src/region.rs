@@ -1,7 +1,21 @@
 //! The Microsoft Azure region of an organization (`RestOrganizationRegion`).
 
-use openvbo_m365::NationalCloud;
 use serde::{Deserialize, Serialize};
+
+/// The Microsoft 365 national clouds. A token from one is useless in another;
+/// the connector knows their hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NationalCloud {
+    Global,
+    /// GCC High (L4).
+    UsGovHigh,
+    /// DoD (L5).
+    UsGovDod,
+    /// Operated by 21Vianet.
+    China,
+    /// Microsoft Cloud Deutschland.
+    Germany,
+}
 
 /// Spelled exactly as the v6 schema spells the enum values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,15 +2,19 @@
 //! Microsoft 365 connector under organizations and discovery, repositories,
 //! and jobs.
 
+use std::sync::Arc;
+
 use openvbo_api::Services;
 use openvbo_core::auth::{AuthService, AuthSettings};
 use openvbo_core::clock::SharedClock;
 use openvbo_core::discovery::DiscoveryService;
-use openvbo_core::organization::{EndpointOverrides, OrganizationService, ServiceOptions};
+use openvbo_core::microsoft365::TokenSource;
+use openvbo_core::organization::OrganizationService;
 use openvbo_m365::{ConnectorSettings, M365Client};
 
 use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
+use crate::microsoft365::M365TokenSource;
 use crate::LaunchError;
 
 /// Every service, on `clock`. Settings that could not work (token lifetimes
@@ -38,26 +42,24 @@ pub async fn assemble(
         ..ConnectorSettings::default()
     })
     .map_err(|e| LaunchError::setup("cannot build the Microsoft 365 connector", e))?;
-    let endpoints = EndpointOverrides {
-        login: config.m365_login_url.clone(),
-        graph: config.m365_graph_url.clone(),
-    };
+    // Core signs in through its port; the adapter holds the connector and
+    // the operator's endpoint overrides (the simulator).
+    let tokens: Arc<dyn TokenSource> = Arc::new(M365TokenSource::new(
+        connector,
+        config.m365_login_url.clone(),
+        config.m365_graph_url.clone(),
+    ));
     let organizations = OrganizationService::new(
         data.store.clone(),
-        connector.clone(),
+        tokens,
         data.sealer.clone(),
-        ServiceOptions {
-            endpoints: endpoints.clone(),
-        },
+        clock.clone(),
     );
-    // The setId cache reads the system clock: core's DiscoveryService does
-    // not take one yet.
     let discovery = DiscoveryService::new(
         organizations.clone(),
-        connector,
         data.sealer.clone(),
-        endpoints,
         config.discovery_cache,
+        clock.clone(),
     );
     let repositories = crate::repositories::service(data, config, clock.clone());
     crate::repositories::start_cleanup(&repositories, clock.clone());

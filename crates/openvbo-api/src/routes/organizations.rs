@@ -307,7 +307,7 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
+    // Core forgets the organization's sessions and cached sets with it.
     state.organizations.remove(id).await?;
-    state.discovery.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }

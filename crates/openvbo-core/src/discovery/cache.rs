@@ -119,6 +119,12 @@ impl SetCache {
         (id, items)
     }
 
+    /// Drops every set of a removed organization.
+    pub fn forget(&self, organization: OrganizationId) {
+        let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+        sets.retain(|_, e| e.key.organization != organization);
+    }
+
     pub fn get<T: Send + Sync + 'static>(&self, id: Uuid, key: &SetKey) -> Lookup<T> {
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = sets.get(&id) else {

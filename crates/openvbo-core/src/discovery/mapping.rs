@@ -1,6 +1,9 @@
-//! From Graph's objects to openvbo's: only what the API answers.
+//! From the directory's records to openvbo's objects: only what the API
+//! answers.
 
-use openvbo_m365::{GraphDrive, GraphGroup, GraphMember, GraphSite, GraphUser};
+use crate::microsoft365::{
+    DriveRecord, GroupRecord, MemberRecord, MemberType, SiteRecord, UserRecord,
+};
 
 use super::model::{
     DirectoryGroup, DirectorySite, DirectoryUser, GroupKind, GroupMember, Location, MemberKind,
@@ -15,7 +18,7 @@ fn location(on_premises_sync: Option<bool>) -> Location {
     }
 }
 
-pub(crate) fn user(u: GraphUser) -> DirectoryUser {
+pub(crate) fn user(u: UserRecord) -> DirectoryUser {
     // Exchange backs shared (and room, equipment) mailboxes with a disabled
     // account that has a mailbox; Graph v1.0 lists no mailbox type.
     let kind = if u.account_enabled == Some(false) && u.mail.is_some() {
@@ -29,25 +32,17 @@ pub(crate) fn user(u: GraphUser) -> DirectoryUser {
         name,
         kind,
         location: location(u.on_premises_sync_enabled),
-        licensed: !u.assigned_licenses.is_empty(),
+        licensed: u.licensed,
         id: u.id,
     }
 }
 
-pub(crate) fn group(g: GraphGroup) -> DirectoryGroup {
-    let unified = g
-        .group_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("Unified"));
-    let dynamic = g
-        .group_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("DynamicMembership"));
-    let kind = if unified {
+pub(crate) fn group(g: GroupRecord) -> DirectoryGroup {
+    let kind = if g.unified {
         GroupKind::Office365
     } else if g.security_enabled == Some(true) {
         GroupKind::Security
-    } else if dynamic {
+    } else if g.dynamic_membership {
         GroupKind::DynamicDistribution
     } else {
         GroupKind::Distribution
@@ -66,13 +61,11 @@ pub(crate) fn group(g: GraphGroup) -> DirectoryGroup {
     }
 }
 
-pub(crate) fn member(m: GraphMember) -> GroupMember {
-    let kind = if m.is_user() {
-        MemberKind::User
-    } else if m.is_group() {
-        MemberKind::Group
-    } else {
-        MemberKind::Unknown
+pub(crate) fn member(m: MemberRecord) -> GroupMember {
+    let kind = match m.member_type {
+        MemberType::User => MemberKind::User,
+        MemberType::Group => MemberKind::Group,
+        MemberType::Other => MemberKind::Unknown,
     };
     let login = m
         .user_principal_name
@@ -87,7 +80,7 @@ pub(crate) fn member(m: GraphMember) -> GroupMember {
     }
 }
 
-pub(crate) fn team(g: GraphGroup) -> Team {
+pub(crate) fn team(g: GroupRecord) -> Team {
     Team {
         display_name: g.display_name.unwrap_or_default(),
         description: g.description.unwrap_or_default(),
@@ -96,10 +89,16 @@ pub(crate) fn team(g: GraphGroup) -> Team {
     }
 }
 
+/// OneDrive sites live under `https://<tenant>-my.sharepoint.com/personal/`.
+fn is_personal(url: &str) -> bool {
+    let u = url.to_ascii_lowercase();
+    u.contains("-my.sharepoint.") && u.contains("/personal/")
+}
+
 /// A site without a URL is of no use to a backup; Graph always sends one.
-pub(crate) fn site(s: GraphSite) -> Option<DirectorySite> {
-    let is_personal = s.is_personal();
+pub(crate) fn site(s: SiteRecord) -> Option<DirectorySite> {
     let url = s.web_url?;
+    let is_personal = is_personal(&url);
     let name = s.name.unwrap_or_default();
     Some(DirectorySite {
         title: s.display_name.unwrap_or_else(|| name.clone()),
@@ -110,7 +109,7 @@ pub(crate) fn site(s: GraphSite) -> Option<DirectorySite> {
     })
 }
 
-pub(crate) fn onedrive(d: GraphDrive) -> OneDrive {
+pub(crate) fn onedrive(d: DriveRecord) -> OneDrive {
     OneDrive {
         name: d.name.unwrap_or_else(|| "OneDrive".into()),
         url: d.web_url.unwrap_or_default(),
@@ -122,15 +121,14 @@ pub(crate) fn onedrive(d: GraphDrive) -> OneDrive {
 mod tests {
     use super::*;
 
-    fn graph_user(enabled: Option<bool>, mail: Option<&str>, synced: Option<bool>) -> GraphUser {
-        GraphUser {
+    fn graph_user(enabled: Option<bool>, mail: Option<&str>, synced: Option<bool>) -> UserRecord {
+        UserRecord {
             id: "u".into(),
             display_name: None,
             user_principal_name: Some("a@b.onmicrosoft.com".into()),
             mail: mail.map(str::to_owned),
             account_enabled: enabled,
-            user_type: None,
-            assigned_licenses: vec![],
+            licensed: false,
             on_premises_sync_enabled: synced,
         }
     }
@@ -159,17 +157,14 @@ mod tests {
 
     #[test]
     fn group_types_follow_exchange_and_entra_kinds() {
-        let g = |types: &[&str], mail_enabled, security_enabled| GraphGroup {
+        let g = |types: &[&str], _mail_enabled: bool, security_enabled| GroupRecord {
             id: "g".into(),
             display_name: Some("G".into()),
-            description: None,
             mail: Some("g@b.com".into()),
-            mail_nickname: None,
-            mail_enabled: Some(mail_enabled),
             security_enabled: Some(security_enabled),
-            group_types: types.iter().map(|t| (*t).to_owned()).collect(),
-            resource_provisioning_options: vec![],
-            on_premises_sync_enabled: None,
+            unified: types.contains(&"Unified"),
+            dynamic_membership: types.contains(&"DynamicMembership"),
+            ..GroupRecord::default()
         };
         assert_eq!(
             group(g(&["Unified"], true, false)).kind,
@@ -185,7 +180,7 @@ mod tests {
 
     #[test]
     fn a_site_without_a_url_is_left_out_and_personal_sites_are_marked() {
-        let s = |url: Option<&str>| GraphSite {
+        let s = |url: Option<&str>| SiteRecord {
             id: "s".into(),
             name: Some("n".into()),
             display_name: None,
@@ -195,5 +190,10 @@ mod tests {
         let personal = site(s(Some("https://c-my.sharepoint.com/personal/a_b_com"))).unwrap();
         assert!(personal.is_personal);
         assert_eq!(personal.title, "n");
+        assert!(
+            !site(s(Some("https://c.sharepoint.com/sites/Sales")))
+                .unwrap()
+                .is_personal
+        );
     }
 }

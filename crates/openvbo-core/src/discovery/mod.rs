@@ -7,6 +7,7 @@
 //! (`setId`) and are served from it without calling Microsoft.
 
 mod cache;
+mod content;
 mod mapping;
 mod model;
 mod query;

@@ -4,21 +4,22 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use openvbo_m365::{
-    ErrorKind, GraphDrive, GraphGroup, GraphSession, GraphSite, GraphUser, M365Client, M365Error,
-};
-
 use super::cache::{CacheSettings, Listing, Lookup, SetCache, SetKey};
 use super::mapping::{group, member, onedrive, site, team, user};
 use super::model::{DirectoryGroup, DirectorySite, DirectoryUser, GroupMember, OneDrive, Team};
 use super::query::{GroupFilter, LicensingInformation, Page, PageRequest, SiteFilter, UserFilter};
 use super::sessions::SessionPool;
+use crate::clock::SharedClock;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
-use crate::organization::{EndpointOverrides, Organization, OrganizationService, Service};
+use crate::microsoft365::{
+    DirectorySession, DriveRecord, FailureKind, GroupRecord, M365Failure, SiteRecord, UserRecord,
+};
+use crate::organization::{Organization, OrganizationService, RemovalListener, Service};
 use crate::OrganizationId;
 
-type GraphFuture<T> = Pin<Box<dyn Future<Output = Result<T, M365Error>> + Send>>;
+type Session = Arc<dyn DirectorySession>;
+type GraphFuture<T> = Pin<Box<dyn Future<Output = Result<T, M365Failure>> + Send>>;
 
 /// Gathers a streamed listing, converting each item as its page arrives and
 /// refusing to grow beyond the cache's capacity.
@@ -37,10 +38,10 @@ impl<G, T> Collector<G, T> {
         }
     }
 
-    fn push(&mut self, page: Vec<G>) -> Result<(), M365Error> {
+    fn push(&mut self, page: Vec<G>) -> Result<(), M365Failure> {
         self.items.extend(page.into_iter().filter_map(self.convert));
         if self.items.len() > self.max {
-            return Err(M365Error::too_large(self.max));
+            return Err(M365Failure::too_large(self.max));
         }
         Ok(())
     }
@@ -55,7 +56,7 @@ impl<G, T> Collector<G, T> {
 /// captured names before `;` are cloned into each attempt.
 macro_rules! listing {
     ($($cap:ident),* ; |$s:ident, $c:ident| $call:expr, $convert:expr) => {
-        move |$s: Arc<GraphSession>, max: usize| -> GraphFuture<Vec<_>> {
+        move |$s: Session, max: usize| -> GraphFuture<Vec<_>> {
             $(let $cap = $cap.clone();)*
             Box::pin(async move {
                 let mut collector = Collector::new(max, $convert);
@@ -70,8 +71,8 @@ macro_rules! listing {
 /// A single-object op with owned copies of its arguments.
 fn one<T: Send + 'static>(
     id: &str,
-    call: impl Fn(Arc<GraphSession>, String) -> GraphFuture<T> + Send,
-) -> impl Fn(Arc<GraphSession>) -> GraphFuture<T> + Send {
+    call: impl Fn(Session, String) -> GraphFuture<T> + Send,
+) -> impl Fn(Session) -> GraphFuture<T> + Send {
     let id = id.to_owned();
     move |s| call(s, id.clone())
 }
@@ -81,20 +82,48 @@ pub struct DiscoveryService {
     organizations: OrganizationService,
     sessions: Arc<SessionPool>,
     cache: Arc<SetCache>,
+    /// Kept alive here; the organization service holds it weakly.
+    _forget: Arc<dyn RemovalListener>,
+}
+
+/// What discovery keeps of an organization, dropped when it is removed.
+struct Forget {
+    sessions: Arc<SessionPool>,
+    cache: Arc<SetCache>,
+}
+
+impl RemovalListener for Forget {
+    fn removed(&self, id: OrganizationId) {
+        self.sessions.forget(id);
+        self.cache.forget(id);
+    }
 }
 
 impl DiscoveryService {
+    /// Signs in with `organizations`' token source; sessions and `setId`s
+    /// age on `clock`.
     pub fn new(
         organizations: OrganizationService,
-        connector: M365Client,
         sealer: Arc<Sealer>,
-        endpoints: EndpointOverrides,
         cache: CacheSettings,
+        clock: SharedClock,
     ) -> Self {
+        let sessions = Arc::new(SessionPool::new(
+            organizations.token_source(),
+            sealer,
+            clock.clone(),
+        ));
+        let cache = Arc::new(SetCache::new(cache, clock));
+        let forget: Arc<dyn RemovalListener> = Arc::new(Forget {
+            sessions: sessions.clone(),
+            cache: cache.clone(),
+        });
+        organizations.on_removed(Arc::downgrade(&forget));
         Self {
             organizations,
-            sessions: Arc::new(SessionPool::new(connector, sealer, endpoints)),
-            cache: Arc::new(SetCache::new(cache, crate::clock::system())),
+            sessions,
+            cache,
+            _forget: forget,
         }
     }
 
@@ -108,11 +137,11 @@ impl DiscoveryService {
         &self,
         org: &Organization,
         service: Service,
-        op: impl Fn(Arc<GraphSession>) -> GraphFuture<T> + Send,
+        op: impl Fn(Session) -> GraphFuture<T> + Send,
     ) -> Result<T, CoreError> {
         let session = self.sessions.session(org, service).await?;
         match op(session).await {
-            Err(e) if e.kind == ErrorKind::Unauthorized => {
+            Err(e) if e.kind == FailureKind::TokenRejected => {
                 self.sessions.forget(org.id);
                 let session = self.sessions.session(org, service).await?;
                 op(session).await.map_err(|e| graph_error(e, org))
@@ -129,7 +158,7 @@ impl DiscoveryService {
         service: Service,
         listing: Listing,
         request: &PageRequest,
-        fetch: impl Fn(Arc<GraphSession>, usize) -> GraphFuture<Vec<T>> + Send,
+        fetch: impl Fn(Session, usize) -> GraphFuture<Vec<T>> + Send,
     ) -> Result<(uuid::Uuid, Arc<Vec<T>>), CoreError> {
         let key = SetKey {
             organization: org.id,
@@ -153,13 +182,13 @@ impl DiscoveryService {
         Ok(self.cache.insert(key, items))
     }
 
-    /// A live Graph session of the organization's `service` account, for
-    /// the backup engine's reads (shared with discovery's, refreshed).
-    pub async fn graph_session(
+    /// A live session of the organization's `service` account (shared with
+    /// discovery's, renewed), for other readers of the organization.
+    pub async fn session(
         &self,
         id: OrganizationId,
         service: Service,
-    ) -> Result<Arc<GraphSession>, CoreError> {
+    ) -> Result<Arc<dyn DirectorySession>, CoreError> {
         let org = self.organization(id).await?;
         self.sessions.session(&org, service).await
     }
@@ -219,7 +248,7 @@ impl DiscoveryService {
         &self,
         org: &Organization,
         group_id: &str,
-    ) -> Result<Option<GraphGroup>, CoreError> {
+    ) -> Result<Option<GroupRecord>, CoreError> {
         usable("group", group_id, org)?;
         self.with_graph(
             org,
@@ -286,7 +315,7 @@ impl DiscoveryService {
         let org = self.organization(id).await?;
         self.graph_group(&org, team_id)
             .await?
-            .filter(GraphGroup::is_team)
+            .filter(|g| g.is_team)
             .map(team)
             .ok_or_else(|| not_found("team", team_id, &org))
     }
@@ -333,7 +362,7 @@ impl DiscoveryService {
         &self,
         org: &Organization,
         site_id: &str,
-    ) -> Result<Option<GraphSite>, CoreError> {
+    ) -> Result<Option<SiteRecord>, CoreError> {
         usable("site", site_id, org)?;
         self.with_graph(
             org,
@@ -359,7 +388,7 @@ impl DiscoveryService {
         &self,
         org: &Organization,
         user_id: &str,
-    ) -> Result<Option<GraphDrive>, CoreError> {
+    ) -> Result<Option<DriveRecord>, CoreError> {
         usable("user", user_id, org)?;
         self.with_graph(
             org,
@@ -421,14 +450,11 @@ impl DiscoveryService {
     /// yet, so all of them are new.
     pub async fn licensing(&self, id: OrganizationId) -> Result<LicensingInformation, CoreError> {
         let org = self.organization(id).await?;
-        let count = |s: Arc<GraphSession>| -> GraphFuture<u32> {
+        let count = |s: Session| -> GraphFuture<u32> {
             Box::pin(async move {
                 let mut licensed = 0u32;
-                let mut sink = |page: Vec<GraphUser>| {
-                    let n = page
-                        .iter()
-                        .filter(|u| !u.assigned_licenses.is_empty())
-                        .count();
+                let mut sink = |page: Vec<UserRecord>| {
+                    let n = page.iter().filter(|u| u.licensed).count();
                     licensed = licensed.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
                     Ok(())
                 };
@@ -441,11 +467,6 @@ impl DiscoveryService {
             licensed_users: licensed,
             new_users: licensed,
         })
-    }
-
-    /// Forgets the Graph sessions of a removed organization.
-    pub fn forget(&self, id: OrganizationId) {
-        self.sessions.forget(id);
     }
 }
 
@@ -477,16 +498,19 @@ fn usable(what: &str, id: &str, org: &Organization) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn graph_error(err: M365Error, org: &Organization) -> CoreError {
+fn graph_error(err: M365Failure, org: &Organization) -> CoreError {
     match err.kind {
-        ErrorKind::TooLarge => CoreError::Capacity(format!(
+        FailureKind::TooLarge => CoreError::Capacity(format!(
             "{}; the listing of organization {} is larger than the cache (discovery_cache_max_items)",
             err.message, org.name
         )),
-        ErrorKind::Forbidden | ErrorKind::Unauthorized => CoreError::Refused(format!(
-            "Microsoft Graph refused to read organization {} with its stored account ({}). Check the account's roles, or update it with PUT /v6/Organizations/{}",
-            org.name, err.message, org.id
-        )),
+        FailureKind::Forbidden | FailureKind::TokenRejected => CoreError::StoredCredentials {
+            organization: org.id,
+            message: format!(
+                "Microsoft Graph refused to read organization {} with its stored account ({}); check the account's roles, or give the organization another account",
+                org.name, err.message
+            ),
+        },
         _ => crate::organization::upstream(err, "reading the organization from Microsoft Graph"),
     }
 }

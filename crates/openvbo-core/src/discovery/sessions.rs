@@ -1,16 +1,18 @@
-//! One Graph session per organization account, reused until shortly before
-//! it expires, then refreshed (or signed in again with the stored password).
+//! One directory session per organization account, reused until shortly
+//! before it expires, then renewed (or signed in again with the stored
+//! password).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use openvbo_m365::{ErrorKind, GraphSession, M365Client, M365Error};
-use tokio::time::Instant;
-
+use crate::clock::SharedClock;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
-use crate::organization::{EndpointOverrides, Organization, Service};
+use crate::microsoft365::{
+    Credential, DirectorySession, FailureKind, M365Failure, SignIn, TokenSource,
+};
+use crate::organization::{Organization, Service};
 use crate::OrganizationId;
 
 /// A session is replaced when it has less than this left.
@@ -19,21 +21,27 @@ const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// Per account (Exchange and SharePoint often share one); the revision is
 /// part of the key so changed credentials get a new session.
 type Key = (OrganizationId, String, i64);
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<GraphSession>>>>;
+type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
+
+/// A session and when (on the injected clock) it must be replaced.
+struct Held {
+    session: Arc<dyn DirectorySession>,
+    renew_at: Instant,
+}
 
 pub(crate) struct SessionPool {
-    connector: M365Client,
+    connector: Arc<dyn TokenSource>,
     sealer: Arc<Sealer>,
-    endpoints: EndpointOverrides,
+    clock: SharedClock,
     slots: Mutex<HashMap<Key, Slot>>,
 }
 
 impl SessionPool {
-    pub fn new(connector: M365Client, sealer: Arc<Sealer>, endpoints: EndpointOverrides) -> Self {
+    pub fn new(connector: Arc<dyn TokenSource>, sealer: Arc<Sealer>, clock: SharedClock) -> Self {
         Self {
             connector,
             sealer,
-            endpoints,
+            clock,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -54,13 +62,22 @@ impl SessionPool {
         slots.retain(|(org, _, _), _| *org != id);
     }
 
+    fn hold(&self, session: Arc<dyn DirectorySession>) -> Held {
+        let renew_at = self
+            .clock
+            .instant()
+            .checked_add(session.remaining().saturating_sub(RENEW_BEFORE))
+            .unwrap_or_else(|| self.clock.instant());
+        Held { session, renew_at }
+    }
+
     /// A live session for `service`'s account (or the other service's if the
     /// organization protects only one). Callers queue behind one sign-in.
     pub async fn session(
         &self,
         org: &Organization,
         service: Service,
-    ) -> Result<Arc<GraphSession>, CoreError> {
+    ) -> Result<Arc<dyn DirectorySession>, CoreError> {
         let service = if org.account(service).is_some() {
             service
         } else {
@@ -75,26 +92,36 @@ impl SessionPool {
             .unwrap_or_default();
         let slot = self.slot(org, &account);
         let mut guard = slot.lock().await;
-        if let Some(current) = guard.as_ref() {
-            if current.expires_at() > Instant::now() + RENEW_BEFORE {
-                return Ok(current.clone());
+        let expiring = match guard.as_ref() {
+            Some(current) if self.clock.instant() < current.renew_at => {
+                return Ok(current.session.clone());
             }
-            if let Some(Ok(renewed)) = self.connector.refresh(current).await {
-                let renewed = Arc::new(renewed);
-                *guard = Some(renewed.clone());
-                return Ok(renewed);
+            Some(current) => Some(current.session.clone()),
+            None => None,
+        };
+        if let Some(expiring) = expiring {
+            let renewed = match expiring.renew() {
+                Some(renewal) => renewal.await.ok(),
+                None => None,
+            };
+            if let Some(renewed) = renewed {
+                let held = self.hold(renewed);
+                let session = held.session.clone();
+                *guard = Some(held);
+                return Ok(session);
             }
         }
-        let fresh = Arc::new(self.sign_in(org, service).await?);
-        *guard = Some(fresh.clone());
-        Ok(fresh)
+        let held = self.hold(self.sign_in(org, service).await?);
+        let session = held.session.clone();
+        *guard = Some(held);
+        Ok(session)
     }
 
     async fn sign_in(
         &self,
         org: &Organization,
         service: Service,
-    ) -> Result<GraphSession, CoreError> {
+    ) -> Result<Arc<dyn DirectorySession>, CoreError> {
         let account = org
             .account(service)
             .ok_or_else(|| CoreError::Internal("organization without an account".into()))?;
@@ -105,14 +132,15 @@ impl SessionPool {
                 &Organization::secret_context(org.id, service),
             )
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let endpoints = self.endpoints.endpoints(org.region);
         self.connector
-            .sign_in_with_password(
-                &endpoints,
-                account.account.domain(),
-                account.account.as_str(),
-                &password,
-            )
+            .sign_in(SignIn {
+                cloud: org.region.cloud(),
+                tenant: account.account.domain(),
+                credential: Credential::Password {
+                    username: account.account.as_str(),
+                    password: &password,
+                },
+            })
             .await
             .map_err(|e| stored_credentials_error(e, org, service))
     }
@@ -120,20 +148,22 @@ impl SessionPool {
 
 /// The organization's stored credentials no longer work: the administrator
 /// must give new ones.
-fn stored_credentials_error(err: M365Error, org: &Organization, service: Service) -> CoreError {
+fn stored_credentials_error(err: M365Failure, org: &Organization, service: Service) -> CoreError {
     match &err.kind {
-        ErrorKind::SignIn(_) => {
+        FailureKind::SignInRefused(_) => {
             let account = org
                 .account(service)
                 .map(|a| a.account.to_string())
                 .unwrap_or_default();
-            CoreError::Refused(format!(
-                "Microsoft 365 refused the stored credentials of {account} for organization {} ({}). Update them with PUT /v6/Organizations/{} ({}.account and password)",
-                org.name,
-                err.message,
-                org.id,
-                service.settings_field()
-            ))
+            CoreError::StoredCredentials {
+                organization: org.id,
+                message: format!(
+                    "Microsoft 365 refused the stored credentials of {account} for organization {} ({}); give the organization new ones ({}.account and password)",
+                    org.name,
+                    err.message,
+                    service.settings_field()
+                ),
+            }
         }
         _ => crate::organization::upstream(err, "signing in to Microsoft 365"),
     }

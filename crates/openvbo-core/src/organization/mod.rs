@@ -9,7 +9,6 @@ mod verify;
 
 pub use model::{Organization, Service, ServiceAccount};
 pub use request::{ConnectionSettingsInput, OrganizationInput, OrganizationType};
-pub use service::{Added, OrganizationService, ServiceOptions};
+pub use service::{Added, OrganizationService, RemovalListener};
 pub use snapshot::Snapshot;
 pub(crate) use verify::upstream;
-pub use verify::EndpointOverrides;

@@ -1,19 +1,17 @@
 //! Adding, listing, changing and removing organizations:
 //! validate → sign in to Microsoft 365 → check → persist.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-
-use openvbo_m365::M365Client;
 
 use super::model::{Organization, Service, ServiceAccount};
 use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
 use super::snapshot::{Snapshot, SnapshotCache};
-use super::verify::EndpointOverrides;
 use super::verify::{verify, Credential, VerifiedTenant};
-use crate::clock;
+use crate::clock::SharedClock;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
+use crate::microsoft365::TokenSource;
 use crate::store::{Store, StoreError};
 use crate::OrganizationId;
 
@@ -25,33 +23,61 @@ pub struct Added {
     pub microsoft: Duration,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct ServiceOptions {
-    pub endpoints: EndpointOverrides,
+/// Told when an organization is removed, to drop what it keeps of it in
+/// memory (Graph sessions, cached listings).
+pub trait RemovalListener: Send + Sync {
+    fn removed(&self, id: OrganizationId);
 }
 
 #[derive(Clone)]
 pub struct OrganizationService {
     store: Arc<dyn Store>,
-    connector: M365Client,
+    connector: Arc<dyn TokenSource>,
     sealer: Arc<Sealer>,
-    options: ServiceOptions,
+    clock: SharedClock,
     snapshot: Arc<SnapshotCache>,
+    /// Weak, so a listener that is gone is simply skipped.
+    listeners: Arc<Mutex<Vec<Weak<dyn RemovalListener>>>>,
 }
 
 impl OrganizationService {
     pub fn new(
         store: Arc<dyn Store>,
-        connector: M365Client,
+        connector: Arc<dyn TokenSource>,
         sealer: Arc<Sealer>,
-        options: ServiceOptions,
+        clock: SharedClock,
     ) -> Self {
         Self {
             store,
             connector,
             sealer,
-            options,
+            clock,
             snapshot: Arc::default(),
+            listeners: Arc::default(),
+        }
+    }
+
+    /// The token source organizations are verified with (discovery signs in
+    /// with the same one).
+    pub fn token_source(&self) -> Arc<dyn TokenSource> {
+        self.connector.clone()
+    }
+
+    /// `listener` is told of every later removal, for as long as it lives.
+    pub fn on_removed(&self, listener: Weak<dyn RemovalListener>) {
+        let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners.push(listener);
+    }
+
+    fn tell_removed(&self, id: OrganizationId) {
+        let listeners: Vec<_> = {
+            let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
+            listeners.retain(|l| l.strong_count() > 0);
+            listeners.iter().filter_map(Weak::upgrade).collect()
+        };
+        for listener in listeners {
+            listener.removed(id);
         }
     }
 
@@ -64,11 +90,11 @@ impl OrganizationService {
                 .into_iter()
                 .filter_map(|s| new.account(s).map(|a| (s, a))),
         );
-        let endpoints = self.options.endpoints.endpoints(new.region);
+        // Real time, not the injected clock: this measures how long
+        // Microsoft took, for the Server-Timing header.
         let waited = Instant::now();
         let tenant = verify(
             &self.connector,
-            &endpoints,
             new.region,
             &credentials,
             new.is_teams_online,
@@ -77,7 +103,7 @@ impl OrganizationService {
         let microsoft = waited.elapsed();
 
         let id = OrganizationId::new_random();
-        let now = clock::now();
+        let now = self.clock.now();
         let org = Organization {
             id,
             tenant_id: tenant.tenant_id,
@@ -165,10 +191,8 @@ impl OrganizationService {
                 }
             }
             let credentials = group_pairs(pairs);
-            let endpoints = self.options.endpoints.endpoints(current.region);
             let tenant = verify(
                 &self.connector,
-                &endpoints,
                 current.region,
                 &credentials,
                 update.is_teams_online,
@@ -188,7 +212,7 @@ impl OrganizationService {
             *next.account_mut(service) = account;
         }
         next.revision = current.revision + 1;
-        next.updated_at = clock::now();
+        next.updated_at = self.clock.now();
         let written = self
             .store
             .update_organization(&next, current.revision)
@@ -207,10 +231,12 @@ impl OrganizationService {
         Ok(())
     }
 
+    /// Removes the organization and everything kept of it in memory.
     pub async fn remove(&self, id: OrganizationId) -> Result<(), CoreError> {
         let deleted = self.store.delete_organization(id).await;
         self.snapshot.invalidate();
         if deleted? {
+            self.tell_removed(id);
             tracing::info!(organization = %id, "organization removed");
             Ok(())
         } else {

@@ -1,16 +1,37 @@
 //! Asking Microsoft 365 whether an organization's accounts work: sign in
 //! with each, read the tenant, and check the directory roles.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use openvbo_m365::{
-    role_template, DirectoryRole, Endpoints, ErrorKind, M365Client, M365Error, SignInFailure, Url,
-};
 use secrecy::SecretString;
 
 use super::model::Service;
 use crate::error::{CoreError, UpstreamFailure};
+use crate::microsoft365::{
+    Credential as SignInCredential, FailureKind, M365Failure, RoleRecord, SignIn, SignInRefusal,
+    TokenSource,
+};
 use crate::{Region, Upn};
+
+/// Directory roles are matched by template id, which is the same in every
+/// tenant and cloud; the display name is only a fallback.
+mod role_template {
+    pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+    pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+    pub const SHAREPOINT_ADMINISTRATOR: &str = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c";
+    pub const TEAMS_ADMINISTRATOR: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
+}
+
+fn holds(role: &RoleRecord, template_id: &str, display_name: &str) -> bool {
+    match &role.template_id {
+        Some(t) => t.eq_ignore_ascii_case(template_id),
+        None => role
+            .display_name
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case(display_name)),
+    }
+}
 
 /// What Microsoft told us about the tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,34 +48,20 @@ pub(crate) struct Credential<'a> {
     pub password: &'a SecretString,
 }
 
-/// Base URLs that replace Microsoft's (the simulator), if any.
-#[derive(Clone, Debug, Default)]
-pub struct EndpointOverrides {
-    pub login: Option<Url>,
-    pub graph: Option<Url>,
-}
-
-impl EndpointOverrides {
-    pub(crate) fn endpoints(&self, region: Region) -> Endpoints {
-        Endpoints::with_overrides(region.cloud(), self.login.as_ref(), self.graph.as_ref())
-    }
-}
-
 /// Signs in with every credential (concurrently), checks they all belong to
 /// one tenant and hold the roles their services need.
 pub(crate) async fn verify(
-    connector: &M365Client,
-    endpoints: &Endpoints,
+    connector: &Arc<dyn TokenSource>,
     region: Region,
     credentials: &[Credential<'_>],
     teams: bool,
 ) -> Result<VerifiedTenant, CoreError> {
     let checks = credentials
         .iter()
-        .map(|c| verify_one(connector, endpoints, region, c));
+        .map(|c| verify_one(connector.as_ref(), region, c));
     let results = futures::future::join_all(checks).await;
     let mut tenant: Option<(VerifiedTenant, &Credential<'_>)> = None;
-    let mut all_roles: Vec<DirectoryRole> = Vec::new();
+    let mut all_roles: Vec<RoleRecord> = Vec::new();
     for (credential, result) in credentials.iter().zip(results) {
         let (found, roles) = result?;
         if let Some((first, first_credential)) = &tenant {
@@ -84,32 +91,33 @@ pub(crate) async fn verify(
 }
 
 async fn verify_one(
-    connector: &M365Client,
-    endpoints: &Endpoints,
+    connector: &dyn TokenSource,
     region: Region,
     credential: &Credential<'_>,
-) -> Result<(VerifiedTenant, Vec<DirectoryRole>), CoreError> {
+) -> Result<(VerifiedTenant, Vec<RoleRecord>), CoreError> {
     let account = credential.account;
     let session = connector
-        .sign_in_with_password(
-            endpoints,
-            account.domain(),
-            account.as_str(),
-            credential.password,
-        )
+        .sign_in(SignIn {
+            cloud: region.cloud(),
+            tenant: account.domain(),
+            credential: SignInCredential::Password {
+                username: account.as_str(),
+                password: credential.password,
+            },
+        })
         .await
         .map_err(|e| sign_in_error(e, credential, region))?;
     let org = session
-        .organization()
+        .tenant()
         .await
         .map_err(|e| graph_error(e, credential))?;
     let roles = session
-        .directory_roles()
+        .roles()
         .await
         .map_err(|e| graph_error(e, credential))?;
-    let initial_domain = org.initial_domain().map(str::to_owned).ok_or_else(|| {
+    let initial_domain = org.initial_domain.clone().ok_or_else(|| {
         CoreError::Upstream {
-            failure: UpstreamFailure::BadGateway,
+            failure: UpstreamFailure::Unusable,
             message: "Microsoft Graph reported no initial (*.onmicrosoft.com) domain for the organization".into(),
             retry_after: None,
         }
@@ -133,29 +141,33 @@ enum Need {
     Teams,
 }
 
-fn covers(roles: &[DirectoryRole], need: Need) -> bool {
-    let global =
-        |r: &DirectoryRole| r.is(role_template::GLOBAL_ADMINISTRATOR, "Global Administrator");
+fn covers(roles: &[RoleRecord], need: Need) -> bool {
+    let global = |r: &RoleRecord| {
+        holds(
+            r,
+            role_template::GLOBAL_ADMINISTRATOR,
+            "Global Administrator",
+        )
+    };
     roles.iter().any(|r| {
         global(r)
             || match need {
-                Need::Service(Service::Exchange) => r.is(
+                Need::Service(Service::Exchange) => holds(
+                    r,
                     role_template::EXCHANGE_ADMINISTRATOR,
                     "Exchange Administrator",
                 ),
-                Need::Service(Service::SharePoint) => r.is(
+                Need::Service(Service::SharePoint) => holds(
+                    r,
                     role_template::SHAREPOINT_ADMINISTRATOR,
                     "SharePoint Administrator",
                 ),
-                Need::Teams => r.is(role_template::TEAMS_ADMINISTRATOR, "Teams Administrator"),
+                Need::Teams => holds(r, role_template::TEAMS_ADMINISTRATOR, "Teams Administrator"),
             }
     })
 }
 
-fn check_service_roles(
-    credential: &Credential<'_>,
-    roles: &[DirectoryRole],
-) -> Result<(), CoreError> {
+fn check_service_roles(credential: &Credential<'_>, roles: &[RoleRecord]) -> Result<(), CoreError> {
     for service in &credential.services {
         if !covers(roles, Need::Service(*service)) {
             let role = match service {
@@ -182,49 +194,49 @@ fn field(credential: &Credential<'_>) -> &'static str {
 }
 
 /// Turns Microsoft's refusal into what the administrator should do.
-fn sign_in_error(err: M365Error, credential: &Credential<'_>, region: Region) -> CoreError {
+fn sign_in_error(err: M365Failure, credential: &Credential<'_>, region: Region) -> CoreError {
     let f = field(credential);
     let upn = credential.account;
     let domain = upn.domain();
     let message = match &err.kind {
-        ErrorKind::SignIn(failure) => match failure {
-            SignInFailure::InvalidCredentials => format!(
+        FailureKind::SignInRefused(failure) => match failure {
+            SignInRefusal::InvalidCredentials => format!(
                 "Microsoft 365 rejected the credentials of {upn}: the user name or password is incorrect. Check {f}.account and {f}.password"
             ),
-            SignInFailure::UserNotFound => format!(
+            SignInRefusal::UserNotFound => format!(
                 "the account {upn} does not exist in the Microsoft 365 organization {domain}. Check {f}.account"
             ),
-            SignInFailure::MfaRequired => format!(
+            SignInRefusal::MfaRequired => format!(
                 "multi-factor authentication is enforced for {upn}, so basic authentication cannot sign in. Use modern authentication (an Azure AD application), or use an account without MFA"
             ),
-            SignInFailure::AccountDisabled => format!(
+            SignInRefusal::AccountDisabled => format!(
                 "the account {upn} is disabled in Microsoft 365. Enable it, or use another account in {f}.account"
             ),
-            SignInFailure::AccountLocked => format!(
+            SignInRefusal::AccountLocked => format!(
                 "the account {upn} is locked in Microsoft 365 (too many failed sign-ins). Wait and retry later, or unlock it in the Microsoft 365 admin center"
             ),
-            SignInFailure::PasswordExpired => format!(
+            SignInRefusal::PasswordExpired => format!(
                 "the password of {upn} has expired. Change it in Microsoft 365, then send the new one in {f}.password"
             ),
-            SignInFailure::TenantNotFound => format!(
+            SignInRefusal::TenantNotFound => format!(
                 "no Microsoft 365 organization was found for the domain {domain} in the {} cloud. Check {f}.account and region",
                 region.as_str()
             ),
-            SignInFailure::WrongCloud => format!(
+            SignInRefusal::WrongCloud => format!(
                 "the organization of {upn} is not in the {} cloud. Check region",
                 region.as_str()
             ),
-            SignInFailure::ConsentRequired => format!(
+            SignInRefusal::ConsentRequired => format!(
                 "Microsoft 365 requires an administrator's consent before {upn} can sign in to openvbo's client application. Grant consent in Microsoft Entra ID, or configure another client application (m365_client_id)"
             ),
-            SignInFailure::ConditionalAccess => format!(
+            SignInRefusal::ConditionalAccess => format!(
                 "a Conditional Access policy of the organization blocks the sign-in of {upn}. Exclude the account from the policy, or use modern authentication"
             ),
-            SignInFailure::ClientMisconfigured => format!(
+            SignInRefusal::ClientMisconfigured => format!(
                 "Microsoft 365 refused openvbo's client application for password sign-in ({}). Check m365_client_id: the application must allow public client flows",
                 err.message
             ),
-            SignInFailure::GrantExpired | SignInFailure::Other(_) => format!(
+            SignInRefusal::GrantExpired | SignInRefusal::Other => format!(
                 "Microsoft 365 refused the sign-in of {upn}: {}",
                 err.message
             ),
@@ -234,9 +246,9 @@ fn sign_in_error(err: M365Error, credential: &Credential<'_>, region: Region) ->
     CoreError::Refused(message)
 }
 
-fn graph_error(err: M365Error, credential: &Credential<'_>) -> CoreError {
+fn graph_error(err: M365Failure, credential: &Credential<'_>) -> CoreError {
     match err.kind {
-        ErrorKind::Forbidden => CoreError::Refused(format!(
+        FailureKind::Forbidden => CoreError::Refused(format!(
             "Microsoft Graph refused to read the organization with {}: {}. The account needs permission to read the directory",
             credential.account, err.message
         )),
@@ -245,14 +257,14 @@ fn graph_error(err: M365Error, credential: &Credential<'_>) -> CoreError {
 }
 
 /// Microsoft could not be used right now: nothing the administrator typed is wrong.
-pub(crate) fn upstream(err: M365Error, doing: &str) -> CoreError {
+pub(crate) fn upstream(err: M365Failure, doing: &str) -> CoreError {
     let (failure, retry_after) = match err.kind {
-        ErrorKind::Timeout => (UpstreamFailure::Timeout, None),
-        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => (
+        FailureKind::Timeout => (UpstreamFailure::Timeout, None),
+        FailureKind::Retry { retry_after } => (
             UpstreamFailure::Unavailable,
             retry_after.or(Some(Duration::from_secs(30))),
         ),
-        _ => (UpstreamFailure::BadGateway, None),
+        _ => (UpstreamFailure::Unusable, None),
     };
     CoreError::Upstream {
         failure,
