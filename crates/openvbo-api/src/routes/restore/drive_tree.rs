@@ -6,6 +6,13 @@
 //! size in the metadata and its bytes as the part `content`. The root itself is never stored:
 //! a folder or file whose parent is not a stored folder is at the top level.
 //!
+//! A site's snapshot holds several drives: each document library is a top-level folder entry
+//! (`kind: library`, its id the library's drive id) that is not itself a folder of the
+//! library; what is directly in a library has that entry as its parent. Libraries are kept
+//! apart from folders here, so a library's top level has no parent (as a OneDrive's does) and
+//! folder paths start inside the library: the path a restore to the original place uses.
+//! Every folder and file records its drive (`drive` in its metadata).
+//!
 //! Opening a snapshot reads the folder entries into a map (folders only, as the connector's
 //! folder map does); files are streamed from the tree each time they are listed, so memory
 //! holds one tree blob and the page asked for, whatever the drive's size.
@@ -30,6 +37,27 @@ pub(crate) struct DriveFolder {
     pub id: String,
     pub parent: Option<String>,
     pub name: String,
+    /// The drive (OneDrive or library) it belongs to, as backed up.
+    pub drive: Option<String>,
+}
+
+/// A document library of a site's snapshot.
+#[derive(Clone, Debug)]
+pub(crate) struct DriveLibrary {
+    /// The library's drive id.
+    pub id: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// Which part of the snapshot a walk covers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Within<'a> {
+    All,
+    /// A folder and everything below it.
+    Folder(&'a str),
+    /// One drive (a library) of the snapshot.
+    Drive(&'a str),
 }
 
 /// A file of the snapshot.
@@ -43,6 +71,8 @@ pub(crate) struct DriveFile {
     /// Unix seconds, as Microsoft last reported it.
     pub modified: i64,
     pub content: Option<PartEntry>,
+    /// The drive (OneDrive or library) it belongs to, as backed up.
+    pub drive: Option<String>,
 }
 
 /// One backed-up drive at one restore point.
@@ -50,11 +80,19 @@ pub(crate) struct DriveSnapshot {
     pub repo: Repository,
     point: openvbo_repo::RestorePoint,
     folders: HashMap<String, FolderNode>,
+    /// A site's libraries, by name then id; none in a OneDrive.
+    libraries: Vec<DriveLibrary>,
 }
 
 struct FolderNode {
     parent: String,
     name: String,
+    drive: Option<String>,
+}
+
+/// The `drive` an entry's metadata records.
+fn drive_in(metadata: &serde_json::Value) -> Option<String> {
+    metadata["drive"].as_str().map(str::to_owned)
 }
 
 fn repo_error(doing: &str, e: openvbo_repo::RepoError) -> ApiError {
@@ -116,6 +154,7 @@ fn file_of(item: ItemEntry) -> Option<DriveFile> {
         size: item.size,
         modified: item.modified,
         content,
+        drive: drive_in(&item.metadata),
     })
 }
 
@@ -128,6 +167,7 @@ impl DriveSnapshot {
             .await
             .map_err(|e| repo_error("reading the drive's restore point", e))?;
         let mut folders = HashMap::new();
+        let mut libraries = Vec::new();
         {
             let mut entries = repo.entries(&point);
             while let Some(entry) = entries
@@ -135,21 +175,54 @@ impl DriveSnapshot {
                 .await
                 .map_err(|e| repo_error("reading the drive's folders", e))?
             {
-                if let TreeEntry::Folder(f) = entry {
-                    folders.insert(
-                        f.id,
-                        FolderNode {
-                            parent: f.parent.unwrap_or_default(),
-                            name: f.name,
-                        },
-                    );
+                let TreeEntry::Folder(f) = entry else {
+                    continue;
+                };
+                if f.parent.is_none() && f.metadata["kind"].as_str() == Some("library") {
+                    libraries.push(DriveLibrary {
+                        url: f.metadata["url"].as_str().unwrap_or_default().to_owned(),
+                        id: f.id,
+                        name: f.name,
+                    });
+                    continue;
                 }
+                folders.insert(
+                    f.id,
+                    FolderNode {
+                        parent: f.parent.unwrap_or_default(),
+                        name: f.name,
+                        drive: drive_in(&f.metadata),
+                    },
+                );
             }
         }
+        libraries
+            .sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
         Ok(Self {
             repo,
             point,
             folders,
+            libraries,
+        })
+    }
+
+    /// A site's libraries (none for a OneDrive).
+    pub fn libraries(&self) -> &[DriveLibrary] {
+        &self.libraries
+    }
+
+    pub fn library(&self, id: &str) -> Option<&DriveLibrary> {
+        let id = id.trim();
+        self.libraries.iter().find(|l| l.id == id)
+    }
+
+    /// A library by id, or a 404 naming it.
+    pub fn require_library(&self, id: &str) -> Result<&DriveLibrary, ApiError> {
+        self.library(id).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "there is no document library '{}' in this backup of the site",
+                crate::query::shorten(id)
+            ))
         })
     }
 
@@ -163,6 +236,7 @@ impl DriveSnapshot {
             id: id.to_owned(),
             parent: self.parent_of(&node.parent),
             name: node.name.clone(),
+            drive: node.drive.clone(),
         }
     }
 
@@ -223,11 +297,40 @@ impl DriveSnapshot {
         false
     }
 
-    fn matches(&self, parent: Option<&str>, filter: &FolderFilter) -> bool {
+    /// Whether an entry with this parent and drive is listed under `filter`, in `drive` when
+    /// one is given.
+    fn matches(
+        &self,
+        parent: Option<&str>,
+        of_drive: Option<&str>,
+        filter: &FolderFilter,
+        drive: Option<&str>,
+    ) -> bool {
+        if drive.is_some_and(|d| of_drive != Some(d)) {
+            return false;
+        }
         match filter {
             FolderFilter::Tree => true,
             FolderFilter::TopLevel => parent.is_none(),
             FolderFilter::Children(id) => parent == Some(id.as_str()),
+        }
+    }
+
+    /// Whether a file or folder is in the part of the snapshot `within` names.
+    fn covers(&self, within: Within<'_>, folder: Option<&str>, of_drive: Option<&str>) -> bool {
+        match within {
+            Within::All => true,
+            Within::Folder(ancestor) => self.is_within(folder, ancestor),
+            Within::Drive(drive) => of_drive == Some(drive),
+        }
+    }
+
+    /// How many leading names of a folder path `within` takes off (so a folder's own name
+    /// leads the paths below it).
+    fn base_len(&self, within: Within<'_>) -> usize {
+        match within {
+            Within::Folder(id) => self.folder_path(Some(id)).len().saturating_sub(1),
+            Within::All | Within::Drive(_) => 0,
         }
     }
 
@@ -236,6 +339,7 @@ impl DriveSnapshot {
     pub fn folders(
         &self,
         filter: &FolderFilter,
+        drive: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<DriveFolder>, bool), ApiError> {
@@ -246,7 +350,7 @@ impl DriveSnapshot {
             .folders
             .iter()
             .map(|(id, node)| self.folder_view(id, node))
-            .filter(|f| self.matches(f.parent.as_deref(), filter))
+            .filter(|f| self.matches(f.parent.as_deref(), f.drive.as_deref(), filter, drive))
             .map(|f| (self.folder_path(Some(&f.id)), f))
             .collect();
         all.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
@@ -283,6 +387,7 @@ impl DriveSnapshot {
     pub async fn documents(
         &self,
         filter: &FolderFilter,
+        drive: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<DriveFile>, bool), ApiError> {
@@ -293,7 +398,7 @@ impl DriveSnapshot {
         let mut page = Vec::new();
         let mut files = std::pin::pin!(self.files());
         while let Some(file) = files.try_next().await? {
-            if !self.matches(file.parent.as_deref(), filter) {
+            if !self.matches(file.parent.as_deref(), file.drive.as_deref(), filter, drive) {
                 continue;
             }
             if skipped < offset {
@@ -348,23 +453,19 @@ impl DriveSnapshot {
             .collect()
     }
 
-    /// Every file within `folder` (None: the whole drive), with its folder path relative to
-    /// `folder`'s parent (so a folder's own name leads its files' paths).
+    /// Every file `within` covers, with its folder path relative to the walk's base (for a
+    /// folder its parent, so the folder's own name leads its files' paths; for a library its
+    /// root).
     pub async fn files_within(
         &self,
-        folder: Option<&str>,
+        within: Within<'_>,
     ) -> Result<Vec<(Vec<String>, DriveFile)>, ApiError> {
-        let base_len = match folder {
-            Some(id) => self.folder_path(Some(id)).len().saturating_sub(1),
-            None => 0,
-        };
+        let base_len = self.base_len(within);
         let mut out = Vec::new();
         let mut files = std::pin::pin!(self.files());
         while let Some(file) = files.try_next().await? {
-            if let Some(ancestor) = folder {
-                if !self.is_within(file.parent.as_deref(), ancestor) {
-                    continue;
-                }
+            if !self.covers(within, file.parent.as_deref(), file.drive.as_deref()) {
+                continue;
             }
             let path = self.folder_path(file.parent.as_deref());
             out.push((path.into_iter().skip(base_len).collect(), file));
@@ -372,22 +473,17 @@ impl DriveSnapshot {
         Ok(out)
     }
 
-    /// Folders within `folder` (itself included), relative as in [`Self::files_within`]: so
-    /// empty folders are restored too.
-    pub fn folders_within(&self, folder: Option<&str>) -> Vec<Vec<String>> {
-        let base_len = match folder {
-            Some(id) => self.folder_path(Some(id)).len().saturating_sub(1),
-            None => 0,
-        };
-        let mut out: Vec<Vec<String>> = self
+    /// Folders `within` covers (a folder itself included), relative as in
+    /// [`Self::files_within`], each with its drive: so empty folders are restored too.
+    pub fn folders_within(&self, within: Within<'_>) -> Vec<(Option<String>, Vec<String>)> {
+        let base_len = self.base_len(within);
+        let mut out: Vec<(Option<String>, Vec<String>)> = self
             .folders
-            .keys()
-            .filter(|id| folder.is_none_or(|a| self.is_within(Some(id), a)))
-            .map(|id| {
-                self.folder_path(Some(id))
-                    .into_iter()
-                    .skip(base_len)
-                    .collect()
+            .iter()
+            .filter(|(id, node)| self.covers(within, Some(id), node.drive.as_deref()))
+            .map(|(id, node)| {
+                let path = self.folder_path(Some(id)).into_iter().skip(base_len);
+                (node.drive.clone(), path.collect())
             })
             .collect();
         out.sort();

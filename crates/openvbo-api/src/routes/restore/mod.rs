@@ -4,22 +4,27 @@
 //! - `exchange.rs`: mailboxes, folders and items of a `Vex` session;
 //! - `exchange_actions.rs`: saving messages (MSG, EML, zip) and restoring them;
 //! - `repo_content.rs`: the repository behind the catalog and the saves;
-//! - `onedrive.rs` (with `drive_tree.rs`, `drive_content.rs`): OneDrives of a `Veod` session;
+//! - `drive_area.rs` (with `drive_tree.rs`, `drive_content.rs`): what OneDrives and document
+//!   libraries share — folder and document listings, saves, restores — as one route table;
+//! - `onedrive.rs`: OneDrives of a `Veod` session, and copies to another OneDrive;
+//! - `sharepoint.rs`: sites and document libraries of a `Vesp` session, and `restoreTo`;
 //! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
 //!
 //! Operations of the area not implemented yet (PST export, sends, searches, bulk mailbox
-//! restore, Teams) fall through to the router's fallback, which answers 501 naming the
-//! operation.
+//! restore, SharePoint lists and items, versions, Teams) fall through to the router's
+//! fallback, which answers 501 naming the operation.
 
 mod exchange;
 mod exchange_actions;
 mod repo_content;
 mod sessions;
 mod views;
-// OneDrive (`Veod`): browse, save, restore, copy.
+// OneDrive (`Veod`) and SharePoint (`Vesp`): browse, save, restore, copy.
+mod drive_area;
 mod drive_content;
 mod drive_tree;
 mod onedrive;
+mod sharepoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,4 +133,5 @@ pub fn routes() -> Router<AppState> {
             post(exchange_actions::restore_mailbox_to),
         )
         .merge(onedrive::routes())
+        .merge(sharepoint::routes())
 }
