@@ -30,6 +30,7 @@ out_path = root / "crates/openvbo-api/src/openapi_v6.json"
 # (official path template, method); the templates are spelled as in the
 # official schema (the server matches literal segments case-insensitively).
 ORG = "/v6/Organizations/{organizationId}"
+SP = "/v6/RestoreSessions/{restoreSessionId}/Organization/Sites"
 IMPLEMENTED = [
     ("/v6/token", "post"),
     ("/v6/ServiceInstance", "get"),
@@ -171,6 +172,30 @@ NOT_YET_FUZZED = [
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/restore", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/save", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/Stop", "post"),
+    # SharePoint (`Vesp`) document libraries.
+    (SP, "get"),
+    (SP + "/{siteId}", "get"),
+    (SP + "/{siteId}/Documents", "get"),
+    (SP + "/{siteId}/Documents/restore", "post"),
+    (SP + "/{siteId}/Documents/restoreTo", "post"),
+    (SP + "/{siteId}/Documents/save", "post"),
+    (SP + "/{siteId}/Documents/{documentId}", "get"),
+    (SP + "/{siteId}/Documents/{documentId}/restore", "post"),
+    (SP + "/{siteId}/Documents/{documentId}/restoreTo", "post"),
+    (SP + "/{siteId}/Documents/{documentId}/save", "post"),
+    (SP + "/{siteId}/Folders", "get"),
+    (SP + "/{siteId}/Folders/restore", "post"),
+    (SP + "/{siteId}/Folders/restoreTo", "post"),
+    (SP + "/{siteId}/Folders/save", "post"),
+    (SP + "/{siteId}/Folders/{folderId}", "get"),
+    (SP + "/{siteId}/Folders/{folderId}/restore", "post"),
+    (SP + "/{siteId}/Folders/{folderId}/restoreTo", "post"),
+    (SP + "/{siteId}/Folders/{folderId}/save", "post"),
+    (SP + "/{siteId}/Libraries", "get"),
+    (SP + "/{siteId}/Libraries/{libraryId}", "get"),
+    (SP + "/{siteId}/Libraries/{libraryId}/restore", "post"),
+    (SP + "/{siteId}/Libraries/{libraryId}/restoreTo", "post"),
+    (SP + "/{siteId}/Libraries/{libraryId}/save", "post"),
 ]
 IMPLEMENTED += NOT_YET_FUZZED
 FUZZ_EXCLUDED_TAG = "openvbo-not-fuzzed"
