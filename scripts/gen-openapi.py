@@ -129,6 +129,7 @@ NOT_YET_FUZZED = [
     ("/v6/RestorePoints/{restorePointId}/mailboxes", "get"),
     ("/v6/RestorePoints/{restorePointId}/onedrives", "get"),
     ("/v6/RestorePoints/{restorePointId}/webs", "get"),
+    ("/v6/RestorePoints/{restorePointId}/teams", "get"),
     ("/v6/RestoreSessions", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/Events", "get"),

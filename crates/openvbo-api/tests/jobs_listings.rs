@@ -143,6 +143,24 @@ async fn a_backup_shows_in_the_listings_the_organization_and_the_licence() {
     )
     .await;
     assert_eq!(onedrives, serde_json::json!([]));
+    // Teams are not backed up yet: an empty list, as the schema shapes it
+    // (not a 501); an unknown point is a 404.
+    let teams = get_ok(
+        &server,
+        &token,
+        &format!("/v6/RestorePoints/{}/teams", point["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(teams, serde_json::json!([]));
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("/v6/RestorePoints/{}/teams", uuid::Uuid::new_v4()),
+        None,
+    )
+    .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, &["no restore point"]);
     // Created after the point: none.
     let later = get_ok(
         &server,

@@ -149,6 +149,10 @@ pub fn router(state: AppState) -> Router {
             get(restore_points::webs),
         )
         .route(
+            "/v6/restorepoints/{point_id}/teams",
+            get(restore_points::teams),
+        )
+        .route(
             "/v6/backuprepositories/{repository_id}/userdata",
             get(backup_data::users),
         )

@@ -147,3 +147,21 @@ pub async fn webs(
         list.iter().map(|r| json!({"siteId": r.resource_id, "name": r.display_name, "url": r.address, "_links": {}})).collect(),
     ))
 }
+
+/// `GET /v6/RestorePoints/{id}/teams`: Teams are not backed up yet, so no
+/// point holds one. The schema documents a plain array of
+/// `RESTRestorePointTeam`, so the honest answer is an empty one (for a
+/// point that exists; 404 otherwise), which clients iterate without a
+/// special case, rather than a 501 that would fail a whole listing.
+pub async fn teams(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let list = resources(&state, &id, ResourceKind::Team).await?;
+    Ok(Json(
+        list.iter()
+            .map(|r| json!({"id": r.resource_id, "displayName": r.display_name, "_links": {}}))
+            .collect(),
+    ))
+}
