@@ -4,14 +4,21 @@
 mod admin;
 mod cli;
 mod console;
+#[cfg(feature = "simulator")]
 mod demo;
 mod settings;
+#[cfg(feature = "simulator")]
 mod sim;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    // The settings' help shows the server's own defaults (see settings.rs).
+    let matches = settings::document_defaults(cli::Cli::command()).get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

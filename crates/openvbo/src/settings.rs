@@ -1,5 +1,12 @@
 //! Configuration layers: defaults → TOML file → `OPENVBO_*` environment →
 //! flags (clap reads the last two; flags win), and running the server.
+//!
+//! Every setting is written once, in the [`settings!`] table below: its file
+//! key (the field name), its flag (the same name in kebab case), its
+//! environment variable, its help text, how it is validated and where it
+//! lands in [`ServerConfig`]. The defaults are `ServerConfig`'s own; the help
+//! shows them from there ([`document_defaults`]), and a test checks that the
+//! README's configuration table lists every row.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,117 +19,190 @@ use url::Url;
 
 use crate::cli::ServeArgs;
 
-/// The config file: the same names as the flags, in snake case. Unknown keys
-/// are refused so a typo does not go unnoticed.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub m365_login_url: Option<String>,
-    pub m365_graph_url: Option<String>,
-    pub m365_client_id: Option<String>,
-    pub m365_timeout_secs: Option<u64>,
-    pub access_token_lifetime_secs: Option<u64>,
-    pub refresh_token_lifetime_secs: Option<u64>,
-    pub discovery_cache_ttl_secs: Option<u64>,
-    pub discovery_cache_max_items: Option<usize>,
-    pub max_connections: Option<usize>,
-    pub max_connections_per_ip: Option<usize>,
-    pub header_timeout_secs: Option<u64>,
-    pub log: Option<String>,
+/// What the layers resolve into: the server's configuration and the log filter
+/// (which only the binary uses).
+pub struct Resolved {
+    pub server: ServerConfig,
+    pub log: String,
 }
 
-pub fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+impl Default for Resolved {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::with_data_dir(ServerConfig::DEFAULT_DATA_DIR),
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// One row per setting:
+/// `doc and #[arg] attributes, key: type, env "OPENVBO_…", default |resolved| shown,
+/// apply |resolved, value, key| statement;` — `apply` validates (`?` refuses
+/// with a message naming `key`) and stores the value.
+macro_rules! settings {
+    ($(
+        $(#[$meta:meta])*
+        $name:ident: $ty:ty, env $env:literal,
+        default |$d:ident| $default:expr,
+        apply |$c:ident, $v:ident, $key:ident| $apply:expr;
+    )*) => {
+        /// One layer of settings, each absent unless this layer gives it. The
+        /// flags and environment (clap) and the TOML file (serde) are this one
+        /// struct; unknown keys in the file are refused so a typo does not go
+        /// unnoticed.
+        #[derive(clap::Args, Deserialize, Debug, Default, Clone)]
+        #[serde(deny_unknown_fields)]
+        pub struct Settings {
+            $(
+                $(#[$meta])*
+                #[arg(long, env = $env)]
+                pub $name: Option<$ty>,
+            )*
+        }
+
+        impl Settings {
+            /// `self` layered over `lower`: what `self` gives wins.
+            pub fn over(self, lower: Settings) -> Settings {
+                Settings { $($name: self.$name.or(lower.$name),)* }
+            }
+
+            /// Validates each given value into `resolved`.
+            fn apply(self, resolved: &mut Resolved) -> anyhow::Result<()> {
+                $(
+                    if let Some($v) = self.$name {
+                        let $c = &mut *resolved;
+                        let $key = stringify!($name);
+                        $apply;
+                    }
+                )*
+                Ok(())
+            }
+        }
+
+        /// `(file key, environment variable, default as shown)` of every setting.
+        pub fn table() -> Vec<(&'static str, &'static str, Option<String>)> {
+            let defaults = Resolved::default();
+            vec![$(
+                (stringify!($name), $env, { let $d = &defaults; $default }),
+            )*]
+        }
+    };
+}
+
+settings! {
+    /// Address to listen on.
+    listen: String, env "OPENVBO_LISTEN",
+    default |d| Some(d.server.listen.to_string()),
+    apply |c, v, key| c.server.listen = v.trim().parse().with_context(|| {
+        format!("{key}: '{v}' is not an address such as 0.0.0.0:4443")
+    })?;
+
+    /// Where the database, master key and generated certificate live.
+    data_dir: PathBuf, env "OPENVBO_DATA_DIR",
+    default |d| Some(d.server.data_dir.display().to_string()),
+    apply |c, v, _key| c.server.data_dir = v;
+
+    /// PEM certificate chain (with --tls-key); default: self-signed in the data dir.
+    #[arg(requires = "tls_key")]
+    tls_cert: PathBuf, env "OPENVBO_TLS_CERT",
+    default |_d| None,
+    apply |c, v, _key| c.server.tls_cert = Some(v);
+
+    /// PEM private key (with --tls-cert).
+    #[arg(requires = "tls_cert")]
+    tls_key: PathBuf, env "OPENVBO_TLS_KEY",
+    default |_d| None,
+    apply |c, v, _key| c.server.tls_key = Some(v);
+
+    /// Replace Microsoft's sign-in host (e.g. the simulator's URL).
+    m365_login_url: String, env "OPENVBO_M365_LOGIN_URL",
+    default |_d| None,
+    apply |c, v, key| c.server.m365_login_url = parse_override(key, v)?;
+
+    /// Replace Microsoft Graph's host (e.g. the simulator's URL).
+    m365_graph_url: String, env "OPENVBO_M365_GRAPH_URL",
+    default |_d| None,
+    apply |c, v, key| c.server.m365_graph_url = parse_override(key, v)?;
+
+    /// The Entra ID public client application used for password sign-in.
+    m365_client_id: String, env "OPENVBO_M365_CLIENT_ID",
+    default |d| Some(d.server.m365_client_id.clone()),
+    apply |c, v, _key| c.server.m365_client_id = v;
+
+    /// Timeout of one request to Microsoft 365, in seconds.
+    m365_timeout_secs: u64, env "OPENVBO_M365_TIMEOUT_SECS",
+    default |d| Some(d.server.m365_timeout.as_secs().to_string()),
+    apply |c, v, key| c.server.m365_timeout = positive_secs(key, v)?;
+
+    /// Access token lifetime in seconds.
+    access_token_lifetime_secs: u64, env "OPENVBO_ACCESS_TOKEN_LIFETIME_SECS",
+    default |d| Some(d.server.access_token_lifetime.as_secs().to_string()),
+    apply |c, v, key| c.server.access_token_lifetime = positive_secs(key, v)?;
+
+    /// Refresh token lifetime in seconds.
+    refresh_token_lifetime_secs: u64, env "OPENVBO_REFRESH_TOKEN_LIFETIME_SECS",
+    default |d| Some(d.server.refresh_token_lifetime.as_secs().to_string()),
+    apply |c, v, key| c.server.refresh_token_lifetime = positive_secs(key, v)?;
+
+    /// How long a cached listing (setId) answers, in seconds.
+    discovery_cache_ttl_secs: u64, env "OPENVBO_DISCOVERY_CACHE_TTL_SECS",
+    default |d| Some(d.server.discovery_cache.ttl.as_secs().to_string()),
+    apply |c, v, key| c.server.discovery_cache.ttl = positive_secs(key, v)?;
+
+    /// Objects held in cached listings across all sets.
+    discovery_cache_max_items: usize, env "OPENVBO_DISCOVERY_CACHE_MAX_ITEMS",
+    default |d| Some(d.server.discovery_cache.max_items.to_string()),
+    apply |c, v, key| c.server.discovery_cache.max_items = at_least_one(key, v)?;
+
+    /// Simultaneous client connections.
+    max_connections: usize, env "OPENVBO_MAX_CONNECTIONS",
+    default |d| Some(d.server.connections.max_connections.to_string()),
+    apply |c, v, key| c.server.connections.max_connections = at_least_one(key, v)?;
+
+    /// Simultaneous connections from one client address.
+    max_connections_per_ip: usize, env "OPENVBO_MAX_CONNECTIONS_PER_IP",
+    default |d| Some(d.server.connections.max_connections_per_ip.to_string()),
+    apply |c, v, key| c.server.connections.max_connections_per_ip = at_least_one(key, v)?;
+
+    /// Seconds a client may take to send a request's headers, or stay idle between requests.
+    header_timeout_secs: u64, env "OPENVBO_HEADER_TIMEOUT_SECS",
+    default |d| Some(d.server.connections.header_timeout.as_secs().to_string()),
+    apply |c, v, key| c.server.connections.header_timeout = positive_secs(key, v)?;
+
+    /// Seconds a restore session may go unused before it stops (60 to 604800, 7 days).
+    restore_session_idle_secs: u64, env "OPENVBO_RESTORE_SESSION_IDLE_SECS",
+    default |d| Some(d.server.restore_session_idle.as_secs().to_string()),
+    apply |c, v, key| c.server.restore_session_idle = secs_within(key, v, 60, MAX_RESTORE_IDLE_SECS)?;
+
+    /// Log filter (tracing syntax, e.g. info or openvbo_api=debug).
+    log: String, env "OPENVBO_LOG",
+    default |d| Some(d.log.clone()),
+    apply |c, v, _key| c.log = v;
+}
+
+pub fn read_file(path: &Path) -> anyhow::Result<Settings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("the config file {} is invalid", path.display()))
 }
 
-/// Resolves every layer into the server's configuration.
+/// Resolves every layer into the server's configuration and the log filter.
 pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = match &args.config {
         Some(path) => read_file(path)?,
-        None => FileConfig::default(),
+        None => Settings::default(),
     };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from(ServerConfig::DEFAULT_DATA_DIR));
-    let mut config = ServerConfig::with_data_dir(data_dir);
-
-    if let Some(listen) = args.listen {
-        config.listen = listen;
-    } else if let Some(listen) = file.listen {
-        config.listen = listen.parse().with_context(|| {
-            format!("listen: '{listen}' is not an address such as 0.0.0.0:4443")
-        })?;
-    }
-    config.tls_cert = args.tls_cert.clone().or(file.tls_cert);
-    config.tls_key = args.tls_key.clone().or(file.tls_key);
+    let mut resolved = Resolved::default();
+    // clap has already put the flags over the environment.
+    args.settings.clone().over(file).apply(&mut resolved)?;
+    let Resolved {
+        server: mut config,
+        log,
+    } = resolved;
     if config.tls_cert.is_some() != config.tls_key.is_some() {
         bail!("tls_cert and tls_key must be given together");
     }
-    config.m365_login_url = parse_override(
-        "m365_login_url",
-        args.m365_login_url.clone().or(file.m365_login_url),
-    )?;
-    config.m365_graph_url = parse_override(
-        "m365_graph_url",
-        args.m365_graph_url.clone().or(file.m365_graph_url),
-    )?;
-    if let Some(id) = args.m365_client_id.clone().or(file.m365_client_id) {
-        config.m365_client_id = id;
-    }
-    if let Some(secs) = args.m365_timeout_secs.or(file.m365_timeout_secs) {
-        config.m365_timeout = positive_secs("m365_timeout_secs", secs)?;
-    }
     config.initialize = args.initialize;
-    if let Some(secs) = args
-        .access_token_lifetime_secs
-        .or(file.access_token_lifetime_secs)
-    {
-        config.access_token_lifetime = positive_secs("access_token_lifetime_secs", secs)?;
-    }
-    if let Some(secs) = args
-        .refresh_token_lifetime_secs
-        .or(file.refresh_token_lifetime_secs)
-    {
-        config.refresh_token_lifetime = positive_secs("refresh_token_lifetime_secs", secs)?;
-    }
-    if let Some(secs) = args
-        .discovery_cache_ttl_secs
-        .or(file.discovery_cache_ttl_secs)
-    {
-        config.discovery_cache.ttl = positive_secs("discovery_cache_ttl_secs", secs)?;
-    }
-    if let Some(n) = args
-        .discovery_cache_max_items
-        .or(file.discovery_cache_max_items)
-    {
-        if n == 0 {
-            bail!("discovery_cache_max_items must be at least 1");
-        }
-        config.discovery_cache.max_items = n;
-    }
-    if let Some(n) = args.max_connections.or(file.max_connections) {
-        if n == 0 {
-            bail!("max_connections must be at least 1");
-        }
-        config.connections.max_connections = n;
-    }
-    if let Some(n) = args.max_connections_per_ip.or(file.max_connections_per_ip) {
-        if n == 0 {
-            bail!("max_connections_per_ip must be at least 1");
-        }
-        config.connections.max_connections_per_ip = n;
-    }
-    if let Some(secs) = args.header_timeout_secs.or(file.header_timeout_secs) {
-        config.connections.header_timeout = positive_secs("header_timeout_secs", secs)?;
-    }
     // Secrets come from the environment only: never a flag (visible in ps)
     // nor the config file (often world-readable).
     if let Ok(user) = std::env::var("OPENVBO_ADMIN_USER") {
@@ -132,12 +212,28 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     }
     config.admin_password = secret_env("OPENVBO_ADMIN_PASSWORD");
     config.master_key = secret_env("OPENVBO_MASTER_KEY");
-    let log = args
-        .log
-        .clone()
-        .or(file.log)
-        .unwrap_or_else(|| "info".to_owned());
     Ok((config, log))
+}
+
+/// Appends `[default: …]` to the help of every setting, from the table (so
+/// the help cannot disagree with the defaults the server uses).
+pub fn document_defaults(command: clap::Command) -> clap::Command {
+    let table = table();
+    command
+        .mut_args(|arg| {
+            let shown = table
+                .iter()
+                .find(|(key, _, _)| arg.get_id() == *key)
+                .and_then(|(_, _, default)| default.as_ref());
+            match (shown, arg.get_help()) {
+                (Some(default), Some(help)) => {
+                    let help = format!("{help} [default: {default}]");
+                    arg.help(help)
+                }
+                _ => arg,
+            }
+        })
+        .mut_subcommands(document_defaults)
 }
 
 fn secret_env(name: &str) -> Option<SecretString> {
@@ -162,11 +258,30 @@ fn positive_secs(name: &str, secs: u64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A week: longer than any restore an operator leaves open on purpose; a
+/// session holds memory (its chosen resources) until it stops.
+const MAX_RESTORE_IDLE_SECS: u64 = 7 * 24 * 60 * 60;
+
+fn secs_within(name: &str, secs: u64, min: u64, max: u64) -> anyhow::Result<Duration> {
+    if !(min..=max).contains(&secs) {
+        bail!("{name} must be from {min} to {max}; got {secs}");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn at_least_one(name: &str, n: usize) -> anyhow::Result<usize> {
+    if n == 0 {
+        bail!("{name} must be at least 1");
+    }
+    Ok(n)
+}
+
 /// Overrides may be `http://` (the simulator); Microsoft itself is always https.
-fn parse_override(name: &str, value: Option<String>) -> anyhow::Result<Option<Url>> {
-    let Some(text) = value.filter(|v| !v.trim().is_empty()) else {
+/// An empty value means no override.
+fn parse_override(name: &str, text: String) -> anyhow::Result<Option<Url>> {
+    if text.trim().is_empty() {
         return Ok(None);
-    };
+    }
     let url = Url::parse(text.trim()).with_context(|| format!("{name}: '{text}' is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         bail!("{name}: '{text}' must be an http:// or https:// URL with a host");
@@ -234,28 +349,46 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    fn flags(settings: Settings, config: Option<PathBuf>) -> ServeArgs {
+        ServeArgs {
+            config,
+            settings,
+            initialize: false,
+        }
+    }
+
     #[test]
     fn flags_beat_the_file_and_the_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("openvbo.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:9443\"\ndata_dir = \"/tmp/from-file\"\naccess_token_lifetime_secs = 120\n",
+            "listen = \"127.0.0.1:9443\"\ndata_dir = \"/tmp/from-file\"\naccess_token_lifetime_secs = 120\nrestore_session_idle_secs = 600\n",
         )
         .unwrap();
-        let args = ServeArgs {
-            config: Some(path),
-            data_dir: Some(PathBuf::from("/tmp/from-flag")),
-            ..ServeArgs::default()
-        };
-        let (config, _) = resolve(&args).unwrap();
+        let args = flags(
+            Settings {
+                data_dir: Some(PathBuf::from("/tmp/from-flag")),
+                restore_session_idle_secs: Some(90),
+                ..Settings::default()
+            },
+            Some(path),
+        );
+        let (config, log) = resolve(&args).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/from-flag"));
         assert_eq!(config.listen.to_string(), "127.0.0.1:9443");
         assert_eq!(config.access_token_lifetime, Duration::from_secs(120));
+        assert_eq!(config.restore_session_idle, Duration::from_secs(90));
         assert_eq!(
             config.refresh_token_lifetime,
             Duration::from_secs(14 * 24 * 3600)
         );
+        assert_eq!(log, "info");
+        // Without any layer: the server's defaults.
+        let (config, _) = resolve(&flags(Settings::default(), None)).unwrap();
+        assert_eq!(config.restore_session_idle, Duration::from_secs(1800));
+        assert_eq!(config.listen.to_string(), "0.0.0.0:4443");
+        assert_eq!(config.data_dir, PathBuf::from("./openvbo-data"));
     }
 
     #[test]
@@ -265,9 +398,9 @@ mod tests {
         std::fs::write(&path, "listne = \"x\"\n").unwrap();
         let err = read_file(&path).unwrap_err();
         assert!(format!("{err:#}").contains("listne"), "{err:#}");
-        assert!(parse_override("m365_login_url", Some("ftp://x".into())).is_err());
+        assert!(parse_override("m365_login_url", "ftp://x".into()).is_err());
         assert!(
-            parse_override("m365_login_url", Some("http://127.0.0.1:1".into()))
+            parse_override("m365_login_url", "http://127.0.0.1:1".into())
                 .unwrap()
                 .is_some()
         );
@@ -275,5 +408,97 @@ mod tests {
         assert!(positive_secs("x", MAX_SECS).is_ok());
         let err = positive_secs("access_token_lifetime_secs", u64::MAX).unwrap_err();
         assert!(err.to_string().contains("at most"), "{err}");
+        for (secs, ok) in [(59, false), (60, true), (604_800, true), (604_801, false)] {
+            let args = flags(
+                Settings {
+                    restore_session_idle_secs: Some(secs),
+                    ..Settings::default()
+                },
+                None,
+            );
+            match resolve(&args) {
+                Ok((config, _)) => {
+                    assert!(ok, "{secs} was accepted");
+                    assert_eq!(config.restore_session_idle, Duration::from_secs(secs));
+                }
+                Err(e) => {
+                    assert!(!ok, "{secs} was refused: {e}");
+                    assert_eq!(
+                        e.to_string(),
+                        format!("restore_session_idle_secs must be from 60 to 604800; got {secs}")
+                    );
+                }
+            }
+        }
+        let args = flags(
+            Settings {
+                listen: Some("nowhere".into()),
+                ..Settings::default()
+            },
+            None,
+        );
+        let err = resolve(&args).err().unwrap();
+        assert!(err.to_string().starts_with("listen: 'nowhere'"), "{err}");
+    }
+
+    #[test]
+    fn flags_and_environment_names_come_from_the_one_table() {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = document_defaults(crate::cli::Cli::command());
+        let serve = command.find_subcommand("serve").unwrap();
+        for (key, env, default) in table() {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_id() == key)
+                .unwrap_or_else(|| panic!("no flag for {key}"));
+            assert_eq!(arg.get_long(), Some(key.replace('_', "-").as_str()));
+            assert_eq!(arg.get_env().and_then(|e| e.to_str()), Some(env));
+            assert!(
+                env.starts_with("OPENVBO_") && env == format!("OPENVBO_{}", key.to_uppercase())
+            );
+            let help = arg.get_help().unwrap().to_string();
+            if let Some(default) = default {
+                assert!(help.ends_with(&format!("[default: {default}]")), "{help}");
+            }
+        }
+        let matches = command
+            .try_get_matches_from([
+                "openvbo",
+                "serve",
+                "--restore-session-idle-secs",
+                "120",
+                "--listen",
+                "127.0.0.1:1",
+            ])
+            .unwrap();
+        let cli = crate::cli::Cli::from_arg_matches(&matches).unwrap();
+        let crate::cli::Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let (config, _) = resolve(&args).unwrap();
+        assert_eq!(config.restore_session_idle, Duration::from_secs(120));
+    }
+
+    /// The README's configuration table is what operators read: each setting
+    /// appears there with its key, variable and flag.
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("### Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        for (key, env, _) in table() {
+            let row = section
+                .lines()
+                .find(|l| l.contains(&format!("`{key}`")))
+                .unwrap_or_else(|| panic!("README: no row for `{key}`"));
+            assert!(row.contains(&format!("`{env}`")), "{row}");
+            assert!(
+                row.contains(&format!("`--{}`", key.replace('_', "-"))),
+                "{row}"
+            );
+        }
     }
 }

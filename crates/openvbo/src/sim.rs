@@ -117,7 +117,6 @@ impl SimArgs {
                 synthetic_messages: self.synthetic_messages,
                 synthetic_files: self.synthetic_files,
                 content_seed: self.content_seed,
-                ..m365_sim::ContentOptions::default()
             },
         }
     }

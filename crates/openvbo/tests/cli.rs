@@ -248,9 +248,57 @@ fn bad_configuration_is_reported_not_ignored() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("master key"));
+
+    // A setting from the environment is validated like its flag, before anything starts.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("never-created"))
+        .env("OPENVBO_RESTORE_SESSION_IDLE_SECS", "30")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("restore_session_idle_secs must be from 60 to 604800; got 30"),
+        "{err}"
+    );
+    assert!(!dir.path().join("never-created").exists());
 }
 
 #[test]
+fn the_help_shows_every_setting_with_the_servers_default() {
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for (flag, default) in [
+        ("--listen", "0.0.0.0:4443"),
+        ("--data-dir", "./openvbo-data"),
+        ("--access-token-lifetime-secs", "3600"),
+        ("--restore-session-idle-secs", "1800"),
+        ("--header-timeout-secs", "15"),
+        ("--log", "info"),
+    ] {
+        let start = help
+            .find(&format!("{flag} <"))
+            .unwrap_or_else(|| panic!("{flag} missing: {help}"));
+        let rest = &help[start + flag.len()..];
+        let entry = &rest[..rest.find("\n      --").unwrap_or(rest.len())];
+        // However clap wraps the line.
+        let entry = entry.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(entry.contains(&format!("[default: {default}]")), "{entry}");
+    }
+    assert!(
+        help.contains("[env: OPENVBO_RESTORE_SESSION_IDLE_SECS="),
+        "{help}"
+    );
+}
+
+#[test]
+#[cfg(feature = "simulator")]
 fn demo_backs_up_the_demo_organization_and_prints_commands_that_work_as_printed() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -347,6 +395,7 @@ fn demo_backs_up_the_demo_organization_and_prints_commands_that_work_as_printed(
 }
 
 #[test]
+#[cfg(feature = "simulator")]
 fn the_simulator_subcommand_serves_tenant_files() {
     let dir = tempfile::tempdir().unwrap();
     let tenant = dir.path().join("t.json");
@@ -391,6 +440,7 @@ fn the_simulator_subcommand_serves_tenant_files() {
 }
 
 #[test]
+#[cfg(feature = "simulator")]
 fn the_simulator_generates_synthetic_tenants() {
     let port = free_port();
     let mut child = Command::new(BIN)
