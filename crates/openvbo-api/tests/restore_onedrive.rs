@@ -104,6 +104,23 @@ impl Graph {
         r["id"].as_str().unwrap().to_owned()
     }
 
+    /// The driveItem at `path` (its eTag changes with every write).
+    async fn item(&self, drive: &str, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!(
+                "{}/v1.0/drives/{drive}/root:/{}",
+                self.base,
+                encode_path(path)
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// A file's bytes, or None if there is no file at `path`.
     async fn read(&self, drive: &str, path: &str) -> Option<Vec<u8>> {
         let r = self
@@ -656,6 +673,42 @@ async fn onedrive_browse_download_restore_and_copy() {
     .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
     assert_eq!(stats["restoredItemsCount"], 1, "{stats}");
+    assert_eq!(stats["skippedItemsByNoChangesCount"], 0, "{stats}");
+    assert_eq!(
+        graph
+            .read(&nancy_drive, "Documents/plan.txt")
+            .await
+            .unwrap(),
+        b"the original plan"
+    );
+    // Keep on a file that holds the backed-up bytes again: nothing to keep apart, so no
+    // third copy, and the file is not written at all (its eTag stays).
+    let before = graph.item(&nancy_drive, "Documents/plan.txt").await;
+    let (status, stats) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("{od}/Documents/{plan_id}/restore"),
+        Some(json!({"documentAction": "Keep"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(
+        (
+            &stats["totalItemsCount"],
+            &stats["restoredItemsCount"],
+            &stats["skippedItemsByNoChangesCount"],
+            &stats["failedItemsCount"]
+        ),
+        (&json!(1), &json!(0), &json!(1), &json!(0)),
+        "{stats}"
+    );
+    assert_eq!(
+        graph.children(&nancy_drive, "Documents").await,
+        ["plan 1.txt", "plan.txt"]
+    );
+    let after = graph.item(&nancy_drive, "Documents/plan.txt").await;
+    assert_eq!(after["eTag"], before["eTag"], "{after}");
     assert_eq!(
         graph
             .read(&nancy_drive, "Documents/plan.txt")
@@ -738,11 +791,48 @@ async fn onedrive_browse_download_restore_and_copy() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
-    assert_eq!(stats["restoredItemsCount"], 4, "{stats}");
+    // Every file already holds its backed-up bytes (restored above, or never changed):
+    // none is written again, not even the 6 MB one.
+    let big_before = graph.item(&nancy_drive, "Documents/Q3/Deep/big.bin").await;
+    assert_eq!(stats["totalItemsCount"], 4, "{stats}");
+    assert_eq!(stats["restoredItemsCount"], 0, "{stats}");
+    assert_eq!(stats["skippedItemsByNoChangesCount"], 4, "{stats}");
     assert!(graph
         .children(&nancy_drive, "")
         .await
         .contains(&"Empty folder".to_owned()));
+    // Overwrite of a changed file among unchanged ones writes that one only.
+    graph
+        .write(&nancy_drive, "readme.txt", b"ransomware was here")
+        .await;
+    let (status, stats) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("{od}/restore"),
+        Some(json!({"documentAction": "Overwrite"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["restoredItemsCount"], 1, "{stats}");
+    assert_eq!(stats["skippedItemsByNoChangesCount"], 3, "{stats}");
+    assert_eq!(
+        graph.read(&nancy_drive, "readme.txt").await.unwrap(),
+        b"top level"
+    );
+    let big_after = graph.item(&nancy_drive, "Documents/Q3/Deep/big.bin").await;
+    assert_eq!(big_after["eTag"], big_before["eTag"], "{big_after}");
+    assert_eq!(
+        big_after["file"]["hashes"]["quickXorHash"],
+        big_before["file"]["hashes"]["quickXorHash"]
+    );
+    assert_eq!(
+        graph
+            .read(&nancy_drive, "Documents/Q3/Deep/big.bin")
+            .await
+            .unwrap(),
+        original_big
+    );
 
     // Each action is an event of the session.
     let (_, events) = call(
@@ -911,7 +1001,10 @@ async fn a_failing_microsoft_is_counted_and_told() {
             "nothing was changed",
         ],
     );
-    // Microsoft back: the same restore goes through.
+    // Microsoft back (and the file changed meanwhile): the same restore goes through.
+    let graph = Graph::new(&sim).await;
+    let drive = graph.drive_of(NANCY).await;
+    graph.write(&drive, "readme.txt", b"changed").await;
     let (status, body) = call(
         &server,
         &token,
@@ -922,6 +1015,10 @@ async fn a_failing_microsoft_is_counted_and_told() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["restoredItemsCount"], 1, "{body}");
+    assert_eq!(
+        graph.read(&drive, "readme.txt").await.unwrap(),
+        b"top level"
+    );
 
     // A destination Microsoft refuses: the file is counted as failed with Microsoft's reason,
     // recorded as a failed event, and the session's result says so.

@@ -7,11 +7,13 @@
 //! - [`service`]: the live sessions (create, list, stop, idle expiry on the injected clock);
 //! - [`browse`]: mailboxes, folders and items of a session, from the catalog;
 //! - [`content`]: the port to backed-up content, and the catalog filled from it on first use;
+//! - [`credentials`]: whose sign-in a restore writes with (the request's account, or the stored one);
 //! - [`mail`]: messages put back into a mailbox (original or another);
 //! - [`drive`]: files put back into a OneDrive or document library (original or another).
 
 pub mod browse;
 pub mod content;
+pub mod credentials;
 pub mod drive;
 pub mod ids;
 pub mod mail;

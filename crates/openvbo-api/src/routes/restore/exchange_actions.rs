@@ -2,9 +2,11 @@
 //! with `Accept: message/rfc822`), `…/items/Save` (a streamed zip of MSG files), and the
 //! restores of items, folders and mailboxes to the original mailbox or another one.
 //!
-//! Credentials: a body naming an account (`userName`/`userPassword`, a device code or an
-//! application) is not used yet and is refused with 501; without one the organization's
-//! stored account is used (an openvbo extension: v6 has no "stored account" switch).
+//! Credentials: a body naming an account (`userName`/`userPassword`) is signed in to the
+//! organization's tenant first and the restore writes as that account (a wrong password is a
+//! 400 naming the account, before anything is written); a device code or an application is
+//! refused with 501; without any the organization's stored account is used (an openvbo
+//! extension: v6 has no "stored account" switch). See `openvbo_core::restore::credentials`.
 
 use std::io;
 
@@ -17,6 +19,7 @@ use futures::StreamExt;
 use openvbo_core::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId};
 use openvbo_core::organization::Service;
 use openvbo_core::restore::content::{read_all, RestoreContent};
+use openvbo_core::restore::credentials::{restore_session, CredentialFields, RestoreCredentials};
 use openvbo_core::restore::mail::{
     MailRestoreOptions, MailRestorer, MailTarget, Outcome, RestoreStats, MAX_MESSAGE_BYTES,
 };
@@ -321,23 +324,34 @@ fn item_ids(body: &Value) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
-/// Refuses what cannot be honoured yet, before anything is written.
-fn credentials(body: &Value) -> Result<(), ApiError> {
-    for name in [
-        "userName",
-        "userPassword",
-        "userCode",
-        "applicationId",
-        "applicationCertificate",
-    ] {
-        if field(body, name).is_some_and(|v| v.as_str().is_none_or(|s| !s.is_empty())) {
-            return Err(ApiError::NotImplemented(format!(
-                "restoring with the credentials of the request ({name}) is not implemented yet; \
-                 leave them out to restore with the organization's stored account"
-            )));
+/// The account a body names for the restore (`userName`/`userPassword`; bulk bodies:
+/// `office365UserName`/`office365UserPassword`), checked before anything is written; `None`
+/// restores with the organization's stored account. Other kinds of credential answer 501.
+fn credentials(body: &Value) -> Result<Option<RestoreCredentials>, ApiError> {
+    let given = |name: &'static str| -> Result<Option<(&'static str, &str)>, ApiError> {
+        match field(body, name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some((name, s.as_str()))),
+            // Never echo the value: it may be a password.
+            Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
         }
+    };
+    let either =
+        |a, b| -> Result<Option<(&'static str, &str)>, ApiError> { Ok(given(a)?.or(given(b)?)) };
+    let other = ["userCode", "applicationId", "applicationCertificate"]
+        .into_iter()
+        .find(|name| field(body, name).is_some_and(|v| v.as_str().is_none_or(|s| !s.is_empty())));
+    if let Some(name) = other {
+        return Err(ApiError::NotImplemented(format!(
+            "restoring with {name} (a device code or an application) is not implemented yet; \
+             send userName and userPassword, or neither to restore with the organization's stored account"
+        )));
     }
-    Ok(())
+    Ok(RestoreCredentials::from_fields(CredentialFields {
+        user_name: either("userName", "office365UserName")?,
+        password: either("userPassword", "office365UserPassword")?,
+        other: None,
+    })?)
 }
 
 /// `ExchangeItem_SaveItems`: a zip of MSG files, streamed (one message in memory at a time).
@@ -468,10 +482,12 @@ async fn subtree(
 struct Plan {
     target: MailTarget,
     options: MailRestoreOptions,
+    /// Whose sign-in writes; `None`: the organization's stored Exchange account.
+    credentials: Option<RestoreCredentials>,
 }
 
 fn plan(body: &Value, chosen: &ChosenResource, to_other: bool) -> Result<Plan, ApiError> {
-    credentials(body)?;
+    let credentials = credentials(body)?;
     let options = MailRestoreOptions {
         changed_items: flag(body, "changedItems", true)?,
         deleted_items: flag(body, "deletedItems", true)?,
@@ -496,7 +512,11 @@ fn plan(body: &Value, chosen: &ChosenResource, to_other: bool) -> Result<Plan, A
             original: true,
         }
     };
-    Ok(Plan { target, options })
+    Ok(Plan {
+        target,
+        options,
+        credentials,
+    })
 }
 
 fn statistics(stats: &RestoreStats, folders: bool) -> Value {
@@ -523,10 +543,18 @@ async fn run_restore(
     folder_stats: bool,
 ) -> Result<Json<Value>, ApiError> {
     let started = state.restore.sessions.now();
-    let graph = state
-        .discovery
-        .graph_session(scope.session.organization_id, Service::Exchange)
-        .await?;
+    let graph = restore_session(
+        &state.organizations,
+        &state.discovery,
+        scope.session.organization_id,
+        Service::Exchange,
+        plan.credentials.as_ref(),
+    )
+    .await?;
+    let restored_by = plan
+        .credentials
+        .as_ref()
+        .map(|c| format!(" as {}", c.account));
     let content = RepoContent::new(state.repositories.clone());
     let target_name = match &plan.target.folder {
         Some(folder) => format!("{} (folder {folder})", plan.target.mailbox),
@@ -570,8 +598,12 @@ async fn run_restore(
     };
     let mut event = NewEvent::new(EventType::Restore, status, format!("Restore {what}"));
     event.message = format!(
-        "Restore of {what} to {target_name}: {} created, {} merged, {} skipped, {} failed",
-        stats.created, stats.merged, stats.skipped, stats.failed
+        "Restore of {what} to {target_name}{}: {} created, {} merged, {} skipped, {} failed",
+        restored_by.unwrap_or_default(),
+        stats.created,
+        stats.merged,
+        stats.skipped,
+        stats.failed
     );
     event.item_name = Some(what.to_owned());
     event.source = Some(scope.chosen.resource.address.clone());
