@@ -13,6 +13,7 @@ mod extract;
 mod hal;
 mod json;
 mod layers;
+mod organization_input;
 mod paths;
 #[cfg(test)]
 mod proptests;

@@ -1,7 +1,7 @@
 //! Property tests: the request-body normalisation, the validators and the
 //! path canonicalisation never panic, whatever arrives.
 
-use openvbo_core::organization::OrganizationInput;
+use crate::organization_input::OrganizationInput;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

@@ -923,6 +923,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
     let url = server.url("/v6/Organizations");
     let body = seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD);
     let t = token.clone();
+    let tokens_before = sim.sim.stats().token_requests;
     let in_flight = tokio::spawn(async move {
         client
             .post(url)
@@ -933,7 +934,16 @@ async fn shutdown_lets_requests_in_flight_finish() {
             .unwrap()
             .status()
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // In flight once it reached Microsoft (counted on arrival, before the
+    // simulator's 400 ms latency): wait for that, not for a guessed time.
+    let waiting = std::time::Instant::now();
+    while sim.sim.stats().token_requests == tokens_before {
+        assert!(
+            waiting.elapsed() < std::time::Duration::from_secs(30),
+            "the request never reached the simulator"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let data_dir = server.data_dir.clone();
     server.stop().await;
     assert_eq!(in_flight.await.unwrap(), StatusCode::OK);

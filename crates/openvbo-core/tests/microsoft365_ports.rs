@@ -16,10 +16,12 @@ use openvbo_core::microsoft365::{
     NationalCloud, PortFuture, RoleRecord, SignIn, SignInRefusal, Sink, SiteRecord, TenantRecord,
     TokenSource, UserRecord,
 };
-use openvbo_core::organization::{OrganizationInput, OrganizationService, Service};
-use openvbo_core::{CoreError, OrganizationId};
+use openvbo_core::organization::{
+    AccountSettings, OrganizationRequest, OrganizationService, Service, ServiceRequest,
+};
+use openvbo_core::{CoreError, OrganizationId, Region};
 use openvbo_store::SqliteStore;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 const PASSWORD: &str = "Tenant-Password-1";
 const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
@@ -221,16 +223,23 @@ async fn env() -> Env {
         },
         clock.clone(),
     );
-    let input: OrganizationInput = serde_json::from_value(serde_json::json!({
-        "type": "Office365",
-        "region": "USGovernment",
-        "isExchangeOnline": true,
-        "isSharePointOnline": true,
-        "isTeamsOnline": false,
-        "exchangeOnlineSettings": {"account": "admin@fabrikam.onmicrosoft.com", "password": PASSWORD},
-        "sharePointOnlineSettings": {"account": "admin@fabrikam.onmicrosoft.com", "password": PASSWORD}
-    }))
-    .unwrap();
+    let settings = || AccountSettings {
+        account: Some("admin@fabrikam.onmicrosoft.com".into()),
+        password: Some(SecretString::from(PASSWORD)),
+        ..AccountSettings::default()
+    };
+    let input = OrganizationRequest {
+        region: Some(Region::USGovernment),
+        is_teams_online: Some(false),
+        exchange: ServiceRequest {
+            enabled: Some(true),
+            settings: Some(settings()),
+        },
+        sharepoint: ServiceRequest {
+            enabled: Some(true),
+            settings: Some(settings()),
+        },
+    };
     let added = organizations.add(input).await.unwrap();
     assert_eq!(added.organization.name, "fabrikam.onmicrosoft.com");
     assert_eq!(added.organization.tenant_id, "tenant-1");

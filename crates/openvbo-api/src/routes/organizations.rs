@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use openvbo_core::jobs::BackupTimes;
-use openvbo_core::organization::{Organization, OrganizationInput, Service, ServiceAccount};
+use openvbo_core::organization::{Organization, Service, ServiceAccount};
 use openvbo_core::{OrganizationId, Region};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::authn::Authenticated;
 use crate::error::ApiError;
 use crate::json::LenientJson;
+use crate::organization_input::OrganizationInput;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
@@ -273,7 +274,7 @@ pub async fn add(
     LenientJson(input): LenientJson<OrganizationInput>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let added = state.organizations.add(input).await?;
+    let added = state.organizations.add(input.into_add()?).await?;
     let mut response = Json(OrganizationView::new(&added.organization, true, None)).into_response();
     // Lets an operator (and the benchmark) tell Microsoft's time from ours.
     let total = started.elapsed();
@@ -297,7 +298,7 @@ pub async fn update(
     LenientJson(input): LenientJson<OrganizationInput>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    state.organizations.update(id, input).await?;
+    state.organizations.update(id, input.into_change()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,5 +1,5 @@
-//! Microsoft 365 organizations: the model, the rules for the requests that
-//! add and change them, and the service that verifies them with Microsoft.
+//! Microsoft 365 organizations: the model, the rules for the (validated)
+//! requests that add and change them, and the service that verifies them with Microsoft.
 
 mod model;
 mod request;
@@ -8,7 +8,10 @@ mod snapshot;
 mod verify;
 
 pub use model::{Organization, Service, ServiceAccount};
-pub use request::{ConnectionSettingsInput, OrganizationInput, OrganizationType};
+pub use request::{
+    AccountSettings, NewOffice365Organization, NewServiceAccount, OrganizationRequest,
+    ServiceRequest,
+};
 pub use service::{Added, OrganizationService, RemovalListener};
 pub use snapshot::Snapshot;
 pub(crate) use verify::upstream;

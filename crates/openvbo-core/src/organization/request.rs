@@ -1,60 +1,42 @@
-//! The shape of a request that adds or changes an organization
-//! (`RestOrganizationComposed`), and the rules that turn it into something
-//! openvbo can act on.
+//! What a validated request to add or change an organization asks for,
+//! and the rules that turn it into something openvbo can act on: which
+//! services, which accounts, and how a change merges with what is stored.
+//! The interface that received the request (the v6 body in `openvbo-api`)
+//! has already refused what it does not support (only basic authentication
+//! with an account and a password is).
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
 use super::model::{Organization, Service, ServiceAccount};
 use crate::error::CoreError;
 use crate::{Region, Upn};
 
-/// `RestOrganizationType`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub enum OrganizationType {
-    Office365,
-    OnPremises,
-    Hybrid,
-}
-
-/// The writable properties of `RestOrganizationComposed`. Read-only ones
-/// (`id`, `_links`, `isBackedup`, …) are ignored when a client sends back
-/// what it read, as are properties this version does not know.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrganizationInput {
-    #[serde(rename = "type")]
-    pub kind: Option<OrganizationType>,
-    pub region: Option<Region>,
-    pub is_exchange_online: Option<bool>,
-    pub is_share_point_online: Option<bool>,
-    pub is_teams_online: Option<bool>,
-    pub is_teams_chats_online: Option<bool>,
-    pub exchange_online_settings: Option<ConnectionSettingsInput>,
-    pub share_point_online_settings: Option<ConnectionSettingsInput>,
-    /// Modern authentication (device code sign-in) markers.
-    pub configure_application: Option<bool>,
-    pub user_code: Option<String>,
-    pub new_application_name: Option<String>,
-}
-
-/// `RESTOffice365ConnectionSettings`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionSettingsInput {
+/// One service's settings as the request gives them; absent parts keep
+/// their stored value on a change. The account and password are checked
+/// only for a service that is enabled.
+#[derive(Debug, Default)]
+pub struct AccountSettings {
     pub account: Option<String>,
     pub password: Option<SecretString>,
     pub grant_admin_access: Option<bool>,
-    pub use_mfa: Option<bool>,
-    pub use_custom_veeam_aad_application: Option<bool>,
-    pub use_application_only_auth: Option<bool>,
-    pub application_id: Option<String>,
-    pub application_secret: Option<SecretString>,
-    pub application_certificate: Option<SecretString>,
-    pub application_certificate_password: Option<SecretString>,
-    pub application_certificate_thumbprint: Option<String>,
-    pub office_organization_name: Option<String>,
     pub share_point_save_all_web_parts: Option<bool>,
+}
+
+/// What a request says about one service.
+#[derive(Debug, Default)]
+pub struct ServiceRequest {
+    /// Whether the service is to be protected (absent: unchanged).
+    pub enabled: Option<bool>,
+    pub settings: Option<AccountSettings>,
+}
+
+/// A validated request to add an organization or change one.
+#[derive(Debug, Default)]
+pub struct OrganizationRequest {
+    pub region: Option<Region>,
+    pub is_teams_online: Option<bool>,
+    pub exchange: ServiceRequest,
+    pub sharepoint: ServiceRequest,
 }
 
 /// An account given in a request, its password still in clear (it is
@@ -115,69 +97,18 @@ impl OrganizationUpdate {
     }
 }
 
-const MAX_PASSWORD_LEN: usize = 256;
-
-impl OrganizationInput {
-    fn settings(&self, service: Service) -> Option<&ConnectionSettingsInput> {
+impl OrganizationRequest {
+    fn service(&self, service: Service) -> &ServiceRequest {
         match service {
-            Service::Exchange => self.exchange_online_settings.as_ref(),
-            Service::SharePoint => self.share_point_online_settings.as_ref(),
+            Service::Exchange => &self.exchange,
+            Service::SharePoint => &self.sharepoint,
         }
     }
 
-    fn enabled(&self, service: Service) -> Option<bool> {
-        match service {
-            Service::Exchange => self.is_exchange_online,
-            Service::SharePoint => self.is_share_point_online,
-        }
-    }
-
-    /// The rules that do not depend on what is stored.
-    fn check_common(&self) -> Result<(), CoreError> {
-        match self.kind {
-            Some(OrganizationType::Office365) | None => {}
-            Some(other) => {
-                return Err(CoreError::NotSupported(format!(
-                    "type: {other:?} organizations are not supported yet; only Office365 organizations can be added"
-                )))
-            }
-        }
-        if self.configure_application == Some(true)
-            || self.user_code.as_deref().is_some_and(|c| !c.is_empty())
-            || self
-                .new_application_name
-                .as_deref()
-                .is_some_and(|c| !c.is_empty())
-        {
-            return Err(CoreError::NotSupported(
-                "modern authentication (configureApplication, userCode, newApplicationName) is not supported yet; add the organization with basic authentication (account and password)".into(),
-            ));
-        }
-        if self.is_teams_chats_online == Some(true) {
-            return Err(CoreError::validation(
-                "isTeamsChatsOnline",
-                "isTeamsChatsOnline must be false: backup of Teams chats needs modern authentication, which is not available for organizations added with basic authentication",
-            ));
-        }
-        for service in Service::ALL {
-            if let Some(settings) = self.settings(service) {
-                settings.check_basic_auth(service.settings_field())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Validates a request to add an organization.
+    /// The organization to add.
     pub fn into_new(self) -> Result<NewOffice365Organization, CoreError> {
-        if self.kind.is_none() {
-            return Err(CoreError::validation(
-                "type",
-                "type is required: Office365 (OnPremises and Hybrid are not supported yet)",
-            ));
-        }
-        self.check_common()?;
-        let exchange_on = self.is_exchange_online.unwrap_or(false);
-        let sharepoint_on = self.is_share_point_online.unwrap_or(false);
+        let exchange_on = self.exchange.enabled.unwrap_or(false);
+        let sharepoint_on = self.sharepoint.enabled.unwrap_or(false);
         if !exchange_on && !sharepoint_on {
             return Err(CoreError::validation(
                 "isExchangeOnline",
@@ -192,10 +123,11 @@ impl OrganizationInput {
             is_teams_online: self.is_teams_online.unwrap_or(true),
         };
         for service in Service::ALL {
-            if self.enabled(service) != Some(true) {
+            let requested = self.service(service);
+            if requested.enabled != Some(true) {
                 continue;
             }
-            let settings = self.settings(service).ok_or_else(|| {
+            let settings = requested.settings.as_ref().ok_or_else(|| {
                 CoreError::validation(
                     service.settings_field(),
                     format!(
@@ -214,10 +146,9 @@ impl OrganizationInput {
         Ok(new)
     }
 
-    /// Validates a change to `current`. Absent properties keep their value;
-    /// an absent password keeps the stored one unless the account changes.
+    /// The change to `current`. Absent properties keep their value; an
+    /// absent password keeps the stored one unless the account changes.
     pub fn into_update(self, current: &Organization) -> Result<OrganizationUpdate, CoreError> {
-        self.check_common()?;
         if let Some(region) = self.region {
             if region != current.region {
                 return Err(CoreError::validation(
@@ -237,12 +168,13 @@ impl OrganizationInput {
             needs_verification: is_teams_online && !current.is_teams_online,
         };
         for service in Service::ALL {
+            let requested = self.service(service);
             let stored = current.account(service);
-            let enabled = self.enabled(service).unwrap_or(stored.is_some());
+            let enabled = requested.enabled.unwrap_or(stored.is_some());
             if !enabled {
                 continue;
             }
-            let change = match (self.settings(service), stored) {
+            let change = match (&requested.settings, stored) {
                 (None, Some(stored)) => AccountChange::Keep(stored.clone()),
                 (None, None) => {
                     return Err(CoreError::validation(
@@ -276,40 +208,9 @@ impl OrganizationInput {
     }
 }
 
-impl ConnectionSettingsInput {
-    /// Basic authentication means an account and a password, no MFA and no
-    /// Azure AD application.
-    fn check_basic_auth(&self, field: &str) -> Result<(), CoreError> {
-        let has_application = self
-            .application_id
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            || self.application_secret.is_some()
-            || self.application_certificate.is_some()
-            || self
-                .application_certificate_thumbprint
-                .as_deref()
-                .is_some_and(|s| !s.is_empty());
-        if self.use_mfa == Some(true) && !has_application {
-            return Err(CoreError::validation(
-                format!("{field}.useMfa"),
-                format!(
-                    "{field}.useMfa is true but no Azure AD application is given: basic authentication cannot sign in to an account with multi-factor authentication. Use modern authentication (an Azure AD application: applicationId with applicationSecret or applicationCertificate), or set useMfa to false for an account without MFA"
-                ),
-            ));
-        }
-        if has_application
-            || self.use_mfa == Some(true)
-            || self.use_application_only_auth == Some(true)
-            || self.use_custom_veeam_aad_application == Some(true)
-        {
-            return Err(CoreError::NotSupported(format!(
-                "{field}: modern authentication (Azure AD applications, useMfa, useApplicationOnlyAuth, useCustomVeeamAADApplication) is not supported yet; use basic authentication with an account and a password"
-            )));
-        }
-        Ok(())
-    }
+const MAX_PASSWORD_LEN: usize = 256;
 
+impl AccountSettings {
     fn parse_account(&self, field: &str) -> Result<Option<Upn>, CoreError> {
         self.account
             .as_deref()

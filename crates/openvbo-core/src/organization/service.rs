@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::model::{Organization, Service, ServiceAccount};
-use super::request::{AccountChange, NewServiceAccount, OrganizationInput};
+use super::request::{AccountChange, NewServiceAccount, OrganizationRequest};
 use super::snapshot::{Snapshot, SnapshotCache};
 use super::verify::{verify, Credential, VerifiedTenant};
 use crate::clock::SharedClock;
@@ -83,7 +83,7 @@ impl OrganizationService {
 
     /// Adds an organization once Microsoft 365 has confirmed its accounts.
     #[tracing::instrument(skip_all)]
-    pub async fn add(&self, input: OrganizationInput) -> Result<Added, CoreError> {
+    pub async fn add(&self, input: OrganizationRequest) -> Result<Added, CoreError> {
         let new = input.into_new()?;
         let credentials: Vec<Credential<'_>> = group_credentials(
             Service::ALL
@@ -159,7 +159,7 @@ impl OrganizationService {
     pub async fn update(
         &self,
         id: OrganizationId,
-        input: OrganizationInput,
+        input: OrganizationRequest,
     ) -> Result<(), CoreError> {
         // From the store itself: the revision compared below must be the
         // stored one.
