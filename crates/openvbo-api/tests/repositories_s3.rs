@@ -348,6 +348,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
         secret_access_key: SECRET_KEY.into(),
         virtual_hosted_style: false,
         allow_http: true,
+        ..Default::default()
     };
     let backend: openvbo_repo::DynBackend =
         Arc::new(openvbo_repo::ObjectBackend::s3(&loc, Default::default()).unwrap());

@@ -19,12 +19,24 @@ use crate::location::s3_location;
 /// Marks an empty folder: S3 has no folders, only names with a common prefix.
 const FOLDER_MARKER: &str = ".openvbo-folder";
 
-fn store(bucket: &S3Bucket) -> Result<Arc<dyn ObjectStore>, EngineError> {
-    let loc = s3_location(bucket)?;
-    let options = ClientOptions::new()
+fn store(bucket: &S3Bucket, roots: Option<&[u8]>) -> Result<Arc<dyn ObjectStore>, EngineError> {
+    let loc = s3_location(bucket, roots)?;
+    let mut options = ClientOptions::new()
         .with_allow_http(loc.allow_http)
         .with_timeout(Duration::from_secs(30))
         .with_connect_timeout(Duration::from_secs(5));
+    if let Some(pem) = roots {
+        let certs = object_store::Certificate::from_pem_bundle(pem).map_err(|e| {
+            EngineError::with_source(
+                EngineErrorKind::InvalidInput,
+                "the trusted certificates are not PEM certificates",
+                e,
+            )
+        })?;
+        for c in certs {
+            options = options.with_root_certificate(c);
+        }
+    }
     let mut b = AmazonS3Builder::new()
         .with_region(&loc.region)
         .with_bucket_name(&loc.bucket)
@@ -80,8 +92,8 @@ fn explain(bucket: &S3Bucket, e: EngineError) -> EngineError {
 
 /// Lists the folder (credentials and bucket) and writes then deletes a probe object in it
 /// (write permission).
-pub(crate) async fn probe(bucket: &S3Bucket) -> Result<(), EngineError> {
-    let s = store(bucket)?;
+pub(crate) async fn probe(bucket: &S3Bucket, roots: Option<&[u8]>) -> Result<(), EngineError> {
+    let s = store(bucket, roots)?;
     let what = || format!("probing bucket {}", bucket.bucket);
     s.list_with_delimiter(folder_path(&bucket.folder).as_ref())
         .await
@@ -101,8 +113,11 @@ pub(crate) async fn probe(bucket: &S3Bucket) -> Result<(), EngineError> {
 }
 
 /// The folders directly inside `bucket.folder`.
-pub(crate) async fn list_folders(bucket: &S3Bucket) -> Result<Vec<String>, EngineError> {
-    let s = store(bucket)?;
+pub(crate) async fn list_folders(
+    bucket: &S3Bucket,
+    roots: Option<&[u8]>,
+) -> Result<Vec<String>, EngineError> {
+    let s = store(bucket, roots)?;
     let listing = s
         .list_with_delimiter(folder_path(&bucket.folder).as_ref())
         .await
@@ -122,7 +137,11 @@ pub(crate) async fn list_folders(bucket: &S3Bucket) -> Result<Vec<String>, Engin
 }
 
 /// Creates `name` inside `bucket.folder` (a marker object, since S3 has no folders).
-pub(crate) async fn create_folder(bucket: &S3Bucket, name: &str) -> Result<(), EngineError> {
+pub(crate) async fn create_folder(
+    bucket: &S3Bucket,
+    name: &str,
+    roots: Option<&[u8]>,
+) -> Result<(), EngineError> {
     let clean = name.trim_matches('/');
     if clean.is_empty()
         || clean
@@ -134,7 +153,7 @@ pub(crate) async fn create_folder(bucket: &S3Bucket, name: &str) -> Result<(), E
             "a folder name must not be empty or contain empty, '.' or '..' parts",
         ));
     }
-    let s = store(bucket)?;
+    let s = store(bucket, roots)?;
     let full = match folder_path(&bucket.folder) {
         Some(f) => format!("{f}/{clean}/{FOLDER_MARKER}"),
         None => format!("{clean}/{FOLDER_MARKER}"),

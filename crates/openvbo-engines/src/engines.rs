@@ -25,6 +25,8 @@ pub struct RepoEngines {
     master: WrappingKey,
     holder: String,
     open: Mutex<HashMap<String, EngineHandle>>,
+    /// Certificates (PEM) trusted for object storage besides the system's roots.
+    trusted: Option<Vec<u8>>,
 }
 
 impl RepoEngines {
@@ -35,7 +37,29 @@ impl RepoEngines {
             master: WrappingKey::from_bytes(master),
             holder: holder.into(),
             open: Mutex::new(HashMap::new()),
+            trusted: None,
         }
+    }
+
+    /// Trusts these certificates (PEM, one or more) for S3-compatible services besides the
+    /// system's roots: a service whose certificate comes from a private CA, or is
+    /// self-signed. Refused now if the bytes hold no certificate, rather than at the first
+    /// request.
+    pub fn with_trusted_certificates(mut self, pem: Vec<u8>) -> Result<Self, EngineError> {
+        match object_store::Certificate::from_pem_bundle(&pem) {
+            Ok(certs) if !certs.is_empty() => {
+                self.trusted = Some(pem);
+                Ok(self)
+            }
+            _ => Err(EngineError::new(
+                EngineErrorKind::InvalidInput,
+                "the trusted certificates for object storage hold no PEM certificate",
+            )),
+        }
+    }
+
+    fn roots(&self) -> Option<&[u8]> {
+        self.trusted.as_deref()
     }
 
     fn options(&self) -> RepoOptions {
@@ -141,7 +165,7 @@ impl RepositoryEngines for RepoEngines {
             }
         }
         let repo = Repository::init(
-            backend(at)?,
+            backend(at, self.roots())?,
             &self.master,
             password.map(|p| p.expose_secret()),
             self.options(),
@@ -164,7 +188,7 @@ impl RepositoryEngines for RepoEngines {
             EngineUnlock::Master => Unlock::Master(&self.master),
             EngineUnlock::Password(p) => Unlock::Password(p.expose_secret()),
         };
-        let repo = Repository::open(backend(at)?, unlock, self.options())
+        let repo = Repository::open(backend(at, self.roots())?, unlock, self.options())
             .await
             .map_err(from_repo)?;
         // Opened by password (a repository made by another server): wrap its key by our
@@ -181,7 +205,10 @@ impl RepositoryEngines for RepoEngines {
         match at {
             EngineLocation::ObjectStorage { .. } => Ok(None),
             EngineLocation::Local { .. } => {
-                let c = backend(at)?.capacity().await.map_err(from_repo)?;
+                let c = backend(at, self.roots())?
+                    .capacity()
+                    .await
+                    .map_err(from_repo)?;
                 Ok(c.map(|c| Space {
                     capacity_bytes: c.capacity_bytes,
                     free_bytes: c.free_bytes,
@@ -191,7 +218,7 @@ impl RepositoryEngines for RepoEngines {
     }
 
     async fn probe(&self, bucket: &S3Bucket) -> Result<(), EngineError> {
-        browse::probe(bucket).await
+        browse::probe(bucket, self.roots()).await
     }
 
     async fn list_buckets(&self, account: &S3Account) -> Result<Vec<String>, EngineError> {
@@ -199,11 +226,11 @@ impl RepositoryEngines for RepoEngines {
     }
 
     async fn list_folders(&self, bucket: &S3Bucket) -> Result<Vec<String>, EngineError> {
-        browse::list_folders(bucket).await
+        browse::list_folders(bucket, self.roots()).await
     }
 
     async fn create_folder(&self, bucket: &S3Bucket, name: &str) -> Result<(), EngineError> {
-        browse::create_folder(bucket, name).await
+        browse::create_folder(bucket, name, self.roots()).await
     }
 
     fn forget(&self, at: &EngineLocation) {

@@ -21,11 +21,22 @@ pub(crate) fn budget() -> RetryBudget {
     }
 }
 
-pub(crate) fn s3_location(bucket: &S3Bucket) -> Result<S3Location, EngineError> {
+/// `roots`: certificates (PEM) trusted besides the system's, for services whose TLS
+/// certificate comes from a private CA.
+pub(crate) fn s3_location(
+    bucket: &S3Bucket,
+    roots: Option<&[u8]>,
+) -> Result<S3Location, EngineError> {
     let endpoint = endpoint(&bucket.account)?;
+    // Amazon S3 itself is addressed virtual-host style (path style is deprecated there):
+    // without an endpoint object_store builds `https://bucket.s3.region.amazonaws.com`.
+    let aws = endpoint.scheme() == "https"
+        && endpoint
+            .host_str()
+            .is_some_and(|h| h == "s3.amazonaws.com" || h.ends_with(".amazonaws.com"));
     Ok(S3Location {
         allow_http: endpoint.scheme() == "http",
-        endpoint: Some(endpoint.as_str().trim_end_matches('/').to_string()),
+        endpoint: (!aws).then(|| endpoint.as_str().trim_end_matches('/').to_string()),
         region: bucket.account.region.clone(),
         bucket: bucket.bucket.clone(),
         prefix: bucket.folder.trim_matches('/').to_string(),
@@ -33,6 +44,8 @@ pub(crate) fn s3_location(bucket: &S3Bucket) -> Result<S3Location, EngineError> 
         secret_access_key: bucket.account.secret_key.expose_secret().to_string(),
         // S3-compatible services (MinIO, Wasabi, Ceph…) take path-style requests.
         virtual_hosted_style: false,
+        root_certificates_pem: roots.map(<[u8]>::to_vec),
+        proxy_url: None,
     })
 }
 
@@ -52,11 +65,14 @@ pub(crate) fn endpoint(account: &S3Account) -> Result<url::Url, EngineError> {
     Ok(url)
 }
 
-pub(crate) fn backend(at: &EngineLocation) -> Result<DynBackend, EngineError> {
+pub(crate) fn backend(
+    at: &EngineLocation,
+    roots: Option<&[u8]>,
+) -> Result<DynBackend, EngineError> {
     match at {
         EngineLocation::Local { path } => Ok(Arc::new(LocalBackend::new(path.clone()))),
         EngineLocation::ObjectStorage { bucket, .. } => {
-            let b = ObjectBackend::s3(&s3_location(bucket)?, budget()).map_err(from_repo)?;
+            let b = ObjectBackend::s3(&s3_location(bucket, roots)?, budget()).map_err(from_repo)?;
             Ok(Arc::new(b))
         }
     }

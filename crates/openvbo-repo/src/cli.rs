@@ -42,6 +42,9 @@ pub struct RepoArgs {
     /// Virtual-host style requests (bucket.endpoint) instead of path style.
     #[arg(long, global = true)]
     pub s3_virtual_host: bool,
+    /// PEM file of certificates to trust for the S3 endpoint's TLS (a private CA).
+    #[arg(long, global = true)]
+    pub s3_ca_file: Option<PathBuf>,
     /// A file holding the 32-byte master key (raw or 64 hex digits).
     #[arg(long, env = "OPENVBO_REPO_KEY_FILE", global = true)]
     pub key_file: Option<PathBuf>,
@@ -128,6 +131,13 @@ fn backend(a: &RepoArgs) -> Result<DynBackend> {
                     .s3_endpoint
                     .as_deref()
                     .is_some_and(|e| e.starts_with("http://")),
+                root_certificates_pem: match &a.s3_ca_file {
+                    Some(f) => Some(std::fs::read(f).map_err(|e| {
+                        RepoError::invalid(format!("cannot read {}: {e}", f.display()))
+                    })?),
+                    None => None,
+                },
+                proxy_url: None,
             };
             Ok(Arc::new(ObjectBackend::s3(&loc, RetryBudget::default())?))
         }

@@ -39,10 +39,16 @@ fn free_port() -> u16 {
 }
 
 async fn start_moto() -> Moto {
+    start_moto_with(&[]).await
+}
+
+/// moto with extra arguments (`-c cert -k key`: HTTPS).
+async fn start_moto_with(extra: &[&str]) -> Moto {
     let bin = std::env::var("OPENVBO_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let port = free_port();
     let child = Command::new(&bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -91,6 +97,7 @@ fn location(port: u16, bucket: &str) -> S3Location {
         secret_access_key: "test-secret-never-shown".into(),
         virtual_hosted_style: false,
         allow_http: true,
+        ..Default::default()
     }
 }
 
@@ -364,4 +371,121 @@ async fn the_cli_lists_extracts_and_checks_an_s3_repository_with_the_key_alone()
     std::fs::write(&wrong, [8u8; 32]).unwrap();
     let e = s3_cli(moto.port, &wrong, &["ls"]).await.err().unwrap();
     assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
+}
+
+/// One message in, one restore point committed, the repository opened again from a second
+/// backend on the same location and the message read back: what "this location works" means.
+async fn round_trip(loc: &S3Location) {
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(loc, budget()).unwrap());
+    let repo = Repository::init(backend, &master(), None, opts(clock()))
+        .await
+        .unwrap();
+    let body = text(7, 20_000);
+    let mut w = repo.writer(mailbox(1), None).await.unwrap();
+    w.put_item(item("inbox", "m1"), vec![Part::bytes("mime", body.clone())])
+        .await
+        .unwrap();
+    w.commit(b"delta", serde_json::Value::Null).await.unwrap();
+    let again: DynBackend = Arc::new(ObjectBackend::s3(loc, budget()).unwrap());
+    let opened = Repository::open(again, Unlock::Master(&master()), opts(clock()))
+        .await
+        .unwrap();
+    let points = opened.list_points(None).await.unwrap();
+    assert_eq!(points.len(), 1);
+    use futures::TryStreamExt;
+    let entries: Vec<TreeEntry> = opened.entries(&points[0]).try_collect().await.unwrap();
+    let TreeEntry::Item(m) = &entries[0] else {
+        panic!("{entries:?}")
+    };
+    assert_eq!(read_all(&opened, &m.parts[0]).await, body);
+}
+
+/// Virtual-host style: the bucket is in the host name (`vhost.s3.openvbo.test`). No DNS is
+/// needed: every request goes through an HTTP proxy, and the proxy is moto itself (it takes
+/// absolute-form request targets and reads the bucket from the Host header), so this runs on
+/// any machine where `bucket.localhost` does not resolve. A path-style request would name
+/// the host `s3.openvbo.test`, which moto reads as a bucket `s3` that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_host_style_requests_put_the_bucket_in_the_host_name() {
+    let moto = start_moto().await;
+    create_bucket(moto.port, "vhost").await;
+    let mut loc = location(moto.port, "vhost");
+    loc.endpoint = Some(format!("http://s3.openvbo.test:{}", moto.port));
+    loc.virtual_hosted_style = true;
+    loc.proxy_url = Some(format!("http://127.0.0.1:{}", moto.port));
+    round_trip(&loc).await;
+
+    // The same objects, seen path style: they are in bucket "vhost".
+    let path_style: DynBackend =
+        Arc::new(ObjectBackend::s3(&location(moto.port, "vhost"), budget()).unwrap());
+    let listed = path_style.list("").await.unwrap();
+    assert!(
+        listed.iter().any(|o| o.name == "config"),
+        "{:?}",
+        listed.iter().map(|o| &o.name).collect::<Vec<_>>()
+    );
+    // And path style through the same proxy fails: the host names no bucket.
+    let mut wrong = loc.clone();
+    wrong.virtual_hosted_style = false;
+    let backend: DynBackend = Arc::new(ObjectBackend::s3(&wrong, budget()).unwrap());
+    assert!(
+        Repository::open(backend, Unlock::Master(&master()), opts(clock()))
+            .await
+            .is_err()
+    );
+}
+
+/// S3 over HTTPS with a certificate the system does not trust (self-signed, as a private
+/// CA's would be): refused without it, working once it is given as a trusted certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_over_tls_trusts_a_given_certificate_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert_pem = certified.cert.pem();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let moto = start_moto_with(&["-c", cert.to_str().unwrap(), "-k", key.to_str().unwrap()]).await;
+
+    let mut loc = location(moto.port, "secure");
+    loc.endpoint = Some(format!("https://localhost:{}", moto.port));
+    loc.allow_http = false;
+    // Not trusted: the TLS handshake fails and nothing is written.
+    let untrusted: DynBackend = Arc::new(ObjectBackend::s3(&loc, budget()).unwrap());
+    let Err(e) = untrusted.list("").await else {
+        panic!("an untrusted certificate is refused");
+    };
+    let chain = format!("{e} {:?}", std::error::Error::source(&e));
+    assert!(!chain.contains("test-secret"), "{chain}");
+
+    // The bucket, created over TLS too.
+    assert!(
+        put_bucket_over_tls(moto.port, "secure", cert_pem.as_bytes()).await,
+        "bucket created over TLS"
+    );
+    loc.root_certificates_pem = Some(cert_pem.into_bytes());
+    round_trip(&loc).await;
+
+    // Bytes that hold no certificate are refused when the location is set up.
+    let mut bad = loc.clone();
+    bad.root_certificates_pem = Some(b"not a certificate".to_vec());
+    assert!(ObjectBackend::s3(&bad, budget()).is_err());
+}
+
+/// Creates a bucket over HTTPS (moto takes an unsigned PUT), trusting `cert`.
+async fn put_bucket_over_tls(port: u16, bucket: &str, cert_pem: &[u8]) -> bool {
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem).unwrap())
+        .build()
+        .unwrap();
+    client
+        .put(format!("https://localhost:{port}/{bucket}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_success()
 }

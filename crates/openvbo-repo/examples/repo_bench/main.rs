@@ -271,6 +271,7 @@ fn open_backend_s3(dir: &Path) -> DynBackend {
                 secret_access_key: "bench".into(),
                 virtual_hosted_style: false,
                 allow_http: true,
+                ..Default::default()
             },
             Default::default(),
         )

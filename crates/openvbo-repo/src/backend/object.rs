@@ -31,9 +31,31 @@ pub struct S3Location {
     pub access_key_id: String,
     /// Never logged, never put in a message.
     pub secret_access_key: String,
-    /// Path-style (`endpoint/bucket/key`, most S3-compatible servers) or virtual-host style.
+    /// Path-style (`endpoint/bucket/key`, most S3-compatible servers) or virtual-host style
+    /// (`bucket.endpoint/key`: the bucket is put in front of the endpoint's host name here,
+    /// so `endpoint` names the service, as in path style).
     pub virtual_hosted_style: bool,
     pub allow_http: bool,
+    /// Certificates (PEM, one or more) trusted besides the system's roots: a service whose
+    /// TLS certificate comes from a private CA, or is self-signed.
+    pub root_certificates_pem: Option<Vec<u8>>,
+    /// An HTTP proxy every request goes through (`http://proxy:3128`).
+    pub proxy_url: Option<String>,
+}
+
+/// `https://s3.example.com:9000` → `https://bucket.s3.example.com:9000` (object_store takes
+/// a virtual-host endpoint with the bucket already in it).
+fn bucket_endpoint(endpoint: &str, bucket: &str) -> Result<String> {
+    let (scheme, rest) = endpoint
+        .split_once("://")
+        .ok_or_else(|| RepoError::invalid(format!("the S3 endpoint {endpoint:?} is not a URL")))?;
+    if rest.starts_with(&format!("{bucket}.")) {
+        return Ok(endpoint.trim_end_matches('/').to_string());
+    }
+    Ok(format!(
+        "{scheme}://{bucket}.{}",
+        rest.trim_end_matches('/')
+    ))
 }
 
 /// How long and how often a failing request is retried before it is reported.
@@ -81,10 +103,30 @@ impl ObjectBackend {
             retry_timeout: budget.total,
         };
         // `with_client_options` resets allow_http, so set it on the options as well.
-        let options = ClientOptions::new()
+        let mut options = ClientOptions::new()
             .with_allow_http(loc.allow_http)
             .with_timeout(Duration::from_secs(120))
             .with_connect_timeout(Duration::from_secs(10));
+        if let Some(pem) = &loc.root_certificates_pem {
+            let certs = object_store::Certificate::from_pem_bundle(pem).map_err(|e| {
+                RepoError::with_source(
+                    ErrorKind::InvalidInput,
+                    "the trusted certificates are not PEM certificates",
+                    e,
+                )
+            })?;
+            if certs.is_empty() {
+                return Err(RepoError::invalid(
+                    "the trusted certificates file holds no PEM certificate",
+                ));
+            }
+            for c in certs {
+                options = options.with_root_certificate(c);
+            }
+        }
+        if let Some(proxy) = &loc.proxy_url {
+            options = options.with_proxy_url(proxy);
+        }
         let mut b = AmazonS3Builder::new()
             .with_region(&loc.region)
             .with_bucket_name(&loc.bucket)
@@ -95,7 +137,11 @@ impl ObjectBackend {
             .with_allow_http(loc.allow_http)
             .with_retry(retry);
         if let Some(ep) = &loc.endpoint {
-            b = b.with_endpoint(ep);
+            if loc.virtual_hosted_style {
+                b = b.with_endpoint(bucket_endpoint(ep, &loc.bucket)?);
+            } else {
+                b = b.with_endpoint(ep);
+            }
         }
         let store = b
             .build()
