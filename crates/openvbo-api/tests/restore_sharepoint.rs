@@ -557,3 +557,120 @@ async fn document_libraries_browse_download_and_restore() {
     .await;
     assert_error(status, &body, StatusCode::CONFLICT, &["stopped"]);
 }
+
+/// The documents of the Documents library as a session at `at` (None: the latest) shows them.
+async fn documents_at(server: &Server, token: &str, org: &str, at: Option<&str>) -> Vec<String> {
+    let mut body = json!({"type": "Vesp"});
+    if let Some(at) = at {
+        body["dateTime"] = at.into();
+    }
+    let session = post_ok(
+        server,
+        token,
+        &format!("/v6/Organizations/{org}/explore"),
+        body,
+    )
+    .await;
+    let site = format!(
+        "/v6/RestoreSessions/{}/Organization/Sites/{SITE}",
+        session["id"].as_str().unwrap()
+    );
+    let libraries = get_ok(server, token, &format!("{site}/Libraries")).await;
+    let docs = id_named(&libraries, "Documents").to_owned();
+    let every = get_ok(server, token, &format!("{site}/Documents?limit=100")).await;
+    let mut shown: Vec<String> = every["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["_links"]["library"]["href"]
+                .as_str()
+                .unwrap()
+                .ends_with(&docs)
+        })
+        .map(|d| format!("{}:{}", d["name"].as_str().unwrap(), d["sizeBytes"]))
+        .collect();
+    shown.sort();
+    shown
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_point_in_time_shows_that_backups_libraries() {
+    let repo_dir = tempfile::tempdir().unwrap();
+    let (_dir, sim, server) = start_with(vec![tenant_with_site()], |_| {}).await;
+    let token = server.token().await;
+    let (org, repo) = organization_and_repository(&server, &token, repo_dir.path()).await;
+    let (status, job) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("/v6/Organizations/{org}/Jobs"),
+        Some(json!({
+            "name": "Sites", "backupType": "SelectedItems", "repositoryId": repo,
+            "selectedItems": [{"type": "Site", "site": {"id": SITE}}],
+            "schedulePolicy": {"type": "ManualOnly"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let job = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(run(&server, &token, &job, 1).await["status"], "Success");
+    // Between the two backups: a file added, one deleted, one changed.
+    let graph = Graph::new(&sim).await;
+    let drives = graph.site_drives(SITE).await;
+    let docs = &drives.iter().find(|(n, _)| n == "Documents").unwrap().1;
+    graph.write(docs, "Specs/new.txt", b"made later").await;
+    graph.delete(docs, "readme.txt").await;
+    graph.write(docs, "Specs/plan.txt", b"plan v2").await;
+    assert_eq!(run(&server, &token, &job, 2).await["status"], "Success");
+
+    let points = get_ok(&server, &token, "/v6/RestorePoints").await;
+    let mut times: Vec<String> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["isSharePoint"] == true)
+        .map(|p| p["backupTime"].as_str().unwrap().to_owned())
+        .collect();
+    times.sort();
+    assert_eq!(times.len(), 2, "{points}");
+    let first = [
+        "big.bin:5000000",
+        "plan.txt:17",
+        "readme.txt:13",
+        "report.txt:11",
+    ];
+    let second = [
+        "big.bin:5000000",
+        "new.txt:10",
+        "plan.txt:7",
+        "report.txt:11",
+    ];
+    assert_eq!(
+        documents_at(&server, &token, &org, Some(&times[0])).await,
+        first
+    );
+    assert_eq!(
+        documents_at(&server, &token, &org, Some(&times[1])).await,
+        second
+    );
+    assert_eq!(documents_at(&server, &token, &org, None).await, second);
+    // Before the first backup: a session that shows no site.
+    let session = post_ok(
+        &server,
+        &token,
+        &format!("/v6/Organizations/{org}/explore"),
+        json!({"type": "Vesp", "dateTime": "2001-01-01T00:00:00Z"}),
+    )
+    .await;
+    let sites = get_ok(
+        &server,
+        &token,
+        &format!(
+            "/v6/RestoreSessions/{}/Organization/Sites",
+            session["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(sites["totalCount"], 0, "{sites}");
+}
