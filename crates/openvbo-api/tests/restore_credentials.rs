@@ -37,11 +37,14 @@ fn tenant_with_mail() -> m365_sim::Tenant {
                          "body": "the signed contract"},
                         {"subject": "Lunch", "from": "andrew@contoso.com", "body": "noon?"}
                     ]}
+                ], "driveItems": [
+                    {"path": "Contracts/signed.txt", "content": "signed by both parties"},
+                    {"path": "notes.txt", "content": "call legal"}
                 ]}),
             ),
             (
                 "restorer",
-                &["Exchange Administrator"],
+                &["Exchange Administrator", "SharePoint Administrator"],
                 json!({"password": RESTORER_PASSWORD}),
             ),
         ],
@@ -57,7 +60,11 @@ struct Graph {
 
 impl Graph {
     async fn new(sim: &Sim) -> Graph {
-        let client = reqwest::Client::new();
+        // Content is behind a pre-authenticated URL, fetched without the token.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let base = sim.url.as_str().trim_end_matches('/').to_owned();
         let answer: Value = client
             .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
@@ -88,6 +95,32 @@ impl Graph {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The bytes of the file at `path` in Nancy's OneDrive, None if there is none.
+    async fn file(&self, path: &str) -> Option<Vec<u8>> {
+        let r = self
+            .send(
+                Method::GET,
+                &format!("users/{NANCY}/drive/root:/{path}:/content"),
+            )
+            .await;
+        if r.status() == StatusCode::NOT_FOUND {
+            return None;
+        }
+        assert!(r.status().is_redirection(), "{path}: {}", r.status());
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        Some(
+            self.client
+                .get(to)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec(),
+        )
     }
 
     /// The messages called `subject` in Nancy's Inbox.
@@ -155,7 +188,8 @@ async fn backed_up(server: &Server, repo: &tempfile::TempDir) -> (String, String
             &token,
             Some(json!({"name": "Nancy", "backupType": "SelectedItems",
                         "repositoryId": repository["id"],
-                        "selectedItems": [{"type": "User", "user": {"id": NANCY}, "mailbox": true}],
+                        "selectedItems": [{"type": "User", "user": {"id": NANCY},
+                                           "mailbox": true, "oneDrive": true}],
                         "schedulePolicy": {"type": "ManualOnly"}})),
         )
         .await;
@@ -223,6 +257,14 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = graph
+        .send(
+            Method::DELETE,
+            &format!("users/{NANCY}/drive/root:/Contracts/signed.txt"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(graph.file("Contracts/signed.txt").await, None);
 
     // Microsoft no longer takes the stored password; a restarted server has no session
     // signed in with it any more.
@@ -400,6 +442,89 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
                 .as_str()
                 .is_some_and(|m| m.contains(&format!("as {RESTORER}")) && m.contains("1 created"))),
         "{events}"
+    );
+
+    // OneDrive: the same rules.
+    let (status, session) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/explore"),
+            &token,
+            Some(json!({"type": "Veod"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let onedrive = format!(
+        "/v6/RestoreSessions/{}/organization/onedrives/{NANCY}",
+        session["id"].as_str().unwrap()
+    );
+    let (status, folders) = server
+        .call(
+            Method::GET,
+            &format!("{onedrive}/folders?parentId=root"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{folders}");
+    let contracts = folders["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Contracts")
+        .unwrap_or_else(|| panic!("no Contracts in {folders}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let restore = format!("{onedrive}/folders/{contracts}/restore");
+    let (status, body) = server
+        .call(Method::POST, &restore, &token, Some(json!({})))
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    no_password_in(&body);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &restore,
+            &token,
+            Some(json!({"userName": RESTORER, "userPassword": WRONG_PASSWORD})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &[RESTORER, "incorrect", "nothing was restored"],
+    );
+    no_password_in(&body);
+    assert_eq!(graph.file("Contracts/signed.txt").await, None);
+    let (status, body) = server
+        .call(
+            Method::POST,
+            &restore,
+            &token,
+            Some(json!({"applicationId": "00000000-0000-0000-0000-000000000001"})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, &["application"]);
+    let (status, stats) = server
+        .call(
+            Method::POST,
+            &restore,
+            &token,
+            Some(json!({"userName": RESTORER, "userPassword": RESTORER_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(
+        (&stats["restoredItemsCount"], &stats["failedItemsCount"]),
+        (&json!(1), &json!(0)),
+        "{stats}"
+    );
+    no_password_in(&stats);
+    assert_eq!(
+        graph.file("Contracts/signed.txt").await.as_deref(),
+        Some(&b"signed by both parties"[..])
     );
     server.stop().await;
 }

@@ -926,8 +926,28 @@ async fn onedrive_browse_download_restore_and_copy() {
         Some(json!({"userName": "admin@contoso.onmicrosoft.com", "userPassword": "x"})),
     )
     .await;
-    assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, &["credentials"]);
+    // Credentials are signed in with first (restore_credentials.rs): a wrong password is
+    // refused before anything is written, never echoed.
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &[
+            "admin@contoso.onmicrosoft.com",
+            "incorrect",
+            "nothing was restored",
+        ],
+    );
     assert!(!body.to_string().contains("\"x\""), "{body}");
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("{od}/Documents/{plan_id}/restore"),
+        Some(json!({"userCode": "ABCD-EFGH"})),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, &["device code"]);
     let (status, body) = call(
         &server,
         &token,

@@ -16,6 +16,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use openvbo_core::organization::Service;
 use openvbo_core::restore::browse;
+use openvbo_core::restore::credentials::{restore_session, CredentialFields, RestoreCredentials};
 use openvbo_core::restore::drive::{
     drive_of, units_for, Destination, DocumentAction, DriveRestore, Outcome, PlannedFile,
     DEFAULT_UNITS_PER_MINUTE, ISSUES_LISTED,
@@ -420,25 +421,30 @@ fn version_options(body: &ActionBody) -> Result<(), ApiError> {
     last_version_action(body).map(|_| ())
 }
 
-/// Restores use the organization's stored SharePoint account. Credentials in the body would
-/// have to be verified with Microsoft first, which this build does not do yet: refuse them
-/// rather than ignore them.
-fn stored_account_only<A: DriveArea>(body: &ActionBody) -> Result<(), ApiError> {
-    let given = body
-        .user_name
-        .as_deref()
-        .is_some_and(|s| !s.trim().is_empty())
-        || body.user_password.as_ref().is_some_and(|v| !v.is_null())
-        || body.user_code.is_some()
+/// The account a restore body names (`userName`/`userPassword`), signed in before anything
+/// is written (see `openvbo_core::restore::credentials`); `None`: the organization's stored
+/// SharePoint account. A device code or an application is not signed in with yet: 501.
+fn credentials<A: DriveArea>(body: &ActionBody) -> Result<Option<RestoreCredentials>, ApiError> {
+    if body.user_code.is_some()
         || body.application_id.is_some()
-        || body.application_certificate.is_some();
-    if given {
+        || body.application_certificate.is_some()
+    {
         return Err(ApiError::NotImplemented(format!(
-            "restoring {} data with credentials in the request body is not implemented yet; leave out userName, userPassword, userCode and the application fields to restore with the organization's stored account",
+            "restoring {} data with a device code or an application (userCode, applicationId, applicationCertificate) is not implemented yet; send userName and userPassword, or neither to restore with the organization's stored account",
             A::NOUN
         )));
     }
-    Ok(())
+    let password = match &body.user_password {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(("userPassword", p.as_str())),
+        // Never echo the value: it may be a password.
+        Some(_) => return Err(ApiError::bad_request("userPassword must be a string")),
+    };
+    Ok(RestoreCredentials::from_fields(CredentialFields {
+        user_name: body.user_name.as_deref().map(|u| ("userName", u)),
+        password,
+        other: None,
+    })?)
 }
 
 // ---- scopes -------------------------------------------------------------------------------
@@ -777,11 +783,16 @@ async fn run_restore<A: DriveArea>(
     target_name: &str,
     action: DocumentAction,
     scope: Scope,
+    credentials: Option<&RestoreCredentials>,
 ) -> Result<Json<Value>, ApiError> {
-    let graph = state
-        .discovery
-        .graph_session(session.organization_id, Service::SharePoint)
-        .await?;
+    let graph = restore_session(
+        &state.organizations,
+        &state.discovery,
+        session.organization_id,
+        Service::SharePoint,
+        credentials,
+    )
+    .await?;
     let units = units_for(session.organization_id, units_per_minute());
     let restore = DriveRestore {
         session: &graph,
@@ -893,7 +904,7 @@ async fn restore<A: DriveArea>(
             DocumentAction::Overwrite
         }
     };
-    stored_account_only::<A>(&body)?;
+    let credentials = credentials::<A>(&body)?;
     let (session, chosen, snapshot) = open::<A>(
         &state,
         param(&params, "session_id")?,
@@ -927,6 +938,7 @@ async fn restore<A: DriveArea>(
         &target_name,
         action,
         scope,
+        credentials.as_ref(),
     )
     .await
 }
