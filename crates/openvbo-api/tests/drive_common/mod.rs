@@ -94,6 +94,16 @@ impl Graph {
             .collect()
     }
 
+    /// The drive item at `path` as Graph gives it (eTag, file hashes…).
+    pub async fn item(&self, drive: &str, path: &str) -> Value {
+        self.get_json(&format!(
+            "{}/v1.0/drives/{drive}/root:/{}",
+            self.base,
+            encode_path(path)
+        ))
+        .await
+    }
+
     /// A file's bytes, or None if there is no file at `path`.
     pub async fn read(&self, drive: &str, path: &str) -> Option<Vec<u8>> {
         let r = self
