@@ -771,3 +771,96 @@ async fn sessions_show_each_point_in_time_and_stop_once() {
         &["no restore session"],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_restore_puts_whole_mailboxes_back() {
+    let (_dirs, sim, server, token, org_id) = backed_up().await;
+    let graph = Graph::new(&sim).await;
+    let inbox = graph.folder_id(NANCY, "/Inbox").await.unwrap();
+    let before = graph.messages(NANCY, &inbox).await;
+    let lost = before
+        .iter()
+        .find(|m| m["subject"] == "Quarterly report 1")
+        .unwrap()
+        .clone();
+    let response = graph
+        .send(
+            Method::DELETE,
+            &format!("users/{NANCY}/messages/{}", lost["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (_, session) = server
+        .call(
+            Method::POST,
+            &format!("/v6/Organizations/{org_id}/explore"),
+            &token,
+            Some(json!({"type": "Vex"})),
+        )
+        .await;
+    let bulk = format!(
+        "/v6/RestoreSessions/{}/organization/mailboxes/restore",
+        session["id"].as_str().unwrap()
+    );
+    // An unknown mailbox: nothing is written unless the body says to skip it.
+    let body = json!({"mailboxes": [{"id": NANCY}, {"id": "nobody"}]});
+    let (status, answer) = server.call(Method::POST, &bulk, &token, Some(body)).await;
+    assert_error(status, &answer, StatusCode::NOT_FOUND, &["nobody"]);
+    assert_eq!(graph.messages(NANCY, &inbox).await.len(), before.len() - 1);
+    let (status, answer) = server
+        .call(Method::POST, &bulk, &token, Some(json!({"mailboxes": []})))
+        .await;
+    assert_error(status, &answer, StatusCode::BAD_REQUEST, &["mailboxes"]);
+
+    let body = json!({"mailboxes": [{"id": NANCY, "name": "Nancy Davolio"}, {"id": "nobody"}],
+                      "skipUnresolved": true});
+    let (status, answer) = server
+        .call(Method::POST, &bulk, &token, Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "Warning", "{answer}");
+    let details = answer["details"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "{answer}");
+    let skipped = details
+        .iter()
+        .find(|d| d["mailbox"]["id"] == "nobody")
+        .unwrap();
+    assert_eq!(skipped["status"], "Warning", "{answer}");
+    let nancy = details
+        .iter()
+        .find(|d| d["mailbox"]["id"] == NANCY)
+        .unwrap();
+    assert_eq!(nancy["status"], "Success", "{answer}");
+    assert_eq!(nancy["mailbox"]["name"], "Nancy Davolio", "{answer}");
+    // The deleted message created; the two still there skipped.
+    assert_eq!(
+        (
+            &nancy["details"]["createdItemsCount"],
+            &nancy["details"]["skippedItemsCount"],
+            &nancy["details"]["failedItemsCount"]
+        ),
+        (&json!(1), &json!(2), &json!(0)),
+        "{answer}"
+    );
+    let after = graph.messages(NANCY, &inbox).await;
+    assert_eq!(after.len(), before.len(), "{after:?}");
+    let back = after
+        .iter()
+        .find(|m| m["subject"] == "Quarterly report 1")
+        .unwrap();
+    assert_eq!(back["isDraft"], false);
+    assert_eq!(back["isRead"], lost["isRead"]);
+    assert_eq!(back["receivedDateTime"], lost["receivedDateTime"]);
+    // Again: nothing new.
+    let (status, answer) = server.call(Method::POST, &bulk, &token, Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let nancy = &answer["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["mailbox"]["id"] == NANCY)
+        .unwrap()["details"];
+    assert_eq!(nancy["createdItemsCount"], 0, "{answer}");
+    assert_eq!(nancy["skippedItemsCount"], 3, "{answer}");
+    assert_eq!(graph.messages(NANCY, &inbox).await.len(), before.len());
+}

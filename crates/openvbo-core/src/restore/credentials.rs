@@ -22,6 +22,9 @@ use crate::microsoft365::{Credential, FailureKind, SignIn, SignInRefusal};
 use crate::organization::{OrganizationService, Service};
 use crate::{CoreError, OrganizationId, Upn, ValidationError};
 
+/// The signed-in session a restore writes through.
+pub type RestoreGraph = Arc<GraphSession>;
+
 /// An account a restore request names, with its password.
 pub struct RestoreCredentials {
     pub account: Upn,
@@ -93,7 +96,7 @@ pub async fn restore_session(
     organization: OrganizationId,
     service: Service,
     credentials: Option<&RestoreCredentials>,
-) -> Result<Arc<GraphSession>, CoreError> {
+) -> Result<RestoreGraph, CoreError> {
     let Some(credentials) = credentials else {
         return discovery.graph_session(organization, service).await;
     };

@@ -19,7 +19,9 @@ use futures::StreamExt;
 use openvbo_core::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId};
 use openvbo_core::organization::Service;
 use openvbo_core::restore::content::{read_all, RestoreContent};
-use openvbo_core::restore::credentials::{restore_session, CredentialFields, RestoreCredentials};
+use openvbo_core::restore::credentials::{
+    restore_session, CredentialFields, RestoreCredentials, RestoreGraph,
+};
 use openvbo_core::restore::mail::{
     MailRestoreOptions, MailRestorer, MailTarget, Outcome, RestoreStats, MAX_MESSAGE_BYTES,
 };
@@ -542,7 +544,6 @@ async fn run_restore(
     what: &str,
     folder_stats: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let started = state.restore.sessions.now();
     let graph = restore_session(
         &state.organizations,
         &state.discovery,
@@ -551,6 +552,22 @@ async fn run_restore(
         plan.credentials.as_ref(),
     )
     .await?;
+    let stats = restore_with(state, scope, &graph, plan, folders, messages, what).await?;
+    Ok(Json(statistics(&stats, folder_stats)))
+}
+
+/// Restores `folders` and `messages` of `scope` as `plan` says, through `graph`, and records
+/// what happened (each failed message, then the whole) in the session's events.
+async fn restore_with(
+    state: &AppState,
+    scope: &Scope,
+    graph: &RestoreGraph,
+    plan: Plan,
+    folders: &[CatalogItem],
+    messages: &[CatalogItem],
+    what: &str,
+) -> Result<RestoreStats, CoreError> {
+    let started = state.restore.sessions.now();
     let restored_by = plan
         .credentials
         .as_ref()
@@ -561,14 +578,8 @@ async fn run_restore(
         None if plan.target.original => scope.chosen.resource.address.clone(),
         None => plan.target.mailbox.clone(),
     };
-    let mut restorer = MailRestorer::new(
-        &graph,
-        &content,
-        scope.repository,
-        plan.target,
-        plan.options,
-    )
-    .await?;
+    let mut restorer =
+        MailRestorer::new(graph, &content, scope.repository, plan.target, plan.options).await?;
     for folder in folders {
         restorer.restore_folder(folder).await;
     }
@@ -590,13 +601,11 @@ async fn run_restore(
         }
     }
     let stats = restorer.stats;
-    let done = stats.created + stats.merged + stats.skipped;
-    let status = match (stats.failed + stats.failed_folders, done) {
-        (0, _) => EventStatus::Success,
-        (_, 0) => EventStatus::Failed,
-        _ => EventStatus::Warning,
-    };
-    let mut event = NewEvent::new(EventType::Restore, status, format!("Restore {what}"));
+    let mut event = NewEvent::new(
+        EventType::Restore,
+        outcome_status(&stats),
+        format!("Restore {what}"),
+    );
     event.message = format!(
         "Restore of {what} to {target_name}{}: {} created, {} merged, {} skipped, {} failed",
         restored_by.unwrap_or_default(),
@@ -610,7 +619,165 @@ async fn run_restore(
     event.target = Some(target_name);
     event.started = Some(started);
     record(state, scope, event);
-    Ok(Json(statistics(&stats, folder_stats)))
+    Ok(stats)
+}
+
+/// Success when nothing failed, Failed when nothing else happened, else Warning.
+fn outcome_status(stats: &RestoreStats) -> EventStatus {
+    let done = stats.created + stats.merged + stats.skipped;
+    match (stats.failed + stats.failed_folders, done) {
+        (0, _) => EventStatus::Success,
+        (_, 0) => EventStatus::Failed,
+        _ => EventStatus::Warning,
+    }
+}
+
+/// `mailboxes: [{id}]` of a bulk body (an address is taken too: clients send whole
+/// `RESTExchangeMailbox` objects or just part of one).
+fn mailbox_refs(body: &Value) -> Result<Vec<String>, ApiError> {
+    let list = field(body, "mailboxes")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("mailboxes must list at least one mailbox (each with its id)")
+        })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            ["id", "email"]
+                .into_iter()
+                .find_map(|k| field(m, k).and_then(Value::as_str))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::bad_request(format!("mailboxes[{i}].id is required")))
+        })
+        .collect()
+}
+
+/// What an error says, for a detail of a bulk answer.
+fn message_of(e: ApiError) -> String {
+    match e {
+        ApiError::Core(e) => e.to_string(),
+        ApiError::BadRequest(_, m)
+        | ApiError::NotFound(m)
+        | ApiError::MethodNotAllowed(m)
+        | ApiError::NotImplemented(m) => m,
+    }
+}
+
+fn status_wire(status: EventStatus) -> &'static str {
+    match status {
+        EventStatus::Success => "Success",
+        EventStatus::Warning => "Warning",
+        _ => "Failed",
+    }
+}
+
+/// `ExchangeMailbox_RestoreMailboxesAction`: whole mailboxes of the session, each into
+/// itself, with one sign-in. Every mailbox is resolved before anything is written (an unknown
+/// one is a 404, or with `skipUnresolved` a skipped detail, Warning); a mailbox that fails is
+/// reported in its detail and the others go on. Answers `RESTBulkRestoreStatistics`.
+pub async fn restore_mailboxes(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path(session): Path<String>,
+    req: Request,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_value(req, &state).await?;
+    let refs = mailbox_refs(&body)?;
+    let skip_unresolved = flag(&body, "skipUnresolved", false)?;
+    let credentials = credentials(&body)?;
+    let options = MailRestoreOptions {
+        changed_items: flag(&body, "changedItems", true)?,
+        deleted_items: flag(&body, "deletedItems", true)?,
+        mark_unread: flag(&body, "markRestoredAsUnread", false)?,
+    };
+    let live = exchange_session(&state, &session)?;
+    let mut resolved = Vec::with_capacity(refs.len());
+    let mut unresolved = Vec::new();
+    for r in &refs {
+        match browse::resource(&live, r) {
+            Ok(chosen) => resolved.push(chosen.resource.resource_id.clone()),
+            Err(e) if skip_unresolved => unresolved.push((r.clone(), e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let graph = restore_session(
+        &state.organizations,
+        &state.discovery,
+        live.organization_id,
+        Service::Exchange,
+        credentials.as_ref(),
+    )
+    .await?;
+    let mut details = Vec::with_capacity(refs.len());
+    let mut worst = EventStatus::Success;
+    let mut lower = |status: EventStatus| {
+        worst = match (worst, status) {
+            (EventStatus::Failed, _) | (_, EventStatus::Failed) => EventStatus::Failed,
+            (EventStatus::Warning, _) | (_, EventStatus::Warning) => EventStatus::Warning,
+            _ => EventStatus::Success,
+        };
+    };
+    // Skipped as asked, so a warning rather than a failure.
+    for (r, why) in unresolved {
+        lower(EventStatus::Warning);
+        details.push(json!({"mailbox": {"id": r}, "status": "Warning", "error": why}));
+    }
+    for mailbox in resolved {
+        let attempt = async {
+            let scope = scope(&state, &session, &mailbox).await?;
+            let (folders, messages) = subtree(&state, &scope.chosen, None).await?;
+            let plan = Plan {
+                target: MailTarget {
+                    mailbox: scope.chosen.resource.resource_id.clone(),
+                    folder: None,
+                    original: true,
+                },
+                options,
+                credentials: None,
+            };
+            let what = format!("mailbox {}", scope.chosen.resource.display_name);
+            let stats = restore_with(&state, &scope, &graph, plan, &folders, &messages, &what)
+                .await
+                .map_err(ApiError::from)?;
+            Ok::<_, ApiError>((scope, stats))
+        };
+        match attempt.await {
+            Ok((scope, stats)) => {
+                let status = outcome_status(&stats);
+                lower(status);
+                let r = &scope.chosen.resource;
+                let mut detail = json!({
+                    "mailbox": {"id": r.resource_id, "name": r.display_name, "email": r.address,
+                                "isArchive": false, "isPublic": false},
+                    "status": status_wire(status),
+                    "details": {
+                        "createdItemsCount": stats.created,
+                        "mergedItemsCount": stats.merged,
+                        "failedItemsCount": stats.failed,
+                        "skippedItemsCount": stats.skipped,
+                        "warnings": stats.warnings,
+                    },
+                });
+                if let (EventStatus::Failed, Some(first)) = (status, stats.exceptions.first()) {
+                    detail["error"] = json!(first);
+                }
+                details.push(detail);
+            }
+            Err(e) => {
+                lower(EventStatus::Failed);
+                details.push(json!({"mailbox": {"id": mailbox}, "status": "Failed",
+                                    "error": message_of(e)}));
+            }
+        }
+    }
+    let mut out = json!({"status": status_wire(worst), "details": details});
+    if worst == EventStatus::Failed {
+        out["error"] = json!("some mailboxes could not be restored; see details");
+    }
+    Ok(Json(out))
 }
 
 async fn restore_items_common(

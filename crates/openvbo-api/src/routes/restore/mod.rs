@@ -10,7 +10,7 @@
 //! - `sharepoint.rs`: sites and document libraries of a `Vesp` session, and `restoreTo`;
 //! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
 //!
-//! Operations of the area not implemented yet (PST export, sends, searches, bulk mailbox
+//! Operations of the area not implemented yet (PST export, sends, searches, bulk OneDrive
 //! restore, SharePoint lists and items, versions, Teams) fall through to the router's
 //! fallback, which answers 501 naming the operation.
 
@@ -131,6 +131,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{MAILBOX}/restoreto"),
             post(exchange_actions::restore_mailbox_to),
+        )
+        .route(
+            &format!("{SESSION}/organization/mailboxes/restore"),
+            post(exchange_actions::restore_mailboxes),
         )
         .merge(onedrive::routes())
         .merge(sharepoint::routes())
