@@ -147,7 +147,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Limits {
-    pub fn new(settings: LimitSettings) -> Self {
+    pub(crate) fn new(settings: LimitSettings) -> Self {
         Limits {
             settings,
             background_total: Arc::new(Semaphore::new(settings.background_total.max(1))),
@@ -195,7 +195,7 @@ impl Limits {
     }
 
     /// Waits for every limit of `lane` and returns the slots to hold.
-    pub async fn acquire(&self, lane: &Lane) -> Permit {
+    pub(crate) async fn acquire(&self, lane: &Lane) -> Permit {
         let tenant = self.tenant(&lane.tenant);
         let mailbox = lane.mailbox.as_deref().map(|m| self.mailbox(&tenant, m));
         loop {
@@ -262,7 +262,7 @@ impl Limits {
 
     /// Microsoft asked `lane` to wait: pause its mailbox, or without one
     /// its tenant, until then.
-    pub fn pause(&self, lane: &Lane, wait: Duration) {
+    pub(crate) fn pause(&self, lane: &Lane, wait: Duration) {
         let until = Instant::now() + wait;
         let tenant = self.tenant(&lane.tenant);
         let target = match lane.mailbox.as_deref() {

@@ -102,7 +102,7 @@ impl WrittenItem {
             (None, file) => DriveItemKind::File {
                 quick_xor_hash: file
                     .as_ref()
-                    .and_then(|f| f["hashes"]["quickXorHash"].as_str())
+                    .and_then(|f| f.get("hashes")?.get("quickXorHash")?.as_str())
                     .map(str::to_owned),
                 mime_type: file
                     .as_ref()
@@ -128,8 +128,8 @@ impl WrittenItem {
 /// Reads until `buf` is full or the source ends; the number of bytes read.
 async fn fill(source: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> Result<usize, M365Error> {
     let mut filled = 0;
-    while filled < buf.len() {
-        let n = source.read(&mut buf[filled..]).await.map_err(|e| {
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        let n = source.read(rest).await.map_err(|e| {
             M365Error::new(
                 ErrorKind::Protocol,
                 format!("reading the file to upload failed: {e}"),
@@ -165,7 +165,7 @@ pub async fn quick_xor_hash(
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        hasher.update(buf.get(..n).unwrap_or_default());
         total += n as u64;
     }
     Ok((

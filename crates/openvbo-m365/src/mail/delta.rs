@@ -173,7 +173,11 @@ impl GraphSession {
 
 fn change(value: serde_json::Value) -> Result<MessageChange, M365Error> {
     if value.get("@removed").is_some() {
-        let id = value["id"].as_str().unwrap_or_default().to_owned();
+        let id = value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
         return Ok(MessageChange::Removed { id });
     }
     serde_json::from_value(value)

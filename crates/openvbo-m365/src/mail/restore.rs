@@ -16,9 +16,9 @@ use crate::mail::http::Payload;
 
 /// From this size on an attachment goes through an upload session
 /// (protocol doc §8.3).
-pub const MAX_SIMPLE_ATTACHMENT: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_SIMPLE_ATTACHMENT: usize = 3 * 1024 * 1024;
 /// Outlook's largest attachment.
-pub const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
+pub(crate) const MAX_ATTACHMENT: usize = 150 * 1024 * 1024;
 /// Upload-session chunks: under 4 MB, as Microsoft advises (Corso: 4 MiB).
 const CHUNK: usize = 4 * 1024 * 1024 - 64 * 1024;
 
@@ -259,7 +259,8 @@ impl GraphSession {
         let mut start = 0;
         while start < total {
             let end = (start + CHUNK).min(total);
-            let chunk = bytes::Bytes::copy_from_slice(&attachment.bytes[start..end]);
+            let chunk =
+                bytes::Bytes::copy_from_slice(attachment.bytes.get(start..end).unwrap_or_default());
             let held = self
                 .client()
                 .send_in(&lane, &host, || {
