@@ -173,7 +173,8 @@ pub(crate) fn model<'a>(message: &'a Message<'a>, options: MsgOptions) -> Messag
     let header_end = (root.raw_body_offset() as usize).min(raw.len());
     let header_start = (root.raw_header_offset() as usize).min(header_end);
     if header_end > header_start {
-        let headers = String::from_utf8_lossy(&raw[header_start..header_end]);
+        let headers =
+            String::from_utf8_lossy(raw.get(header_start..header_end).unwrap_or_default());
         props.push(Property::new(
             PID_TAG_TRANSPORT_MESSAGE_HEADERS,
             Value::Text(headers),

@@ -47,17 +47,17 @@ pub(crate) struct Property<'a> {
 }
 
 impl<'a> Property<'a> {
-    pub fn new(id: u16, value: Value<'a>) -> Self {
+    pub(crate) fn new(id: u16, value: Value<'a>) -> Self {
         Self { id, value }
     }
 
     /// The 32-bit tag: id in the high word, type in the low word.
-    pub fn tag(&self) -> u32 {
+    pub(crate) fn tag(&self) -> u32 {
         (u32::from(self.id) << 16) | u32::from(self.value.property_type())
     }
 
     /// The name of the stream holding a variable-length value, `None` for fixed-size values.
-    pub fn stream_name(&self) -> Option<String> {
+    pub(crate) fn stream_name(&self) -> Option<String> {
         match self.value {
             Value::Text(_) | Value::Binary(_) => Some(format!("__substg1.0_{:08X}", self.tag())),
             _ => None,
