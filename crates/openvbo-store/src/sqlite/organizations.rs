@@ -176,12 +176,12 @@ async fn list(conn: &mut SqliteConnection) -> Result<Vec<Organization>, StoreErr
     for row in &account_rows {
         let (org_id, service, account) = account_from_row(row)?;
         // Only possible if foreign keys were off when the row was written.
-        let Some(&i) = position.get(&org_id) else {
+        let Some(org) = position.get(&org_id).and_then(|&i| orgs.get_mut(i)) else {
             return Err(corrupt(format!(
                 "organization_accounts has a row for organization {org_id}, which does not exist"
             )));
         };
-        *orgs[i].account_mut(service) = Some(account);
+        *org.account_mut(service) = Some(account);
     }
     Ok(orgs)
 }
