@@ -2,7 +2,7 @@
 
 use crate::cli::ResetPasswordArgs;
 
-pub async fn reset_password(args: ResetPasswordArgs) -> anyhow::Result<()> {
+pub(crate) async fn reset_password(args: ResetPasswordArgs) -> anyhow::Result<()> {
     let (config, log) = crate::settings::resolve(&args.serve)?;
     crate::settings::init_logging(&log);
     let user = args.user.unwrap_or_else(|| config.admin_user.clone());

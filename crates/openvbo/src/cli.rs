@@ -10,13 +10,13 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Open-source Microsoft 365 backup server speaking the Veeam Backup for Microsoft 365 REST API v6"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the HTTPS REST API server.
     Serve(ServeArgs),
     /// Run the Microsoft 365 tenant simulator (plain HTTP; tests and demos).
@@ -37,7 +37,7 @@ pub enum Command {
 /// Every option: flag > environment > config file > default; the settings
 /// themselves are one table in `settings.rs`.
 #[derive(Args, Debug, Default, Clone)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "OPENVBO_CONFIG")]
     pub config: Option<PathBuf>,
@@ -50,14 +50,14 @@ pub struct ServeArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Set a new administrator password (generated unless OPENVBO_ADMIN_PASSWORD
     /// is set) and sign the administrator out everywhere.
     ResetPassword(ResetPasswordArgs),
 }
 
 #[derive(Args, Debug)]
-pub struct ResetPasswordArgs {
+pub(crate) struct ResetPasswordArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
     /// The administrator [default: admin, or OPENVBO_ADMIN_USER].
@@ -65,7 +65,7 @@ pub struct ResetPasswordArgs {
     pub user: Option<String>,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::settings::serve(args).await,
         #[cfg(feature = "simulator")]

@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub fn print_generated_password(headline: &str, password: &SecretString) {
+pub(crate) fn print_generated_password(headline: &str, password: &SecretString) {
     println!(
         "\n{headline} with the generated password:\n\n    {}\n\nIt is shown only this once. Lost it? Run `openvbo admin reset-password`.\n",
         password.expose_secret()

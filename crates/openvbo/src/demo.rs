@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 #[derive(Args, Debug)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Address of the API server.
     #[arg(long, default_value = "127.0.0.1:4443")]
     pub listen: SocketAddr,
@@ -32,7 +32,7 @@ const JOB_NAME: &str = "Demo backup";
 /// How long the demo waits for the first backup before printing anyway.
 const FIRST_RUN_WAIT: Duration = Duration::from_secs(120);
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     crate::settings::init_logging(&std::env::var("OPENVBO_LOG").unwrap_or_else(|_| "warn".into()));
 
     let sim = Simulator::new(vec![m365_sim::demo_tenant()], SimOptions::default())?;
@@ -188,7 +188,7 @@ impl Client {
             .context("the demo server refused its own administrator")?
             .json()
             .await?;
-        let token = token["access_token"]
+        let token = field(&token, "access_token")
             .as_str()
             .context("the token answer has no access_token")?
             .to_owned();
@@ -236,7 +236,7 @@ impl Client {
     ) -> anyhow::Result<Value> {
         let (status, value) = self.call(method.clone(), path, body).await?;
         if status != expected {
-            let message = value["message"].as_str().unwrap_or("(no message)");
+            let message = field(&value, "message").as_str().unwrap_or("(no message)");
             bail!("{method} {path} answered {status}: {message}");
         }
         Ok(value)
@@ -284,7 +284,7 @@ async fn set_up(client: &Client, data_dir: &Path) -> anyhow::Result<Setup> {
         }
         other => bail!(
             "adding the demo organization answered {other}: {}",
-            added["message"].as_str().unwrap_or("(no message)")
+            field(&added, "message").as_str().unwrap_or("(no message)")
         ),
     };
     let org = id_of(&organization)?;
@@ -359,10 +359,13 @@ async fn set_up(client: &Client, data_dir: &Path) -> anyhow::Result<Setup> {
 
     let outcome = wait_for_run(client, &job).await?;
     Ok(Setup {
-        organization_name: organization["name"].as_str().unwrap_or("?").to_owned(),
+        organization_name: field(&organization, "name")
+            .as_str()
+            .unwrap_or("?")
+            .to_owned(),
         organization_added,
         repository_path: PathBuf::from(
-            repository["path"]
+            field(&repository, "path")
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| repository_path.to_string_lossy().into_owned()),
@@ -379,7 +382,7 @@ async fn wait_for_run(client: &Client, job: &str) -> anyhow::Result<String> {
         let page = client
             .get(&format!("/v6/Jobs/{job}/JobSessions?limit=1"))
             .await?;
-        if let Some(s) = page["results"].as_array().and_then(|r| r.first()) {
+        if let Some(s) = field(&page, "results").as_array().and_then(|r| r.first()) {
             let status = s["status"].as_str().unwrap_or("?");
             if status != "Running" && status != "Queued" {
                 let st = &s["statistics"];
@@ -396,4 +399,9 @@ async fn wait_for_run(client: &Client, job: &str) -> anyhow::Result<String> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// `value[key]` without the index operator: `Null` when absent.
+fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&Value::Null)
 }

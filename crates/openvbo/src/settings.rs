@@ -21,7 +21,7 @@ use crate::cli::ServeArgs;
 
 /// What the layers resolve into: the server's configuration and the log filter
 /// (which only the binary uses).
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub server: ServerConfig,
     pub log: String,
 }
@@ -52,7 +52,7 @@ macro_rules! settings {
         /// unnoticed.
         #[derive(clap::Args, Deserialize, Debug, Default, Clone)]
         #[serde(deny_unknown_fields)]
-        pub struct Settings {
+        pub(crate) struct Settings {
             $(
                 $(#[$meta])*
                 #[arg(long, env = $env)]
@@ -62,7 +62,7 @@ macro_rules! settings {
 
         impl Settings {
             /// `self` layered over `lower`: what `self` gives wins.
-            pub fn over(self, lower: Settings) -> Settings {
+            pub(crate) fn over(self, lower: Settings) -> Settings {
                 Settings { $($name: self.$name.or(lower.$name),)* }
             }
 
@@ -80,7 +80,7 @@ macro_rules! settings {
         }
 
         /// `(file key, environment variable, default as shown)` of every setting.
-        pub fn table() -> Vec<(&'static str, &'static str, Option<String>)> {
+        pub(crate) fn table() -> Vec<(&'static str, &'static str, Option<String>)> {
             let defaults = Resolved::default();
             vec![$(
                 (stringify!($name), $env, { let $d = &defaults; $default }),
@@ -180,14 +180,14 @@ settings! {
     apply |c, v, _key| c.log = v;
 }
 
-pub fn read_file(path: &Path) -> anyhow::Result<Settings> {
+pub(crate) fn read_file(path: &Path) -> anyhow::Result<Settings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("the config file {} is invalid", path.display()))
 }
 
 /// Resolves every layer into the server's configuration and the log filter.
-pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
+pub(crate) fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
     let file = match &args.config {
         Some(path) => read_file(path)?,
         None => Settings::default(),
@@ -217,7 +217,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<(ServerConfig, String)> {
 
 /// Appends `[default: …]` to the help of every setting, from the table (so
 /// the help cannot disagree with the defaults the server uses).
-pub fn document_defaults(command: clap::Command) -> clap::Command {
+pub(crate) fn document_defaults(command: clap::Command) -> clap::Command {
     let table = table();
     command
         .mut_args(|arg| {
@@ -292,7 +292,7 @@ fn parse_override(name: &str, text: String) -> anyhow::Result<Option<Url>> {
     Ok(Some(url))
 }
 
-pub fn init_logging(filter: &str) {
+pub(crate) fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -303,7 +303,7 @@ pub fn init_logging(filter: &str) {
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -325,7 +325,7 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (config, log) = resolve(&args)?;
     init_logging(&log);
     let listener = tokio::net::TcpListener::bind(config.listen)

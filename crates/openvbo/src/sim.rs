@@ -9,7 +9,7 @@ use clap::Args;
 use m365_sim::{Fault, SimOptions, Simulator, SyntheticSpec, Tenant};
 
 #[derive(Args, Debug)]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8765")]
     pub listen: SocketAddr,
@@ -61,7 +61,7 @@ pub struct SimArgs {
 }
 
 impl SimArgs {
-    pub fn tenants(&self) -> anyhow::Result<Vec<Tenant>> {
+    pub(crate) fn tenants(&self) -> anyhow::Result<Vec<Tenant>> {
         let mut tenants: Vec<Tenant> = self
             .tenants
             .iter()
@@ -92,7 +92,7 @@ impl SimArgs {
         Ok(tenants)
     }
 
-    pub fn options(&self) -> SimOptions {
+    pub(crate) fn options(&self) -> SimOptions {
         let fault = match (self.throttle_every, self.unavailable_every) {
             (Some(every), _) if every > 0 => Some(Fault::Throttle {
                 every,
@@ -122,7 +122,7 @@ impl SimArgs {
     }
 }
 
-pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: SimArgs) -> anyhow::Result<()> {
     crate::settings::init_logging(&std::env::var("OPENVBO_LOG").unwrap_or_else(|_| "info".into()));
     let tenants = args.tenants()?;
     let mut names: Vec<String> = tenants
