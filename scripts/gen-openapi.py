@@ -84,17 +84,6 @@ IMPLEMENTED = [
 # response rather than an exact list of statuses: jobs, sessions, restore points,
 # the repositories' data listings, licensed users and restore sessions.
 NOT_YET_FUZZED = [
-    ("/v6/BackupRepositories/{repositoryId}/backedupOrganizations", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/MailboxData", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/OneDriveData", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/OneDriveData/{oneDriveId}", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/OrganizationData", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/OrganizationData/{organizationId}", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/SiteData", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/SiteData/{siteId}", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/UserData", "get"),
-    ("/v6/BackupRepositories/{repositoryId}/UserData/{userId}", "get"),
     ("/v6/Jobs", "get"),
     ("/v6/Jobs/{jobId}", "delete"),
     ("/v6/Jobs/{jobId}", "get"),
@@ -115,27 +104,17 @@ NOT_YET_FUZZED = [
     ("/v6/Jobs/{jobId}/SelectedItems/{itemId}", "put"),
     ("/v6/Jobs/{jobId}/start", "post"),
     ("/v6/Jobs/{jobId}/stop", "post"),
-    ("/v6/JobSessions", "get"),
-    ("/v6/JobSessions/{jobSessionsId}", "get"),
-    ("/v6/JobSessions/{sessionId}/LogItems", "get"),
-    ("/v6/JobSessions/{sessionId}/LogItems/{logItemId}", "get"),
-    ("/v6/LicensedUsers", "get"),
+    ("/v6/LicensedUsers/{licensedUserId}", "delete"),
     ("/v6/Organizations/{organizationId}/explore", "post"),
     ("/v6/Organizations/{organizationId}/Jobs", "get"),
     ("/v6/Organizations/{organizationId}/Jobs", "post"),
-    ("/v6/Organizations/{organizationId}/usedRepositories", "get"),
-    ("/v6/RestorePoints", "get"),
-    ("/v6/RestorePoints/{restorePointId}", "get"),
-    ("/v6/RestorePoints/{restorePointId}/mailboxes", "get"),
-    ("/v6/RestorePoints/{restorePointId}/onedrives", "get"),
-    ("/v6/RestorePoints/{restorePointId}/webs", "get"),
-    ("/v6/RestorePoints/{restorePointId}/teams", "get"),
     ("/v6/RestoreSessions", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/Events", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/Events/{eventId}", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/restore", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}", "get"),
@@ -199,6 +178,34 @@ NOT_YET_FUZZED = [
     (SP + "/{siteId}/Libraries/{libraryId}/save", "post"),
 ]
 IMPLEMENTED += NOT_YET_FUZZED
+# Served and fuzzed since the backup issue: the repositories' data listings, restore points,
+# job sessions and their logs, licensed users (errors as the repository and result rules below).
+FUZZED_RESULTS = [
+    ("/v6/BackupRepositories/{repositoryId}/backedupOrganizations", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/MailboxData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OneDriveData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OneDriveData/{oneDriveId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OrganizationData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/OrganizationData/{organizationId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/SiteData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/SiteData/{siteId}", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/UserData", "get"),
+    ("/v6/BackupRepositories/{repositoryId}/UserData/{userId}", "get"),
+    ("/v6/JobSessions", "get"),
+    ("/v6/JobSessions/{jobSessionsId}", "get"),
+    ("/v6/JobSessions/{sessionId}/LogItems", "get"),
+    ("/v6/JobSessions/{sessionId}/LogItems/{logItemId}", "get"),
+    ("/v6/LicensedUsers", "get"),
+    ("/v6/Organizations/{organizationId}/usedRepositories", "get"),
+    ("/v6/RestorePoints", "get"),
+    ("/v6/RestorePoints/{restorePointId}", "get"),
+    ("/v6/RestorePoints/{restorePointId}/mailboxes", "get"),
+    ("/v6/RestorePoints/{restorePointId}/onedrives", "get"),
+    ("/v6/RestorePoints/{restorePointId}/webs", "get"),
+    ("/v6/RestorePoints/{restorePointId}/teams", "get"),
+]
+IMPLEMENTED += FUZZED_RESULTS
 FUZZ_EXCLUDED_TAG = "openvbo-not-fuzzed"
 
 
@@ -309,6 +316,18 @@ for path, method in IMPLEMENTED:
         errors["409"] = E409S
     if (path, method) == ("/v6/BackupRepositories", "post"):
         errors["507"] = E507S
+    ERRORS[(path, method)] = errors
+
+# Backup results: restore points, job sessions and their log, licensed users. 400 for a
+# malformed id or filter, 404 for an id that names nothing.
+E404R = error("The restore point, job session, log item or licensed user does not exist; the message names it.")
+RESULT_PATHS = ("/v6/RestorePoints", "/v6/JobSessions", "/v6/LicensedUsers")
+for path, method in IMPLEMENTED:
+    if (path, method) in NOT_YET_FUZZED or not path.startswith(RESULT_PATHS):
+        continue
+    errors = {**AUTHENTICATED, "400": E400}
+    if "{" in path:
+        errors["404"] = E404R
     ERRORS[(path, method)] = errors
 
 # Our own component: the token endpoint's error body. It extends

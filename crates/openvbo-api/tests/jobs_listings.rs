@@ -363,8 +363,54 @@ async fn a_backup_shows_in_the_listings_the_organization_and_the_licence() {
     let by_name = get_ok(&server, &token, "/v6/LicensedUsers?name=nancy*").await;
     assert_eq!(by_name["totalCount"], 1);
 
+    // Revoking Andrew's licence (204) frees it: he leaves the licensed
+    // users and the count, his backups stay. Revoking it again is a 404.
+    let andrew = results(&licensed)[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(andrew, ANDREW);
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::DELETE,
+        &format!("/v6/LicensedUsers/{andrew}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let licensed = get_ok(&server, &token, "/v6/LicensedUsers").await;
+    assert_eq!(licensed["totalCount"], 1, "{licensed}");
+    assert_eq!(results(&licensed)[0]["id"], NANCY);
+    let licence = get_ok(
+        &server,
+        &token,
+        &format!("/v6/Organizations/{org}/LicensingInformation"),
+    )
+    .await;
+    assert_eq!(licence["licensedUsers"], 1, "{licence}");
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::DELETE,
+        &format!("/v6/LicensedUsers/{andrew}"),
+        None,
+    )
+    .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, &["no licensed user"]);
+    let andrew_data = get_ok(
+        &server,
+        &token,
+        &format!("/v6/BackupRepositories/{repo}/UserData"),
+    )
+    .await;
+    assert_eq!(
+        andrew_data["totalCount"], 2,
+        "the backups stay: {andrew_data}"
+    );
+
     // A second run moves lastBackuptime and keeps firstBackuptime.
     run(&server, &token, &job, 2).await;
+    // The next backup that protects Andrew licenses him again.
+    let licensed = get_ok(&server, &token, "/v6/LicensedUsers").await;
+    assert_eq!(licensed["totalCount"], 2, "{licensed}");
     let points = get_ok(&server, &token, &format!("/v6/RestorePoints?jobId={job}")).await;
     let points = points.as_array().unwrap();
     assert_eq!(points.len(), 2);

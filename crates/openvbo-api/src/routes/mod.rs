@@ -7,6 +7,7 @@ mod encryption_keys;
 mod fallback;
 mod job_sessions;
 mod jobs;
+mod licensed_users;
 mod object_storage;
 mod openapi;
 mod organizations;
@@ -201,6 +202,10 @@ pub fn router(state: AppState) -> Router {
             get(backup_data::used_repositories),
         )
         .route("/v6/licensedusers", get(backup_data::licensed_users))
+        .route(
+            "/v6/licensedusers/{licensed_user_id}",
+            axum::routing::delete(licensed_users::remove),
+        )
         .route("/v6/proxies", get(proxies::list))
         .route("/v6/proxies/{proxy_id}", get(proxies::get_one))
         .route(

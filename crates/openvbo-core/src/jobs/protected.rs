@@ -157,7 +157,8 @@ impl JobService {
     }
 
     /// The users protected in any repository (of one organization if
-    /// given): who counts against the licence.
+    /// given): who counts against the licence. A user whose licence was
+    /// revoked counts again only once backed up after the revocation.
     pub async fn licensed_users(
         &self,
         organization: Option<OrganizationId>,
@@ -170,7 +171,51 @@ impl JobService {
                     .await?,
             );
         }
-        Ok(group_users(&all))
+        let revoked: HashMap<(OrganizationId, String), OffsetDateTime> = self
+            .store
+            .licence_revocations(organization)
+            .await?
+            .into_iter()
+            .map(|r| ((r.organization_id, r.user_id.to_lowercase()), r.revoked_at))
+            .collect();
+        let mut users = group_users(&all);
+        users.retain(|u| {
+            revoked
+                .get(&(u.organization_id, u.id.to_lowercase()))
+                .is_none_or(|at| u.times.last > *at)
+        });
+        Ok(users)
+    }
+
+    /// `DELETE /v6/LicensedUsers/{id}`: frees the licence of the licensed
+    /// user `user_id` (Microsoft's id) now. The backups are kept; the user
+    /// is licensed again by the next backup that protects them, as VB365
+    /// reassigns a licence when a job processes the user again.
+    pub async fn revoke_licence(&self, user_id: &str) -> Result<(), CoreError> {
+        let holders: Vec<OrganizationId> = self
+            .licensed_users(None)
+            .await?
+            .into_iter()
+            .filter(|u| u.id.eq_ignore_ascii_case(user_id))
+            .map(|u| u.organization_id)
+            .collect();
+        if holders.is_empty() {
+            return Err(CoreError::NotFound(format!(
+                "There is no licensed user {}.",
+                crate::ids::truncate_for_message(user_id)
+            )));
+        }
+        let now = self.runner.clock().now();
+        for organization_id in holders {
+            self.store
+                .revoke_licence(&crate::store::LicenceRevocation {
+                    organization_id,
+                    user_id: user_id.to_lowercase(),
+                    revoked_at: now,
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// `LicensingInformation`: the users of `organization` with a backup,

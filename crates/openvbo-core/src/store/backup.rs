@@ -15,6 +15,17 @@ use crate::backup::{
 };
 use crate::OrganizationId;
 
+/// A licence an administrator revoked (`DELETE /v6/LicensedUsers/{id}`):
+/// the user stops counting as licensed until a backup of theirs newer than
+/// `revoked_at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LicenceRevocation {
+    pub organization_id: OrganizationId,
+    /// Microsoft's id of the user.
+    pub user_id: String,
+    pub revoked_at: OffsetDateTime,
+}
+
 /// The outcome of removing something that others may still use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Removal {
@@ -288,4 +299,13 @@ pub trait RestorePointStore: Send + Sync {
         resource_id: &str,
         item_id: &str,
     ) -> Result<Option<CatalogItem>, StoreError>;
+
+    /// Records a revoked licence; a later revocation of the same user
+    /// replaces the earlier one. The organization must exist.
+    async fn revoke_licence(&self, revocation: &LicenceRevocation) -> Result<(), StoreError>;
+    /// The revoked licences, of one organization if given.
+    async fn licence_revocations(
+        &self,
+        organization: Option<OrganizationId>,
+    ) -> Result<Vec<LicenceRevocation>, StoreError>;
 }

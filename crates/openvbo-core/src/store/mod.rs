@@ -21,8 +21,8 @@ use async_trait::async_trait;
 
 pub use admins::{AdminRecord, AdminStore};
 pub use backup::{
-    EncryptionKeyStore, JobSessionStore, JobStore, ObjectStorageStore, ProxyStore, Removal,
-    RepositoryStore, RestorePointStore,
+    EncryptionKeyStore, JobSessionStore, JobStore, LicenceRevocation, ObjectStorageStore,
+    ProxyStore, Removal, RepositoryStore, RestorePointStore,
 };
 pub use error::{Failure, StoreError, StoreErrorKind};
 pub use organizations::OrganizationStore;

@@ -6,7 +6,7 @@ use openvbo_core::backup::{
     CatalogItem, CatalogPage, CatalogQuery, JobId, ProtectedResource, RepositoryId, ResourceKind,
     RestorePoint, RestorePointFilter, RestorePointId, RestorePointResource,
 };
-use openvbo_core::store::{RestorePointStore, StoreError};
+use openvbo_core::store::{LicenceRevocation, RestorePointStore, StoreError};
 use openvbo_core::OrganizationId;
 use sqlx::{FromRow, SqliteConnection};
 
@@ -384,5 +384,51 @@ impl RestorePointStore for SqliteStore {
         item_id: &str,
     ) -> Result<Option<CatalogItem>, StoreError> {
         catalog::get(&self.read, point, resource_id, item_id).await
+    }
+
+    async fn revoke_licence(&self, revocation: &LicenceRevocation) -> Result<(), StoreError> {
+        let what = "cannot record the revoked licence";
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO licence_revocations (organization_id, user_id, revoked_at) \
+             VALUES (?1, ?2, ?3) \
+             ON CONFLICT (organization_id, user_id) DO UPDATE SET revoked_at = excluded.revoked_at",
+        )
+        .bind(revocation.organization_id.to_string())
+        .bind(&revocation.user_id)
+        .bind(to_millis(revocation.revoked_at))
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::Conflict(
+                format!("there is no organization {}", revocation.organization_id),
+            ),
+            e => map(what, e),
+        });
+        tx.finish(done, what).await
+    }
+
+    async fn licence_revocations(
+        &self,
+        organization: Option<OrganizationId>,
+    ) -> Result<Vec<LicenceRevocation>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT organization_id, user_id, revoked_at FROM licence_revocations \
+             WHERE ?1 IS NULL OR organization_id = ?1 ORDER BY organization_id, user_id",
+        )
+        .bind(organization.map(|o| o.to_string()))
+        .fetch_all(&self.read)
+        .await
+        .map_err(err("cannot list the revoked licences"))?;
+        rows.into_iter()
+            .map(|(org, user, at)| {
+                Ok(LicenceRevocation {
+                    organization_id: parse_id("licence_revocations.organization_id", &org)?,
+                    user_id: user,
+                    revoked_at: from_millis("licence_revocations.revoked_at", at)?,
+                })
+            })
+            .collect()
     }
 }
