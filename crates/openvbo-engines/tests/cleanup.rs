@@ -1,7 +1,13 @@
 //! Retention through the adapter: absolute cut-offs become the engine's rules, removed
 //! points are named by their engine ids, each resource's newest point survives, item-level
 //! retention drops old items from the points that stay, and garbage collection runs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use openvbo_core::repositories::{
     EngineHandle, EngineLocation, EngineRetention, RepositoryEngines,

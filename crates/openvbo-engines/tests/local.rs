@@ -1,7 +1,13 @@
 //! The adapter on local directories: create makes the path and a repository the master key
 //! (or the password) opens; a second create is refused; a file is no directory; space is
 //! the file system's.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use openvbo_core::repositories::{
     EngineErrorKind, EngineLocation, EngineUnlock, RepositoryEngines,

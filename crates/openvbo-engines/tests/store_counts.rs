@@ -2,7 +2,13 @@
 //! SQLite store: the items the engine drops from a restore point that stays are no longer
 //! counted by the store's resources of that point (the repository listings and
 //! `backedupOrganizations` read those counts), and resources that lost nothing keep theirs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 

@@ -1,6 +1,12 @@
 //! One mailbox told to wait does not hold the others, nor browsing; and
 //! background reads ride out Microsoft failing for a while.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod mail_support;
 

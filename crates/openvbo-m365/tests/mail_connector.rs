@@ -1,7 +1,13 @@
 //! The mail connector against the simulator over real HTTP: folder tree,
 //! per-folder delta (full, incremental after writes, 410 fallback), MIME
 //! streams, restore as non-draft, folder creation and error kinds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod mail_support;
 

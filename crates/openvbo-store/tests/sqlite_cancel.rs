@@ -1,4 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: failed expectations panic, fixtures are indexed, helpers are pub.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 //! A request dropped half way through a write (a client that hangs up, a
 //! timeout) must not leave the single writer connection inside its

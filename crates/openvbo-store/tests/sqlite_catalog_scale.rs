@@ -1,4 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: failed expectations panic, fixtures are indexed, helpers are pub.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 //! The catalog of a big mailbox: written in batches, paged by keyset, the
 //! last page as cheap as the first.

@@ -1,4 +1,11 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Test code: failed expectations panic, fixtures are indexed, helpers are pub.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 //! A full disk: the failed write leaves nothing behind, the error says the
 //! disk is full, and the same store writes again as soon as there is room —

@@ -1,5 +1,11 @@
 //! Archives read back by an independent reader (Python's zipfile) and a failing source.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::io;
 use std::process::Command;

@@ -1,7 +1,13 @@
 //! Crash safety: the server killed with SIGKILL in the middle of concurrent
 //! adds, updates and deletes comes back with a sound database, every
 //! acknowledged change kept, nothing refused present, nothing half-written.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

@@ -6,7 +6,13 @@
 //! each kill, and the next run continues from the last checkpoint: what was
 //! stored before the crash is not downloaded again (the simulator's
 //! counters and the runs' own log lines).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,13 @@
 //! Shared harness for the mail connector tests: a simulator on
 //! 127.0.0.1:0 whose demo tenant has mail, and a signed-in session.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 
