@@ -153,6 +153,8 @@ fn user_body(repo: RepositoryId, u: &ProtectedUser) -> Value {
         "displayName": u.display_name,
         "email": u.email,
         "accountType": "User",
+        // Required by the v6 schema (without a definition): what kind of backed-up data it is.
+        "itemType": "User",
         "isMailboxBackedUp": u.mailbox.is_some(),
         "isArchiveBackedUp": u.archive.is_some(),
         "isOneDriveBackedUp": u.onedrive.is_some(),
@@ -183,6 +185,7 @@ fn mailbox_body(repo: RepositoryId, r: &ProtectedResource) -> Value {
     json!({
         "id": id,
         "isArchive": r.kind == ResourceKind::ArchiveMailbox,
+        "itemType": "Mailbox",
         "displayName": r.display_name,
         "email": r.address,
         "backedUpTime": wire_time(r.last_backup_time),
@@ -197,6 +200,7 @@ fn mailbox_body(repo: RepositoryId, r: &ProtectedResource) -> Value {
 fn drive_or_site_body(repo: RepositoryId, segment: &str, r: &ProtectedResource) -> Value {
     let mut body = json!({
         "id": r.resource_id,
+        "itemType": if segment == "onedrivedata" { "OneDrive" } else { "Site" },
         "title": r.display_name,
         "url": r.address,
         "backedUpTime": wire_time(r.last_backup_time),
