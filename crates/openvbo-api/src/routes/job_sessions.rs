@@ -19,9 +19,6 @@ use crate::error::ApiError;
 use crate::query::QueryParams;
 use crate::state::AppState;
 
-const DEFAULT_LIMIT: u64 = 30;
-const MAX_LIMIT: u64 = 10_000;
-
 fn parse_session_id(raw: &str) -> Result<JobSessionId, ApiError> {
     raw.parse().map_err(|e: openvbo_core::ids::MalformedId| {
         ApiError::bad_request(format!("jobSessionId: {e}"))
@@ -29,31 +26,13 @@ fn parse_session_id(raw: &str) -> Result<JobSessionId, ApiError> {
 }
 
 pub(crate) fn paging(q: &QueryParams) -> Result<(u64, u64), ApiError> {
-    let offset = q.int("offset")?.unwrap_or(0);
-    let limit = q.int("limit")?.unwrap_or(DEFAULT_LIMIT as i64);
-    if offset < 0 {
-        return Err(ApiError::bad_request("offset must not be negative"));
-    }
-    if !(1..=MAX_LIMIT as i64).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be from 1 to {MAX_LIMIT}"
-        )));
-    }
-    Ok((offset as u64, limit as u64))
+    crate::extract::Paging::from_query(q).map(|p| (p.offset, p.limit))
 }
 
 /// `PageOf…` with its `first`/`prev`/`self`/`next` links.
 pub(crate) fn page(base: &str, offset: u64, limit: u64, total: u64, results: Vec<Value>) -> Value {
-    let href = |o: u64| json!({"href": format!("{base}?offset={o}&limit={limit}")});
-    let mut links = serde_json::Map::new();
-    links.insert("first".into(), href(0));
-    links.insert("self".into(), href(offset));
-    if offset > 0 {
-        links.insert("prev".into(), href(offset.saturating_sub(limit)));
-    }
-    if offset + limit < total {
-        links.insert("next".into(), href(offset + limit));
-    }
+    let more = offset.saturating_add(limit) < total;
+    let links = crate::hal::page_links(base, offset, limit, more, &[]);
     json!({"offset": offset, "limit": limit, "totalCount": total, "results": results, "_links": links})
 }
 

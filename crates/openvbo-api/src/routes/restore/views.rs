@@ -166,16 +166,9 @@ pub(crate) fn resource_page(
     ))
 }
 
+/// `offset` and `limit`, as every v6 page takes them.
 pub(crate) fn window(q: &QueryParams) -> Result<(u64, u64), ApiError> {
-    let offset = q.int("offset")?.unwrap_or(0);
-    let limit = q.int("limit")?.unwrap_or(30);
-    if offset < 0 {
-        return Err(ApiError::bad_request("offset must not be negative"));
-    }
-    if !(1..=10_000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 10000"));
-    }
-    Ok((offset as u64, limit as u64))
+    crate::extract::Paging::from_query(q).map(|p| (p.offset, p.limit))
 }
 
 /// `PageOf…`: `{offset, limit, results, _links, totalCount?}` with first/prev/self/next links.
@@ -188,7 +181,7 @@ pub struct PageView<T> {
     total_count: Option<u64>,
     results: Vec<T>,
     #[serde(rename = "_links")]
-    links: Value,
+    links: crate::hal::Links,
 }
 
 impl<T> PageView<T> {
@@ -202,30 +195,12 @@ impl<T> PageView<T> {
         total: Option<u64>,
         filters: &[(&str, String)],
     ) -> Self {
-        let link = |offset: u64| {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("offset", &offset.to_string());
-            query.append_pair("limit", &limit.to_string());
-            for (k, v) in filters {
-                query.append_pair(k, v);
-            }
-            json!({"href": format!("{base}?{}", query.finish())})
-        };
-        let mut links = serde_json::Map::new();
-        links.insert("first".into(), link(0));
-        links.insert("self".into(), link(offset));
-        if offset > 0 {
-            links.insert("prev".into(), link(offset.saturating_sub(limit)));
-        }
-        if more {
-            links.insert("next".into(), link(offset + limit));
-        }
         Self {
             offset,
             limit,
             total_count: total,
             results,
-            links: Value::Object(links),
+            links: crate::hal::page_links(base, offset, limit, more, filters),
         }
     }
 }
