@@ -151,8 +151,8 @@ fn folder_view<A: DriveArea>(
         "modificationTime": at,
         "_links": links,
     });
-    if let Some(kind) = A::FOLDER_TYPE {
-        view["type"] = kind.into();
+    if let (Some(kind), Some(fields)) = (A::FOLDER_TYPE, view.as_object_mut()) {
+        fields.insert("type".into(), kind.into());
     }
     view
 }
@@ -683,7 +683,7 @@ async fn save<A: DriveArea>(
 /// The environment variable that sets the SharePoint resource units per minute restores may
 /// spend per organization (Microsoft's budget grows with the tenant's licences; the default
 /// stays under the smallest tenant's).
-pub const UNITS_ENV: &str = "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE";
+pub(crate) const UNITS_ENV: &str = "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE";
 
 fn units_per_minute() -> u32 {
     std::env::var(UNITS_ENV)
@@ -718,10 +718,10 @@ fn statistics(outcome: &Outcome, scope: Scope) -> Value {
         "failedRestrictionsCount": 0,
         "restoreIssues": issues,
     });
-    if let Scope::Library = scope {
+    if let (Scope::Library, Some(fields)) = (scope, stats.as_object_mut()) {
         let failed = outcome.failed > 0 && outcome.restored == 0;
-        stats["restoredListsCount"] = u8::from(!failed).into();
-        stats["failedListsCount"] = u8::from(failed).into();
+        fields.insert("restoredListsCount".into(), u8::from(!failed).into());
+        fields.insert("failedListsCount".into(), u8::from(failed).into());
     }
     stats
 }

@@ -92,7 +92,10 @@ struct FolderNode {
 
 /// The `drive` an entry's metadata records.
 fn drive_in(metadata: &serde_json::Value) -> Option<String> {
-    metadata["drive"].as_str().map(str::to_owned)
+    metadata
+        .get("drive")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }
 
 fn repo_error(doing: &str, e: openvbo_repo::RepoError) -> ApiError {
@@ -139,13 +142,11 @@ pub(crate) async fn repository_of(
 }
 
 fn file_of(item: ItemEntry) -> Option<DriveFile> {
-    if item.metadata["kind"].as_str() != Some("file") {
+    let text = |key: &str| item.metadata.get(key).and_then(serde_json::Value::as_str);
+    if text("kind") != Some("file") {
         return None;
     }
-    let name = item.metadata["name"]
-        .as_str()
-        .unwrap_or(&item.id)
-        .to_owned();
+    let name = text("name").unwrap_or(&item.id).to_owned();
     let content = item.parts.into_iter().find(|p| p.name == CONTENT);
     Some(DriveFile {
         id: item.id,
@@ -160,7 +161,7 @@ fn file_of(item: ItemEntry) -> Option<DriveFile> {
 
 impl DriveSnapshot {
     /// Opens the snapshot the session shows for `chosen`.
-    pub async fn open(state: &AppState, chosen: &ChosenResource) -> Result<Self, ApiError> {
+    pub(crate) async fn open(state: &AppState, chosen: &ChosenResource) -> Result<Self, ApiError> {
         let repo = repository_of(state, chosen.point_id).await?;
         let point = repo
             .read_point(&engine_point(chosen)?)
@@ -178,9 +179,10 @@ impl DriveSnapshot {
                 let TreeEntry::Folder(f) = entry else {
                     continue;
                 };
-                if f.parent.is_none() && f.metadata["kind"].as_str() == Some("library") {
+                let text = |key: &str| f.metadata.get(key).and_then(serde_json::Value::as_str);
+                if f.parent.is_none() && text("kind") == Some("library") {
                     libraries.push(DriveLibrary {
-                        url: f.metadata["url"].as_str().unwrap_or_default().to_owned(),
+                        url: text("url").unwrap_or_default().to_owned(),
                         id: f.id,
                         name: f.name,
                     });
@@ -207,17 +209,17 @@ impl DriveSnapshot {
     }
 
     /// A site's libraries (none for a OneDrive).
-    pub fn libraries(&self) -> &[DriveLibrary] {
+    pub(crate) fn libraries(&self) -> &[DriveLibrary] {
         &self.libraries
     }
 
-    pub fn library(&self, id: &str) -> Option<&DriveLibrary> {
+    pub(crate) fn library(&self, id: &str) -> Option<&DriveLibrary> {
         let id = id.trim();
         self.libraries.iter().find(|l| l.id == id)
     }
 
     /// A library by id, or a 404 naming it.
-    pub fn require_library(&self, id: &str) -> Result<&DriveLibrary, ApiError> {
+    pub(crate) fn require_library(&self, id: &str) -> Result<&DriveLibrary, ApiError> {
         self.library(id).ok_or_else(|| {
             ApiError::NotFound(format!(
                 "there is no document library '{}' in this backup of the site",
@@ -240,14 +242,14 @@ impl DriveSnapshot {
         }
     }
 
-    pub fn folder(&self, id: &str) -> Option<DriveFolder> {
+    pub(crate) fn folder(&self, id: &str) -> Option<DriveFolder> {
         self.folders
             .get_key_value(id.trim())
             .map(|(id, node)| self.folder_view(id, node))
     }
 
     /// A folder by id, or a 404 naming it.
-    pub fn require_folder(&self, id: &str) -> Result<DriveFolder, ApiError> {
+    pub(crate) fn require_folder(&self, id: &str) -> Result<DriveFolder, ApiError> {
         self.folder(id).ok_or_else(|| {
             ApiError::NotFound(format!(
                 "there is no folder '{}' in this backup of the drive",
@@ -257,7 +259,7 @@ impl DriveSnapshot {
     }
 
     /// Folder names from the top level down to `id` (empty for the root).
-    pub fn folder_path(&self, id: Option<&str>) -> Vec<String> {
+    pub(crate) fn folder_path(&self, id: Option<&str>) -> Vec<String> {
         let mut names = Vec::new();
         let mut at = id.map(str::to_owned);
         // A cycle cannot come from Graph, but a damaged tree must not loop forever.
@@ -278,7 +280,7 @@ impl DriveSnapshot {
     }
 
     /// Whether `folder` is `ancestor` or below it.
-    pub fn is_within(&self, folder: Option<&str>, ancestor: &str) -> bool {
+    pub(crate) fn is_within(&self, folder: Option<&str>, ancestor: &str) -> bool {
         let mut at = folder.map(str::to_owned);
         let mut hops = 0;
         while let Some(current) = at {
@@ -336,7 +338,7 @@ impl DriveSnapshot {
 
     /// Folders in a stable order (path, then id), the window `offset..offset+limit`, and
     /// whether more follow.
-    pub fn folders(
+    pub(crate) fn folders(
         &self,
         filter: &FolderFilter,
         drive: Option<&str>,
@@ -368,7 +370,7 @@ impl DriveSnapshot {
     }
 
     /// Every file, in tree order, with its parent normalised (None at the top level).
-    pub fn files(&self) -> impl futures::Stream<Item = Result<DriveFile, ApiError>> + '_ {
+    pub(crate) fn files(&self) -> impl futures::Stream<Item = Result<DriveFile, ApiError>> + '_ {
         self.repo
             .entries(&self.point)
             .map_err(|e| repo_error("reading the drive's files", e))
@@ -384,7 +386,7 @@ impl DriveSnapshot {
     }
 
     /// Files matching `filter`, the window `offset..offset+limit`, and whether more follow.
-    pub async fn documents(
+    pub(crate) async fn documents(
         &self,
         filter: &FolderFilter,
         drive: Option<&str>,
@@ -413,7 +415,7 @@ impl DriveSnapshot {
     }
 
     /// A file by id, or a 404 naming it.
-    pub async fn document(&self, id: &str) -> Result<DriveFile, ApiError> {
+    pub(crate) async fn document(&self, id: &str) -> Result<DriveFile, ApiError> {
         let id = id.trim();
         let mut files = std::pin::pin!(self.files());
         while let Some(file) = files.try_next().await? {
@@ -429,7 +431,7 @@ impl DriveSnapshot {
 
     /// The files with these ids, in the order asked; an unknown id is a 404 before anything
     /// is done.
-    pub async fn documents_by_id(&self, ids: &[String]) -> Result<Vec<DriveFile>, ApiError> {
+    pub(crate) async fn documents_by_id(&self, ids: &[String]) -> Result<Vec<DriveFile>, ApiError> {
         let mut found: HashMap<&str, Option<DriveFile>> =
             ids.iter().map(|id| (id.trim(), None)).collect();
         let mut files = std::pin::pin!(self.files());
@@ -456,7 +458,7 @@ impl DriveSnapshot {
     /// Every file `within` covers, with its folder path relative to the walk's base (for a
     /// folder its parent, so the folder's own name leads its files' paths; for a library its
     /// root).
-    pub async fn files_within(
+    pub(crate) async fn files_within(
         &self,
         within: Within<'_>,
     ) -> Result<Vec<(Vec<String>, DriveFile)>, ApiError> {
@@ -475,7 +477,7 @@ impl DriveSnapshot {
 
     /// Folders `within` covers (a folder itself included), relative as in
     /// [`Self::files_within`], each with its drive: so empty folders are restored too.
-    pub fn folders_within(&self, within: Within<'_>) -> Vec<(Option<String>, Vec<String>)> {
+    pub(crate) fn folders_within(&self, within: Within<'_>) -> Vec<(Option<String>, Vec<String>)> {
         let base_len = self.base_len(within);
         let mut out: Vec<(Option<String>, Vec<String>)> = self
             .folders

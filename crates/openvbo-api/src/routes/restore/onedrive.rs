@@ -41,7 +41,7 @@ impl DriveArea for OneDrives {
 }
 
 /// The `Veod` routes, in the canonical lower-case form (see `paths`).
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/v6/restoresessions/{session_id}/organization/onedrives",
@@ -74,7 +74,7 @@ fn onedrive_view(session: &RestoreSession, chosen: &ChosenResource) -> Value {
     })
 }
 
-pub async fn onedrives(
+pub(crate) async fn onedrives(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session): Path<String>,
@@ -89,7 +89,7 @@ pub async fn onedrives(
     )?))
 }
 
-pub async fn onedrive(
+pub(crate) async fn onedrive(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, onedrive)): Path<(String, String)>,

@@ -51,7 +51,7 @@ const SITES: &str = "/v6/restoresessions/{session_id}/organization/sites";
 const SITE: &str = "/v6/restoresessions/{session_id}/organization/sites/{resource_id}";
 
 /// The `Vesp` routes, in the canonical lower-case form (see `paths`).
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(SITES, get(sites))
         .route(SITE, get(site))
@@ -100,7 +100,7 @@ fn library_view(session: &RestoreSession, chosen: &ChosenResource, l: &DriveLibr
 
 /// `SharePointSite_Get`. `parentId` asks for subsites: a site's subsites are backed up as
 /// sites of their own, so under a site of the session the page is empty.
-pub async fn sites(
+pub(crate) async fn sites(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session): Path<String>,
@@ -130,7 +130,7 @@ pub async fn sites(
     )?))
 }
 
-pub async fn site(
+pub(crate) async fn site(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, site)): Path<(String, String)>,
@@ -140,7 +140,7 @@ pub async fn site(
     Ok(Json(site_view(&session, chosen)))
 }
 
-pub async fn libraries(
+pub(crate) async fn libraries(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, site)): Path<(String, String)>,
@@ -173,7 +173,7 @@ pub async fn libraries(
     )))
 }
 
-pub async fn library(
+pub(crate) async fn library(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, site, library_id)): Path<(String, String, String)>,
