@@ -11,9 +11,13 @@
 //! Folders are found by id, then by path; a folder deleted since the backup is re-created
 //! along its path. `restoreTo` puts everything under `folder` (created at the top of the
 //! target mailbox when missing), keeping the original folder structure beneath it.
-//! A message that fails is counted and reported; the others go on.
+//! A message that fails is counted and reported; the others go on. Up to four messages are
+//! written at a time (Microsoft's per-mailbox budget), each read from the backup just before.
 
 use std::collections::HashMap;
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
 
 use openvbo_m365::mail::{MailFolder, MessageChange, RestoreMessage};
 use openvbo_m365::{GraphSession, M365Error};
@@ -23,6 +27,11 @@ use time::OffsetDateTime;
 use super::content::{read_all, RestoreContent};
 use crate::backup::{CatalogItem, CatalogItemKind, RepositoryId};
 use crate::CoreError;
+
+/// Messages written at a time into one mailbox: Microsoft's per-mailbox concurrency budget
+/// (the connector queues the rest in its per-mailbox lane, so this never causes
+/// MailboxConcurrency refusals).
+pub const WRITES_IN_FLIGHT: usize = 4;
 
 /// A message is at most Outlook's 150 MB plus MIME's base64 growth.
 pub const MAX_MESSAGE_BYTES: usize = 210 * 1024 * 1024;
@@ -250,11 +259,17 @@ impl<'a> MailRestorer<'a> {
             .ok_or_else(|| "the target folder's messages were not read".to_owned())
     }
 
-    async fn try_restore(
+    /// Everything before the write: the folder (found or made), the backed-up MIME, and
+    /// whether the message is already there. A message to write is recorded as present at
+    /// once, so the same message twice in one restore is written once.
+    async fn prepare(
         &mut self,
         item: &CatalogItem,
         facts: MessageFacts,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Prepared, String> {
+        if item.kind == CatalogItemKind::Folder {
+            return Err("a folder is not a message".into());
+        }
         let folder = self
             .folder_for(item.parent_id.as_deref(), &item.path)
             .await?;
@@ -274,6 +289,7 @@ impl<'a> MailRestorer<'a> {
             rfc3339(facts.received_unix).as_deref(),
         )
         .map_err(|e| e.message)?;
+        drop(mime);
         if message.subject.is_empty() {
             message.subject.clone_from(&item.name);
         }
@@ -285,42 +301,35 @@ impl<'a> MailRestorer<'a> {
                 let existing = self.existing_in(&folder).await?;
                 match existing.get(id) {
                     Some(subjects) if subjects.contains(&message.subject) => {
-                        return Ok(Outcome::Skipped)
+                        return Ok(Prepared::Done(Outcome::Skipped))
                     }
-                    Some(_) if !changed_items => return Ok(Outcome::Skipped),
+                    Some(_) if !changed_items => return Ok(Prepared::Done(Outcome::Skipped)),
                     Some(_) => Outcome::Merged,
-                    None if original && !deleted_items => return Ok(Outcome::Skipped),
+                    None if original && !deleted_items => {
+                        return Ok(Prepared::Done(Outcome::Skipped))
+                    }
                     None => Outcome::Created,
                 }
             }
             None => Outcome::Created,
         };
-        self.graph
-            .restore_message(&self.target.mailbox, &folder, &message)
-            .await
-            .map_err(|e| upstream("writing the message", e))?;
         if let Some(id) = &message.internet_message_id {
             self.existing
-                .entry(folder)
+                .entry(folder.clone())
                 .or_default()
                 .entry(id.clone())
                 .or_default()
                 .push(message.subject.clone());
         }
-        Ok(outcome)
+        Ok(Prepared::Write {
+            folder,
+            message: Box::new(message),
+            outcome,
+        })
     }
 
-    /// Restores one message; the outcome is also counted in `stats`.
-    pub async fn restore_item(&mut self, item: &CatalogItem, facts: MessageFacts) -> Outcome {
-        let outcome = if item.kind == CatalogItemKind::Folder {
-            Outcome::Failed("a folder is not a message".into())
-        } else {
-            match self.try_restore(item, facts).await {
-                Ok(o) => o,
-                Err(why) => Outcome::Failed(why),
-            }
-        };
-        match &outcome {
+    fn count(&mut self, item: &CatalogItem, outcome: &Outcome) {
+        match outcome {
             Outcome::Created => self.stats.created += 1,
             Outcome::Merged => self.stats.merged += 1,
             Outcome::Skipped => self.stats.skipped += 1,
@@ -331,6 +340,82 @@ impl<'a> MailRestorer<'a> {
                     .push(format!("Message \"{}\" in {}: {why}", item.name, item.path));
             }
         }
-        outcome
     }
+
+    /// Restores one message; the outcome is also counted in `stats`.
+    pub async fn restore_item(&mut self, item: &CatalogItem, facts: MessageFacts) -> Outcome {
+        let mut last = Outcome::Skipped;
+        self.restore_items(
+            std::slice::from_ref(item),
+            |_| facts,
+            |_, o| {
+                last = o.clone();
+            },
+        )
+        .await;
+        last
+    }
+
+    /// Restores `items` with up to [`WRITES_IN_FLIGHT`] writes to Microsoft at a time (the
+    /// connector's per-mailbox budget; the next message is read from the backup while they
+    /// run). Each outcome is counted in `stats` and handed to `done`, in completion order.
+    pub async fn restore_items(
+        &mut self,
+        items: &[CatalogItem],
+        facts: impl Fn(&CatalogItem) -> MessageFacts,
+        mut done: impl FnMut(&CatalogItem, &Outcome),
+    ) {
+        let graph = self.graph;
+        let mut queue = items.iter();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < WRITES_IN_FLIGHT {
+                let Some(item) = queue.next() else {
+                    break;
+                };
+                match self.prepare(item, facts(item)).await {
+                    Ok(Prepared::Write {
+                        folder,
+                        message,
+                        outcome,
+                    }) => {
+                        let mailbox = self.target.mailbox.clone();
+                        running.push(async move {
+                            let written = graph
+                                .restore_message(&mailbox, &folder, &message)
+                                .await
+                                .map(|_| outcome)
+                                .map_err(|e| upstream("writing the message", e));
+                            (item, written)
+                        });
+                    }
+                    Ok(Prepared::Done(outcome)) => {
+                        self.count(item, &outcome);
+                        done(item, &outcome);
+                    }
+                    Err(why) => {
+                        let outcome = Outcome::Failed(why);
+                        self.count(item, &outcome);
+                        done(item, &outcome);
+                    }
+                }
+            }
+            let Some((item, written)) = running.next().await else {
+                break;
+            };
+            let outcome = written.unwrap_or_else(Outcome::Failed);
+            self.count(item, &outcome);
+            done(item, &outcome);
+        }
+    }
+}
+
+/// A message after [`MailRestorer::prepare`].
+enum Prepared {
+    Write {
+        folder: String,
+        message: Box<RestoreMessage>,
+        outcome: Outcome,
+    },
+    Done(Outcome),
 }

@@ -583,9 +583,9 @@ async fn restore_with(
     for folder in folders {
         restorer.restore_folder(folder).await;
     }
-    for item in messages {
-        let facts = content.message_facts(&item.content_ref);
-        if let Outcome::Failed(why) = restorer.restore_item(item, facts).await {
+    let facts = |item: &CatalogItem| content.message_facts(&item.content_ref);
+    let failed = |item: &CatalogItem, outcome: &Outcome| {
+        if let Outcome::Failed(why) = outcome {
             let mut event = NewEvent::new(
                 EventType::Restore,
                 EventStatus::Failed,
@@ -599,7 +599,8 @@ async fn restore_with(
             event.target = Some(target_name.clone());
             record(state, scope, event);
         }
-    }
+    };
+    restorer.restore_items(messages, facts, failed).await;
     let stats = restorer.stats;
     let mut event = NewEvent::new(
         EventType::Restore,
