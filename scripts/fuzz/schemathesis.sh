@@ -55,13 +55,38 @@ print(json.dumps({"type": "Office365", "region": "Worldwide", "isExchangeOnline"
 org="$(api POST /v6/Organizations "$tmp/organization.json" | json_field id)"
 echo "demo organization $org"
 
+# A repository (outside the data dir) and one finished backup of the demo organization, so the
+# repository data listings, restore points, job sessions and log items have real ids too.
+echo "== backing up the demo organization once"
+python3 -c '
+import json, sys
+print(json.dumps({"name": "Fuzz backups", "path": sys.argv[1], "retentionType": "SnapshotBased",
+                  "retentionPeriodType": "Yearly", "yearlyRetentionPeriod": "Year1"}))
+' "$tmp/backups" >"$tmp/repository.json"
+backup_repo="$(api POST /v6/BackupRepositories "$tmp/repository.json" | json_field id)"
+python3 -c '
+import json, sys
+print(json.dumps({"name": "Fuzz job", "backupType": "EntireOrganization", "repositoryId": sys.argv[1],
+                  "runNow": True, "schedulePolicy": {"type": "ManualOnly"}}))
+' "$backup_repo" >"$tmp/job.json"
+job="$(api POST "/v6/Organizations/$org/Jobs" "$tmp/job.json" | json_field id)"
+status=none
+for _ in $(seq 1 240); do
+    status="$(api GET "/v6/Jobs/$job/JobSessions" |
+        python3 -c 'import json, sys; r = json.load(sys.stdin)["results"]; print(r[0]["status"] if r else "none")')"
+    [[ "$status" == none || "$status" == Running || "$status" == Queued ]] || break
+    sleep 0.5
+done
+echo "first backup: $status"
+[[ "$status" == Success || "$status" == Warning ]] || { echo "the first backup did not finish" >&2; exit 1; }
+
 # Real ids from the demo organization: schemathesis draws path ids (and the accounts in
 # organization bodies, and the administrator's name and password at the token endpoint) from
 # them half the time, so requests reach the success paths too, not only 404s and 400s.
-OPENVBO_FUZZ_TOKEN="$token" python3 - "$base" "$cert" "$org" "$admin_password" >"$tmp/dictionaries.toml" <<'PY'
+OPENVBO_FUZZ_TOKEN="$token" python3 - "$base" "$cert" "$org" "$admin_password" "$backup_repo" >"$tmp/dictionaries.toml" <<'PY'
 import json, os, ssl, sys, urllib.parse, urllib.request
 
-base, cert, org, admin_password = sys.argv[1:5]
+base, cert, org, admin_password, backup_repo = sys.argv[1:6]
 context = ssl.create_default_context(cafile=cert)
 headers = {"Authorization": "Bearer " + os.environ["OPENVBO_FUZZ_TOKEN"]}
 
@@ -97,9 +122,24 @@ dictionaries = {
     "admins": ["admin"],
     "admin-passwords": [admin_password],
 }
+# What the first backup made: the repository, its restore point, session and log, and the ids
+# its data listings use (a user's mailbox and OneDrive are listed by the user's id).
+data = f"/v6/BackupRepositories/{backup_repo}"
+points = [p["id"] for p in get("/v6/RestorePoints")]
+sessions = ids("/v6/JobSessions?limit=1000")
+dictionaries.update({
+    "repositories": [backup_repo],
+    "points": points,
+    "sessions": sessions,
+    "log-items": ids(f"/v6/JobSessions/{sessions[0]}/LogItems?limit=1000") if sessions else [],
+    "mailboxes": ids(data + "/MailboxData?limit=1000"),
+    "backed-up-onedrives": ids(data + "/OneDriveData?limit=1000"),
+})
+dictionaries["users"] += ids(data + "/UserData?limit=1000")
+dictionaries["sites"] += ids(data + "/SiteData?limit=1000")
 for name, values in dictionaries.items():
     if not values:
-        sys.exit(f"the demo organization has no {name}")
+        sys.exit(f"the demo organization (or its first backup) has no {name}")
     print(f"[dictionaries.{name}]\nvalues = {json.dumps(sorted(set(values)))}\n")
 bindings = {
     "path.userId": "users",
@@ -114,6 +154,14 @@ bindings = {
     "body.sharePointOnlineSettings.password": "passwords",
     "body.username": "admins",
     "body.password": "admin-passwords",
+    "path.repositoryId": "repositories",
+    "query.repositoryId": "repositories",
+    "path.restorePointId": "points",
+    "path.jobSessionsId": "sessions",
+    "path.sessionId": "sessions",
+    "path.logItemId": "log-items",
+    "path.mailboxId": "mailboxes",
+    "path.oneDriveId": "backed-up-onedrives",
 }
 print("[parameters]")
 # Every organizationId is the demo organization's, so the discovery paths reach Microsoft 365
