@@ -260,11 +260,13 @@ pub trait RestorePointStore: Send + Sync {
         &self,
         id: RestorePointId,
     ) -> Result<Vec<RestorePointResource>, StoreError>;
-    /// The newest point of `job` holding `resource_id`, for the next
-    /// incremental.
+    /// The newest point of `job` holding `resource_id` as a resource of
+    /// `kind`, for the next incremental. The kind matters: a user's mailbox
+    /// and OneDrive share the user's id.
     async fn latest_resource_backup(
         &self,
         job: JobId,
+        kind: ResourceKind,
         resource_id: &str,
     ) -> Result<Option<RestorePointResource>, StoreError>;
     /// Every resource with a restore point in `repository`, with its first

@@ -102,13 +102,42 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
         .is_empty());
 
     assert_eq!(
-        store.latest_resource_backup(job.id, "u1").await.unwrap(),
+        store
+            .latest_resource_backup(job.id, ResourceKind::Mailbox, "u1")
+            .await
+            .unwrap(),
         Some(renamed.clone()),
         "restore points: the newest backup of a resource"
     );
     assert_eq!(
-        store.latest_resource_backup(job.id, "d1").await.unwrap(),
+        store
+            .latest_resource_backup(job.id, ResourceKind::OneDrive, "d1")
+            .await
+            .unwrap(),
         Some(drive.clone())
+    );
+    // One user's mailbox and OneDrive (one id): each by its kind.
+    assert_eq!(
+        store
+            .latest_resource_backup(job.id, ResourceKind::Mailbox, "u2")
+            .await
+            .unwrap(),
+        Some(megan_mail.clone())
+    );
+    assert_eq!(
+        store
+            .latest_resource_backup(job.id, ResourceKind::OneDrive, "u2")
+            .await
+            .unwrap(),
+        Some(megan_drive.clone()),
+        "restore points: the latest backup of a resource is looked up by id and kind"
+    );
+    assert_eq!(
+        store
+            .latest_resource_backup(job.id, ResourceKind::Site, "u2")
+            .await
+            .unwrap(),
+        None
     );
 
     let protected = store.protected_resources(repo, None).await.unwrap();
@@ -147,6 +176,42 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
         .unwrap()
         .is_empty());
 
+    // Revoked licences: a later revocation replaces the earlier one.
+    let revocation = |user: &str, t: i64| openvbo_core::store::LicenceRevocation {
+        organization_id: job.organization_id,
+        user_id: user.to_owned(),
+        revoked_at: at(t),
+    };
+    store.revoke_licence(&revocation("u1", 500)).await.unwrap();
+    store.revoke_licence(&revocation("u1", 600)).await.unwrap();
+    store.revoke_licence(&revocation("u2", 500)).await.unwrap();
+    assert_eq!(
+        store
+            .licence_revocations(Some(job.organization_id))
+            .await
+            .unwrap(),
+        vec![revocation("u1", 600), revocation("u2", 500)],
+        "licences: one revocation per user, the latest"
+    );
+    assert_eq!(store.licence_revocations(None).await.unwrap().len(), 2);
+    assert!(store
+        .licence_revocations(Some(openvbo_core::OrganizationId::new_random()))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        matches!(
+            store
+                .revoke_licence(&openvbo_core::store::LicenceRevocation {
+                    organization_id: openvbo_core::OrganizationId::new_random(),
+                    ..revocation("u1", 700)
+                })
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "licences: only of an organization that exists"
+    );
+
     assert!(store.delete_restore_point(p1.id).await.unwrap());
     assert!(!store.delete_restore_point(p1.id).await.unwrap());
     assert!(store
@@ -155,11 +220,17 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
         .unwrap()
         .is_empty());
     assert_eq!(
-        store.latest_resource_backup(job.id, "d1").await.unwrap(),
+        store
+            .latest_resource_backup(job.id, ResourceKind::OneDrive, "d1")
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.latest_resource_backup(job.id, "u1").await.unwrap(),
+        store
+            .latest_resource_backup(job.id, ResourceKind::Mailbox, "u1")
+            .await
+            .unwrap(),
         Some(renamed)
     );
 }

@@ -297,17 +297,19 @@ impl RestorePointStore for SqliteStore {
     async fn latest_resource_backup(
         &self,
         job: JobId,
+        kind: ResourceKind,
         resource_id: &str,
     ) -> Result<Option<RestorePointResource>, StoreError> {
         let row: Option<ResourceRow> = sqlx::query_as(
             "SELECT r.restore_point_id, r.resource_id, r.kind, r.display_name, r.address, \
                     r.item_count, r.size_bytes, r.record \
              FROM restore_point_resources r JOIN restore_points p ON p.id = r.restore_point_id \
-             WHERE p.job_id = ?1 AND r.resource_id = ?2 \
+             WHERE p.job_id = ?1 AND r.resource_id = ?2 AND r.kind = ?3 \
              ORDER BY p.backup_time DESC, p.id DESC LIMIT 1",
         )
         .bind(job.to_string())
         .bind(resource_id)
+        .bind(kind.as_str())
         .fetch_optional(&self.read)
         .await
         .map_err(err("cannot find the resource's latest backup"))?;
