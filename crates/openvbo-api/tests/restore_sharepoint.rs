@@ -4,7 +4,12 @@
 //! bytes (raw, a folder zip, a library zip), restores to the original library with `Keep` and
 //! `Overwrite`, a deleted folder restored whole (its large file through an upload session), a
 //! whole library, `restoreTo` another library, and the refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 mod drive_common;

@@ -2,7 +2,14 @@
 //! administrator (to change drives "behind the backup's back" and to read what a restore
 //! wrote), binary downloads, zips checked and unpacked by an independent reader (Python's
 //! zipfile), and small page readers.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    dead_code,
+    unreachable_pub
+)]
 
 use reqwest::StatusCode;
 use serde_json::Value;
