@@ -1,5 +1,5 @@
-//! The errors of the domain, by what the caller should do about them. The
-//! HTTP layer maps each variant to a status in one place.
+//! The errors of the domain, by what the caller should do about them. Each
+//! interface maps them once (the v6 HTTP API: `openvbo-api/src/error.rs`).
 
 use std::time::Duration;
 

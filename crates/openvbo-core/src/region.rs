@@ -75,4 +75,19 @@ mod tests {
         }
         assert_eq!(Region::parse("Mars"), None);
     }
+
+    #[test]
+    fn each_region_is_served_by_its_national_cloud() {
+        let clouds: Vec<_> = Region::ALL.into_iter().map(Region::cloud).collect();
+        assert_eq!(
+            clouds,
+            [
+                NationalCloud::Global,
+                NationalCloud::Germany,
+                NationalCloud::China,
+                NationalCloud::UsGovDod,
+                NationalCloud::UsGovHigh,
+            ]
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! Browsing an organization's objects in Microsoft 365 (users, groups and
-//! members, sites, teams, OneDrives, licences) to choose what to back up.
+//! members, sites, teams, OneDrives) to choose what to back up.
 //!
 //! Listings come live from Graph with the organization's stored
 //! credentials. The first page of a listing fetches it whole (streamed page
@@ -20,7 +20,6 @@ pub use model::{
     OneDrive, Team, UserKind,
 };
 pub use query::{
-    GroupFilter, LicensingInformation, LocationFilter, Needle, Page, PageRequest, SiteFilter,
-    UserFilter, MAX_LIMIT,
+    GroupFilter, LocationFilter, Needle, Page, PageRequest, SiteFilter, UserFilter, MAX_LIMIT,
 };
 pub use service::DiscoveryService;

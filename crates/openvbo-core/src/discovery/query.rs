@@ -257,13 +257,6 @@ impl SiteFilter {
     }
 }
 
-/// `RESTOrganizationLicensingInformation`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LicensingInformation {
-    pub licensed_users: u32,
-    pub new_users: u32,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

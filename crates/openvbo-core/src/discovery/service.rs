@@ -1,4 +1,4 @@
-//! The listings and lookups behind `/v6/Organizations/{id}/…`.
+//! The listings and lookups of an organization's directory objects.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,13 +7,13 @@ use std::sync::Arc;
 use super::cache::{CacheSettings, Listing, Lookup, SetCache, SetKey};
 use super::mapping::{group, member, onedrive, site, team, user};
 use super::model::{DirectoryGroup, DirectorySite, DirectoryUser, GroupMember, OneDrive, Team};
-use super::query::{GroupFilter, LicensingInformation, Page, PageRequest, SiteFilter, UserFilter};
+use super::query::{GroupFilter, Page, PageRequest, SiteFilter, UserFilter};
 use super::sessions::SessionPool;
 use crate::clock::SharedClock;
 use crate::crypto::Sealer;
 use crate::error::CoreError;
 use crate::microsoft365::{
-    DirectorySession, DriveRecord, FailureKind, GroupRecord, M365Failure, SiteRecord, UserRecord,
+    DirectorySession, DriveRecord, FailureKind, GroupRecord, M365Failure, SiteRecord,
 };
 use crate::organization::{Organization, OrganizationService, RemovalListener, Service};
 use crate::OrganizationId;
@@ -281,7 +281,7 @@ impl DiscoveryService {
         let org = self.organization(id).await?;
         usable("group", group_id, &org)?;
         if request.set_id.is_none() && self.graph_group(&org, group_id).await?.is_none() {
-            // An unknown group is a 404, not an empty page.
+            // An unknown group is not found, not an empty page.
             return Err(not_found("group", group_id, &org));
         }
         let gid = group_id.to_owned();
@@ -409,7 +409,7 @@ impl DiscoveryService {
         let org = self.organization(id).await?;
         usable("user", user_id, &org)?;
         if request.set_id.is_none() {
-            // An unknown user is a 404; a user without OneDrive an empty page.
+            // An unknown user is not found; a user without OneDrive an empty page.
             self.user(id, user_id).await?;
         }
         let uid = user_id.to_owned();
@@ -445,29 +445,6 @@ impl DiscoveryService {
             .map(onedrive)
             .ok_or_else(|| not_found("OneDrive", onedrive_id, &org))
     }
-
-    /// Users holding a Microsoft 365 licence. None is protected by a backup
-    /// yet, so all of them are new.
-    pub async fn licensing(&self, id: OrganizationId) -> Result<LicensingInformation, CoreError> {
-        let org = self.organization(id).await?;
-        let count = |s: Session| -> GraphFuture<u32> {
-            Box::pin(async move {
-                let mut licensed = 0u32;
-                let mut sink = |page: Vec<UserRecord>| {
-                    let n = page.iter().filter(|u| u.licensed).count();
-                    licensed = licensed.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
-                    Ok(())
-                };
-                s.users(&mut sink).await?;
-                Ok(licensed)
-            })
-        };
-        let licensed = self.with_graph(&org, Service::Exchange, count).await?;
-        Ok(LicensingInformation {
-            licensed_users: licensed,
-            new_users: licensed,
-        })
-    }
 }
 
 fn not_found(what: &str, id: &str, org: &Organization) -> CoreError {
@@ -479,10 +456,10 @@ fn not_found(what: &str, id: &str, org: &Organization) -> CoreError {
 }
 
 /// Whether `id` can name an object: never `.` or `..` (however they were
-/// encoded on the way in — the HTTP layer has decoded them), nor anything
+/// encoded on the way in — the caller's interface has decoded them), nor anything
 /// with a path separator or a percent sign. Such an id would be resolved by the URL it is put
 /// into (`/users/..` is the user *listing*), so it is refused here, before
-/// Microsoft is called: no object has such an id, hence a 404.
+/// Microsoft is called: no object has such an id, hence not found.
 fn usable(what: &str, id: &str, org: &Organization) -> Result<(), CoreError> {
     let trimmed = id.trim();
     let unusable = trimmed.is_empty()
@@ -527,6 +504,5 @@ mod send_check {
         is_send(&s.user(id, "x"));
         is_send(&s.sites(id, req, &SiteFilter::default()));
         is_send(&s.onedrives(id, "x", req));
-        is_send(&s.licensing(id));
     }
 }
