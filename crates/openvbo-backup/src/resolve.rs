@@ -304,14 +304,35 @@ impl SelectionResolver for DiscoveryResolver {
             wanted.extend(self.sites(job).await?.iter().map(site));
         }
         let mut seen = HashSet::new();
-        out.resources = wanted
-            .into_iter()
-            .filter(|r| {
-                let key = (r.kind, r.id.clone());
-                !excluded.contains(&key) && seen.insert(key)
-            })
-            .collect();
+        out.resources = alternate(
+            wanted
+                .into_iter()
+                .filter(|r| {
+                    let key = (r.kind, r.id.clone());
+                    !excluded.contains(&key) && seen.insert(key)
+                })
+                .collect(),
+        );
         Ok(out)
+    }
+}
+
+/// Mailboxes and the other resources (OneDrives, sites) taken in turn, each
+/// in its own order. A session runs a few units at a time: Exchange limits
+/// mailboxes and SharePoint's resource units limit drives, independently,
+/// so units of both kinds side by side keep both budgets busy; all
+/// mailboxes first would leave the drives' budget idle, then wait on it.
+fn alternate(resources: Vec<ResourceTarget>) -> Vec<ResourceTarget> {
+    let (mail, other): (Vec<_>, Vec<_>) = resources
+        .into_iter()
+        .partition(|r| r.kind == ResourceKind::Mailbox);
+    let mut out = Vec::with_capacity(mail.len() + other.len());
+    let (mut mail, mut other) = (mail.into_iter(), other.into_iter());
+    loop {
+        match (mail.next(), other.next()) {
+            (None, None) => return out,
+            (m, o) => out.extend(m.into_iter().chain(o)),
+        }
     }
 }
 
@@ -350,6 +371,25 @@ mod tests {
         .map(|(k, id)| (k, id.to_string()))
         .collect();
         assert_eq!(all, want);
+    }
+
+    #[test]
+    fn mailboxes_and_drives_take_turns() {
+        let target = |kind, id: &str| ResourceTarget {
+            kind,
+            id: id.into(),
+            display_name: id.into(),
+            address: String::new(),
+        };
+        let order = alternate(vec![
+            target(ResourceKind::Mailbox, "m1"),
+            target(ResourceKind::Mailbox, "m2"),
+            target(ResourceKind::Mailbox, "m3"),
+            target(ResourceKind::OneDrive, "d1"),
+            target(ResourceKind::Site, "s1"),
+        ]);
+        let ids: Vec<&str> = order.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["m1", "d1", "m2", "s1", "m3"]);
     }
 
     #[test]
