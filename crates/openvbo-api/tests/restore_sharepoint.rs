@@ -679,3 +679,126 @@ async fn each_point_in_time_shows_that_backups_libraries() {
     .await;
     assert_eq!(sites["totalCount"], 0, "{sites}");
 }
+
+const TEAM_SITE: &str = "contoso.sharepoint.com,21000000-0000-4000-8000-0000000000a2,21000000-0000-4000-8000-0000000000b2";
+const TEAM_URL: &str = "https://contoso.sharepoint.com/sites/team";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_to_another_site_of_the_session() {
+    let repo_dir = tempfile::tempdir().unwrap();
+    let mut t = tenant_with_site();
+    t.sites.push(
+        serde_json::from_value(json!({
+            "id": TEAM_SITE, "name": "team", "displayName": "Team", "webUrl": TEAM_URL,
+            "drives": [{"name": "Shared Documents", "items": [{"path": "team.txt", "content": "ours"}]}]
+        }))
+        .unwrap(),
+    );
+    let (_dir, sim, server) = start_with(vec![t], |_| {}).await;
+    let token = server.token().await;
+    let (org, repo) = organization_and_repository(&server, &token, repo_dir.path()).await;
+    let (status, job) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("/v6/Organizations/{org}/Jobs"),
+        Some(json!({
+            "name": "Sites", "backupType": "SelectedItems", "repositoryId": repo,
+            "selectedItems": [{"type": "Site", "site": {"id": SITE}}, {"type": "Site", "site": {"id": TEAM_SITE}}],
+            "schedulePolicy": {"type": "ManualOnly"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let job = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(run(&server, &token, &job, 1).await["status"], "Success");
+    let session = post_ok(
+        &server,
+        &token,
+        &format!("/v6/Organizations/{org}/explore"),
+        json!({"type": "Vesp"}),
+    )
+    .await;
+    let base = format!(
+        "/v6/RestoreSessions/{}/Organization/Sites",
+        session["id"].as_str().unwrap()
+    );
+    let sites = get_ok(&server, &token, &base).await;
+    assert_eq!(names(&sites), ["Projects", "Team"], "{sites}");
+    let site = format!("{base}/{SITE}");
+    let libraries = get_ok(&server, &token, &format!("{site}/Libraries")).await;
+    let archive = id_named(&libraries, "Archive").to_owned();
+    let docs = get_ok(&server, &token, &format!("{site}/Documents?parentId=null")).await;
+    let readme = id_named(&docs, "readme.txt").to_owned();
+
+    // One document zipped on request.
+    let (status, disposition, zip) = download(
+        &server,
+        &token,
+        &format!("{site}/Documents/{readme}/save"),
+        Some(json!({"asZip": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(disposition.contains("readme.txt.zip"), "{disposition}");
+    assert_eq!(
+        unzip(&zip),
+        [("readme.txt".to_owned(), b"read me first".to_vec())]
+    );
+
+    // A whole library into another site's library (named by URL), under a folder.
+    let stats = post_ok(
+        &server,
+        &token,
+        &format!("{site}/Libraries/{archive}/restoreTo"),
+        json!({"siteURL": format!("{TEAM_URL}/"), "list": "shared documents/From Projects"}),
+    )
+    .await;
+    assert_eq!(counts(&stats), (2, 2, 0, 0), "{stats}");
+    assert_eq!(stats["restoredListsCount"], 1, "{stats}");
+    let graph = Graph::new(&sim).await;
+    let team = graph.site_drives(TEAM_SITE).await[0].1.clone();
+    assert_eq!(
+        graph.children(&team, "").await,
+        ["From Projects", "team.txt"]
+    );
+    assert_eq!(
+        graph.children(&team, "From Projects").await,
+        ["2019", "index.txt"]
+    );
+    assert_eq!(
+        graph
+            .read(&team, "From Projects/2019/old.txt")
+            .await
+            .unwrap(),
+        b"old times"
+    );
+    // Several documents into the other site by its id; a site the session does not show is
+    // not a target yet.
+    let stats = post_ok(
+        &server,
+        &token,
+        &format!("{site}/Documents/restoreTo"),
+        json!({"siteURL": TEAM_SITE, "list": "Shared Documents", "documents": [{"id": readme}]}),
+    )
+    .await;
+    assert_eq!(counts(&stats), (1, 1, 0, 0), "{stats}");
+    assert_eq!(
+        graph.read(&team, "readme.txt").await.unwrap(),
+        b"read me first"
+    );
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::POST,
+        &format!("{site}/Documents/{readme}/restoreTo"),
+        Some(json!({"siteURL": "https://contoso.sharepoint.com/sites/elsewhere", "list": "Documents"})),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_IMPLEMENTED,
+        &["sites/elsewhere", "not implemented"],
+    );
+}
