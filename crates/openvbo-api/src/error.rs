@@ -35,7 +35,7 @@ impl From<CoreError> for ApiError {
 }
 
 /// The body every error carries.
-pub fn message_body(status: StatusCode, message: &str) -> Response {
+pub(crate) fn message_body(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message }))).into_response()
 }
 
@@ -150,7 +150,7 @@ fn core_response(err: CoreError) -> Response {
 /// What a panicking handler answers. The panic is a defect: it is logged
 /// (without the request, which may hold secrets) and the client gets the
 /// usual body.
-pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let what = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -172,7 +172,7 @@ fn internal() -> Response {
 
 /// Responses made outside our handlers (body limit, timeouts, hyper's own
 /// refusals) get the same `{"message"}` body as ours.
-pub async fn ensure_json_errors(response: Response) -> Response {
+pub(crate) async fn ensure_json_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

@@ -90,10 +90,10 @@ pub(crate) struct Paging {
 }
 
 impl Paging {
-    pub const DEFAULT_LIMIT: u64 = 30;
-    pub const MAX_LIMIT: u64 = 10_000;
+    pub(crate) const DEFAULT_LIMIT: u64 = 30;
+    pub(crate) const MAX_LIMIT: u64 = 10_000;
 
-    pub fn from_query(q: &QueryParams) -> Result<Self, ApiError> {
+    pub(crate) fn from_query(q: &QueryParams) -> Result<Self, ApiError> {
         let offset = q.int("offset")?.unwrap_or(0);
         let limit = q.int("limit")?.unwrap_or(Self::DEFAULT_LIMIT as i64);
         let offset = u64::try_from(offset)
@@ -108,7 +108,7 @@ impl Paging {
     }
 
     /// This page of `all`, and how many there are in all.
-    pub fn slice<T>(self, all: Vec<T>) -> (Vec<T>, u64) {
+    pub(crate) fn slice<T>(self, all: Vec<T>) -> (Vec<T>, u64) {
         let total = all.len() as u64;
         let page = all
             .into_iter()

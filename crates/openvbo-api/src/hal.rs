@@ -11,18 +11,18 @@ use serde::Serialize;
 pub(crate) struct Links(Vec<(&'static str, String)>);
 
 impl Links {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds `rel` → `href` (builder form).
     #[must_use]
-    pub fn with(mut self, rel: &'static str, href: impl Into<String>) -> Self {
+    pub(crate) fn with(mut self, rel: &'static str, href: impl Into<String>) -> Self {
         self.push(rel, href);
         self
     }
 
-    pub fn push(&mut self, rel: &'static str, href: impl Into<String>) {
+    pub(crate) fn push(&mut self, rel: &'static str, href: impl Into<String>) {
         self.0.push((rel, href.into()));
     }
 }
@@ -103,7 +103,7 @@ pub(crate) struct PageOf<T> {
 
 impl<T> PageOf<T> {
     /// The page `paging` asks for out of `all`, linked from `base`.
-    pub fn of_all(base: &str, paging: crate::extract::Paging, all: Vec<T>) -> Self {
+    pub(crate) fn of_all(base: &str, paging: crate::extract::Paging, all: Vec<T>) -> Self {
         let (results, total) = paging.slice(all);
         let more = paging.offset.saturating_add(paging.limit) < total;
         Self {

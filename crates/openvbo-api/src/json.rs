@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 
 /// The largest request body accepted.
-pub const BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 
 /// A JSON body deserialized case-insensitively.
-pub struct LenientJson<T>(pub T);
+pub(crate) struct LenientJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for LenientJson<T>
 where
@@ -103,7 +103,7 @@ fn strip_position(message: &str) -> &str {
 
 /// Deserializes `value` into `T`, matching names case-insensitively; the
 /// error names the property path.
-pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(CaseInsensitive(value)).map_err(|e| {
         let path = e.path().to_string();
         let inner = strip_position(&e.inner().to_string()).to_owned();

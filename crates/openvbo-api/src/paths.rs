@@ -14,7 +14,7 @@ use axum::http::{Method, Request, Uri};
 const OPERATIONS: &str = include_str!("v6_operations.tsv");
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
+pub(crate) struct Operation {
     pub method: Method,
     pub template: &'static str,
     pub operation_id: &'static str,
@@ -28,12 +28,12 @@ struct Node {
 }
 
 #[derive(Debug)]
-pub struct RouteTable {
+pub(crate) struct RouteTable {
     root: Node,
 }
 
 /// The official v6 table.
-pub fn official() -> &'static RouteTable {
+pub(crate) fn official() -> &'static RouteTable {
     static TABLE: LazyLock<RouteTable> = LazyLock::new(|| RouteTable::parse(OPERATIONS));
     &TABLE
 }
@@ -99,7 +99,7 @@ impl RouteTable {
     }
 
     /// `/V6/organizations/ABC/` → `/v6/organizations/ABC`, if a template matches.
-    pub fn canonicalize(&self, path: &str) -> Option<String> {
+    pub(crate) fn canonicalize(&self, path: &str) -> Option<String> {
         let segs: Vec<&str> = segments(path).collect();
         let mut out = Vec::with_capacity(segs.len());
         Self::find(&self.root, &segs, &mut out)?;
@@ -107,7 +107,7 @@ impl RouteTable {
     }
 
     /// The operations declared for the path's template (any method).
-    pub fn operations(&self, path: &str) -> &[Operation] {
+    pub(crate) fn operations(&self, path: &str) -> &[Operation] {
         let segs: Vec<&str> = segments(path).collect();
         let mut out = Vec::new();
         Self::find(&self.root, &segs, &mut out).map_or(&[], |n| n.operations.as_slice())
@@ -115,7 +115,7 @@ impl RouteTable {
 }
 
 /// Rewrites the request URI to the canonical path (query kept) before routing.
-pub fn canonicalize_request<B>(mut req: Request<B>) -> Request<B> {
+pub(crate) fn canonicalize_request<B>(mut req: Request<B>) -> Request<B> {
     let path = req.uri().path();
     if let Some(canonical) = official().canonicalize(path) {
         if canonical != path {

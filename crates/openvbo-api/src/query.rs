@@ -6,17 +6,17 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-pub struct QueryParams(Vec<(String, String)>);
+pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         serde_urlencoded::from_str(raw.unwrap_or_default())
             .map(Self)
             .map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))
     }
 
     /// The last value given for `name`, if not empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .rev()
@@ -25,11 +25,11 @@ impl QueryParams {
             .filter(|v| !v.is_empty())
     }
 
-    pub fn string(&self, name: &str) -> Option<String> {
+    pub(crate) fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)
     }
 
-    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
             .map(|v| {
                 v.parse::<i64>().map_err(|_| {
@@ -42,7 +42,7 @@ impl QueryParams {
             .transpose()
     }
 
-    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -54,7 +54,7 @@ impl QueryParams {
         }
     }
 
-    pub fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
+    pub(crate) fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
         self.get(name)
             .map(|v| {
                 Uuid::parse_str(v).map_err(|_| {

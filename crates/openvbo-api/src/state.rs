@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::routes::ListBodies;
 
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub auth: AuthService,
     pub organizations: OrganizationService,
     pub discovery: DiscoveryService,

@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// `RESTCredential`: there is no password field to fill.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountBody {
+pub(super) struct AccountBody {
     account_type: &'static str,
     user_name: String,
     id: AccountId,
@@ -40,7 +40,7 @@ impl AccountBody {
     }
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -52,7 +52,7 @@ pub async fn list(
     Ok(Json(accounts.iter().map(AccountBody::new).collect()))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<AccountId>,
@@ -61,7 +61,7 @@ pub async fn get_one(
     Ok(Json(AccountBody::new(&account)))
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     LenientJson(input): LenientJson<AccountInput>,
@@ -70,7 +70,7 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(AccountBody::new(&account))))
 }
 
-pub async fn update(
+pub(super) async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<AccountId>,
@@ -80,7 +80,7 @@ pub async fn update(
     Ok(StatusCode::OK)
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<AccountId>,

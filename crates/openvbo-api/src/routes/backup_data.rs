@@ -233,7 +233,7 @@ fn name_of(names: &HashMap<OrganizationId, String>, id: OrganizationId) -> Strin
     names.get(&id).cloned().unwrap_or_else(|| id.to_string())
 }
 
-pub async fn users(
+pub(super) async fn users(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -244,7 +244,7 @@ pub async fn users(
     paged(&repo_href(repo, "userdata"), paging, body)
 }
 
-pub async fn user(
+pub(super) async fn user(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -260,7 +260,7 @@ pub async fn user(
 
 const MAILBOXES: &[ResourceKind] = &[ResourceKind::Mailbox, ResourceKind::ArchiveMailbox];
 
-pub async fn mailboxes(
+pub(super) async fn mailboxes(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -276,7 +276,7 @@ pub async fn mailboxes(
     paged(&repo_href(repo, "mailboxdata"), paging, body)
 }
 
-pub async fn mailbox(
+pub(super) async fn mailbox(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -290,7 +290,7 @@ pub async fn mailbox(
     Ok(Json(mailbox_body(repo, found)))
 }
 
-pub async fn onedrives(
+pub(super) async fn onedrives(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -306,7 +306,7 @@ pub async fn onedrives(
     paged(&repo_href(repo, "onedrivedata"), paging, body)
 }
 
-pub async fn onedrive(
+pub(super) async fn onedrive(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -320,7 +320,7 @@ pub async fn onedrive(
     Ok(Json(drive_or_site_body(repo, "onedrivedata", found)))
 }
 
-pub async fn sites(
+pub(super) async fn sites(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -334,7 +334,7 @@ pub async fn sites(
     paged(&repo_href(repo, "sitedata"), paging, body)
 }
 
-pub async fn site(
+pub(super) async fn site(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -360,7 +360,7 @@ fn organization_data_body(repo: RepositoryId, id: OrganizationId, name: String) 
     })
 }
 
-pub async fn organizations(
+pub(super) async fn organizations(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -377,7 +377,7 @@ pub async fn organizations(
     paged(&repo_href(repo, "organizationdata"), paging, body)
 }
 
-pub async fn organization(
+pub(super) async fn organization(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -396,7 +396,7 @@ pub async fn organization(
 }
 
 /// `RESTBackupRepositoryStorageUsageInfo` per organization.
-pub async fn backed_up_organizations(
+pub(super) async fn backed_up_organizations(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(repo): PathId<RepositoryId>,
@@ -429,7 +429,7 @@ pub async fn backed_up_organizations(
 
 /// `RESTOrganizationStorageSpaceUsage` per repository; v6 names the
 /// repository only in `_links`.
-pub async fn used_repositories(
+pub(super) async fn used_repositories(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(org): PathId<OrganizationId>,
@@ -465,7 +465,7 @@ pub async fn used_repositories(
 
 /// `GET /v6/LicensedUsers`: every user with a backup, which is who counts
 /// against the licence.
-pub async fn licensed_users(
+pub(super) async fn licensed_users(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,

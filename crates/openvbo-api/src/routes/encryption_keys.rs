@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// `RESTEncryptionKey`.
 #[derive(Serialize)]
-pub struct KeyBody {
+pub(super) struct KeyBody {
     id: EncryptionKeyId,
     description: String,
     #[serde(rename = "_links")]
@@ -35,7 +35,7 @@ impl KeyBody {
     }
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -47,7 +47,7 @@ pub async fn list(
     Ok(Json(keys.iter().map(KeyBody::new).collect()))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<EncryptionKeyId>,
@@ -56,7 +56,7 @@ pub async fn get_one(
     Ok(Json(KeyBody::new(&key)))
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     LenientJson(input): LenientJson<EncryptionKeyInput>,
@@ -65,7 +65,7 @@ pub async fn add(
     Ok(Json(KeyBody::new(&key)))
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<EncryptionKeyId>,

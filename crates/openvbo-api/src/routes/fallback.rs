@@ -7,7 +7,7 @@ use axum::http::{Method, Uri};
 use crate::error::ApiError;
 use crate::paths;
 
-pub async fn not_routed(method: Method, uri: Uri) -> ApiError {
+pub(super) async fn not_routed(method: Method, uri: Uri) -> ApiError {
     let path = uri.path();
     let first = path.split('/').find(|s| !s.is_empty()).unwrap_or_default();
     let operations = paths::official().operations(path);

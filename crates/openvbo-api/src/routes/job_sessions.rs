@@ -137,7 +137,7 @@ async fn sessions(
     Ok(Json(page(&base, offset, limit, found.total, results)))
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -145,7 +145,7 @@ pub async fn list(
     sessions(&state, None, query.as_deref(), "/v6/jobsessions".into()).await
 }
 
-pub async fn list_of_job(
+pub(super) async fn list_of_job(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(job): Path<String>,
@@ -155,7 +155,7 @@ pub async fn list_of_job(
     sessions(&state, Some(&job), query.as_deref(), base).await
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -165,7 +165,7 @@ pub async fn get_one(
     Ok(Json(session_body(&s)))
 }
 
-pub async fn log_items(
+pub(super) async fn log_items(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -186,7 +186,7 @@ pub async fn log_items(
     )))
 }
 
-pub async fn log_item(
+pub(super) async fn log_item(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((id, item)): Path<(String, String)>,

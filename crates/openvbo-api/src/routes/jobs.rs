@@ -79,7 +79,7 @@ fn jobs(state: &AppState) -> &JobService {
     &state.jobs
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(organization): Path<String>,
@@ -91,7 +91,7 @@ pub async fn add(
     Ok(Json(job_body(&job)))
 }
 
-pub async fn list_of_organization(
+pub(super) async fn list_of_organization(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(organization): Path<String>,
@@ -102,7 +102,7 @@ pub async fn list_of_organization(
     Ok(Json(list.iter().map(job_body).collect()))
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
@@ -110,7 +110,7 @@ pub async fn list(
     Ok(Json(list.iter().map(job_body).collect()))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -119,7 +119,7 @@ pub async fn get_one(
     Ok(Json(job_body(&job)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -130,7 +130,7 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -139,7 +139,7 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn enable(
+pub(super) async fn enable(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -148,7 +148,7 @@ pub async fn enable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn disable(
+pub(super) async fn disable(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -159,7 +159,7 @@ pub async fn disable(
 
 /// The body (`RESTStartJobOptions {full}`) is optional here; a full run is
 /// not forced (the engine decides what is new).
-pub async fn start(
+pub(super) async fn start(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -168,7 +168,7 @@ pub async fn start(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn stop(
+pub(super) async fn stop(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -273,7 +273,7 @@ async fn update_item(
 
 macro_rules! item_routes {
     ($list:ident, $get_list:ident, $add:ident, $remove:ident, $get:ident, $put:ident) => {
-        pub async fn $get_list(
+        pub(crate) async fn $get_list(
             _auth: Authenticated,
             State(state): State<AppState>,
             Path(id): Path<String>,
@@ -281,7 +281,7 @@ macro_rules! item_routes {
             list_items(&state, &id, JobItemList::$list).await
         }
 
-        pub async fn $add(
+        pub(crate) async fn $add(
             _auth: Authenticated,
             State(state): State<AppState>,
             Path(id): Path<String>,
@@ -290,7 +290,7 @@ macro_rules! item_routes {
             add_items(&state, &id, JobItemList::$list, body).await
         }
 
-        pub async fn $remove(
+        pub(crate) async fn $remove(
             _auth: Authenticated,
             State(state): State<AppState>,
             Path(id): Path<String>,
@@ -299,7 +299,7 @@ macro_rules! item_routes {
             remove_items(&state, &id, JobItemList::$list, query.as_deref()).await
         }
 
-        pub async fn $get(
+        pub(crate) async fn $get(
             _auth: Authenticated,
             State(state): State<AppState>,
             Path((id, item)): Path<(String, String)>,
@@ -307,7 +307,7 @@ macro_rules! item_routes {
             get_item(&state, &id, JobItemList::$list, &item).await
         }
 
-        pub async fn $put(
+        pub(crate) async fn $put(
             _auth: Authenticated,
             State(state): State<AppState>,
             Path((id, item)): Path<(String, String)>,

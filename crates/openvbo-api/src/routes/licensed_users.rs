@@ -11,7 +11,7 @@ use crate::authn::Authenticated;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,

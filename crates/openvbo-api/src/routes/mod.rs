@@ -17,7 +17,7 @@ pub(crate) mod restore;
 mod restore_points;
 mod service_instance;
 
-pub use organizations::ListBodies;
+pub(crate) use organizations::ListBodies;
 pub use service_instance::COMPATIBLE_VERSION;
 mod token;
 
@@ -27,7 +27,7 @@ use axum::Router;
 use crate::state::AppState;
 
 /// Paths are declared in their canonical lower-case form; see `paths`.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v6/token", post(token::issue))
         .route(

@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// `RESTAmazonBucketS3Compatible`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BucketBody {
+pub(super) struct BucketBody {
     service_point: String,
     custom_region_id: String,
     name: String,
@@ -31,7 +31,7 @@ pub struct BucketBody {
 /// `RESTObjectStorageRepositoryComposed`, S3-compatible.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectStorageBody {
+pub(super) struct ObjectStorageBody {
     id: ObjectStorageId,
     name: String,
     description: String,
@@ -78,7 +78,7 @@ impl ObjectStorageBody {
     }
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -91,7 +91,7 @@ pub async fn list(
     Ok(Json(all.iter().map(ObjectStorageBody::new).collect()))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<ObjectStorageId>,
@@ -100,7 +100,7 @@ pub async fn get_one(
     Ok(Json(ObjectStorageBody::new(&s)))
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     LenientJson(input): LenientJson<ObjectStorageInput>,
@@ -109,7 +109,7 @@ pub async fn add(
     Ok(Json(ObjectStorageBody::new(&s)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<ObjectStorageId>,
@@ -119,7 +119,7 @@ pub async fn update(
     Ok(StatusCode::OK)
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<ObjectStorageId>,
@@ -159,7 +159,7 @@ fn bucket_body(q: &BucketQuery, name: String) -> BucketBody {
 
 /// `RESTAmazonFolderToReceiveS3Compatible`.
 #[derive(Serialize)]
-pub struct FolderBody {
+pub(super) struct FolderBody {
     path: String,
     name: String,
 }
@@ -171,7 +171,7 @@ fn folder_body(bucket: &str, name: String) -> FolderBody {
     }
 }
 
-pub async fn buckets(
+pub(super) async fn buckets(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -183,7 +183,7 @@ pub async fn buckets(
     ))
 }
 
-pub async fn bucket(
+pub(super) async fn bucket(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -194,7 +194,7 @@ pub async fn bucket(
     Ok(Json(bucket_body(&bq, name)))
 }
 
-pub async fn folders(
+pub(super) async fn folders(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(bucket): Path<String>,
@@ -210,7 +210,7 @@ pub async fn folders(
     ))
 }
 
-pub async fn folder(
+pub(super) async fn folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((bucket, name)): Path<(String, String)>,
@@ -233,11 +233,11 @@ pub async fn folder(
 
 /// `RESTAmazonFolderToSend`.
 #[derive(Deserialize)]
-pub struct FolderInput {
+pub(super) struct FolderInput {
     name: Option<String>,
 }
 
-pub async fn add_folder(
+pub(super) async fn add_folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(bucket): Path<String>,

@@ -28,7 +28,7 @@ use crate::state::AppState;
 /// Secrets are never part of it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganizationView<'a> {
+pub(super) struct OrganizationView<'a> {
     is_teams_online: bool,
     is_teams_chats_online: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,7 +199,7 @@ impl Serialize for ListView<'_> {
 /// The serialized list per snapshot generation and view: a list of 10,000
 /// organizations is serialized once per change, not once per request.
 #[derive(Default)]
-pub struct ListBodies(Mutex<[Option<(ListGeneration, Bytes)>; 2]>);
+pub(crate) struct ListBodies(Mutex<[Option<(ListGeneration, Bytes)>; 2]>);
 
 /// The snapshot's generation and a stamp of the organizations' backup
 /// times: the list body depends on both.
@@ -224,7 +224,7 @@ impl ListBodies {
     }
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -255,7 +255,7 @@ pub async fn list(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -268,7 +268,7 @@ pub async fn get_one(
     Ok(Json(OrganizationView::new(&org, extended, backups)).into_response())
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     LenientJson(input): LenientJson<OrganizationInput>,
@@ -291,7 +291,7 @@ pub async fn add(
     Ok(response)
 }
 
-pub async fn update(
+pub(super) async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -302,7 +302,7 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,

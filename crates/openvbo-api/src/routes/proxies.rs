@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// `RESTProxy`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProxyView {
+pub(super) struct ProxyView {
     #[serde(rename = "type")]
     kind: &'static str,
     id: ProxyId,
@@ -66,7 +66,7 @@ fn extended(q: &QueryParams) -> Result<bool, ApiError> {
     Ok(q.bool("extendedView")?.unwrap_or(true))
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -81,7 +81,7 @@ pub async fn list(
     ))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<ProxyId>,

@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// `RESTBackupRepository`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RepositoryBody {
+pub(super) struct RepositoryBody {
     id: RepositoryId,
     name: String,
     description: String,
@@ -108,7 +108,7 @@ fn inputs(body: &Value) -> Result<(RepositoryInput, RetentionInput), ApiError> {
     Ok((from_value(body)?, from_value(body)?))
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     q: QueryParams,
@@ -122,7 +122,7 @@ pub async fn list(
     Ok(Json(views.iter().map(RepositoryBody::new).collect()))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<RepositoryId>,
@@ -131,7 +131,7 @@ pub async fn get_one(
     Ok(Json(RepositoryBody::new(&view)))
 }
 
-pub async fn add(
+pub(super) async fn add(
     _auth: Authenticated,
     State(state): State<AppState>,
     LenientJson(body): LenientJson<Value>,
@@ -141,7 +141,7 @@ pub async fn add(
     Ok(Json(RepositoryBody::new(&view)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<RepositoryId>,
@@ -155,7 +155,7 @@ pub async fn update(
     Ok(StatusCode::OK)
 }
 
-pub async fn remove(
+pub(super) async fn remove(
     _auth: Authenticated,
     State(state): State<AppState>,
     PathId(id): PathId<RepositoryId>,

@@ -61,7 +61,7 @@ fn parse_when(raw: &str) -> Result<time::OffsetDateTime, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("backupTime: {raw:?} is not a date and time")))
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -89,7 +89,7 @@ pub async fn list(
     ))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -113,7 +113,7 @@ async fn resources(
         .collect())
 }
 
-pub async fn mailboxes(
+pub(super) async fn mailboxes(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -126,7 +126,7 @@ pub async fn mailboxes(
     ))
 }
 
-pub async fn onedrives(
+pub(super) async fn onedrives(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -137,7 +137,7 @@ pub async fn onedrives(
     ))
 }
 
-pub async fn webs(
+pub(super) async fn webs(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -153,7 +153,7 @@ pub async fn webs(
 /// `RESTRestorePointTeam`, so the honest answer is an empty one (for a
 /// point that exists; 404 otherwise), which clients iterate without a
 /// special case, rather than a 501 that would fail a whole listing.
-pub async fn teams(
+pub(super) async fn teams(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -13,12 +13,12 @@ pub const COMPATIBLE_VERSION: &str = "6.1.0.222";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ServiceInstance {
+pub(super) struct ServiceInstance {
     installation_id: String,
     version: &'static str,
 }
 
-pub async fn get(_auth: Authenticated, State(state): State<AppState>) -> Json<ServiceInstance> {
+pub(super) async fn get(_auth: Authenticated, State(state): State<AppState>) -> Json<ServiceInstance> {
     Json(ServiceInstance {
         installation_id: state.installation_id.hyphenated().to_string(),
         version: COMPATIBLE_VERSION,

@@ -48,7 +48,7 @@ fn oauth_error(error: &str, message: &str) -> Response {
         .into_response()
 }
 
-pub async fn issue(
+pub(super) async fn issue(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,

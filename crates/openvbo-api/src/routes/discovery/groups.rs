@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GroupView {
+pub(crate) struct GroupView {
     id: String,
     display_name: String,
     name: String,
@@ -60,7 +60,7 @@ fn group_filter(q: &QueryParams) -> Result<GroupFilter, ApiError> {
     })
 }
 
-pub async fn groups(
+pub(crate) async fn groups(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -82,7 +82,7 @@ pub async fn groups(
     )))
 }
 
-pub async fn group(
+pub(crate) async fn group(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, group)): Path<(String, String)>,
@@ -95,7 +95,7 @@ pub async fn group(
 /// `RESTGroupMember`; `groupId` carries the member's own object id.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MemberView {
+pub(crate) struct MemberView {
     group_id: String,
     name: String,
     login: String,
@@ -106,7 +106,7 @@ pub struct MemberView {
     links: Links,
 }
 
-pub async fn members(
+pub(crate) async fn members(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, group)): Path<(String, String)>,

@@ -11,12 +11,12 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LicensingView {
+pub(crate) struct LicensingView {
     licensed_users: u32,
     new_users: u32,
 }
 
-pub async fn licensing(
+pub(crate) async fn licensing(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(org): Path<String>,

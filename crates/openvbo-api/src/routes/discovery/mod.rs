@@ -16,12 +16,12 @@ mod sites;
 mod teams;
 mod users;
 
-pub use groups::{group, groups, members};
-pub use licensing::licensing;
-pub use onedrives::{onedrive, onedrives};
-pub use sites::{site, sites};
-pub use teams::{team, teams};
-pub use users::{user, users};
+pub(super) use groups::{group, groups, members};
+pub(super) use licensing::licensing;
+pub(super) use onedrives::{onedrive, onedrives};
+pub(super) use sites::{site, sites};
+pub(super) use teams::{team, teams};
+pub(super) use users::{user, users};
 
 /// `_links`: relation → `{"href": …}`. A few strings per item rather than
 /// a map of maps: a page of 100 users is serialized on every request.

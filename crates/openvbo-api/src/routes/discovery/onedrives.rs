@@ -14,7 +14,7 @@ use crate::routes::organizations::parse_id;
 use crate::state::AppState;
 
 #[derive(Serialize)]
-pub struct OneDriveView {
+pub(crate) struct OneDriveView {
     id: String,
     name: String,
     url: String,
@@ -40,7 +40,7 @@ fn onedrive_view(org: OrganizationId, user: &str, d: OneDrive) -> OneDriveView {
     }
 }
 
-pub async fn onedrives(
+pub(crate) async fn onedrives(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, user)): Path<(String, String)>,
@@ -58,7 +58,7 @@ pub async fn onedrives(
     })))
 }
 
-pub async fn onedrive(
+pub(crate) async fn onedrive(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, user, drive)): Path<(String, String, String)>,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SiteView {
+pub(crate) struct SiteView {
     id: String,
     url: String,
     name: String,
@@ -52,7 +52,7 @@ fn site_view(org: OrganizationId, s: DirectorySite) -> SiteView {
     }
 }
 
-pub async fn sites(
+pub(crate) async fn sites(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -90,7 +90,7 @@ pub async fn sites(
     )))
 }
 
-pub async fn site(
+pub(crate) async fn site(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, site)): Path<(String, String)>,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamView {
+pub(crate) struct TeamView {
     id: String,
     display_name: String,
     description: String,
@@ -46,7 +46,7 @@ fn team_view(org: OrganizationId, t: Team) -> TeamView {
     }
 }
 
-pub async fn teams(
+pub(crate) async fn teams(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -72,7 +72,7 @@ pub async fn teams(
     )))
 }
 
-pub async fn team(
+pub(crate) async fn team(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, team)): Path<(String, String)>,

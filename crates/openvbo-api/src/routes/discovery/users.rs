@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserView {
+pub(crate) struct UserView {
     id: String,
     display_name: String,
     name: String,
@@ -49,7 +49,7 @@ fn user_view(org: OrganizationId, u: DirectoryUser) -> UserView {
     }
 }
 
-pub async fn users(
+pub(crate) async fn users(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -76,7 +76,7 @@ pub async fn users(
     )))
 }
 
-pub async fn user(
+pub(crate) async fn user(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((org, user)): Path<(String, String)>,

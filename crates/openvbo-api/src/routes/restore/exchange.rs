@@ -138,7 +138,7 @@ fn item_view(session: &RestoreSession, mailbox_id: &str, i: &CatalogItem) -> Val
     Value::Object(item)
 }
 
-pub async fn mailboxes(
+pub(super) async fn mailboxes(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session): Path<String>,
@@ -153,7 +153,7 @@ pub async fn mailboxes(
     )?))
 }
 
-pub async fn mailbox(
+pub(super) async fn mailbox(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox_id)): Path<(String, String)>,
@@ -163,7 +163,7 @@ pub async fn mailbox(
     Ok(Json(mailbox_view(&session, chosen)))
 }
 
-pub async fn folders(
+pub(super) async fn folders(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox_id)): Path<(String, String)>,
@@ -203,7 +203,7 @@ pub async fn folders(
     )))
 }
 
-pub async fn folder(
+pub(super) async fn folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox_id, folder_id)): Path<(String, String, String)>,
@@ -220,7 +220,7 @@ pub async fn folder(
     Ok(Json(folder_view(&session, &found.resource_id, &found)))
 }
 
-pub async fn items(
+pub(super) async fn items(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox_id)): Path<(String, String)>,
@@ -260,7 +260,7 @@ pub async fn items(
     )))
 }
 
-pub async fn item(
+pub(super) async fn item(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox_id, item_id)): Path<(String, String, String)>,

@@ -191,7 +191,7 @@ fn save_event(item: &CatalogItem, status: EventStatus, message: String) -> NewEv
 
 /// `ExchangeItem_SaveItemAction`: the message as MSG; the original MIME, byte for byte, when
 /// the client asks for `message/rfc822` (an openvbo extension).
-pub async fn save_item(
+pub(super) async fn save_item(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox, item_id)): Path<(String, String, String)>,
@@ -357,7 +357,7 @@ fn credentials(body: &Value) -> Result<Option<RestoreCredentials>, ApiError> {
 }
 
 /// `ExchangeItem_SaveItems`: a zip of MSG files, streamed (one message in memory at a time).
-pub async fn save_items(
+pub(super) async fn save_items(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session, mailbox)): Path<(String, String)>,
@@ -679,7 +679,7 @@ fn status_wire(status: EventStatus) -> &'static str {
 /// itself, with one sign-in. Every mailbox is resolved before anything is written (an unknown
 /// one is a 404, or with `skipUnresolved` a skipped detail, Warning); a mailbox that fails is
 /// reported in its detail and the others go on. Answers `RESTBulkRestoreStatistics`.
-pub async fn restore_mailboxes(
+pub(super) async fn restore_mailboxes(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session): Path<String>,
@@ -799,7 +799,7 @@ async fn restore_items_common(
     run_restore(&state, &scope, plan, &[], &items, &what, false).await
 }
 
-pub async fn restore_items(
+pub(super) async fn restore_items(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String)>,
@@ -808,7 +808,7 @@ pub async fn restore_items(
     restore_items_common(state, path, req, false).await
 }
 
-pub async fn restore_items_to(
+pub(super) async fn restore_items_to(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String)>,
@@ -831,7 +831,7 @@ async fn restore_item_common(
     run_restore(&state, &scope, plan, &[], &[item], &what, false).await
 }
 
-pub async fn restore_item(
+pub(super) async fn restore_item(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -840,7 +840,7 @@ pub async fn restore_item(
     restore_item_common(state, path, req, false).await
 }
 
-pub async fn restore_item_to(
+pub(super) async fn restore_item_to(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -870,7 +870,7 @@ async fn restore_folder_common(
     run_restore(&state, &scope, plan, &folders, &messages, &what, true).await
 }
 
-pub async fn restore_folder(
+pub(super) async fn restore_folder(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -879,7 +879,7 @@ pub async fn restore_folder(
     restore_folder_common(state, path, req, false).await
 }
 
-pub async fn restore_folder_to(
+pub(super) async fn restore_folder_to(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -902,7 +902,7 @@ async fn restore_mailbox_common(
     run_restore(&state, &scope, plan, &folders, &messages, &what, true).await
 }
 
-pub async fn restore_mailbox(
+pub(super) async fn restore_mailbox(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String)>,
@@ -911,7 +911,7 @@ pub async fn restore_mailbox(
     restore_mailbox_common(state, path, req, false).await
 }
 
-pub async fn restore_mailbox_to(
+pub(super) async fn restore_mailbox_to(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(path): Path<(String, String)>,

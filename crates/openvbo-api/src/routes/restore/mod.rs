@@ -39,7 +39,7 @@ use openvbo_core::store::Store;
 use crate::state::AppState;
 
 /// What the restore routes need beyond the shared services.
-pub struct RestoreState {
+pub(crate) struct RestoreState {
     pub sessions: RestoreSessions,
     pub store: Arc<dyn Store>,
     /// Fills each shown resource's catalog from its repository on first use.
@@ -47,7 +47,7 @@ pub struct RestoreState {
 }
 
 impl RestoreState {
-    pub fn new(store: Arc<dyn Store>, clock: SharedClock, idle: Duration) -> Arc<Self> {
+    pub(crate) fn new(store: Arc<dyn Store>, clock: SharedClock, idle: Duration) -> Arc<Self> {
         let points: Arc<dyn openvbo_core::store::RestorePointStore> = store.clone();
         Arc::new(Self {
             sessions: RestoreSessions::new(points, clock, idle),
@@ -61,7 +61,7 @@ const SESSION: &str = "/v6/restoresessions/{session_id}";
 const MAILBOX: &str = "/v6/restoresessions/{session_id}/organization/mailboxes/{mailbox_id}";
 
 /// Paths in their canonical lower-case form (see `paths`).
-pub fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/v6/organizations/{organization_id}/explore",

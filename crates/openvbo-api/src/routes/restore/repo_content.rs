@@ -49,12 +49,12 @@ fn message_facts(content_ref: &[u8]) -> MessageFacts {
     }
 }
 
-pub struct RepoContent {
+pub(super) struct RepoContent {
     repositories: RepositoryService,
 }
 
 impl RepoContent {
-    pub fn new(repositories: RepositoryService) -> Self {
+    pub(super) fn new(repositories: RepositoryService) -> Self {
         Self { repositories }
     }
 

@@ -64,7 +64,7 @@ pub(crate) fn session_id(raw: &str) -> Result<RestoreSessionId, ApiError> {
     parse("restoreSessionId", raw)
 }
 
-pub async fn explore_organization(
+pub(super) async fn explore_organization(
     Authenticated(grant): Authenticated,
     State(state): State<AppState>,
     Path(organization_id): Path<String>,
@@ -87,7 +87,7 @@ pub async fn explore_organization(
     Ok(Json(SessionView::new(&session)))
 }
 
-pub async fn explore_job(
+pub(super) async fn explore_job(
     Authenticated(grant): Authenticated,
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -131,7 +131,7 @@ fn time_filter(q: &QueryParams, name: &str) -> Result<Option<time::OffsetDateTim
         .transpose()
 }
 
-pub async fn list(
+pub(super) async fn list(
     _auth: Authenticated,
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -164,7 +164,7 @@ pub async fn list(
     )))
 }
 
-pub async fn get_one(
+pub(super) async fn get_one(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -174,7 +174,7 @@ pub async fn get_one(
 }
 
 /// 200 with no body; stopping a stopped session is harmless.
-pub async fn stop(
+pub(super) async fn stop(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -186,7 +186,7 @@ pub async fn stop(
     Ok(StatusCode::OK.into_response())
 }
 
-pub async fn events(
+pub(super) async fn events(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session_id): Path<String>,
@@ -210,7 +210,7 @@ pub async fn events(
     )))
 }
 
-pub async fn event(
+pub(super) async fn event(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path((session_id, event_id)): Path<(String, String)>,
@@ -225,7 +225,7 @@ pub async fn event(
 }
 
 /// `BackupOrganization_GetByRestoreSessionId`: the name carries the point in time.
-pub async fn organization(
+pub(super) async fn organization(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(session_id): Path<String>,

@@ -20,7 +20,7 @@ pub(crate) fn session_path(session: &RestoreSession) -> String {
 /// `RESTRestoreSession`: `result` always present; `endTime` only once stopped (never null).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionView {
+pub(super) struct SessionView {
     id: String,
     name: String,
     organization: String,
@@ -38,7 +38,7 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub fn new(s: &RestoreSession) -> Self {
+    pub(super) fn new(s: &RestoreSession) -> Self {
         let base = session_path(s);
         let details = match s.point_in_time() {
             Some(t) => format!("{} resource(s) as of {}", s.resources.len(), wire_time(t)),
@@ -70,7 +70,7 @@ impl SessionView {
 /// `RESTRestoreSessionEvent`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EventView {
+pub(super) struct EventView {
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -96,7 +96,7 @@ pub struct EventView {
 }
 
 impl EventView {
-    pub fn new(session: &str, e: &RestoreEvent) -> Self {
+    pub(super) fn new(session: &str, e: &RestoreEvent) -> Self {
         Self {
             id: e.id.to_string(),
             kind: e.event_type.as_wire(),
@@ -174,7 +174,7 @@ pub(crate) fn window(q: &QueryParams) -> Result<(u64, u64), ApiError> {
 /// `PageOf…`: `{offset, limit, results, _links, totalCount?}` with first/prev/self/next links.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PageView<T> {
+pub(super) struct PageView<T> {
     offset: u64,
     limit: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,7 +186,7 @@ pub struct PageView<T> {
 
 impl<T> PageView<T> {
     /// `more`: whether results follow this page; `filters` repeat in the links.
-    pub fn new(
+    pub(super) fn new(
         base: &str,
         offset: u64,
         limit: u64,
