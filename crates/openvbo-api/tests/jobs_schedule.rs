@@ -208,3 +208,51 @@ async fn periodic_and_daily_jobs_run_when_the_clock_reaches_them_and_honour_the_
     let token = server.token().await;
     assert_eq!(sessions(&server, &token, &periodic).await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_still_going_when_its_window_closes_stops_and_waits_for_the_next_window() {
+    // Monday 2 March 2026, 09:59 UTC; the window is 10:00 to 11:00 daily.
+    let clock = ManualClock::starting_at(datetime!(2026-03-02 09:59:00 UTC));
+    let (_dir, sim, server) = start_on_clock(vec![tenant_with_mail()], |_| {}, clock.clone()).await;
+    let token = server.token().await;
+    let repo_dir = tempfile::tempdir().unwrap();
+    let (org, repo) = organization_and_repository(&server, &token, repo_dir.path()).await;
+    let window: Vec<bool> = (0..168).map(|slot| slot % 24 == 10).collect();
+    let job = scheduled_job(
+        &server,
+        &token,
+        &org,
+        &repo,
+        NANCY,
+        json!({
+            "type": "Daily", "dailyType": "Everyday", "dailyTime": "10:00:00", "retryEnabled": false,
+            "backupWindowEnabled": true,
+            "backupWindowSettings": {"backupWindow": window, "minuteOffset": 0}
+        }),
+    )
+    .await;
+    scheduler_pass(&clock, 0).await;
+    // Microsoft answers slowly, so the run is still going at 11:00.
+    sim.sim.set_latency(Duration::from_millis(300));
+    advance(&clock, time::Duration::minutes(2)).await;
+    let started = sessions(&server, &token, &job).await;
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0]["status"], "Running");
+    advance(&clock, time::Duration::minutes(59)).await;
+    sim.sim.set_latency(Duration::ZERO);
+    let token = server.token().await;
+    let ended = finished_session(&server, &token, &job, 1).await;
+    assert_eq!(ended["status"], "Stopped", "{ended}");
+    let log = log_titles(&server, &token, ended["id"].as_str().unwrap()).await;
+    assert!(
+        log.iter().any(
+            |t| t == "[Warning] The backup window closed; the job continues in the next window"
+        ),
+        "{log:?}"
+    );
+    assert_eq!(
+        next_run(&server, &token, &job).await,
+        datetime!(2026-03-03 10:00:00 UTC),
+        "it continues when the window next opens"
+    );
+}
