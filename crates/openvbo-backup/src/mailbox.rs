@@ -100,7 +100,10 @@ pub(crate) async fn back_up_mailbox(
                 state.recheck.insert(folder.id.clone());
             }
         }
-        run.checkpoint(&encode(&state)).await?;
+        // A finished folder's token is kept by the next checkpoint, whenever
+        // it comes (a resumed run re-reads this folder's delta and skips what
+        // that checkpoint stored).
+        run.maybe_checkpoint(&encode(&state)).await?;
     }
     Ok(MailboxEnd::Done(state))
 }

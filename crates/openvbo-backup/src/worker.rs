@@ -45,7 +45,9 @@ pub trait SourceProvider: Send + Sync {
 pub struct Worker {
     repositories: Arc<dyn RepositoryOpener>,
     sources: Arc<dyn SourceProvider>,
-    /// Items between checkpoints: what a crash can cost, in downloads.
+    /// Items before the first checkpoint: what a crash can cost, in
+    /// downloads. Later checkpoints come further apart (up to 1,000 items
+    /// or 256 MiB), as each flushes the open pack.
     pub checkpoint_every: usize,
 }
 
