@@ -208,7 +208,8 @@ type ListGeneration = (u64, u64);
 impl ListBodies {
     fn get(&self, generation: ListGeneration, extended: bool) -> Option<Bytes> {
         let slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        slots[usize::from(extended)]
+        slots
+            .get(usize::from(extended))?
             .as_ref()
             .filter(|(g, _)| *g == generation)
             .map(|(_, b)| b.clone())
@@ -216,7 +217,9 @@ impl ListBodies {
 
     fn put(&self, generation: ListGeneration, extended: bool, body: Bytes) {
         let mut slots = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut slots[usize::from(extended)];
+        let Some(slot) = slots.get_mut(usize::from(extended)) else {
+            return;
+        };
         // A slower request must not put back an older list.
         if slot.as_ref().is_none_or(|(g, _)| g.0 <= generation.0) {
             *slot = Some((generation, body));

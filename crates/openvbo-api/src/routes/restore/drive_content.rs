@@ -30,7 +30,7 @@ pub(crate) fn part_stream(
             if done {
                 return None;
             }
-            if next == chunks.len() {
+            let Some(chunk) = chunks.get(next) else {
                 if read != expected {
                     let e = io::Error::other(format!(
                         "the backup holds {read} bytes of a file of {expected} bytes"
@@ -38,8 +38,8 @@ pub(crate) fn part_stream(
                     return Some((Err(e), (repo, chunks, next, read, true)));
                 }
                 return None;
-            }
-            match repo.read_blob(&chunks[next]).await {
+            };
+            match repo.read_blob(chunk).await {
                 Ok(bytes) => {
                     let read = read + bytes.len() as u64;
                     Some((Ok(bytes), (repo, chunks, next + 1, read, false)))

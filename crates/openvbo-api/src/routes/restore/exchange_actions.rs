@@ -763,7 +763,9 @@ pub(super) async fn restore_mailboxes(
                     },
                 });
                 if let (EventStatus::Failed, Some(first)) = (status, stats.exceptions.first()) {
-                    detail["error"] = json!(first);
+                    if let Some(fields) = detail.as_object_mut() {
+                        fields.insert("error".into(), json!(first));
+                    }
                 }
                 details.push(detail);
             }
@@ -776,7 +778,12 @@ pub(super) async fn restore_mailboxes(
     }
     let mut out = json!({"status": status_wire(worst), "details": details});
     if worst == EventStatus::Failed {
-        out["error"] = json!("some mailboxes could not be restored; see details");
+        if let Some(fields) = out.as_object_mut() {
+            fields.insert(
+                "error".into(),
+                json!("some mailboxes could not be restored; see details"),
+            );
+        }
     }
     Ok(Json(out))
 }
