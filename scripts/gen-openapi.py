@@ -84,21 +84,16 @@ IMPLEMENTED = [
 # response rather than an exact list of statuses: jobs, sessions, restore points,
 # the repositories' data listings, licensed users and restore sessions.
 NOT_YET_FUZZED = [
-    ("/v6/Jobs", "get"),
     ("/v6/Jobs/{jobId}", "delete"),
-    ("/v6/Jobs/{jobId}", "get"),
     ("/v6/Jobs/{jobId}", "put"),
     ("/v6/Jobs/{jobId}/disable", "post"),
     ("/v6/Jobs/{jobId}/enable", "post"),
     ("/v6/Jobs/{jobId}/ExcludedItems", "delete"),
-    ("/v6/Jobs/{jobId}/ExcludedItems", "get"),
     ("/v6/Jobs/{jobId}/ExcludedItems", "post"),
     ("/v6/Jobs/{jobId}/ExcludedItems/{itemId}", "get"),
     ("/v6/Jobs/{jobId}/ExcludedItems/{itemId}", "put"),
     ("/v6/Jobs/{jobId}/explore", "post"),
-    ("/v6/Jobs/{jobId}/JobSessions", "get"),
     ("/v6/Jobs/{jobId}/SelectedItems", "delete"),
-    ("/v6/Jobs/{jobId}/SelectedItems", "get"),
     ("/v6/Jobs/{jobId}/SelectedItems", "post"),
     ("/v6/Jobs/{jobId}/SelectedItems/{itemId}", "get"),
     ("/v6/Jobs/{jobId}/SelectedItems/{itemId}", "put"),
@@ -106,7 +101,6 @@ NOT_YET_FUZZED = [
     ("/v6/Jobs/{jobId}/stop", "post"),
     ("/v6/LicensedUsers/{licensedUserId}", "delete"),
     ("/v6/Organizations/{organizationId}/explore", "post"),
-    ("/v6/Organizations/{organizationId}/Jobs", "get"),
     ("/v6/Organizations/{organizationId}/Jobs", "post"),
     ("/v6/RestoreSessions", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}", "get"),
@@ -179,7 +173,8 @@ NOT_YET_FUZZED = [
 ]
 IMPLEMENTED += NOT_YET_FUZZED
 # Served and fuzzed since the backup issue: the repositories' data listings, restore points,
-# job sessions and their logs, licensed users (errors as the repository and result rules below).
+# job sessions and their logs, licensed users, and the job reads (errors as the repository and
+# result rules below).
 FUZZED_RESULTS = [
     ("/v6/BackupRepositories/{repositoryId}/backedupOrganizations", "get"),
     ("/v6/BackupRepositories/{repositoryId}/MailboxData", "get"),
@@ -204,6 +199,12 @@ FUZZED_RESULTS = [
     ("/v6/RestorePoints/{restorePointId}/onedrives", "get"),
     ("/v6/RestorePoints/{restorePointId}/webs", "get"),
     ("/v6/RestorePoints/{restorePointId}/teams", "get"),
+    ("/v6/Jobs", "get"),
+    ("/v6/Jobs/{jobId}", "get"),
+    ("/v6/Jobs/{jobId}/ExcludedItems", "get"),
+    ("/v6/Jobs/{jobId}/JobSessions", "get"),
+    ("/v6/Jobs/{jobId}/SelectedItems", "get"),
+    ("/v6/Organizations/{organizationId}/Jobs", "get"),
 ]
 IMPLEMENTED += FUZZED_RESULTS
 FUZZ_EXCLUDED_TAG = "openvbo-not-fuzzed"
@@ -320,8 +321,8 @@ for path, method in IMPLEMENTED:
 
 # Backup results: restore points, job sessions and their log, licensed users. 400 for a
 # malformed id or filter, 404 for an id that names nothing.
-E404R = error("The restore point, job session, log item or licensed user does not exist; the message names it.")
-RESULT_PATHS = ("/v6/RestorePoints", "/v6/JobSessions", "/v6/LicensedUsers")
+E404R = error("The job, restore point, job session, log item or licensed user does not exist; the message names it.")
+RESULT_PATHS = ("/v6/RestorePoints", "/v6/JobSessions", "/v6/LicensedUsers", "/v6/Jobs")
 for path, method in IMPLEMENTED:
     if (path, method) in NOT_YET_FUZZED or not path.startswith(RESULT_PATHS):
         continue

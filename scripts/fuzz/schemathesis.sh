@@ -83,10 +83,10 @@ echo "first backup: $status"
 # Real ids from the demo organization: schemathesis draws path ids (and the accounts in
 # organization bodies, and the administrator's name and password at the token endpoint) from
 # them half the time, so requests reach the success paths too, not only 404s and 400s.
-OPENVBO_FUZZ_TOKEN="$token" python3 - "$base" "$cert" "$org" "$admin_password" "$backup_repo" >"$tmp/dictionaries.toml" <<'PY'
+OPENVBO_FUZZ_TOKEN="$token" python3 - "$base" "$cert" "$org" "$admin_password" "$backup_repo" "$job" >"$tmp/dictionaries.toml" <<'PY'
 import json, os, ssl, sys, urllib.parse, urllib.request
 
-base, cert, org, admin_password, backup_repo = sys.argv[1:6]
+base, cert, org, admin_password, backup_repo, job = sys.argv[1:7]
 context = ssl.create_default_context(cafile=cert)
 headers = {"Authorization": "Bearer " + os.environ["OPENVBO_FUZZ_TOKEN"]}
 
@@ -129,6 +129,7 @@ points = [p["id"] for p in get("/v6/RestorePoints")]
 sessions = ids("/v6/JobSessions?limit=1000")
 dictionaries.update({
     "repositories": [backup_repo],
+    "jobs": [job],
     "points": points,
     "sessions": sessions,
     "log-items": ids(f"/v6/JobSessions/{sessions[0]}/LogItems?limit=1000") if sessions else [],
@@ -155,6 +156,7 @@ bindings = {
     "body.username": "admins",
     "body.password": "admin-passwords",
     "path.repositoryId": "repositories",
+    "path.jobId": "jobs",
     "query.repositoryId": "repositories",
     "path.restorePointId": "points",
     "path.jobSessionsId": "sessions",
