@@ -5,8 +5,9 @@
 //!
 //! What happens to a file already at the destination (`documentAction`):
 //! - the same bytes as the backed-up file (same size and quickXorHash, the hash Microsoft
-//!   reports): nothing is written, whatever the action; it is counted as skipped for having
-//!   no changes (`skippedItemsByNoChangesCount`), so restoring twice makes no copies;
+//!   reports, read with one listing per destination folder): nothing is written, whatever the
+//!   action; it is counted as skipped for having no changes (`skippedItemsByNoChangesCount`),
+//!   so restoring twice makes no copies;
 //! - `Overwrite`: the backed-up bytes replace it (Microsoft keeps the replaced one as a
 //!   version);
 //! - `Keep`: it stays as it is and the backed-up file is restored beside it under a free name
@@ -224,11 +225,12 @@ impl DriveRestore<'_> {
     }
 
     /// Uploads `file` (bytes from `open(index)`) under `parent`, unless the same bytes are
-    /// already there.
+    /// already there; `existing` is what the folder holds under that name, if anything.
     async fn upload<R, O>(
         &self,
         drive: &DriveId,
         parent: &ItemId,
+        existing: Option<&DriveItem>,
         file: &PlannedFile,
         index: usize,
         open: &O,
@@ -237,14 +239,8 @@ impl DriveRestore<'_> {
         R: AsyncRead + Unpin + Send,
         O: Fn(usize) -> Result<R, CoreError>,
     {
-        // One small read (a resource unit) tells a new file from an existing one, and an
-        // unchanged file is never sent again.
-        let existing = self
-            .api()
-            .item_at(drive, parent, &file.name)
-            .await
-            .map_err(|e| e.message)?;
-        if let Some(item) = &existing {
+        // An unchanged file is never sent again.
+        if let Some(item) = existing {
             if self.unchanged(item, file, index, open).await? {
                 return Ok(Written::Unchanged);
             }
@@ -286,7 +282,7 @@ impl DriveRestore<'_> {
     async fn restore_one<'f, R, O>(
         &self,
         drive: &DriveId,
-        parent: Result<ItemId, String>,
+        parent: Result<(ItemId, Option<DriveItem>), String>,
         file: &'f PlannedFile,
         index: usize,
         open: &O,
@@ -296,8 +292,11 @@ impl DriveRestore<'_> {
         O: Fn(usize) -> Result<R, CoreError>,
     {
         let result = match parent {
-            Ok(parent) => self.upload(drive, &parent, file, index, open).await,
-            Err(why) => Err(format!("its folder could not be created: {why}")),
+            Ok((parent, existing)) => {
+                self.upload(drive, &parent, existing.as_ref(), file, index, open)
+                    .await
+            }
+            Err(why) => Err(why),
         };
         (file, result)
     }
@@ -337,17 +336,48 @@ impl DriveRestore<'_> {
                 broken.insert(path, e.message);
             }
         }
+        known.insert(Vec::new(), ItemId("root".into()));
+        // What each destination folder already holds, read once per folder (a listing page
+        // instead of a lookup per file): name (as Microsoft compares them) → item.
+        let mut present: HashMap<Vec<String>, Result<HashMap<String, DriveItem>, String>> =
+            HashMap::new();
+        for file in &files {
+            let path = full(&file.folder);
+            if present.contains_key(&path) {
+                continue;
+            }
+            let listing = match known.get(&path) {
+                Some(id) => self
+                    .api()
+                    .children(&drive, id)
+                    .await
+                    .map(|items| {
+                        items
+                            .into_iter()
+                            .map(|i| (i.name.to_lowercase(), i))
+                            .collect()
+                    })
+                    .map_err(|e| format!("its folder could not be read: {}", e.message)),
+                None => Err(format!(
+                    "its folder could not be created: {}",
+                    broken
+                        .get(&path)
+                        .cloned()
+                        .unwrap_or_else(|| "unknown error".to_owned())
+                )),
+            };
+            present.insert(path, listing);
+        }
         let parent_of = |file: &PlannedFile| {
             let path = full(&file.folder);
-            if path.is_empty() {
-                return Ok(ItemId("root".into()));
+            let id = known.get(&path).cloned();
+            match (id, present.get(&path)) {
+                (Some(id), Some(Ok(items))) => {
+                    Ok((id, items.get(&file.name.to_lowercase()).cloned()))
+                }
+                (_, Some(Err(why))) => Err(why.clone()),
+                _ => Err("unknown error".to_owned()),
             }
-            known.get(&path).cloned().ok_or_else(|| {
-                broken
-                    .get(&path)
-                    .cloned()
-                    .unwrap_or_else(|| "unknown error".to_owned())
-            })
         };
         let mut queue = files.iter().enumerate();
         let mut running = FuturesUnordered::new();
