@@ -10,17 +10,21 @@ through Graph (half re-flagged with PATCH, half new) and an incremental run. Mea
 wall time, items and MB/s, Graph requests per item (the simulator's own counters), the server's
 CPU seconds per 1,000 items, its peak RSS (VmHWM, reset before each run) and the repository size.
 
-Physical baseline in the same run (latency 0 only): the very MIME bytes of every message are
-exported from the simulator to a local directory (one .eml per message, untimed), then Debian's
-restic backs that directory up (full), the same changes are applied to the files, and restic runs
-again (incremental), both under /usr/bin/time -v.
+Physical baseline in the same run (latency 0 only): the very MIME bytes of every message and the
+bytes of every OneDrive file are exported from the simulator to a local directory (one .eml per
+message, one file per file, untimed), then Debian's restic backs that directory up (full), the
+same changes are applied to the copies, and restic runs again (incremental), both under
+/usr/bin/time -v.
 
-Only mail is backed up by the server today (OneDrives and sites are reported as warnings in the
-session log), so the tenant has no files; `--synthetic-files` would add bytes nobody backs up.
+The job backs up every mailbox and every OneDrive (`PartialOrganization` with `mailbox` and
+`oneDrive`). The incremental changes BENCH_CHANGE_PCT % of the messages (half PATCHed `isRead`,
+half new) and of the files (half renamed, half rewritten with new bytes): a rename must cost no
+download.
 
 Settings (environment):
   BENCH_USERS       synthetic users (every 10th a shared mailbox)   (20)
   BENCH_MESSAGES    messages per mailbox                             (500)
+  BENCH_FILES       files per OneDrive (0: mail only)                (50)
   BENCH_LATENCIES   comma-separated simulator latencies in ms        (0,50)
   BENCH_CHANGE_PCT  share of messages changed before the incremental (1)
   BENCH_OUT         results directory                                (bench/results)
@@ -53,6 +57,7 @@ import bench as common  # noqa: E402  (the server/simulator helpers of scripts/b
 ROOT = common.ROOT
 USERS = int(os.environ.get("BENCH_USERS", "20"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
+FILES = int(os.environ.get("BENCH_FILES", "50"))
 LATENCIES = [int(x) for x in os.environ.get("BENCH_LATENCIES", "0,50").split(",") if x]
 CHANGE_PCT = float(os.environ.get("BENCH_CHANGE_PCT", "1"))
 SCOPE = os.environ.get("BENCH_JOB_SCOPE", "mailboxes")
@@ -131,6 +136,29 @@ class Graph:
                              "?includeHiddenFolders=true&$top=999")
         return out
 
+    def drive_files(self, user, conn):
+        """(drive id, [file items]) of the user's OneDrive, through its delta."""
+        drive = self.json("GET", f"/v1.0/users/{user}/drive", conn=conn)["id"]
+        files = [i for i in self.pages(f"/v1.0/drives/{drive}/root/delta", conn)
+                 if "file" in i and "@removed" not in i and "deleted" not in i]
+        return drive, files
+
+    def file_bytes(self, drive, item, conn):
+        """A file's content: /content answers 302 to a download URL on the simulator."""
+        c = conn
+        h = {"Authorization": "Bearer " + self.token}
+        c.request("GET", f"/v1.0/drives/{drive}/items/{item}/content", None, h)
+        r = c.getresponse()
+        data = r.read()
+        if r.status in (301, 302, 303, 307):
+            loc = urllib.parse.urlsplit(r.getheader("Location"))
+            c.request("GET", loc._replace(scheme="", netloc="").geturl())
+            r = c.getresponse()
+            data = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"file {item}: {r.status} {data[:200]!r}")
+        return data
+
     def message_ids(self, user, folder, conn):
         return [m["id"] for m in self.pages(
             f"/v1.0/users/{user}/mailFolders/{folder}/messages?$top=999&$select=id,isRead", conn)]
@@ -152,10 +180,74 @@ def export_mailbox(g, user, dest):
     return n, size
 
 
+def export_drive(g, user, dest):
+    """Writes each OneDrive file's bytes to dest/<id>-<name> (a rename changes the path)."""
+    conn = g._conn()
+    n = size = 0
+    try:
+        drive, files = g.drive_files(user, conn)
+    except RuntimeError:  # a user without a OneDrive (a shared mailbox)
+        conn.close()
+        return 0, 0
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        data = g.file_bytes(drive, f["id"], conn)
+        (dest / f"{f['id']}-{f['name']}").write_bytes(data)
+        n += 1
+        size += len(data)
+    conn.close()
+    return n, size
+
+
 def export_all(g, users, dest):
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         res = list(pool.map(lambda u: export_mailbox(g, u["id"], dest / u["id"]), users))
-    return sum(r[0] for r in res), sum(r[1] for r in res)
+        fres = list(pool.map(lambda u: export_drive(g, u["id"], dest / u["id"] / "_drive"), users)) \
+            if FILES else []
+    return (sum(r[0] for r in res), sum(r[1] for r in res),
+            sum(r[0] for r in fres), sum(r[1] for r in fres))
+
+
+def change_files(g, users, total, export_dir=None):
+    """Changes CHANGE_PCT % of `total` files: half renamed, half rewritten with new bytes of the same
+    size, round-robin over the OneDrives; the exported copy gets the same changes."""
+    count = max(2, math.ceil(total * CHANGE_PCT / 100))
+    renames, edits = count // 2, count - count // 2
+    conn = g._conn()
+    drives = {}
+    for u in users:
+        try:
+            drives[u["id"]] = g.drive_files(u["id"], conn)
+        except RuntimeError:
+            pass
+    owners = [u for u in drives if drives[u][1]]
+    done = {"renamed": 0, "rewritten": 0, "changed": 0}
+    for k in range(count):
+        u = owners[k % len(owners)]
+        drive, files = drives[u]
+        f = files[(k // len(owners)) % len(files)]
+        d = export_dir / u / "_drive" if export_dir is not None else None
+        if k < renames:
+            new = "renamed-" + f["name"]
+            g.call("PATCH", f"/v1.0/drives/{drive}/items/{f['id']}", {"name": new}, conn)
+            if d is not None:
+                (d / f"{f['id']}-{f['name']}").rename(d / f"{f['id']}-{new}")
+            done["renamed"] += 1
+        else:
+            data = os.urandom(int(f.get("size", 100_000)))
+            c = conn
+            c.request("PUT", f"/v1.0/drives/{drive}/items/{f['id']}/content", data,
+                      {"Authorization": "Bearer " + g.token, "Content-Type": "application/octet-stream"})
+            r = c.getresponse()
+            r.read()
+            if r.status >= 300:
+                raise RuntimeError(f"rewriting {f['id']}: {r.status}")
+            if d is not None:
+                (d / f"{f['id']}-{f['name']}").write_bytes(data)
+            done["rewritten"] += 1
+        done["changed"] += 1
+    conn.close()
+    return done
 
 
 def change_messages(g, users, total, export_dir=None):
@@ -218,7 +310,7 @@ def set_latency(port, ms):
 def start_sim(work):
     port = common.free_port()
     args = [str(BIN), "m365-sim", "--listen", f"{HOST}:{port}", "--synthetic-users", str(USERS),
-            "--synthetic-messages", str(MESSAGES), "--content-seed", "1"]
+            "--synthetic-messages", str(MESSAGES), "--synthetic-files", str(FILES), "--content-seed", "1"]
     args += os.environ.get("BENCH_SIM_ARGS", "").split()
     p = common.spawn(args, work / "sim.log")
     deadline = time.monotonic() + 60
@@ -291,6 +383,8 @@ def run_job(client, srv, sim_port, job_id, repo_dir, sim=None):
         "read_bytes_logged": int(read_bytes),
         "graph_requests": stats.get("graphRequests"), "token_requests": stats.get("tokenRequests"),
         "message_downloads": stats["content"]["messageDownloads"],
+        "file_downloads": stats["content"]["fileDownloads"],
+        "file_bytes": stats["content"]["fileBytes"],
         "delta_requests": stats["content"]["deltaRequests"],
         "max_concurrent_per_mailbox": stats.get("throttle", {}).get("maxConcurrentPerMailbox"),
         "server_cpu_s": round(cpu, 2), "sim_cpu_s": None if sim_cpu is None else round(sim_cpu, 2), "server_peak_rss_mb": round(common.hwm_mb(srv.pid), 1),
@@ -307,7 +401,7 @@ def job_body(repo_id):
         body["backupType"] = "EntireOrganization"
     else:
         body["backupType"] = "SelectedItems"
-        body["selectedItems"] = [{"type": "PartialOrganization", "mailbox": True}]
+        body["selectedItems"] = [{"type": "PartialOrganization", "mailbox": True, "oneDrive": FILES > 0}]
     return body
 
 
@@ -353,9 +447,11 @@ def one_latency(work, latency, results):
         export = d / "export" if latency == 0 else None
         if export is not None:
             t0 = time.monotonic()
-            n, size = export_all(g, users, export)
-            results["export"] = {"messages": n, "bytes": size, "secs": round(time.monotonic() - t0, 1)}
-            log(f"  exported {n} messages, {size / 1e6:.1f} MB (untimed)")
+            n, size, nf, fsize = export_all(g, users, export)
+            results["export"] = {"messages": n, "files": nf, "message_bytes": size, "file_bytes": fsize,
+                                 "bytes": size + fsize, "secs": round(time.monotonic() - t0, 1)}
+            log(f"  exported {n} messages, {size / 1e6:.1f} MB, and {nf} files, {fsize / 1e6:.1f} MB (untimed)")
+            n, size = n + nf, size + fsize
             rs = d / "restic-repo"
             subprocess.run(["restic", "init", "-q", "-r", str(rs)], check=True,
                            env=dict(os.environ, RESTIC_PASSWORD="openvbo-bench"))
@@ -366,6 +462,10 @@ def one_latency(work, latency, results):
             log(f"  restic full: {rfull['wall_s']} s")
         total = full["message_downloads"]
         change = change_messages(g, users, total, export)
+        if FILES:
+            fchange = change_files(g, users, full["file_downloads"], export)
+            change["files"] = fchange
+            change["changed"] += fchange["changed"]
         set_latency(sim_port, latency)
         incr = run_job(client, srv, sim_port, job["id"], repo_dir, sim)
         incr["change"] = change
@@ -399,7 +499,8 @@ def main():
     m.pop("wrk", None)
     m.pop("nginx", None)
     results = {"stamp": stamp, "machine": m, "restic": restic_version(),
-               "settings": {"users": USERS, "messages_per_mailbox": MESSAGES, "latencies_ms": LATENCIES,
+               "settings": {"users": USERS, "messages_per_mailbox": MESSAGES, "files_per_onedrive": FILES,
+                            "latencies_ms": LATENCIES,
                             "change_pct": CHANGE_PCT, "job_scope": SCOPE}, "runs": []}
     try:
         for latency in LATENCIES:

@@ -25,12 +25,14 @@ def render(R):
     m, s = R["machine"], R["settings"]
     # Results before `job_scope` existed used an EntireOrganization job (mail only at the time).
     job = ("`EntireOrganization` job" if s.get("job_scope", "entire") == "entire"
+           else "`SelectedItems` job of every mailbox and OneDrive (`PartialOrganization`, `mailbox: true`, "
+           "`oneDrive: true`)" if s.get("files_per_onedrive")
            else "`SelectedItems` job of every mailbox (`PartialOrganization`, `mailbox: true`)")
     rows = []
     for run in R["runs"]:
         for kind in ("full", "incr"):
             r = run[kind]
-            items = r["message_downloads"]
+            items = r["message_downloads"] + r.get("file_downloads", 0)
             # Bytes read from Microsoft: the server's log per mailbox, in binary units rounded to 0.1
             # (older results kept the MiB figure as `read_mb_logged`).
             nbytes = r.get("read_bytes_logged", r.get("read_mb_logged", 0) * 2**20)
@@ -44,22 +46,37 @@ def render(R):
                 "rss": r["server_peak_rss_mb"], "repo_mb": r["repo_bytes"] / MB,
                 "per_mailbox": r.get("max_concurrent_per_mailbox"), "base": base,
                 "written_mb": (r["transferred_bytes"] or 0) / MB, "sim_cpu": r.get("sim_cpu_s"),
+                "messages": r["message_downloads"], "files": r.get("file_downloads", 0),
             })
 
     L = [f"# Backup benchmark {R['stamp']}", ""]
     L.append(f"- Machine: {m['nproc']} vCPU {m['cpu']}, {m['ram_gib']} GiB, Linux {m['kernel']}; {m['rustc']}; "
              f"openvbo {m['commit']}; {R['restic']}.")
-    L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox), "
-             f"{s['messages_per_mailbox']} generated messages per mailbox (bodies ~4–60 KB, every 8th with an "
-             "attachment). Scaled down from issue 10's 100 users × 2,000 messages + 200 files to keep a run "
-             "within minutes on this machine; files are not in it because the server backs up mail only so far.")
+    files = s.get("files_per_onedrive", 0)
+    if files:
+        L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox, "
+                 f"without a OneDrive), {s['messages_per_mailbox']:,} generated messages per mailbox (bodies "
+                 f"~4–60 KB, every 8th with an attachment) and {files} generated files per OneDrive (50–800 KB, "
+                 "median 200 KB, one in a hundred 10–20 MB). Scaled down from issue 10's 100 users × 2,000 "
+                 "messages + 200 files to fit about 15 minutes of this machine.")
+    else:
+        L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox), "
+                 f"{s['messages_per_mailbox']} generated messages per mailbox (bodies ~4–60 KB, every 8th with an "
+                 "attachment). Scaled down from issue 10's 100 users × 2,000 messages + 200 files to keep a run "
+                 "within minutes on this machine; files are not in it because the server backed up mail only then.")
     L.append(f"- Driven over HTTPS through the v6 jobs routes (one {job}, `POST …/start`, "
-             "session polled every 100 ms). Items = the simulator's `messageDownloads`; MB = MIME read from "
-             "Microsoft as the session log reports it per mailbox; written MB = the session's "
+             "session polled every 100 ms). Items = the simulator's `messageDownloads` + `fileDownloads`; MB = MIME "
+             "and file bytes read from Microsoft as the session log reports them per mailbox and OneDrive; written MB = the session's "
              "`transferredDataBytes` (compressed, deduplicated, encrypted); Graph requests = the simulator's `graphRequests` (token requests not "
              "included); CPU and peak RSS are the server process's (VmHWM reset before each run).")
-    L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
-             "`isRead`, half new); its requests per item are per *changed* item.")
+    if files:
+        L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
+                 f"`isRead`, half new) and {s['change_pct']} % of the files (half renamed, half rewritten); its "
+                 "requests per item are per *changed* item (messages + files); a renamed file must cost no "
+                 "download.")
+    else:
+        L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
+                 "`isRead`, half new); its requests per item are per *changed* item.")
     L.append("- One run each, no medians, on a shared 2-core VM where other engineers were compiling: "
              "treat differences under ~15 % as noise. The simulator runs on the same 2 cores.")
     L += ["", "| latency | run | status | items | MB read | wall s | items/s | MB/s | Graph req/item | "
@@ -83,9 +100,22 @@ def render(R):
                  f"{ri['peak_rss_mb']:.0f} | | {ri['repo_bytes'] / MB:,.1f} | |")
     if R.get("export"):
         e = R["export"]
-        L += ["", f"The export for restic read {e['messages']:,} messages ({e['bytes'] / MB:,.1f} MB of MIME) "
-              "from the simulator; the server's full run downloaded "
-              f"{next((r['items'] for r in rows if r['kind'] == 'full' and r['latency'] == 0), 0):,}."]
+        full0 = next((r for r in rows if r["kind"] == "full" and r["latency"] == 0), None)
+        if "files" in e:
+            L += ["", f"The export for restic read {e['messages']:,} messages ({e['message_bytes'] / MB:,.1f} MB "
+                  f"of MIME) and {e['files']:,} files ({e['file_bytes'] / MB:,.1f} MB) from the simulator; the "
+                  f"server's full run downloaded {full0['messages'] if full0 else 0:,} messages and "
+                  f"{full0['files'] if full0 else 0:,} files."]
+        else:
+            L += ["", f"The export for restic read {e['messages']:,} messages ({e['bytes'] / MB:,.1f} MB of MIME) "
+                  "from the simulator; the server's full run downloaded "
+                  f"{full0['items'] if full0 else 0:,}."]
+        for run in R["runs"]:
+            fc = run["incr"].get("change", {}).get("files")
+            if fc:
+                L.append(f"Incremental at {run['latency_ms']} ms: {fc['renamed']} files renamed and "
+                         f"{fc['rewritten']} rewritten; the server downloaded {run['incr'].get('file_downloads', 0)} "
+                         "files (a rename costs none).")
 
     # Targets (issue 10), from this run's numbers only.
     L += ["", "## Targets (issue 10), this run", "", "| target | measured | |", "|---|---|---|"]
