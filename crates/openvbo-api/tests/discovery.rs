@@ -1,6 +1,12 @@
 //! `/v6/Organizations/{id}/Users|Groups|Sites|Teams|…` over real HTTPS,
 //! live from the simulator's Graph.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -5,7 +5,13 @@
 //! shows exactly the state it was taken of; a delta state Microsoft has
 //! forgotten (410) costs an enumeration, not downloads; and a partial
 //! failure (one file, one mailbox) ends `Warning` with the rest backed up.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 mod jobs_common;

@@ -2,7 +2,13 @@
 //! mailboxes, the repository data listings, the space used, the
 //! organization's backup flags and the licensed users. Before the first
 //! backup every one of them is empty.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 mod jobs_common;

@@ -2,7 +2,13 @@
 //! the injected clock, so advancing it past a job's `nextRun` starts a
 //! session (seen through `GET /v6/JobSessions`), `nextRun` moves on, and a
 //! run that falls due outside its backup window waits for the window.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 mod jobs_common;

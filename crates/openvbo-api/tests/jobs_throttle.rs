@@ -3,7 +3,13 @@
 //! per-mailbox budget: the job waits out the 429s instead of failing, ends
 //! `Success` with every message, and never has more than Microsoft's four
 //! requests in flight on one mailbox.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 mod jobs_common;

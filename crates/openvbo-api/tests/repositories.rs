@@ -1,7 +1,13 @@
 //! `/v6/Proxies`, `/v6/BackupRepositories` on local directories, `/v6/EncryptionKeys` and
 //! `/v6/Accounts`, over HTTPS against a real server with a real data dir: shapes, defaults,
 //! every refusal, and that the repository engine really is on disk.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -2,7 +2,13 @@
 //! database is then lost, is attached by a new server (same master key) and its restore
 //! points come back from the repository's own records — the same points, times, jobs,
 //! mailboxes and listings — and an item of them downloads byte for byte.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 mod jobs_common;

@@ -4,7 +4,13 @@
 //! a dead endpoint and refused credentials), bucket and folder browsing, and a backup
 //! repository whose data is in the bucket and opens with the encryption password alone.
 //! No secret in any response or log line.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -1,7 +1,13 @@
 //! Exchange restore over HTTPS against the simulator, from a real backup made through the
 //! jobs routes: explore, browse, save (MSG, EML, zip), restore to the original mailbox (a
 //! deleted message, twice; a deleted folder), restore to another mailbox, and the errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -3,7 +3,13 @@
 //! restores to the original place with `Keep` and `Overwrite`, a deleted folder restored
 //! whole (a large file through an upload session), a copy into another user's OneDrive, and
 //! the refusals.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -1,7 +1,13 @@
 //! OneDrive restore at size, from real backups over HTTPS: a folder of 1,000 files restored
 //! after it was deleted, and a 1 GiB folder downloaded as a zip while the process's resident
 //! memory stays within 64 MB of where it started.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -1,7 +1,13 @@
 //! The configured restore-session idle time (`restore_session_idle_secs`) is the one the
 //! restore sessions stop after: on a manual clock, a session is still working just before
 //! it and stopped just after.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

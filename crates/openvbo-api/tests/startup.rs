@@ -1,6 +1,12 @@
 //! Startup: HTTPS only (the operator's certificate, the generated one reused, no
 //! plain HTTP), the master key check, one server per data dir.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -1,6 +1,13 @@
 //! A real server over HTTPS on an ephemeral port, wired to a real simulator
 //! over HTTP, with a real SQLite file in a temporary data dir.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    dead_code,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,13 @@
 //! What the job tests share: a tenant with mail, the organization and
 //! repository every flow starts from, and waiting for a run to end.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    dead_code,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::time::{Duration, Instant};
 
