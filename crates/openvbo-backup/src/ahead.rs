@@ -80,7 +80,7 @@ pub(crate) struct Ahead {
 impl Ahead {
     /// Starts downloading now, or (when `size` says it will not fit the
     /// budget) as soon as it is the item's turn.
-    pub fn start(open: Opener, size: Option<u64>) -> Self {
+    pub(crate) fn start(open: Opener, size: Option<u64>) -> Self {
         let (turn, turn_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHUNKS_QUEUED);
         let wait = size.is_some_and(|s| s > AHEAD_BUDGET as u64);
@@ -93,7 +93,7 @@ impl Ahead {
     }
 
     /// The item's bytes, for the repository: its turn has come.
-    pub fn into_stream(self) -> ByteStream {
+    pub(crate) fn into_stream(self) -> ByteStream {
         let Ahead { turn, rx, task } = self;
         let _ = turn.send(());
         stream::unfold(Some((rx, task)), |state| async move {

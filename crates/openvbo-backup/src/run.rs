@@ -53,7 +53,7 @@ pub(crate) enum Stored {
 }
 
 impl<'a> Run<'a> {
-    pub fn new(
+    pub(crate) fn new(
         repo: Repository,
         writer: ResourceWriter,
         base: Option<RestorePoint>,
@@ -75,12 +75,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    pub fn stop_requested(&self) -> bool {
+    pub(crate) fn stop_requested(&self) -> bool {
         self.control.stop_requested()
     }
 
     /// Checkpoints when enough items were stored since the last one.
-    pub async fn maybe_checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
+    pub(crate) async fn maybe_checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
         if self.since_checkpoint >= self.checkpoint_every
             || self.since_checkpoint_bytes >= MAX_CHECKPOINT_BYTES
         {
@@ -92,7 +92,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    pub async fn checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
+    pub(crate) async fn checkpoint(&mut self, state: &[u8]) -> Result<(), RepoError> {
         self.writer.checkpoint(state).await?;
         self.since_checkpoint = 0;
         self.since_checkpoint_bytes = 0;
@@ -102,7 +102,10 @@ impl<'a> Run<'a> {
     /// The base's items of one folder (id → change key), for a folder that
     /// is enumerated again: what is unchanged is not downloaded, and what is
     /// not listed any more is gone. Memory: one folder's ids.
-    pub async fn base_items_of(&self, folder: &str) -> Result<HashMap<String, String>, RepoError> {
+    pub(crate) async fn base_items_of(
+        &self,
+        folder: &str,
+    ) -> Result<HashMap<String, String>, RepoError> {
         let mut out = HashMap::new();
         let Some(base) = &self.base else {
             return Ok(out);
@@ -122,7 +125,7 @@ impl<'a> Run<'a> {
     /// renamed or moved, same bytes): read back from the repository under
     /// the item's new entry, nothing asked of Microsoft and nothing new
     /// stored (every chunk deduplicates).
-    pub async fn store_copy(
+    pub(crate) async fn store_copy(
         &mut self,
         item: NewItem,
         part_name: &str,
@@ -146,7 +149,7 @@ impl<'a> Run<'a> {
     /// ahead) or the stream `open` gives, retrying once with `open` when
     /// Microsoft failed transiently. An item that cannot be read is a
     /// `Stored::Failed`; only a repository failure is an error.
-    pub async fn store_item<F, Fut>(
+    pub(crate) async fn store_item<F, Fut>(
         &mut self,
         item: NewItem,
         part_name: &str,

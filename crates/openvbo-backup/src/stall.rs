@@ -17,7 +17,7 @@ use crate::error::{SourceError, SourceErrorKind};
 /// Longer than any wait the connector takes on purpose: a mailbox's spent
 /// request budget waits for its next 10-minute window, a `Retry-After` is
 /// at most minutes.
-pub const SOURCE_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const SOURCE_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 fn stalled(what: &str, after: Duration) -> SourceError {
     let message = format!(
@@ -29,7 +29,7 @@ fn stalled(what: &str, after: Duration) -> SourceError {
 }
 
 /// `call`, or a stall error after `after`.
-pub async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     after: Duration,
     what: impl FnOnce() -> String,
     call: impl Future<Output = Result<T, SourceError>>,
@@ -42,7 +42,7 @@ pub async fn bounded<T>(
 
 /// `inner`, ending with a stall error when its next element takes longer
 /// than `after`.
-pub fn bounded_stream<T: Send + 'static>(
+pub(crate) fn bounded_stream<T: Send + 'static>(
     after: Duration,
     what: String,
     inner: BoxStream<'static, Result<T, SourceError>>,

@@ -3,7 +3,13 @@
 //! adds, edits, renames, moves and deletes (downloads counted by the
 //! simulator), a lost delta token, a file that fails, a large file, and a
 //! stopped run resumed. Every restore point is read back whole.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod drive_sim;
 

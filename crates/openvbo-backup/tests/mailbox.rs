@@ -1,7 +1,13 @@
 //! The mailbox unit of work against an in-memory tenant and a real
 //! repository: full, incremental, a lost token, partial failure, stop and
 //! resume. Downloads are counted at the source.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 mod common;
 

@@ -1,7 +1,14 @@
 //! The drive engine against the simulator over real HTTP: a tenant with a
 //! OneDrive and a site with two libraries, the connector signed in, a real
 //! repository, and raw Graph access for changes made "by someone else".
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
