@@ -139,10 +139,12 @@ impl Sealer {
 
     fn open_bytes(&self, sealed: &SealedSecret, context: &str) -> Result<Vec<u8>, CryptoError> {
         let data = &sealed.0;
-        if data.len() < 1 + NONCE_LEN || data[0] != VERSION {
+        let Some((&VERSION, rest)) = data.split_first() else {
             return Err(CryptoError::CannotOpen);
-        }
-        let (nonce, ciphertext) = data[1..].split_at(NONCE_LEN);
+        };
+        let Some((nonce, ciphertext)) = rest.split_at_checked(NONCE_LEN) else {
+            return Err(CryptoError::CannotOpen);
+        };
         self.cipher
             .decrypt(
                 XNonce::from_slice(nonce),

@@ -11,7 +11,13 @@
 //! The queue here is shaped like the default one: 4 slots, and units that take longer than the
 //! runner's log writes (the first four wait for each other, as real backups outlast a log write),
 //! so that the fifth and sixth start while the first results are being recorded.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -2,7 +2,13 @@
 //! the repository's clean-up time, the engine gets the rule of the repository's settings at
 //! that time, restore points whose every resource the engine removed leave the store, points
 //! that keep a resource stay, and a settings change moves the schedule.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::any::Any;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,12 @@
 //! Restore sessions over a real (SQLite) store: which point each resource shows, browsing the
 //! catalog, and the session lifecycle on an injected clock.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

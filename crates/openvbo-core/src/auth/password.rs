@@ -28,7 +28,8 @@ fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
         if memory.len() < blocks {
             memory.resize(blocks, Block::default());
         }
-        work(&mut memory[..blocks])
+        // Resized above: the slice is always there.
+        work(memory.get_mut(..blocks).unwrap_or_default())
     })
 }
 
@@ -104,7 +105,7 @@ pub fn verify_password(password: &SecretString, phc: &str) -> bool {
 /// A valid argon2id hash (default parameters) of a random password nobody
 /// knows: verified against when the user name is unknown, so a wrong name
 /// costs as much as a wrong password.
-pub const UNKNOWN_USER_HASH: &str =
+pub(super) const UNKNOWN_USER_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$R+Zhhv9XDU/3Pf7gabaANQ$dITEziNPA0+SyhAZVK3TWR/YZKIN+CU4SNji1l53+pg";
 
 /// 24 letters and digits (~143 bits): strong, and safe to paste into a shell

@@ -79,11 +79,11 @@ impl SetCache {
         now.saturating_duration_since(entry.created) >= self.settings.ttl
     }
 
-    pub fn max_items(&self) -> usize {
+    pub(super) fn max_items(&self) -> usize {
         self.settings.max_items
     }
 
-    pub fn insert<T: Send + Sync + 'static>(
+    pub(super) fn insert<T: Send + Sync + 'static>(
         &self,
         key: SetKey,
         items: Vec<T>,
@@ -120,12 +120,12 @@ impl SetCache {
     }
 
     /// Drops every set of a removed organization.
-    pub fn forget(&self, organization: OrganizationId) {
+    pub(super) fn forget(&self, organization: OrganizationId) {
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         sets.retain(|_, e| e.key.organization != organization);
     }
 
-    pub fn get<T: Send + Sync + 'static>(&self, id: Uuid, key: &SetKey) -> Lookup<T> {
+    pub(super) fn get<T: Send + Sync + 'static>(&self, id: Uuid, key: &SetKey) -> Lookup<T> {
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = sets.get(&id) else {
             return Lookup::Missing;

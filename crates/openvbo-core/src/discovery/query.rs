@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::model::{DirectoryGroup, DirectorySite, DirectoryUser, Location, Team};
 use crate::error::CoreError;
 
-pub const DEFAULT_LIMIT: u32 = 30;
+pub(super) const DEFAULT_LIMIT: u32 = 30;
 pub const MAX_LIMIT: u32 = 10_000;
 
 /// `offset`, `limit` and `setId` of a listing request.
@@ -82,7 +82,7 @@ impl<T: Clone> Page<T> {
                     limit: request.limit,
                     set_id,
                     total_count: u32::try_from(items.len()).unwrap_or(u32::MAX),
-                    results: items[start..end].to_vec(),
+                    results: items.get(start..end).unwrap_or_default().to_vec(),
                 }
             }
         }
@@ -150,7 +150,7 @@ impl LocationFilter {
         Self::NAMES
             .iter()
             .position(|n| n.eq_ignore_ascii_case(s.trim()))
-            .map(|i| all[i])
+            .and_then(|i| all.get(i).copied())
     }
 
     fn admits(self, location: Location) -> bool {

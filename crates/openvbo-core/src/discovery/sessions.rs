@@ -37,7 +37,7 @@ pub(crate) struct SessionPool {
 }
 
 impl SessionPool {
-    pub fn new(connector: Arc<dyn TokenSource>, sealer: Arc<Sealer>, clock: SharedClock) -> Self {
+    pub(super) fn new(connector: Arc<dyn TokenSource>, sealer: Arc<Sealer>, clock: SharedClock) -> Self {
         Self {
             connector,
             sealer,
@@ -57,7 +57,7 @@ impl SessionPool {
     }
 
     /// Forgets every session of an organization (removed, or its token was refused).
-    pub fn forget(&self, id: OrganizationId) {
+    pub(super) fn forget(&self, id: OrganizationId) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         slots.retain(|(org, _, _), _| *org != id);
     }
@@ -73,7 +73,7 @@ impl SessionPool {
 
     /// A live session for `service`'s account (or the other service's if the
     /// organization protects only one). Callers queue behind one sign-in.
-    pub async fn session(
+    pub(super) async fn session(
         &self,
         org: &Organization,
         service: Service,

@@ -36,7 +36,7 @@ impl Snapshot {
     }
 
     pub fn get(&self, id: OrganizationId) -> Option<&Organization> {
-        self.index.get(&id).map(|i| &self.organizations[*i])
+        self.index.get(&id).and_then(|i| self.organizations.get(*i))
     }
 }
 
@@ -47,7 +47,7 @@ pub(crate) struct SnapshotCache {
 }
 
 impl SnapshotCache {
-    pub fn current(&self) -> Option<Arc<Snapshot>> {
+    pub(super) fn current(&self) -> Option<Arc<Snapshot>> {
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -55,13 +55,17 @@ impl SnapshotCache {
     }
 
     /// Read before loading from the store; pass to [`Self::install`].
-    pub fn generation(&self) -> u64 {
+    pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 
     /// Keeps what was loaded unless a write happened since `generation`
     /// was read (the load may predate it).
-    pub fn install(&self, generation: u64, organizations: Vec<Organization>) -> Arc<Snapshot> {
+    pub(super) fn install(
+        &self,
+        generation: u64,
+        organizations: Vec<Organization>,
+    ) -> Arc<Snapshot> {
         let snapshot = Arc::new(Snapshot::new(generation, organizations));
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::SeqCst) == generation {
@@ -71,7 +75,7 @@ impl SnapshotCache {
     }
 
     /// After every write, once it is committed.
-    pub fn invalidate(&self) {
+    pub(super) fn invalidate(&self) {
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::SeqCst);
         *current = None;

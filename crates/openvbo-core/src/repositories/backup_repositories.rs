@@ -15,7 +15,7 @@ use crate::store::Removal;
 use crate::CoreError;
 
 /// The longest name or description accepted.
-pub const MAX_TEXT: usize = 1024;
+pub(super) const MAX_TEXT: usize = 1024;
 
 /// `RESTBackupRepositoryFromClient` as sent, less its retention fields (read from the same
 /// body into a [`RetentionInput`]). Read-only fields a client echoes back (`id`,

@@ -13,7 +13,7 @@ use crate::store::Removal;
 use crate::CoreError;
 
 /// VB365 asks for a password; we ask for one worth having.
-pub const MIN_PASSWORD: usize = 8;
+pub(super) const MIN_PASSWORD: usize = 8;
 
 /// `RESTEncryptionKeyToSend` as sent.
 #[derive(Debug, Default, serde::Deserialize)]

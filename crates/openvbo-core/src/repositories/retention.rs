@@ -82,8 +82,11 @@ pub fn parse_time(field: &str, value: &str) -> Result<Time, ValidationError> {
         }
         s.parse::<u8>().ok().filter(|n| *n <= max).ok_or_else(bad)
     };
-    let h = num(parts[0], 23)?;
-    let m = num(parts[1], 59)?;
+    let (Some(h), Some(m)) = (parts.first(), parts.get(1)) else {
+        return Err(bad());
+    };
+    let h = num(h, 23)?;
+    let m = num(m, 59)?;
     // Seconds may carry a fraction ("08:00:00.000"); it is dropped.
     let s = match parts.get(2) {
         Some(s) => num(s.split('.').next().unwrap_or(""), 59)?,

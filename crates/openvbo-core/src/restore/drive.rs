@@ -181,15 +181,15 @@ impl DriveRestore<'_> {
         known: &mut HashMap<Vec<String>, ItemId>,
     ) -> Result<ItemId, M365Error> {
         let mut parent = ItemId("root".into());
-        for depth in 1..=path.len() {
-            let prefix = path[..depth].to_vec();
+        for (depth, name) in (1..=path.len()).zip(path) {
+            let prefix = path.get(..depth).unwrap_or_default().to_vec();
             if let Some(id) = known.get(&prefix) {
                 parent = id.clone();
                 continue;
             }
             let made = self
                 .api()
-                .create_folder(drive, &parent, &path[depth - 1], ConflictBehavior::Replace)
+                .create_folder(drive, &parent, name, ConflictBehavior::Replace)
                 .await?;
             known.insert(prefix, made.id.clone());
             parent = made.id;
