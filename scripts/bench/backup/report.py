@@ -115,7 +115,8 @@ def render(R):
             if fc:
                 L.append(f"Incremental at {run['latency_ms']} ms: {fc['renamed']} files renamed and "
                          f"{fc['rewritten']} rewritten; the server downloaded {run['incr'].get('file_downloads', 0)} "
-                         "files (a rename costs none).")
+                         "files (a rename is free only when the base recorded the file's quickXorHash: the simulator "
+                         "gives generated files one only after their first download, so these were read again).")
 
     # Targets (issue 10), from this run's numbers only.
     L += ["", "## Targets (issue 10), this run", "", "| target | measured | |", "|---|---|---|"]
