@@ -9,7 +9,12 @@
 //! are.
 
 // A test harness: failing loudly is its job, and its checks index what they wrote.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod admins;
 mod backup;

@@ -18,7 +18,10 @@ pub(super) struct ServiceInstance {
     version: &'static str,
 }
 
-pub(super) async fn get(_auth: Authenticated, State(state): State<AppState>) -> Json<ServiceInstance> {
+pub(super) async fn get(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+) -> Json<ServiceInstance> {
     Json(ServiceInstance {
         installation_id: state.installation_id.hyphenated().to_string(),
         version: COMPATIBLE_VERSION,

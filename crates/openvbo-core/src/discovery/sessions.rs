@@ -37,7 +37,11 @@ pub(crate) struct SessionPool {
 }
 
 impl SessionPool {
-    pub(super) fn new(connector: Arc<dyn TokenSource>, sealer: Arc<Sealer>, clock: SharedClock) -> Self {
+    pub(super) fn new(
+        connector: Arc<dyn TokenSource>,
+        sealer: Arc<Sealer>,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             connector,
             sealer,
