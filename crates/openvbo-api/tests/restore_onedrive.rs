@@ -12,10 +12,12 @@
 )]
 
 mod common;
+mod drive_common;
 
 use std::time::{Duration, Instant};
 
 use common::*;
+use drive_common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -49,178 +51,6 @@ fn tenant_with_drives() -> m365_sim::Tenant {
     )
 }
 
-/// Microsoft Graph of the simulator, as a tenant administrator.
-struct Graph {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-fn encode_path(path: &str) -> String {
-    path.split('/')
-        .map(|s| {
-            url::form_urlencoded::byte_serialize(s.as_bytes())
-                .collect::<String>()
-                .replace('+', "%20")
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-impl Graph {
-    async fn new(sim: &Sim) -> Graph {
-        let base = sim.url.as_str().trim_end_matches('/').to_owned();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let r: Value = http
-            .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
-            .form(&[
-                ("client_id", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
-                ("grant_type", "password"),
-                ("username", "admin@contoso.onmicrosoft.com"),
-                ("password", M365_PASSWORD),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Graph {
-            base,
-            http,
-            token: r["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn drive_of(&self, user: &str) -> String {
-        let r: Value = self
-            .http
-            .get(format!("{}/v1.0/users/{user}/drive", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["id"].as_str().unwrap().to_owned()
-    }
-
-    /// The driveItem at `path` (its eTag changes with every write).
-    async fn item(&self, drive: &str, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!(
-                "{}/v1.0/drives/{drive}/root:/{}",
-                self.base,
-                encode_path(path)
-            ))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    /// A file's bytes, or None if there is no file at `path`.
-    async fn read(&self, drive: &str, path: &str) -> Option<Vec<u8>> {
-        let r = self
-            .http
-            .get(format!(
-                "{}/v1.0/drives/{drive}/root:/{}:/content",
-                self.base,
-                encode_path(path)
-            ))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        if r.status() == StatusCode::NOT_FOUND {
-            return None;
-        }
-        // Content is behind a pre-authenticated URL that takes no bearer token.
-        let r = if r.status().is_redirection() {
-            let to = r.headers()["location"].to_str().unwrap().to_owned();
-            self.http.get(to).send().await.unwrap()
-        } else {
-            r
-        };
-        assert!(r.status().is_success(), "reading {path}: {}", r.status());
-        Some(r.bytes().await.unwrap().to_vec())
-    }
-
-    async fn write(&self, drive: &str, path: &str, bytes: &[u8]) {
-        let r = self
-            .http
-            .put(format!(
-                "{}/v1.0/drives/{drive}/root:/{}:/content",
-                self.base,
-                encode_path(path)
-            ))
-            .bearer_auth(&self.token)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "writing {path}: {}", r.status());
-    }
-
-    async fn delete(&self, drive: &str, path: &str) {
-        let r = self
-            .http
-            .delete(format!(
-                "{}/v1.0/drives/{drive}/root:/{}",
-                self.base,
-                encode_path(path)
-            ))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT, "deleting {path}");
-    }
-
-    /// Names of the children of the folder at `path` ("" for the root), every page.
-    async fn children(&self, drive: &str, path: &str) -> Vec<String> {
-        let mut url = if path.is_empty() {
-            format!("{}/v1.0/drives/{drive}/root/children", self.base)
-        } else {
-            format!(
-                "{}/v1.0/drives/{drive}/root:/{}:/children",
-                self.base,
-                encode_path(path)
-            )
-        };
-        let mut names = Vec::new();
-        loop {
-            let r: Value = self
-                .http
-                .get(&url)
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            for child in r["value"].as_array().unwrap() {
-                names.push(child["name"].as_str().unwrap().to_owned());
-            }
-            match r["@odata.nextLink"].as_str() {
-                Some(next) => url = next.to_owned(),
-                None => break,
-            }
-        }
-        names.sort();
-        names
-    }
-}
-
 async fn call(
     server: &Server,
     token: &str,
@@ -229,66 +59,6 @@ async fn call(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     server.call(method, path, token, body).await
-}
-
-/// A POST whose answer is binary: status, Content-Disposition, bytes.
-async fn download(
-    server: &Server,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, String, Vec<u8>) {
-    let mut request = server
-        .client
-        .post(server.url(path))
-        .bearer_auth(token)
-        .header("Accept", "application/octet-stream");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let disposition = response
-        .headers()
-        .get("content-disposition")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (
-        status,
-        disposition,
-        response.bytes().await.unwrap().to_vec(),
-    )
-}
-
-/// Python's zipfile checks the archive's CRCs and lists `name size` of each entry, plus each
-/// entry's bytes written beside it for comparison.
-fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.zip");
-    std::fs::write(&path, zip).unwrap();
-    let out = dir.path().join("out");
-    let script = "import sys,zipfile\n\
-                  z=zipfile.ZipFile(sys.argv[1])\n\
-                  assert z.testzip() is None\n\
-                  z.extractall(sys.argv[2])\n\
-                  print('\\n'.join(i.filename for i in z.infolist()))\n";
-    let run = std::process::Command::new("python3")
-        .args(["-c", script, path.to_str().unwrap(), out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let mut entries: Vec<(String, Vec<u8>)> = String::from_utf8(run.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|name| (name.to_owned(), std::fs::read(out.join(name)).unwrap()))
-        .collect();
-    entries.sort();
-    entries
 }
 
 /// Waits until the newest session of `job` has ended; returns it.
@@ -383,26 +153,6 @@ async fn explore(server: &Server, token: &str, org_id: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["type"], "Veod");
     session["id"].as_str().unwrap().to_owned()
-}
-
-fn names(page: &Value) -> Vec<&str> {
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect()
-}
-
-fn id_named<'v>(page: &'v Value, name: &str) -> &'v str {
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {page}"))["id"]
-        .as_str()
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
