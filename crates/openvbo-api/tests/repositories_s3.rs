@@ -63,10 +63,16 @@ fn free_port() -> u16 {
 }
 
 async fn start_moto() -> Moto {
+    start_moto_with(&[]).await
+}
+
+/// moto with extra arguments (e.g. `-c cert.pem -k key.pem` to serve HTTPS).
+async fn start_moto_with(extra: &[&str]) -> Moto {
     let bin = std::env::var("OPENVBO_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let port = free_port();
     let child = Command::new(&bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -513,4 +519,97 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
         assert!(!responses.contains(secret), "a response holds {secret}");
         assert!(!logs.contains(secret), "a log line holds {secret}");
     }
+}
+
+/// Object storage over HTTPS with a certificate the system does not trust (self-signed, as a
+/// private CA's would be): a server without `s3_ca_file` refuses to add the repository with a
+/// message, a server given the certificate through `s3_ca_file` adds it and keeps its data in
+/// the bucket; a file without a certificate stops the server at start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_storage_over_tls_trusts_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert_pem = certified.cert.pem();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, &cert_pem).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let moto = start_moto_with(&["-c", cert.to_str().unwrap(), "-k", key.to_str().unwrap()]).await;
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let created = https
+        .put(format!("https://localhost:{}/secure", moto.port))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    let endpoint = format!("https://localhost:{}", moto.port);
+    let account = json!({"accountType": "amazonS3CompatibleAccount", "userName": "test-access",
+                         "password": SECRET_KEY, "description": "moto over TLS"});
+
+    // Not trusted: refused with a message, nothing added.
+    let (_dir1, _sim1, plain) = start_with(vec![contoso()], |_| {}).await;
+    let token = plain.token().await;
+    let (s, acc) = plain
+        .call(Method::POST, "/v6/Accounts", &token, Some(account.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{acc}");
+    let body = storage_body(&endpoint, acc["id"].as_str().unwrap(), "secure", "TLS");
+    let (s, refused) = plain
+        .call(
+            Method::POST,
+            "/v6/objectstoragerepositories",
+            &token,
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains(&endpoint),
+        "{refused}"
+    );
+    let (_, none) = plain
+        .call(Method::GET, "/v6/objectstoragerepositories", &token, None)
+        .await;
+    assert_eq!(none, json!([]));
+
+    // Trusted through s3_ca_file: added, and verified by listing the bucket over TLS.
+    let ca = cert.clone();
+    let (_dir2, _sim2, trusting) =
+        start_with(vec![contoso()], move |c| c.s3_ca_file = Some(ca)).await;
+    let token = trusting.token().await;
+    let (_, acc) = trusting
+        .call(Method::POST, "/v6/Accounts", &token, Some(account))
+        .await;
+    let body = storage_body(&endpoint, acc["id"].as_str().unwrap(), "secure", "TLS");
+    let (s, storage) = trusting
+        .call(
+            Method::POST,
+            "/v6/objectstoragerepositories",
+            &token,
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{storage}");
+    assert_eq!(storage["name"], "TLS");
+    let (_, listed) = trusting
+        .call(Method::GET, "/v6/objectstoragerepositories", &token, None)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // A file that holds no certificate stops the server with the reason.
+    let bad = dir.path().join("not-a-cert.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let mut config = config(data.path(), &sim.url);
+    config.s3_ca_file = Some(bad);
+    let Err(e) = openvbo_server::prepare(config).await else {
+        panic!("a server with an unusable s3_ca_file started");
+    };
+    assert!(e.to_string().contains("s3_ca_file"), "{e}");
 }

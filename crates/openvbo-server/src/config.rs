@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a restore session may go unused before it stops.
     pub restore_session_idle: Duration,
+    /// PEM certificates trusted for S3-compatible services besides the system's roots
+    /// (a private CA, or a self-signed service).
+    pub s3_ca_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -71,6 +74,7 @@ impl ServerConfig {
             connections: openvbo_api::ConnectionLimits::default(),
             shutdown_grace: Duration::from_secs(30),
             restore_session_idle: Duration::from_secs(30 * 60),
+            s3_ca_file: None,
         }
     }
 }

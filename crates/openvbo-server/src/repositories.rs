@@ -10,17 +10,28 @@ use openvbo_engines::RepoEngines;
 
 use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
+use crate::LaunchError;
 
 pub(crate) fn service(
     data: &DataDir,
     config: &ServerConfig,
     clock: openvbo_core::clock::SharedClock,
-) -> RepositoryService {
-    let engines: Arc<dyn RepositoryEngines> = Arc::new(RepoEngines::new(
+) -> Result<RepositoryService, LaunchError> {
+    let mut engines = RepoEngines::new(
         *data.master_key.expose_bytes(),
         data.installation_id.hyphenated().to_string(),
-    ));
-    RepositoryService::new(
+    );
+    // Read and checked at start-up, so a wrong path or a file without a certificate stops
+    // the server with the reason instead of failing every object-storage repository later.
+    if let Some(path) = &config.s3_ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| LaunchError::setup("cannot read the s3_ca_file", e))?;
+        engines = engines
+            .with_trusted_certificates(pem)
+            .map_err(|e| LaunchError::setup("the s3_ca_file holds no usable certificate", e))?;
+    }
+    let engines: Arc<dyn RepositoryEngines> = Arc::new(engines);
+    Ok(RepositoryService::new(
         data.store.clone(),
         data.sealer.clone(),
         engines,
@@ -29,7 +40,7 @@ pub(crate) fn service(
             host_name: host_name(),
             protected_paths: vec![absolute(&config.data_dir)],
         },
-    )
+    ))
 }
 
 /// How often the clean-up scheduler looks for repositories whose retention time has come.

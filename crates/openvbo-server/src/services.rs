@@ -61,7 +61,7 @@ pub async fn assemble(
         config.discovery_cache,
         clock.clone(),
     );
-    let repositories = crate::repositories::service(data, config, clock.clone());
+    let repositories = crate::repositories::service(data, config, clock.clone())?;
     crate::repositories::start_cleanup(&repositories, clock.clone());
     let jobs = crate::jobs::service(
         data.store.clone(),

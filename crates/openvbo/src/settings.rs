@@ -174,6 +174,11 @@ settings! {
     default |d| Some(d.server.restore_session_idle.as_secs().to_string()),
     apply |c, v, key| c.server.restore_session_idle = secs_within(key, v, 60, MAX_RESTORE_IDLE_SECS)?;
 
+    /// PEM certificates trusted for S3-compatible services besides the system's (a private CA).
+    s3_ca_file: PathBuf, env "OPENVBO_S3_CA_FILE",
+    default |_d| None,
+    apply |c, v, _key| c.server.s3_ca_file = Some(v);
+
     /// Log filter (tracing syntax, e.g. info or openvbo_api=debug).
     log: String, env "OPENVBO_LOG",
     default |d| Some(d.log.clone()),
