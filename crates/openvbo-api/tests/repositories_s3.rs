@@ -27,6 +27,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const SECRET_KEY: &str = "moto-Secret-Key/Never+Shown";
+
+/// The tests of this file run one at a time: each starts its own moto on a port picked
+/// free, and two starting at once on a loaded machine can race for one.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const KEY_PASSWORD: &str = "Bucket-Encryption-Passw0rd";
 
 #[derive(Clone, Default)]
@@ -154,6 +158,7 @@ fn storage_body(endpoint: &str, account: &str, bucket: &str, name: &str) -> Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
+    let _serial = SERIAL.lock().await;
     let capture = Capture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
@@ -527,6 +532,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
 /// the bucket; a file without a certificate stops the server at start-up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_storage_over_tls_trusts_the_configured_certificate() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
