@@ -23,40 +23,18 @@ pub(super) use sites::{site, sites};
 pub(super) use teams::{team, teams};
 pub(super) use users::{user, users};
 
-/// `_links`: relation → `{"href": …}`. A few strings per item rather than
-/// a map of maps: a page of 100 users is serialized on every request.
-#[derive(Default)]
-pub(crate) struct Links(Vec<(&'static str, String)>);
-
-impl Serialize for Links {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        #[derive(Serialize)]
-        struct Href<'a> {
-            href: &'a str,
-        }
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (rel, href) in &self.0 {
-            map.serialize_entry(rel, &Href { href })?;
-        }
-        map.end()
-    }
-}
+// Links are written the one way the API writes them (crate::hal); the pages
+// below keep discovery's own v6 relations (self/next/previous/organization,
+// with the setId).
+pub(crate) use crate::hal::seg;
+pub(crate) use crate::hal::Links;
 
 pub(super) fn href(links: &mut Links, rel: &'static str, path: String) {
-    links.0.push((rel, path));
+    links.push(rel, path);
 }
 
 pub(super) fn org_path(org: OrganizationId) -> String {
     format!("/v6/organizations/{org}")
-}
-
-/// A path segment as it must appear in a link (site ids hold commas, user
-/// ids may be UPNs).
-pub(super) fn seg(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// `PageOfREST…`.
@@ -80,16 +58,11 @@ pub(super) fn page_view<I, T>(
     filters: &[(&str, String)],
     view: impl Fn(I) -> T,
 ) -> PageView<T> {
-    let link = |offset: u32| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("offset", &offset.to_string());
-        query.append_pair("limit", &page.limit.to_string());
-        query.append_pair("setId", &page.set_id.hyphenated().to_string());
-        for (k, v) in filters {
-            query.append_pair(k, v);
-        }
-        format!("{base}?{}", query.finish())
-    };
+    // Following a link keeps the set and the filters: setId right after the paging.
+    let mut kept = Vec::with_capacity(filters.len() + 1);
+    kept.push(("setId", page.set_id.hyphenated().to_string()));
+    kept.extend(filters.iter().map(|(k, v)| (*k, v.clone())));
+    let link = |offset: u32| crate::hal::page_href(&base, offset.into(), page.limit.into(), &kept);
     let mut links = Links::default();
     href(&mut links, "self", link(page.offset));
     if u64::from(page.offset) + u64::from(page.limit) < u64::from(page.total_count) {
