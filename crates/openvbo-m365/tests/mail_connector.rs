@@ -234,6 +234,13 @@ async fn mime_streams_the_stored_bytes_and_restore_writes_a_non_draft() {
         .find(|m| m.subject.as_deref() == Some("Q3 plan"))
         .unwrap();
     assert!(planned.has_attachments);
+    // The delta carries the sender, so the catalog needs no second request.
+    let from = planned.from.as_ref().expect("delta selects from");
+    assert_eq!(
+        from.email_address.address.as_deref(),
+        Some("andrew@contoso.com")
+    );
+    assert_eq!(from.display().as_deref(), Some("andrew@contoso.com"));
     let mut stream = h.session.message_mime(ADELE, &planned.id).await.unwrap();
     let mut mime = Vec::new();
     while let Some(chunk) = stream.next_chunk().await.unwrap() {

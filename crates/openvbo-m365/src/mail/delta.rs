@@ -10,7 +10,10 @@ use crate::mail::http::Payload;
 
 /// What the engine needs to decide whether a message changed and to
 /// restore it as it was: no body (the MIME is fetched separately).
-const SELECT: &str = "id,changeKey,lastModifiedDateTime,isRead,isDraft,receivedDateTime,sentDateTime,parentFolderId,hasAttachments,internetMessageId,importance,subject";
+/// `from` is who the message says wrote it (the catalog's sender, v6's
+/// `RESTExchangeItemsComposed.from`); `sender` differs only when someone
+/// sent on another's behalf, which restore reads from the MIME anyway.
+const SELECT: &str = "id,changeKey,lastModifiedDateTime,isRead,isDraft,receivedDateTime,sentDateTime,parentFolderId,hasAttachments,internetMessageId,importance,subject,from";
 
 /// The deltaLink of a finished round, opaque: store it with the restore
 /// point and pass it back next time.
@@ -45,6 +48,47 @@ pub struct MessageSummary {
     pub importance: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
+    /// Null for a draft nobody addressed yet.
+    #[serde(default)]
+    pub from: Option<Recipient>,
+}
+
+fn part(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Graph's `recipient`: `{"emailAddress": {"name", "address"}}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    #[serde(default)]
+    pub email_address: EmailAddress,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct EmailAddress {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl Recipient {
+    /// `Name <address>` as a mail client shows it; the one part there is
+    /// when the other is missing or empty; `None` when both are.
+    pub fn display(&self) -> Option<String> {
+        match (
+            part(&self.email_address.name),
+            part(&self.email_address.address),
+        ) {
+            (Some(name), Some(address)) if name.eq_ignore_ascii_case(address) => {
+                Some(address.to_owned())
+            }
+            (Some(name), Some(address)) => Some(format!("{name} <{address}>")),
+            (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,4 +232,41 @@ fn change(value: serde_json::Value) -> Result<MessageChange, M365Error> {
                 format!("Microsoft Graph sent a delta item that is not a message: {e}"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipient(name: Option<&str>, address: Option<&str>) -> Recipient {
+        Recipient {
+            email_address: EmailAddress {
+                name: name.map(str::to_owned),
+                address: address.map(str::to_owned),
+            },
+        }
+    }
+
+    #[test]
+    fn a_sender_reads_as_a_mail_client_shows_it() {
+        let both = recipient(Some("Nancy Davolio"), Some("nancy@contoso.com"));
+        assert_eq!(
+            both.display().as_deref(),
+            Some("Nancy Davolio <nancy@contoso.com>")
+        );
+        let same = recipient(Some("nancy@contoso.com"), Some("nancy@contoso.com"));
+        assert_eq!(same.display().as_deref(), Some("nancy@contoso.com"));
+        let name = recipient(Some("Nancy"), Some(" "));
+        assert_eq!(name.display().as_deref(), Some("Nancy"));
+        assert_eq!(recipient(None, None).display(), None);
+    }
+
+    #[test]
+    fn a_delta_item_with_a_null_from_still_parses() {
+        let value = serde_json::json!({"id": "a", "from": null, "subject": "s"});
+        match change(value).unwrap() {
+            MessageChange::Upsert(m) => assert_eq!(m.from, None),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -48,7 +48,8 @@ mod mime;
 mod restore;
 
 pub use delta::{
-    DeltaOutcome, DeltaPage, Enumeration, MessageChange, MessageDeltaToken, MessageSummary,
+    DeltaOutcome, DeltaPage, EmailAddress, Enumeration, MessageChange, MessageDeltaToken,
+    MessageSummary, Recipient,
 };
 pub use folders::MailFolder;
 pub use mime::MimeStream;
