@@ -133,7 +133,8 @@ async fn a_full_store_refuses_cleanly_and_writes_again_once_there_is_room() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("openvbo.db");
     let options = SqliteOptions {
-        max_size_bytes: Some(256 * 1024),
+        // The schema alone takes about 220 KiB: room for a few dozen organizations past it.
+        max_size_bytes: Some(512 * 1024),
     };
     let store = SqliteStore::open_with(&path, &options).await.unwrap();
     let (stored, failed) = fill(&store, 500).await;
