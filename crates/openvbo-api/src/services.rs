@@ -10,6 +10,7 @@ use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::jobs::JobService;
 use openvbo_core::organization::OrganizationService;
 use openvbo_core::repositories::RepositoryService;
+use openvbo_core::restore::credentials::RestoreAccess;
 use openvbo_core::store::Store;
 use uuid::Uuid;
 
@@ -30,4 +31,6 @@ pub struct Services {
     pub installation_id: Uuid,
     /// How long a restore session may go unused before it stops.
     pub restore_session_idle: std::time::Duration,
+    /// Signs restores in and gives the writers they put data back through.
+    pub restore_access: RestoreAccess,
 }

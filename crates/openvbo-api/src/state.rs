@@ -36,6 +36,7 @@ impl AppState {
                 services.store,
                 services.clock,
                 services.restore_session_idle,
+                services.restore_access,
             ),
         }
     }

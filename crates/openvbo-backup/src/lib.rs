@@ -42,6 +42,7 @@
 //! ([`graph`], [`graph_drive`]) are tested against the simulator.
 
 pub(crate) mod ahead;
+pub mod connector;
 mod drive;
 pub mod engines;
 pub mod error;
@@ -49,6 +50,7 @@ pub mod graph;
 pub mod graph_drive;
 mod mailbox;
 pub mod resolve;
+pub mod restore;
 mod run;
 mod site;
 pub mod source;

@@ -70,31 +70,72 @@ pub enum FailureKind {
     Forbidden,
     /// No such object.
     NotFound,
+    /// The name is taken at the destination (a write that must not replace).
+    Conflict,
     /// Throttled or failing: retry later (after `retry_after`, if said).
     Retry { retry_after: Option<Duration> },
     /// No answer in time.
     Timeout,
-    /// No connection, or an answer that cannot be used.
+    /// No connection could be made (name resolution, refused, TLS): retrying
+    /// later may help.
+    Unreachable,
+    /// An answer that cannot be used.
     Unusable,
     /// A listing's sink refused to grow beyond what it can hold.
     TooLarge,
 }
 
 /// A failure of the connector. The message names the host and Microsoft's
-/// codes, never a password or a token.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+/// codes, never a password or a token; `source` is the connector's own error
+/// (and its causes), so a log line can show the whole chain.
+#[derive(Clone, Debug)]
 pub struct M365Failure {
     pub kind: FailureKind,
     pub message: String,
+    // Shared rather than boxed: failures are cloned (a sink's refusal is
+    // handed back through the connector) and the cause goes with each copy.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
+
+impl std::fmt::Display for M365Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for M365Failure {
+    /// The connector's error itself (not the `Arc` holding it), so callers
+    /// can walk and downcast the chain.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two failures are the same when they say the same; their causes are the
+/// connector's business.
+impl PartialEq for M365Failure {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for M365Failure {}
 
 impl M365Failure {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same failure, caused by `source` (the connector's own error).
+    pub fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// For a listing sink that refuses to grow beyond `max` items.
@@ -102,6 +143,15 @@ impl M365Failure {
         Self::new(
             FailureKind::TooLarge,
             format!("the listing has more than {max} items"),
+        )
+    }
+
+    /// Whether trying again later may succeed (throttled, failing, slow or
+    /// unreachable), as opposed to an answer that will not change.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::Retry { .. } | FailureKind::Timeout | FailureKind::Unreachable
         )
     }
 }

@@ -2,25 +2,26 @@
 //! (`openvbo_core::microsoft365`): password sign-in as the token source, and
 //! Graph's directory reads as the directory session.
 //!
-//! Why here, in the composition root, and not in `openvbo-m365`: core's
-//! restore writers still call the connector directly, so core depends on
-//! `openvbo-m365` and the connector cannot depend on core without a cycle.
-//! This crate already knows both; the adapter is only translation (clouds,
-//! records, error kinds), and the endpoint overrides (the simulator) are
-//! configuration the composition root owns anyway.
+//! The adapter is only translation (clouds, records; error kinds come from
+//! `openvbo_backup::connector`, shared with the content adapters), and the
+//! endpoint overrides (the simulator) are configuration the composition root
+//! owns anyway. Core no longer depends on the connector, so this could move
+//! next to the content adapters; it stays here while it is the only one that
+//! signs in.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openvbo_backup::connector::failure;
 use openvbo_core::microsoft365::{
     Credential, DirectorySession, DriveRecord, FailureKind, GroupRecord, M365Failure, MemberRecord,
     MemberType, NationalCloud, PortFuture, RoleRecord, SignIn, SignInRefusal, Sink, SiteRecord,
     TenantRecord, TokenSource, UserRecord,
 };
 use openvbo_m365::{
-    DirectoryRole, Endpoints, ErrorKind, GraphDrive, GraphGroup, GraphMember, GraphSession,
-    GraphSite, GraphUser, M365Client, M365Error, SignInFailure, TenantOrganization, Url,
+    DirectoryRole, Endpoints, GraphDrive, GraphGroup, GraphMember, GraphSession, GraphSite,
+    GraphUser, M365Client, M365Error, TenantOrganization, Url,
 };
 
 /// Signs in with the connector, to Microsoft's hosts or the overrides.
@@ -246,38 +247,6 @@ impl DirectorySession for M365Session {
     }
 }
 
-fn failure(err: M365Error) -> M365Failure {
-    let kind = match err.kind {
-        ErrorKind::SignIn(refusal) => FailureKind::SignInRefused(match refusal {
-            SignInFailure::InvalidCredentials => SignInRefusal::InvalidCredentials,
-            SignInFailure::UserNotFound => SignInRefusal::UserNotFound,
-            SignInFailure::MfaRequired => SignInRefusal::MfaRequired,
-            SignInFailure::AccountDisabled => SignInRefusal::AccountDisabled,
-            SignInFailure::AccountLocked => SignInRefusal::AccountLocked,
-            SignInFailure::PasswordExpired => SignInRefusal::PasswordExpired,
-            SignInFailure::ConsentRequired => SignInRefusal::ConsentRequired,
-            SignInFailure::TenantNotFound => SignInRefusal::TenantNotFound,
-            SignInFailure::ConditionalAccess => SignInRefusal::ConditionalAccess,
-            SignInFailure::ClientMisconfigured => SignInRefusal::ClientMisconfigured,
-            SignInFailure::WrongCloud => SignInRefusal::WrongCloud,
-            SignInFailure::GrantExpired => SignInRefusal::GrantExpired,
-            SignInFailure::Other(_) => SignInRefusal::Other,
-        }),
-        ErrorKind::Unauthorized => FailureKind::TokenRejected,
-        ErrorKind::Forbidden => FailureKind::Forbidden,
-        ErrorKind::NotFound => FailureKind::NotFound,
-        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => {
-            FailureKind::Retry { retry_after }
-        }
-        ErrorKind::Timeout => FailureKind::Timeout,
-        ErrorKind::TooLarge => FailureKind::TooLarge,
-        ErrorKind::Conflict | ErrorKind::Gone | ErrorKind::Unreachable | ErrorKind::Protocol => {
-            FailureKind::Unusable
-        }
-    };
-    M365Failure::new(kind, err.message)
-}
-
 fn tenant(org: TenantOrganization) -> TenantRecord {
     TenantRecord {
         initial_domain: org.initial_domain().map(str::to_owned),
@@ -359,39 +328,6 @@ fn drive(d: GraphDrive) -> DriveRecord {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn kind_of(kind: ErrorKind) -> FailureKind {
-        failure(M365Error {
-            kind,
-            message: "m".into(),
-        })
-        .kind
-    }
-
-    #[test]
-    fn connector_errors_keep_what_the_caller_can_do() {
-        let wait = Some(Duration::from_secs(7));
-        assert_eq!(
-            kind_of(ErrorKind::Throttled { retry_after: wait }),
-            FailureKind::Retry { retry_after: wait }
-        );
-        assert_eq!(
-            kind_of(ErrorKind::Unavailable { retry_after: None }),
-            FailureKind::Retry { retry_after: None }
-        );
-        assert_eq!(kind_of(ErrorKind::Unauthorized), FailureKind::TokenRejected);
-        assert_eq!(kind_of(ErrorKind::Forbidden), FailureKind::Forbidden);
-        assert_eq!(kind_of(ErrorKind::Timeout), FailureKind::Timeout);
-        assert_eq!(kind_of(ErrorKind::Protocol), FailureKind::Unusable);
-        assert_eq!(
-            kind_of(ErrorKind::SignIn(SignInFailure::MfaRequired)),
-            FailureKind::SignInRefused(SignInRefusal::MfaRequired)
-        );
-        assert_eq!(
-            kind_of(ErrorKind::SignIn(SignInFailure::Other(vec![1]))),
-            FailureKind::SignInRefused(SignInRefusal::Other)
-        );
-    }
 
     #[test]
     fn a_sinks_refusal_comes_back_as_it_was_sent() {

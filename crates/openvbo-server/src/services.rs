@@ -1,15 +1,17 @@
 //! The services the API serves, built over an open data dir: sign-in, the
-//! Microsoft 365 connector under organizations and discovery, repositories,
-//! and jobs.
+//! Microsoft 365 connector under organizations, discovery and restore,
+//! repositories, and jobs.
 
 use std::sync::Arc;
 
 use openvbo_api::Services;
+use openvbo_backup::restore::GraphRestoreConnector;
 use openvbo_core::auth::{AuthService, AuthSettings};
 use openvbo_core::clock::SharedClock;
 use openvbo_core::discovery::DiscoveryService;
 use openvbo_core::microsoft365::TokenSource;
 use openvbo_core::organization::OrganizationService;
+use openvbo_core::restore::credentials::RestoreAccess;
 use openvbo_m365::{ConnectorSettings, M365Client};
 
 use crate::config::ServerConfig;
@@ -61,6 +63,13 @@ pub async fn assemble(
         config.discovery_cache,
         clock.clone(),
     );
+    // Restores sign in through core (the stored accounts, or one a request
+    // names) and write through the connector's restore writers.
+    let restore_access = RestoreAccess::new(
+        organizations.clone(),
+        discovery.clone(),
+        Arc::new(GraphRestoreConnector::new()),
+    );
     let repositories = crate::repositories::service(data, config, clock.clone())?;
     crate::repositories::start_cleanup(&repositories, clock.clone());
     let jobs = crate::jobs::service(
@@ -80,5 +89,6 @@ pub async fn assemble(
         clock,
         installation_id: data.installation_id,
         restore_session_idle: config.restore_session_idle,
+        restore_access,
     })
 }

@@ -14,16 +14,13 @@
 
 use std::sync::Arc;
 
-use openvbo_m365::GraphSession;
 use secrecy::SecretString;
 
+use super::writers::{DriveWriter, MailWriter, RestoreConnector};
 use crate::discovery::DiscoveryService;
-use crate::microsoft365::{Credential, FailureKind, SignIn, SignInRefusal};
+use crate::microsoft365::{Credential, DirectorySession, FailureKind, SignIn, SignInRefusal};
 use crate::organization::{OrganizationService, Service};
 use crate::{CoreError, OrganizationId, Upn, ValidationError};
-
-/// The signed-in session a restore writes through.
-pub type RestoreGraph = Arc<GraphSession>;
 
 /// An account a restore request names, with its password.
 pub struct RestoreCredentials {
@@ -88,54 +85,107 @@ impl RestoreCredentials {
     }
 }
 
-/// The Graph session a restore into `organization` writes with: `credentials` signed in to
-/// the organization's tenant, or the stored account of `service`.
-pub async fn restore_session(
-    organizations: &OrganizationService,
-    discovery: &DiscoveryService,
-    organization: OrganizationId,
-    service: Service,
-    credentials: Option<&RestoreCredentials>,
-) -> Result<RestoreGraph, CoreError> {
-    let Some(credentials) = credentials else {
-        return discovery.graph_session(organization, service).await;
-    };
-    let org = organizations.get(organization).await?;
-    let account = &credentials.account;
-    let session = organizations
-        .token_source()
-        .sign_in(SignIn {
-            cloud: org.region.cloud(),
-            // The organization's own tenant: an account of another tenant cannot sign in
-            // there, so a restore never writes through a stranger's sign-in.
-            tenant: &org.name,
-            credential: Credential::Password {
-                username: account.as_str(),
-                password: &credentials.password,
-            },
-        })
-        .await
-        .map_err(|e| match &e.kind {
-            FailureKind::SignInRefused(why) => CoreError::Refused(match why {
-                SignInRefusal::InvalidCredentials | SignInRefusal::UserNotFound => format!(
-                    "Microsoft 365 refused the restore credentials: {account} could not sign in to organization {} with the password given (the user name or password is incorrect); nothing was restored",
-                    org.name
-                ),
-                _ => format!(
-                    "Microsoft 365 refused the sign-in of {account} to organization {} ({}); nothing was restored",
-                    org.name, e.message
-                ),
-            }),
-            _ => crate::organization::upstream(e, "signing in with the restore credentials"),
-        })?;
-    session
-        .connector_session()
-        .downcast::<GraphSession>()
-        .map_err(|_| {
-            CoreError::Internal(
-                "the Microsoft 365 token source does not give Graph sessions; nothing can be restored".into(),
-            )
-        })
+/// Signs restores in and hands out the writers they write through: mail as the
+/// organization's Exchange account, files as its SharePoint account (drives are SharePoint's,
+/// OneDrives included), or as the account a request names.
+#[derive(Clone)]
+pub struct RestoreAccess {
+    organizations: OrganizationService,
+    discovery: DiscoveryService,
+    connector: Arc<dyn RestoreConnector>,
+}
+
+impl RestoreAccess {
+    pub fn new(
+        organizations: OrganizationService,
+        discovery: DiscoveryService,
+        connector: Arc<dyn RestoreConnector>,
+    ) -> Self {
+        Self {
+            organizations,
+            discovery,
+            connector,
+        }
+    }
+
+    /// A writer into the mailboxes of `organization`.
+    pub async fn mail(
+        &self,
+        organization: OrganizationId,
+        credentials: Option<&RestoreCredentials>,
+    ) -> Result<Arc<dyn MailWriter>, CoreError> {
+        let session = self
+            .session(organization, Service::Exchange, credentials)
+            .await?;
+        self.connector
+            .mail_writer(session)
+            .map_err(|e| unusable_session(&e.message))
+    }
+
+    /// A writer into the drives of `organization`; `units_per_minute` sizes the
+    /// organization's restore budget when it is first made (`None`: the connector's default).
+    pub async fn drive(
+        &self,
+        organization: OrganizationId,
+        credentials: Option<&RestoreCredentials>,
+        units_per_minute: Option<u32>,
+    ) -> Result<Arc<dyn DriveWriter>, CoreError> {
+        let session = self
+            .session(organization, Service::SharePoint, credentials)
+            .await?;
+        self.connector
+            .drive_writer(session, organization, units_per_minute)
+            .map_err(|e| unusable_session(&e.message))
+    }
+
+    /// `credentials` signed in to the organization's tenant, or the stored account of
+    /// `service` (discovery's shared session).
+    async fn session(
+        &self,
+        organization: OrganizationId,
+        service: Service,
+        credentials: Option<&RestoreCredentials>,
+    ) -> Result<Arc<dyn DirectorySession>, CoreError> {
+        let Some(credentials) = credentials else {
+            return self.discovery.session(organization, service).await;
+        };
+        let org = self.organizations.get(organization).await?;
+        let account = &credentials.account;
+        self.organizations
+            .token_source()
+            .sign_in(SignIn {
+                cloud: org.region.cloud(),
+                // The organization's own tenant: an account of another tenant cannot sign in
+                // there, so a restore never writes through a stranger's sign-in.
+                tenant: &org.name,
+                credential: Credential::Password {
+                    username: account.as_str(),
+                    password: &credentials.password,
+                },
+            })
+            .await
+            .map_err(|e| match &e.kind {
+                FailureKind::SignInRefused(why) => CoreError::Refused(match why {
+                    SignInRefusal::InvalidCredentials | SignInRefusal::UserNotFound => format!(
+                        "Microsoft 365 refused the restore credentials: {account} could not sign in to organization {} with the password given (the user name or password is incorrect); nothing was restored",
+                        org.name
+                    ),
+                    _ => format!(
+                        "Microsoft 365 refused the sign-in of {account} to organization {} ({}); nothing was restored",
+                        org.name, e.message
+                    ),
+                }),
+                _ => crate::organization::upstream(e, "signing in with the restore credentials"),
+            })
+    }
+}
+
+/// The token source and the restore connector do not fit together: a defect of the
+/// assembly, not of the request.
+fn unusable_session(why: &str) -> CoreError {
+    CoreError::Internal(format!(
+        "the signed-in session cannot be written through ({why}); nothing was restored"
+    ))
 }
 
 #[cfg(test)]

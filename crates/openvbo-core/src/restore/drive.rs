@@ -1,10 +1,10 @@
-//! Backed-up files put back into a drive (a OneDrive or a document library) through
-//! Microsoft Graph: folders re-created by name (an existing one is reused), then each file
-//! uploaded from its backed-up bytes (small ones in one request, large ones through an upload
-//! session, one fragment in memory at a time; see `openvbo_m365::drive`).
+//! Backed-up files put back into a drive (a OneDrive or a document library) through a
+//! [`DriveWriter`]: folders re-created by name (an existing one is reused), then each file
+//! uploaded from its backed-up bytes (the writer streams them, small ones in one request,
+//! large ones through an upload session).
 //!
 //! What happens to a file already at the destination (`documentAction`):
-//! - the same bytes as the backed-up file (same size and quickXorHash, the hash Microsoft
+//! - the same bytes as the backed-up file (same size and content hash, the hash Microsoft
 //!   reports, read with one listing per destination folder): nothing is written, whatever the
 //!   action; it is counted as skipped for having no changes (`skippedItemsByNoChangesCount`),
 //!   so restoring twice makes no copies;
@@ -16,18 +16,15 @@
 //! A file that fails is counted and reported, and the others go on.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use openvbo_m365::drive::{
-    quick_xor_hash, ConflictBehavior, DriveApi, DriveId, DriveItem, ItemId, ResourceUnits,
-};
-use openvbo_m365::{ErrorKind, GraphSession, M365Error};
 use tokio::io::AsyncRead;
 
+use super::writers::{DriveEntry, DriveWriter, OnConflict, DRIVE_ROOT};
 use crate::error::UpstreamFailure;
-use crate::{CoreError, OrganizationId};
+use crate::microsoft365::{FailureKind, M365Failure};
+use crate::CoreError;
 
 /// Uploads in flight per restore: enough to hide Microsoft's latency, few enough that one
 /// restore does not spend the tenant's whole budget at once.
@@ -35,21 +32,6 @@ const UPLOADS_IN_FLIGHT: usize = 4;
 
 /// Failed files named in the answer (every one is counted).
 pub const ISSUES_LISTED: usize = 100;
-
-/// The connector's default budget: under the smallest tenant's, leaving room for others.
-pub const DEFAULT_UNITS_PER_MINUTE: u32 = ResourceUnits::DEFAULT_PER_MINUTE;
-
-/// One SharePoint resource-unit budget per organization, shared by every restore into it.
-static UNITS: LazyLock<Mutex<HashMap<OrganizationId, Arc<ResourceUnits>>>> =
-    LazyLock::new(Mutex::default);
-
-/// The restore budget of `organization`, `per_minute` units when first made.
-pub fn units_for(organization: OrganizationId, per_minute: u32) -> Arc<ResourceUnits> {
-    let mut map = UNITS.lock().unwrap_or_else(|p| p.into_inner());
-    map.entry(organization)
-        .or_insert_with(|| Arc::new(ResourceUnits::new(per_minute)))
-        .clone()
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DocumentAction {
@@ -136,9 +118,9 @@ pub struct Outcome {
 
 /// The drive behind a OneDrive id: a user's id or name gives that user's drive; anything
 /// else (Microsoft answers that it is no user) is taken as a drive id.
-pub async fn drive_of(session: &GraphSession, id: &str) -> Result<String, CoreError> {
-    match session.user_drive(id).await {
-        Ok(Some(drive)) => Ok(drive.id),
+pub async fn drive_of(writer: &dyn DriveWriter, id: &str) -> Result<String, CoreError> {
+    match writer.user_drive(id).await {
+        Ok(Some(drive)) => Ok(drive),
         Ok(None) => Ok(id.to_owned()),
         Err(e) if !e.is_transient() => Ok(id.to_owned()),
         Err(e) => Err(CoreError::Upstream {
@@ -163,46 +145,38 @@ enum Written {
 
 /// One restore into one drive.
 pub struct DriveRestore<'a> {
-    pub session: &'a GraphSession,
-    pub units: &'a ResourceUnits,
+    pub writer: &'a dyn DriveWriter,
     pub action: DocumentAction,
 }
 
 impl DriveRestore<'_> {
-    fn api(&self) -> DriveApi<'_> {
-        self.session.drives(self.units)
-    }
-
     /// The folder at `path` under the root, created where missing; ids cached in `known`.
     async fn ensure_folder(
         &self,
-        drive: &DriveId,
+        drive: &str,
         path: &[String],
-        known: &mut HashMap<Vec<String>, ItemId>,
-    ) -> Result<ItemId, M365Error> {
-        let mut parent = ItemId("root".into());
+        known: &mut HashMap<Vec<String>, String>,
+    ) -> Result<String, M365Failure> {
+        let mut parent = DRIVE_ROOT.to_owned();
         for (depth, name) in (1..=path.len()).zip(path) {
             let prefix = path.get(..depth).unwrap_or_default().to_vec();
             if let Some(id) = known.get(&prefix) {
                 parent = id.clone();
                 continue;
             }
-            let made = self
-                .api()
-                .create_folder(drive, &parent, name, ConflictBehavior::Replace)
-                .await?;
-            known.insert(prefix, made.id.clone());
-            parent = made.id;
+            let made = self.writer.ensure_folder(drive, &parent, name).await?;
+            known.insert(prefix, made.clone());
+            parent = made;
         }
         Ok(parent)
     }
 
     /// Whether `existing` holds exactly the bytes of `files[index]`: same size, then same
-    /// quickXorHash (read from the backup only when the sizes match). Without a hash from
+    /// content hash (read from the backup only when the sizes match). Without a hash from
     /// Microsoft nothing can be told, and the file is written.
     async fn unchanged<R, O>(
         &self,
-        existing: &DriveItem,
+        existing: &DriveEntry,
         file: &PlannedFile,
         index: usize,
         open: &O,
@@ -211,26 +185,28 @@ impl DriveRestore<'_> {
         R: AsyncRead + Unpin + Send,
         O: Fn(usize) -> Result<R, CoreError>,
     {
-        if existing.is_folder() || existing.size != file.size {
+        if existing.is_folder || existing.size != file.size {
             return Ok(false);
         }
-        let Some(theirs) = existing.file_facts().quick_xor_hash else {
+        let Some(theirs) = &existing.content_hash else {
             return Ok(false);
         };
         let reader = open(index).map_err(|e| e.to_string())?;
-        let (ours, length) = quick_xor_hash(reader)
+        let (ours, length) = self
+            .writer
+            .content_hash(Box::new(reader))
             .await
             .map_err(|e| format!("reading the backup: {}", e.message))?;
-        Ok(length == file.size && ours == theirs)
+        Ok(length == file.size && ours == *theirs)
     }
 
     /// Uploads `file` (bytes from `open(index)`) under `parent`, unless the same bytes are
     /// already there; `existing` is what the folder holds under that name, if anything.
     async fn upload<R, O>(
         &self,
-        drive: &DriveId,
-        parent: &ItemId,
-        existing: Option<&DriveItem>,
+        drive: &str,
+        parent: &str,
+        existing: Option<&DriveEntry>,
         file: &PlannedFile,
         index: usize,
         open: &O,
@@ -246,43 +222,50 @@ impl DriveRestore<'_> {
             }
         }
         let first = match (self.action, existing.is_some()) {
-            (DocumentAction::Overwrite, _) => ConflictBehavior::Replace,
-            (DocumentAction::Keep, true) => ConflictBehavior::Rename,
+            (DocumentAction::Overwrite, _) => OnConflict::Replace,
+            (DocumentAction::Keep, true) => OnConflict::Rename,
             // Fail, not Rename: a file that appeared since the lookup is caught below.
-            (DocumentAction::Keep, false) => ConflictBehavior::Fail,
+            (DocumentAction::Keep, false) => OnConflict::Fail,
         };
         let reader = open(index).map_err(|e| e.to_string())?;
         let result = self
-            .api()
-            .upload(drive, parent, &file.name, file.size, first, reader)
+            .writer
+            .upload(
+                drive,
+                parent,
+                &file.name,
+                file.size,
+                first,
+                Box::new(reader),
+            )
             .await;
         match result {
-            Err(e) if e.kind == ErrorKind::Conflict && self.action == DocumentAction::Keep => {
+            Err(e) if e.kind == FailureKind::Conflict && self.action == DocumentAction::Keep => {
                 // The name is taken: keep what is there, restore beside it (read again:
                 // the first attempt may have consumed the reader).
                 let reader = open(index).map_err(|e| e.to_string())?;
-                self.api()
+                self.writer
                     .upload(
                         drive,
                         parent,
                         &file.name,
                         file.size,
-                        ConflictBehavior::Rename,
-                        reader,
+                        OnConflict::Rename,
+                        Box::new(reader),
                     )
                     .await
-                    .map(|_| Written::Uploaded)
+                    .map(|()| Written::Uploaded)
                     .map_err(|e| e.message)
             }
-            other => other.map(|_| Written::Uploaded).map_err(|e| e.message),
+            other => other.map(|()| Written::Uploaded).map_err(|e| e.message),
         }
     }
 
     /// One file into its folder (made beforehand, or the reason it could not be).
     async fn restore_one<'f, R, O>(
         &self,
-        drive: &DriveId,
-        parent: Result<(ItemId, Option<DriveItem>), String>,
+        drive: &str,
+        parent: Result<(String, Option<DriveEntry>), String>,
         file: &'f PlannedFile,
         index: usize,
         open: &O,
@@ -314,7 +297,7 @@ impl DriveRestore<'_> {
         R: AsyncRead + Unpin + Send,
         O: Fn(usize) -> Result<R, CoreError>,
     {
-        let drive = DriveId(to.drive.clone());
+        let drive = to.drive.as_str();
         let mut outcome = Outcome {
             total: files.len() as u64,
             ..Outcome::default()
@@ -329,17 +312,17 @@ impl DriveRestore<'_> {
         wanted.extend(files.iter().map(|f| full(&f.folder)));
         wanted.sort();
         wanted.dedup();
-        let mut known: HashMap<Vec<String>, ItemId> = HashMap::new();
+        let mut known: HashMap<Vec<String>, String> = HashMap::new();
         let mut broken: HashMap<Vec<String>, String> = HashMap::new();
         for path in wanted.into_iter().filter(|p| !p.is_empty()) {
-            if let Err(e) = self.ensure_folder(&drive, &path, &mut known).await {
+            if let Err(e) = self.ensure_folder(drive, &path, &mut known).await {
                 broken.insert(path, e.message);
             }
         }
-        known.insert(Vec::new(), ItemId("root".into()));
+        known.insert(Vec::new(), DRIVE_ROOT.to_owned());
         // What each destination folder already holds, read once per folder (a listing page
         // instead of a lookup per file): name (as Microsoft compares them) → item.
-        let mut present: HashMap<Vec<String>, Result<HashMap<String, DriveItem>, String>> =
+        let mut present: HashMap<Vec<String>, Result<HashMap<String, DriveEntry>, String>> =
             HashMap::new();
         for file in &files {
             let path = full(&file.folder);
@@ -348,8 +331,8 @@ impl DriveRestore<'_> {
             }
             let listing = match known.get(&path) {
                 Some(id) => self
-                    .api()
-                    .children(&drive, id)
+                    .writer
+                    .children(drive, id)
                     .await
                     .map(|items| {
                         items
@@ -386,7 +369,7 @@ impl DriveRestore<'_> {
                 let Some((index, file)) = queue.next() else {
                     break;
                 };
-                running.push(self.restore_one(&drive, parent_of(file), file, index, &open));
+                running.push(self.restore_one(drive, parent_of(file), file, index, &open));
             }
             let Some((file, result)) = running.next().await else {
                 break;

@@ -19,13 +19,13 @@ use std::collections::HashMap;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 
-use openvbo_m365::mail::{MailFolder, MessageChange, RestoreMessage};
-use openvbo_m365::{GraphSession, M365Error};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::content::{read_all, RestoreContent};
+use super::writers::{LiveMailFolder, MailWriter, MessageToWrite, PresentMessage};
 use crate::backup::{CatalogItem, CatalogItemKind, RepositoryId};
+use crate::microsoft365::M365Failure;
 use crate::CoreError;
 
 /// Messages written at a time into one mailbox: Microsoft's per-mailbox concurrency budget
@@ -100,20 +100,20 @@ type Existing = HashMap<String, Vec<String>>;
 
 /// One restore into one mailbox; caches the live folder tree and folder contents it reads.
 pub struct MailRestorer<'a> {
-    graph: &'a GraphSession,
+    writer: &'a dyn MailWriter,
     content: &'a dyn RestoreContent,
     repository: RepositoryId,
     target: MailTarget,
     options: MailRestoreOptions,
     /// Live folders, found or created.
-    live: Vec<MailFolder>,
+    live: Vec<LiveMailFolder>,
     /// Backed-up folder (id or path) → live folder id.
     resolved: HashMap<String, String>,
     existing: HashMap<String, Existing>,
     pub stats: RestoreStats,
 }
 
-fn upstream(what: &str, e: M365Error) -> String {
+fn upstream(what: &str, e: M365Failure) -> String {
     format!("{what}: {}", e.message)
 }
 
@@ -128,20 +128,20 @@ fn segments(path: &str) -> Vec<&str> {
 
 impl<'a> MailRestorer<'a> {
     pub async fn new(
-        graph: &'a GraphSession,
+        writer: &'a dyn MailWriter,
         content: &'a dyn RestoreContent,
         repository: RepositoryId,
         target: MailTarget,
         options: MailRestoreOptions,
     ) -> Result<MailRestorer<'a>, CoreError> {
-        let live = graph.mail_folders(&target.mailbox).await.map_err(|e| {
+        let live = writer.folders(&target.mailbox).await.map_err(|e| {
             CoreError::Refused(upstream(
                 &format!("reading the folders of mailbox '{}'", target.mailbox),
                 e,
             ))
         })?;
         Ok(Self {
-            graph,
+            writer,
             content,
             repository,
             target,
@@ -153,7 +153,7 @@ impl<'a> MailRestorer<'a> {
         })
     }
 
-    fn live_by_path(&self, path: &str) -> Option<&MailFolder> {
+    fn live_by_path(&self, path: &str) -> Option<&LiveMailFolder> {
         let wanted = segments(path);
         self.live.iter().find(|f| {
             let have = segments(&f.path);
@@ -184,8 +184,8 @@ impl<'a> MailRestorer<'a> {
                 continue;
             }
             let mut created = self
-                .graph
-                .create_mail_folder(&self.target.mailbox, parent.as_deref(), name.trim())
+                .writer
+                .create_folder(&self.target.mailbox, parent.as_deref(), name.trim())
                 .await
                 .map_err(|e| upstream(&format!("creating folder '{walked}'"), e))?;
             created.path = walked.clone();
@@ -235,21 +235,17 @@ impl<'a> MailRestorer<'a> {
     async fn existing_in(&mut self, folder_id: &str) -> Result<&Existing, String> {
         if !self.existing.contains_key(folder_id) {
             let mut found: Existing = HashMap::new();
-            let mut on_page = |page: openvbo_m365::mail::DeltaPage| {
-                for change in page.changes {
-                    if let MessageChange::Upsert(m) = change {
-                        if let Some(id) = m.internet_message_id {
-                            found
-                                .entry(id)
-                                .or_default()
-                                .push(m.subject.unwrap_or_default());
-                        }
-                    }
+            let mut on_page = |page: Vec<PresentMessage>| {
+                for m in page {
+                    found
+                        .entry(m.internet_message_id)
+                        .or_default()
+                        .push(m.subject);
                 }
                 Ok(())
             };
-            self.graph
-                .message_delta(&self.target.mailbox, folder_id, None, &mut on_page)
+            self.writer
+                .messages(&self.target.mailbox, folder_id, &mut on_page)
                 .await
                 .map_err(|e| upstream("listing the target folder", e))?;
             self.existing.insert(folder_id.to_owned(), found);
@@ -282,13 +278,15 @@ impl<'a> MailRestorer<'a> {
             .await
             .map_err(|e| format!("reading the backup: {e}"))?;
         let is_read = !self.options.mark_unread && facts.is_read.unwrap_or(true);
-        let mut message = RestoreMessage::from_mime(
-            &mime,
-            is_read,
-            rfc3339(facts.sent_unix).as_deref(),
-            rfc3339(facts.received_unix).as_deref(),
-        )
-        .map_err(|e| e.message)?;
+        let mut message = self
+            .writer
+            .parse(
+                &mime,
+                is_read,
+                rfc3339(facts.sent_unix).as_deref(),
+                rfc3339(facts.received_unix).as_deref(),
+            )
+            .map_err(|e| e.message)?;
         drop(mime);
         if message.subject.is_empty() {
             message.subject.clone_from(&item.name);
@@ -365,7 +363,7 @@ impl<'a> MailRestorer<'a> {
         facts: impl Fn(&CatalogItem) -> MessageFacts,
         mut done: impl FnMut(&CatalogItem, &Outcome),
     ) {
-        let graph = self.graph;
+        let writer = self.writer;
         let mut queue = items.iter();
         let mut running = FuturesUnordered::new();
         loop {
@@ -381,8 +379,8 @@ impl<'a> MailRestorer<'a> {
                     }) => {
                         let mailbox = self.target.mailbox.clone();
                         running.push(async move {
-                            let written = graph
-                                .restore_message(&mailbox, &folder, &message)
+                            let written = writer
+                                .create_message(&mailbox, &folder, message)
                                 .await
                                 .map(|_| outcome)
                                 .map_err(|e| upstream("writing the message", e));
@@ -414,7 +412,7 @@ impl<'a> MailRestorer<'a> {
 enum Prepared {
     Write {
         folder: String,
-        message: Box<RestoreMessage>,
+        message: Box<MessageToWrite>,
         outcome: Outcome,
     },
     Done(Outcome),

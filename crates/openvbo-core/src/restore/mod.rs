@@ -9,7 +9,8 @@
 //! - [`content`]: the port to backed-up content, and the catalog filled from it on first use;
 //! - [`credentials`]: whose sign-in a restore writes with (the request's account, or the stored one);
 //! - [`mail`]: messages put back into a mailbox (original or another);
-//! - [`drive`]: files put back into a OneDrive or document library (original or another).
+//! - [`drive`]: files put back into a OneDrive or document library (original or another);
+//! - [`writers`]: the ports those restores write to Microsoft 365 through.
 
 pub mod browse;
 pub mod content;
@@ -21,6 +22,7 @@ pub mod options;
 pub mod resolve;
 pub mod service;
 pub mod session;
+pub mod writers;
 
 pub use browse::{BrowsePage, FolderFilter};
 pub use ids::{RestoreEventId, RestoreSessionId};

@@ -14,12 +14,10 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
-use openvbo_core::organization::Service;
 use openvbo_core::restore::browse;
-use openvbo_core::restore::credentials::{restore_session, CredentialFields, RestoreCredentials};
+use openvbo_core::restore::credentials::{CredentialFields, RestoreCredentials};
 use openvbo_core::restore::drive::{
-    drive_of, units_for, Destination, DocumentAction, DriveRestore, Outcome, PlannedFile,
-    DEFAULT_UNITS_PER_MINUTE, ISSUES_LISTED,
+    drive_of, Destination, DocumentAction, DriveRestore, Outcome, PlannedFile, ISSUES_LISTED,
 };
 use openvbo_core::restore::{
     ChosenResource, EventStatus, EventType, FolderFilter, NewEvent, RestoreKind, RestoreSession,
@@ -685,12 +683,12 @@ async fn save<A: DriveArea>(
 /// stays under the smallest tenant's).
 pub(crate) const UNITS_ENV: &str = "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE";
 
-fn units_per_minute() -> u32 {
+/// `None`: the connector's default.
+fn units_per_minute() -> Option<u32> {
     std::env::var(UNITS_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<u32>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(DEFAULT_UNITS_PER_MINUTE)
 }
 
 /// `RESTItemRestoreStatistics`; a library's restore answers `RESTListRestoreStatistics`, which
@@ -785,18 +783,13 @@ async fn run_restore<A: DriveArea>(
     scope: Scope,
     credentials: Option<&RestoreCredentials>,
 ) -> Result<Json<Value>, ApiError> {
-    let graph = restore_session(
-        &state.organizations,
-        &state.discovery,
-        session.organization_id,
-        Service::SharePoint,
-        credentials,
-    )
-    .await?;
-    let units = units_for(session.organization_id, units_per_minute());
+    let writer = state
+        .restore
+        .access
+        .drive(session.organization_id, credentials, units_per_minute())
+        .await?;
     let restore = DriveRestore {
-        session: &graph,
-        units: &units,
+        writer: &*writer,
         action,
     };
     let mut outcome = Outcome::default();
@@ -804,7 +797,7 @@ async fn run_restore<A: DriveArea>(
         let to = Destination {
             // A OneDrive is addressed by its user (or a drive id); a library by its drive id.
             drive: match A::KIND {
-                RestoreKind::OneDrive => drive_of(&graph, &batch.to.drive).await?,
+                RestoreKind::OneDrive => drive_of(&*writer, &batch.to.drive).await?,
                 _ => batch.to.drive,
             },
             folder: batch.to.folder,

@@ -17,14 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use openvbo_core::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId};
-use openvbo_core::organization::Service;
 use openvbo_core::restore::content::{read_all, RestoreContent};
-use openvbo_core::restore::credentials::{
-    restore_session, CredentialFields, RestoreCredentials, RestoreGraph,
-};
+use openvbo_core::restore::credentials::{CredentialFields, RestoreCredentials};
 use openvbo_core::restore::mail::{
     MailRestoreOptions, MailRestorer, MailTarget, Outcome, RestoreStats, MAX_MESSAGE_BYTES,
 };
+use openvbo_core::restore::writers::MailWriter;
 use openvbo_core::restore::{
     browse, ChosenResource, EventStatus, EventType, NewEvent, RestoreSession,
 };
@@ -544,24 +542,21 @@ async fn run_restore(
     what: &str,
     folder_stats: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let graph = restore_session(
-        &state.organizations,
-        &state.discovery,
-        scope.session.organization_id,
-        Service::Exchange,
-        plan.credentials.as_ref(),
-    )
-    .await?;
-    let stats = restore_with(state, scope, &graph, plan, folders, messages, what).await?;
+    let writer = state
+        .restore
+        .access
+        .mail(scope.session.organization_id, plan.credentials.as_ref())
+        .await?;
+    let stats = restore_with(state, scope, &*writer, plan, folders, messages, what).await?;
     Ok(Json(statistics(&stats, folder_stats)))
 }
 
-/// Restores `folders` and `messages` of `scope` as `plan` says, through `graph`, and records
+/// Restores `folders` and `messages` of `scope` as `plan` says, through `writer`, and records
 /// what happened (each failed message, then the whole) in the session's events.
 async fn restore_with(
     state: &AppState,
     scope: &Scope,
-    graph: &RestoreGraph,
+    writer: &dyn MailWriter,
     plan: Plan,
     folders: &[CatalogItem],
     messages: &[CatalogItem],
@@ -578,8 +573,14 @@ async fn restore_with(
         None if plan.target.original => scope.chosen.resource.address.clone(),
         None => plan.target.mailbox.clone(),
     };
-    let mut restorer =
-        MailRestorer::new(graph, &content, scope.repository, plan.target, plan.options).await?;
+    let mut restorer = MailRestorer::new(
+        writer,
+        &content,
+        scope.repository,
+        plan.target,
+        plan.options,
+    )
+    .await?;
     for folder in folders {
         restorer.restore_folder(folder).await;
     }
@@ -704,14 +705,11 @@ pub(super) async fn restore_mailboxes(
             Err(e) => return Err(e.into()),
         }
     }
-    let graph = restore_session(
-        &state.organizations,
-        &state.discovery,
-        live.organization_id,
-        Service::Exchange,
-        credentials.as_ref(),
-    )
-    .await?;
+    let writer = state
+        .restore
+        .access
+        .mail(live.organization_id, credentials.as_ref())
+        .await?;
     let mut details = Vec::with_capacity(refs.len());
     let mut worst = EventStatus::Success;
     let mut lower = |status: EventStatus| {
@@ -740,7 +738,7 @@ pub(super) async fn restore_mailboxes(
                 credentials: None,
             };
             let what = format!("mailbox {}", scope.chosen.resource.display_name);
-            let stats = restore_with(&state, &scope, &graph, plan, &folders, &messages, &what)
+            let stats = restore_with(&state, &scope, &*writer, plan, &folders, &messages, &what)
                 .await
                 .map_err(ApiError::from)?;
             Ok::<_, ApiError>((scope, stats))

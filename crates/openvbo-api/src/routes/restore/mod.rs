@@ -33,6 +33,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use openvbo_core::clock::SharedClock;
 use openvbo_core::restore::content::CatalogIndexer;
+use openvbo_core::restore::credentials::RestoreAccess;
 use openvbo_core::restore::RestoreSessions;
 use openvbo_core::store::Store;
 
@@ -44,15 +45,23 @@ pub(crate) struct RestoreState {
     pub store: Arc<dyn Store>,
     /// Fills each shown resource's catalog from its repository on first use.
     pub indexer: CatalogIndexer,
+    /// Signs restores in and gives the writers they write through.
+    pub access: RestoreAccess,
 }
 
 impl RestoreState {
-    pub(crate) fn new(store: Arc<dyn Store>, clock: SharedClock, idle: Duration) -> Arc<Self> {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        idle: Duration,
+        access: RestoreAccess,
+    ) -> Arc<Self> {
         let points: Arc<dyn openvbo_core::store::RestorePointStore> = store.clone();
         Arc::new(Self {
             sessions: RestoreSessions::new(points, clock, idle),
             store,
             indexer: CatalogIndexer::default(),
+            access,
         })
     }
 }
