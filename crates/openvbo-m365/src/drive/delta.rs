@@ -234,9 +234,9 @@ impl DeltaRound<'_> {
                 .api
                 .graph_request(Method::GET, &url, self.cost, |r| r)
                 .await?;
-            if response.status() == StatusCode::GONE {
+            if response.response.status() == StatusCode::GONE {
                 if self.outcome.reset {
-                    let body = response.bytes().await.unwrap_or_default();
+                    let body = self.api.error_body(response).await;
                     return Err(failure(
                         StatusCode::GONE,
                         &body,

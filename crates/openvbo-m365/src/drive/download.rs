@@ -19,10 +19,10 @@ use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
 use super::http::{failure, protocol, DriveApi};
-use super::resource_units::{Cost, ResourceUnits};
+use super::resource_units::Cost;
 use super::types::{DriveId, FileFacts, ItemId};
 use crate::error::{transport_error, ErrorKind, M365Error};
-use crate::graph::GraphSession;
+use crate::retry::Held;
 
 /// Failed attempts in a row (without a byte of progress) before giving up.
 const MAX_FRUITLESS_ATTEMPTS: u32 = 5;
@@ -30,12 +30,13 @@ const MAX_FRUITLESS_ATTEMPTS: u32 = 5;
 const WHOLE_FILE_TIMEOUT: Duration = Duration::from_secs(48 * 3600);
 
 pub struct FileDownload<'a> {
-    session: &'a GraphSession,
-    units: &'a ResourceUnits,
+    api: DriveApi<'a>,
     drive: DriveId,
     item: ItemId,
     url: Url,
-    response: Option<Response>,
+    /// The answer being read, with the lane's slots it holds until its
+    /// body ends or it is dropped.
+    response: Option<Held>,
     received: u64,
     /// Bytes still to drop from a response that ignored our range.
     skip: u64,
@@ -60,7 +61,7 @@ impl std::fmt::Debug for FileDownload<'_> {
     }
 }
 
-impl DriveApi<'_> {
+impl<'a> DriveApi<'a> {
     /// A fresh pre-authenticated URL for the item's content.
     pub(crate) async fn content_url(
         &self,
@@ -71,12 +72,13 @@ impl DriveApi<'_> {
         let response = self
             .graph_request(Method::GET, &url, Cost::One, |r| r)
             .await?;
-        let status = response.status();
+        let status = response.response.status();
         if status == StatusCode::FOUND
             || status == StatusCode::SEE_OTHER
             || status == StatusCode::TEMPORARY_REDIRECT
         {
             let location = response
+                .response
                 .headers()
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
@@ -86,7 +88,7 @@ impl DriveApi<'_> {
             return Url::parse(location)
                 .map_err(|_| protocol("Microsoft Graph redirected a download to a malformed URL"));
         }
-        let body = response.bytes().await.unwrap_or_default();
+        let body = self.error_body(response).await;
         Err(failure(
             status,
             &body,
@@ -102,11 +104,10 @@ impl DriveApi<'_> {
         drive: &DriveId,
         item: &ItemId,
         expected: FileFacts,
-    ) -> Result<FileDownload<'_>, M365Error> {
+    ) -> Result<FileDownload<'a>, M365Error> {
         let url = self.content_url(drive, item).await?;
         Ok(FileDownload {
-            session: self.session,
-            units: self.units,
+            api: self.clone_api(),
             drive: drive.clone(),
             item: item.clone(),
             url,
@@ -135,13 +136,6 @@ fn content_range(response: &Response) -> Option<(u64, Option<u64>)> {
 }
 
 impl FileDownload<'_> {
-    fn api(&self) -> DriveApi<'_> {
-        DriveApi {
-            session: self.session,
-            units: self.units,
-        }
-    }
-
     pub fn received(&self) -> u64 {
         self.received
     }
@@ -186,11 +180,8 @@ impl FileDownload<'_> {
 
     async fn open(&mut self) -> Result<(), M365Error> {
         let from = self.received;
-        let api = DriveApi {
-            session: self.session,
-            units: self.units,
-        };
-        let response = api
+        let held = self
+            .api
             .plain_request(Method::GET, &self.url, Cost::One, |r| {
                 let r = r.header(ACCEPT, "*/*").timeout(WHOLE_FILE_TIMEOUT);
                 if from > 0 {
@@ -200,12 +191,13 @@ impl FileDownload<'_> {
                 }
             })
             .await?;
+        let response = &held.response;
         match response.status() {
             StatusCode::OK => {
                 self.skip = from;
                 self.total = self.total.or(response.content_length());
             }
-            StatusCode::PARTIAL_CONTENT => match content_range(&response) {
+            StatusCode::PARTIAL_CONTENT => match content_range(response) {
                 Some((start, total)) if start == from => {
                     self.total = self.total.or(total);
                 }
@@ -221,7 +213,10 @@ impl FileDownload<'_> {
                 return Ok(());
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                // The pre-authenticated URL expired: ask `/content` again.
+                // The pre-authenticated URL expired: ask `/content` again,
+                // after giving back this answer's slots (a download must
+                // never hold one while waiting for another).
+                drop(held);
                 self.refreshes += 1;
                 if self.refreshes > MAX_FRUITLESS_ATTEMPTS {
                     return Err(M365Error::new(
@@ -230,11 +225,11 @@ impl FileDownload<'_> {
                     ));
                 }
                 let (drive, item) = (self.drive.clone(), self.item.clone());
-                self.url = self.api().content_url(&drive, &item).await?;
+                self.url = self.api.content_url(&drive, &item).await?;
                 return Box::pin(self.open()).await;
             }
             status => {
-                let body = response.bytes().await.unwrap_or_default();
+                let body = self.api.error_body(held).await;
                 return Err(failure(
                     status,
                     &body,
@@ -243,13 +238,13 @@ impl FileDownload<'_> {
                 ));
             }
         }
-        self.response = Some(response);
+        self.response = Some(held);
         Ok(())
     }
 
     /// The next bytes of the file, `None` at the end (after the checks).
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, M365Error> {
-        let stall = self.session.http_parts().0.settings.request_timeout;
+        let stall = self.api.session.http_parts().0.settings.request_timeout;
         loop {
             if self.done {
                 return Ok(None);
@@ -262,7 +257,11 @@ impl FileDownload<'_> {
                     self.resumes += 1;
                 }
                 if let Err(e) = self.open().await {
-                    if e.is_transient() {
+                    // Throttling and server errors come back only once the
+                    // lane has retried them as long as its budget allows;
+                    // asking again at once would ignore Microsoft's
+                    // `Retry-After`. A lost connection is worth a resume.
+                    if matches!(e.kind, ErrorKind::Unreachable | ErrorKind::Timeout) {
                         self.attempt_failed(e)?;
                         continue;
                     }
@@ -275,7 +274,7 @@ impl FileDownload<'_> {
             let Some(response) = self.response.as_mut() else {
                 continue;
             };
-            let next = tokio::time::timeout(stall, response.chunk()).await;
+            let next = tokio::time::timeout(stall, response.response.chunk()).await;
             match next {
                 Ok(Ok(Some(mut chunk))) => {
                     if self.skip > 0 {

@@ -1,8 +1,12 @@
-//! Sending drive requests: resource units first, then the client's polite
-//! `send` (shared pause, retries), and Graph's error bodies turned into
-//! typed errors that say whether retrying helps.
+//! Sending drive requests: resource units first, then the tenant's lane
+//! (per-tenant `Retry-After` pause, the lane's concurrency slots and retry
+//! budget), and Graph's error bodies turned into typed errors that say
+//! whether retrying helps.
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
@@ -10,21 +14,31 @@ use url::Url;
 use super::resource_units::{Cost, ResourceUnits};
 use crate::error::{transport_error, ErrorKind, M365Error};
 use crate::graph::GraphSession;
+use crate::limits::Lane;
+use crate::retry::Held;
 use crate::signin::host_of;
 
 /// Drive operations of one signed-in session, charged to one tenant's
-/// resource units. Cheap; make one where needed.
+/// resource units, sent in one of the tenant's lanes. Cheap; make one
+/// where needed.
 pub struct DriveApi<'a> {
     pub(crate) session: &'a GraphSession,
     pub(crate) units: &'a ResourceUnits,
+    pub(crate) lane: Lane,
 }
 
 impl GraphSession {
-    /// Drive reads and writes, charged to `units` (one per tenant).
+    /// Drive reads and writes, charged to `units` (one per tenant), in the
+    /// tenant's background lane: backup and restore jobs, which nobody
+    /// watches request by request, so they wait out any `Retry-After`
+    /// within the background budget (15 minutes by default) instead of
+    /// failing files when SharePoint's resource units run out. A person
+    /// browsing wants [`DriveApi::interactive`].
     pub fn drives<'a>(&'a self, units: &'a ResourceUnits) -> DriveApi<'a> {
         DriveApi {
             session: self,
             units,
+            lane: Lane::background(self.tenant_key()),
         }
     }
 }
@@ -92,6 +106,29 @@ pub(crate) fn protocol(message: impl Into<String>) -> M365Error {
     M365Error::new(ErrorKind::Protocol, message)
 }
 
+impl<'a> DriveApi<'a> {
+    /// The same operations in the tenant's interactive lane, for a person
+    /// waiting on the answer: its own concurrency slots (background work
+    /// cannot take them), and a `Retry-After` longer than the interactive
+    /// wait (10 s by default) is reported at once as `Throttled` or
+    /// `Unavailable` instead of holding the person's request open.
+    pub fn interactive(self) -> DriveApi<'a> {
+        DriveApi {
+            lane: Lane::interactive(self.session.tenant_key()),
+            ..self
+        }
+    }
+
+    /// A copy for a reader that outlives this borrow of `self`.
+    pub(crate) fn clone_api(&self) -> DriveApi<'a> {
+        DriveApi {
+            session: self.session,
+            units: self.units,
+            lane: self.lane.clone(),
+        }
+    }
+}
+
 impl DriveApi<'_> {
     pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, M365Error> {
         self.session.graph_url(segments, query)
@@ -112,27 +149,26 @@ impl DriveApi<'_> {
     }
 
     /// A request to Graph with the bearer token; `body` builds the body on
-    /// each attempt.
+    /// each attempt. The lane's slots stay held (in [`Held`]) until the
+    /// answer's body has been read.
     pub(crate) async fn graph_request(
         &self,
         method: Method,
         url: &Url,
         cost: Cost,
         body: impl Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Response, M365Error> {
-        self.units.acquire(cost).await;
+    ) -> Result<Held, M365Error> {
         let (client, token) = self.session.http_parts();
-        client
-            .send(&host_of(url), || {
-                body(
-                    client
-                        .http
-                        .request(method.clone(), url.clone())
-                        .bearer_auth(token)
-                        .header("Accept", "application/json"),
-                )
-            })
-            .await
+        self.send(url, cost, || {
+            body(
+                client
+                    .http
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(token)
+                    .header("Accept", "application/json"),
+            )
+        })
+        .await
     }
 
     /// A request to a pre-authenticated SharePoint URL: never our token.
@@ -142,22 +178,52 @@ impl DriveApi<'_> {
         url: &Url,
         cost: Cost,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Response, M365Error> {
+    ) -> Result<Held, M365Error> {
+        let (client, _) = self.session.http_parts();
+        self.send(url, cost, || {
+            build(client.http.request(method.clone(), url.clone()))
+        })
+        .await
+    }
+
+    /// Charges `cost` (waiting for the units), then sends in the lane. Every
+    /// retry is charged too, since SharePoint charges refused requests as
+    /// well: our count stays what Microsoft's is.
+    async fn send(
+        &self,
+        url: &Url,
+        cost: Cost,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Held, M365Error> {
         self.units.acquire(cost).await;
+        let first = AtomicBool::new(true);
         let (client, _) = self.session.http_parts();
         client
-            .send(&host_of(url), || {
-                build(client.http.request(method.clone(), url.clone()))
+            .send_in(&self.lane, &host_of(url), || {
+                if !first.swap(false, Ordering::Relaxed) {
+                    self.units.charge_retry(cost);
+                }
+                build()
             })
             .await
+    }
+
+    /// The body of an answer (ending its hold on the lane's slots); an
+    /// unreadable body reads as empty, for error answers.
+    pub(crate) async fn error_body(&self, held: Held) -> Bytes {
+        let Held { response, permit } = held;
+        let body = response.bytes().await.unwrap_or_default();
+        drop(permit);
+        body
     }
 
     /// The body of a successful answer as `T`, or the typed failure.
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
-        response: Response,
+        held: Held,
         doing: &str,
     ) -> Result<T, M365Error> {
+        let Held { response, permit } = held;
         let status = response.status();
         let host = response.url().host_str().unwrap_or_default().to_owned();
         let body = response.bytes().await.map_err(|e| {
@@ -167,6 +233,7 @@ impl DriveApi<'_> {
                 self.session.http_parts().0.settings.request_timeout,
             )
         })?;
+        drop(permit);
         if !status.is_success() {
             return Err(failure(status, &body, &host, doing));
         }

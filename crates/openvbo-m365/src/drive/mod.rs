@@ -28,9 +28,13 @@
 //!
 //! Memory: one delta page, plus the folder map (folders only), plus one
 //! chunk in flight per download or upload, whatever the size of a drive or
-//! a file. Every request is charged to the tenant's [`ResourceUnits`]
-//! before it is sent, on top of the client's shared `Retry-After` pause and
-//! bounded retries.
+//! a file. Every request (and every retry, as Microsoft counts them) is
+//! charged to the tenant's [`ResourceUnits`], then sent in the tenant's
+//! [`Lane`](crate::Lane): background for `session.drives(&units)` (backup
+//! and restore wait out `Retry-After` within the background budget),
+//! interactive for `session.drives(&units).interactive()` (a person
+//! browsing gets a clear `Throttled` error instead of a long wait). A
+//! download holds one of the lane's slots until its body ends.
 
 mod delta;
 mod download;

@@ -23,6 +23,10 @@ pub struct ResourceUnits {
     per_minute: u32,
     state: Mutex<(f64, Instant)>,
     used: std::sync::atomic::AtomicU64,
+    /// Units retries spent without waiting (a retry already waited out
+    /// Microsoft's `Retry-After`), taken from the bucket by the next
+    /// [`acquire`](Self::acquire).
+    owed: std::sync::atomic::AtomicU64,
 }
 
 impl ResourceUnits {
@@ -36,6 +40,7 @@ impl ResourceUnits {
             per_minute,
             state: Mutex::new((f64::from(per_minute), Instant::now())),
             used: std::sync::atomic::AtomicU64::new(0),
+            owed: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -53,8 +58,12 @@ impl ResourceUnits {
         loop {
             let now = Instant::now();
             let (tokens, last) = *state;
+            // The bucket may go below zero for what retries spent: the
+            // next requests then wait for Microsoft's count to refill too.
+            let owed = self.owed.swap(0, std::sync::atomic::Ordering::Relaxed) as f64;
             let tokens = (tokens + now.duration_since(last).as_secs_f64() * rate)
-                .min(f64::from(self.per_minute));
+                .min(f64::from(self.per_minute))
+                - owed;
             if tokens >= cost {
                 *state = (tokens - cost, now);
                 self.used
@@ -64,6 +73,18 @@ impl ResourceUnits {
             *state = (tokens, now);
             tokio::time::sleep(Duration::from_secs_f64((cost - tokens) / rate)).await;
         }
+    }
+}
+
+impl ResourceUnits {
+    /// Spends `cost` for a retry at once, without waiting: Microsoft
+    /// charges every attempt, refused ones included.
+    pub(crate) fn charge_retry(&self, cost: Cost) {
+        let cost = cost as u64;
+        self.used
+            .fetch_add(cost, std::sync::atomic::Ordering::Relaxed);
+        self.owed
+            .fetch_add(cost, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -88,6 +109,30 @@ mod tests {
             start.elapsed() < Duration::from_millis(10),
             "the first minute's units are there at once"
         );
+        units.acquire(Cost::Two).await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_millis(2100),
+            "{waited:?}"
+        );
+        assert_eq!(units.used(), 62);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_count_and_are_taken_from_the_next_wait() {
+        let units = ResourceUnits::new(60);
+        let start = Instant::now();
+        units.acquire(Cost::Two).await;
+        // Two retries of that request: 4 more units, spent without waiting.
+        units.charge_retry(Cost::Two);
+        units.charge_retry(Cost::Two);
+        assert_eq!(units.used(), 6);
+        assert!(start.elapsed() < Duration::from_millis(10));
+        // 54 left: 27 requests of two go at once, the 28th waits 2 s.
+        for _ in 0..27 {
+            units.acquire(Cost::Two).await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(10));
         units.acquire(Cost::Two).await;
         let waited = start.elapsed();
         assert!(

@@ -322,7 +322,7 @@ impl DriveApi<'_> {
                         .body(fragment.clone())
                 })
                 .await?;
-            let status = response.status();
+            let status = response.response.status();
             match status {
                 StatusCode::ACCEPTED => {}
                 StatusCode::OK | StatusCode::CREATED if end + 1 == size => {
@@ -353,7 +353,7 @@ impl DriveApi<'_> {
                     }
                 }
                 _ => {
-                    let body = response.bytes().await.unwrap_or_default();
+                    let body = self.error_body(response).await;
                     return Err(failure(
                         status,
                         &body,
