@@ -6,9 +6,9 @@ use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::backup::{
-    AccountId, BackupRepository, CatalogItem, CatalogPage, CatalogQuery, EncryptionKey,
-    EncryptionKeyId, Job, JobId, JobItem, JobItemId, JobItemList, JobSession, JobSessionId,
-    JobSessionQuery, JobStatus, LogItem, LogItemId, NewLogItem, ObjectStorageAccount,
+    AccountId, BackupRepository, CatalogItem, CatalogPage, CatalogQuery, CatalogScope,
+    EncryptionKey, EncryptionKeyId, Job, JobId, JobItem, JobItemId, JobItemList, JobSession,
+    JobSessionId, JobSessionQuery, JobStatus, LogItem, LogItemId, NewLogItem, ObjectStorageAccount,
     ObjectStorageId, ObjectStorageRepository, Page, ProtectedResource, Proxy, ProxyId,
     RepositoryId, ResourceKind, RestorePoint, RestorePointFilter, RestorePointId,
     RestorePointResource,
@@ -278,8 +278,18 @@ pub trait RestorePointStore: Send + Sync {
     ) -> Result<Vec<ProtectedResource>, StoreError>;
     /// The point, its resources and its catalog (retention).
     async fn delete_restore_point(&self, id: RestorePointId) -> Result<bool, StoreError>;
+    /// Moves these points (with their resources and catalog) under repository `to`, all or
+    /// nothing: a repository removed and attached again gets its restore points back with
+    /// their ids instead of copies. Returns how many points moved.
+    async fn move_restore_points(
+        &self,
+        points: &[RestorePointId],
+        to: RepositoryId,
+    ) -> Result<u64, StoreError>;
     /// New item count and size of one resource of a point, after item-level
     /// retention dropped items from it; false if the point does not hold it.
+    /// The resource's catalog goes too (it lists what the snapshot held before):
+    /// the next session that shows the resource indexes the snapshot again.
     async fn set_restore_point_resource_size(
         &self,
         point: RestorePointId,
@@ -291,16 +301,26 @@ pub trait RestorePointStore: Send + Sync {
 
     /// A batch of catalog entries, all or nothing (callers keep batches to
     /// a few thousand). Conflict on an item already catalogued for the same
-    /// point and resource; the point must hold the resource.
+    /// resource of the point; the point must hold the resource.
     async fn insert_catalog_items(&self, items: &[CatalogItem]) -> Result<(), StoreError>;
     /// One page, ordered by item id.
     async fn list_catalog_items(&self, query: &CatalogQuery) -> Result<CatalogPage, StoreError>;
     async fn get_catalog_item(
         &self,
-        point: RestorePointId,
-        resource_id: &str,
+        scope: &CatalogScope,
         item_id: &str,
     ) -> Result<Option<CatalogItem>, StoreError>;
+    /// Whether the resource's catalog was completed ([`Self::complete_catalog`])
+    /// and not dropped since: entries without it are an interrupted indexing.
+    async fn catalog_complete(&self, scope: &CatalogScope) -> Result<bool, StoreError>;
+    /// Drops the resource's entries and its completion.
+    async fn clear_catalog(&self, scope: &CatalogScope) -> Result<(), StoreError>;
+    /// Marks the resource's catalog complete, after its last batch. An entry
+    /// whose parent is not a catalogued container (a folder or library) is
+    /// at the top level: its parent becomes None (the mailbox or drive root
+    /// is never backed up itself). Conflict if the point does not hold the
+    /// resource.
+    async fn complete_catalog(&self, scope: &CatalogScope) -> Result<(), StoreError>;
 
     /// Records a revoked licence; a later revocation of the same user
     /// replaces the earlier one. The organization must exist.

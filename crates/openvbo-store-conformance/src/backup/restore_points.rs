@@ -176,6 +176,45 @@ pub(super) async fn run(store: &dyn Store, job: &Job, repo: RepositoryId) {
         .unwrap()
         .is_empty());
 
+    // Points moved to another repository (one removed and attached again) keep their id
+    // and resources; an unknown point moves nothing; moving is all or nothing per call.
+    let other = RepositoryId::new_random();
+    let in_repo = |r: RepositoryId| RestorePointFilter {
+        repository_id: Some(r),
+        ..RestorePointFilter::default()
+    };
+    assert_eq!(
+        store
+            .move_restore_points(&[p2.id, RestorePointId::new_random()], other)
+            .await
+            .unwrap(),
+        1,
+        "restore points: only existing points move"
+    );
+    assert_eq!(
+        ids(store.list_restore_points(&in_repo(other)).await.unwrap()),
+        vec![p2.id]
+    );
+    assert_eq!(
+        ids(store.list_restore_points(&in_repo(repo)).await.unwrap()),
+        vec![p1.id]
+    );
+    assert_eq!(
+        store
+            .list_restore_point_resources(p2.id)
+            .await
+            .unwrap()
+            .len(),
+        4,
+        "restore points: a moved point keeps its resources"
+    );
+    assert_eq!(store.move_restore_points(&[], repo).await.unwrap(), 0);
+    assert_eq!(store.move_restore_points(&[p2.id], repo).await.unwrap(), 1);
+    assert_eq!(
+        ids(store.list_restore_points(&in_repo(repo)).await.unwrap()),
+        vec![p1.id, p2.id]
+    );
+
     // Revoked licences: a later revocation replaces the earlier one.
     let revocation = |user: &str, t: i64| openvbo_core::store::LicenceRevocation {
         organization_id: job.organization_id,

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use openvbo_core::backup::{
-    CatalogItem, CatalogPage, CatalogQuery, JobId, ProtectedResource, RepositoryId, ResourceKind,
-    RestorePoint, RestorePointFilter, RestorePointId, RestorePointResource,
+    CatalogItem, CatalogPage, CatalogQuery, CatalogScope, JobId, ProtectedResource, RepositoryId,
+    ResourceKind, RestorePoint, RestorePointFilter, RestorePointId, RestorePointResource,
 };
 use openvbo_core::store::{LicenceRevocation, RestorePointStore, StoreError};
 use openvbo_core::OrganizationId;
@@ -343,6 +343,34 @@ impl RestorePointStore for SqliteStore {
         tx.finish(deleted, what).await
     }
 
+    async fn move_restore_points(
+        &self,
+        points: &[RestorePointId],
+        to: RepositoryId,
+    ) -> Result<u64, StoreError> {
+        let what = "cannot move the restore points to the repository";
+        let mut tx = self.begin_write().await?;
+        let mut moved = 0u64;
+        let mut result = Ok(());
+        // One statement per point inside one transaction: a bound list would need a
+        // statement per batch size, and attaching moves at most a few thousand points.
+        for point in points {
+            match sqlx::query("UPDATE restore_points SET repository_id = ?2 WHERE id = ?1")
+                .bind(point.to_string())
+                .bind(to.to_string())
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(done) => moved += done.rows_affected(),
+                Err(e) => {
+                    result = Err(map(what, e));
+                    break;
+                }
+            }
+        }
+        tx.finish(result.map(|()| moved), what).await
+    }
+
     async fn set_restore_point_resource_size(
         &self,
         point: RestorePointId,
@@ -366,6 +394,19 @@ impl RestorePointStore for SqliteStore {
         .await
         .map(|done| done.rows_affected() > 0)
         .map_err(err(what));
+        // The catalog lists what the snapshot held before the clean-up: it is indexed again
+        // from the snapshot by the next session that shows the resource.
+        let updated = match updated {
+            Ok(true) => {
+                let scope = CatalogScope {
+                    restore_point_id: point,
+                    resource_kind: kind,
+                    resource_id: resource_id.to_owned(),
+                };
+                catalog::clear(&mut tx, &scope).await.map(|()| true)
+            }
+            other => other,
+        };
         tx.finish(updated, what).await
     }
 
@@ -381,11 +422,26 @@ impl RestorePointStore for SqliteStore {
 
     async fn get_catalog_item(
         &self,
-        point: RestorePointId,
-        resource_id: &str,
+        scope: &CatalogScope,
         item_id: &str,
     ) -> Result<Option<CatalogItem>, StoreError> {
-        catalog::get(&self.read, point, resource_id, item_id).await
+        catalog::get(&self.read, scope, item_id).await
+    }
+
+    async fn catalog_complete(&self, scope: &CatalogScope) -> Result<bool, StoreError> {
+        catalog::complete(&self.read, scope).await
+    }
+
+    async fn clear_catalog(&self, scope: &CatalogScope) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let cleared = catalog::clear(&mut tx, scope).await;
+        tx.finish(cleared, "cannot clear the catalog").await
+    }
+
+    async fn complete_catalog(&self, scope: &CatalogScope) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = catalog::mark_complete(&mut tx, scope).await;
+        tx.finish(done, "cannot complete the catalog").await
     }
 
     async fn revoke_licence(&self, revocation: &LicenceRevocation) -> Result<(), StoreError> {
