@@ -9,13 +9,13 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{io_error, Result};
 
-pub const WHOLE_LIMIT: usize = 1024 * 1024;
-pub const MIN_CHUNK: usize = 256 * 1024;
-pub const AVG_CHUNK: usize = 1024 * 1024;
-pub const MAX_CHUNK: usize = 4 * 1024 * 1024;
+pub(crate) const WHOLE_LIMIT: usize = 1024 * 1024;
+pub(crate) const MIN_CHUNK: usize = 256 * 1024;
+pub(crate) const AVG_CHUNK: usize = 1024 * 1024;
+pub(crate) const MAX_CHUNK: usize = 4 * 1024 * 1024;
 
 /// Chunk boundaries for one repository (the gear table depends on the repository key).
-pub struct ChunkerParams {
+pub(crate) struct ChunkerParams {
     gear: Vec<u64>,
     gear_ls: Vec<u64>,
     mask_s: u64,
@@ -23,7 +23,7 @@ pub struct ChunkerParams {
 }
 
 impl ChunkerParams {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         let (gear, gear_ls) = get_gear_with_seed(seed);
         let (mask_s, mask_l) = select_masks(AVG_CHUNK, Normalization::Level1);
         Self {
@@ -36,7 +36,7 @@ impl ChunkerParams {
 
     /// Length of the first chunk of `data`; `data` must hold at least MAX_CHUNK bytes or
     /// end at the end of the content, or the cut would depend on how much was read.
-    pub fn cut(&self, data: &[u8]) -> usize {
+    pub(crate) fn cut(&self, data: &[u8]) -> usize {
         if data.len() <= MIN_CHUNK {
             return data.len();
         }
@@ -57,7 +57,7 @@ impl ChunkerParams {
 }
 
 /// Pulls chunks from an async reader with at most ~MAX_CHUNK + one read buffer in memory.
-pub struct ChunkStream<'a, R: AsyncRead + Unpin + ?Sized> {
+pub(crate) struct ChunkStream<'a, R: AsyncRead + Unpin + ?Sized> {
     reader: &'a mut R,
     params: &'a ChunkerParams,
     buf: BytesMut,
@@ -66,7 +66,7 @@ pub struct ChunkStream<'a, R: AsyncRead + Unpin + ?Sized> {
 }
 
 impl<'a, R: AsyncRead + Unpin + ?Sized> ChunkStream<'a, R> {
-    pub fn new(reader: &'a mut R, params: &'a ChunkerParams) -> Self {
+    pub(crate) fn new(reader: &'a mut R, params: &'a ChunkerParams) -> Self {
         Self {
             reader,
             params,
@@ -92,7 +92,7 @@ impl<'a, R: AsyncRead + Unpin + ?Sized> ChunkStream<'a, R> {
     }
 
     /// The next chunk, or `None` at the end.
-    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+    pub(crate) async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
         if self.whole.is_none() {
             self.fill(WHOLE_LIMIT + 1).await?;
             let whole = self.eof && self.buf.len() <= WHOLE_LIMIT;

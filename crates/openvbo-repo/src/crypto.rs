@@ -10,10 +10,10 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use crate::error::{ErrorKind, RepoError, Result};
 use crate::ids::ChunkId;
 
-pub const NONCE_LEN: usize = 24;
-pub const TAG_LEN: usize = 16;
+pub(crate) const NONCE_LEN: usize = 24;
+pub(crate) const TAG_LEN: usize = 16;
 /// Bytes a sealed message adds to its plaintext.
-pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
+pub(crate) const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 
 /// A 32-byte key held by the caller (the server's master key, or a key file). Its bytes are
 /// never formatted.
@@ -58,7 +58,7 @@ impl std::fmt::Debug for WrappingKey {
 }
 
 /// The keys derived from the repository secret.
-pub struct RepoKeys {
+pub(crate) struct RepoKeys {
     id_key: [u8; 32],
     seal: XChaCha20Poly1305,
     pub(crate) gear_seed: u64,
@@ -66,7 +66,7 @@ pub struct RepoKeys {
 }
 
 impl RepoKeys {
-    pub fn derive(secret: &[u8; 32]) -> Self {
+    pub(crate) fn derive(secret: &[u8; 32]) -> Self {
         let id_key = blake3::derive_key("openvbo repo 2026 chunk id", secret);
         let seal_key = blake3::derive_key("openvbo repo 2026 seal", secret);
         let gear = blake3::derive_key("openvbo repo 2026 chunker gear", secret);
@@ -81,12 +81,12 @@ impl RepoKeys {
         }
     }
 
-    pub fn chunk_id(&self, plaintext: &[u8]) -> ChunkId {
+    pub(crate) fn chunk_id(&self, plaintext: &[u8]) -> ChunkId {
         ChunkId(*blake3::keyed_hash(&self.id_key, plaintext).as_bytes())
     }
 
     /// A short keyed name for something secret (a resource), used in object paths.
-    pub fn name_for(&self, parts: &[&str]) -> String {
+    pub(crate) fn name_for(&self, parts: &[&str]) -> String {
         let mut h = blake3::Hasher::new_keyed(&self.name_key);
         for p in parts {
             h.update(&(p.len() as u64).to_le_bytes());
@@ -96,17 +96,17 @@ impl RepoKeys {
     }
 
     /// `nonce ‖ ciphertext ‖ tag`, authenticated together with `ad`.
-    pub fn seal(&self, ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         seal_with(&self.seal, ad, plaintext)
     }
 
-    pub fn open(&self, ad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn open(&self, ad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
         open_with(&self.seal, ad, sealed)
             .map_err(|()| RepoError::corrupted("authentication failed (damaged or swapped data)"))
     }
 
     /// JSON → zstd → seal: how indexes, records and the like are stored.
-    pub fn seal_json<T: serde::Serialize>(&self, ad: &[u8], value: &T) -> Result<Vec<u8>> {
+    pub(crate) fn seal_json<T: serde::Serialize>(&self, ad: &[u8], value: &T) -> Result<Vec<u8>> {
         let json = serde_json::to_vec(value)
             .map_err(|e| RepoError::with_source(ErrorKind::InvalidInput, "encoding", e))?;
         let z = zstd::bulk::compress(&json, 3)
@@ -114,7 +114,11 @@ impl RepoKeys {
         Ok(self.seal(ad, &z))
     }
 
-    pub fn open_json<T: serde::de::DeserializeOwned>(&self, ad: &[u8], sealed: &[u8]) -> Result<T> {
+    pub(crate) fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        ad: &[u8],
+        sealed: &[u8],
+    ) -> Result<T> {
         let z = self.open(ad, sealed)?;
         let json = zstd::stream::decode_all(&z[..])
             .map_err(|e| RepoError::with_source(ErrorKind::Corrupted, "decompressing", e))?;
@@ -176,7 +180,7 @@ impl Default for KdfParams {
 
 /// A wrapped copy of the repository secret, as stored in `keys/<name>`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct KeyFile {
+pub(crate) struct KeyFile {
     pub kind: KeyFileKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kdf: Option<KdfParams>,
@@ -188,7 +192,7 @@ pub struct KeyFile {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum KeyFileKind {
+pub(crate) enum KeyFileKind {
     Master,
     Password,
 }
@@ -212,7 +216,7 @@ fn password_key(password: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32]> {
 }
 
 impl KeyFile {
-    pub fn wrap_master(repo_id: &str, secret: &[u8; 32], key: &WrappingKey) -> Self {
+    pub(crate) fn wrap_master(repo_id: &str, secret: &[u8; 32], key: &WrappingKey) -> Self {
         use base64::Engine;
         let c = XChaCha20Poly1305::new((&key.0).into());
         Self {
@@ -223,7 +227,7 @@ impl KeyFile {
         }
     }
 
-    pub fn wrap_password(
+    pub(crate) fn wrap_password(
         repo_id: &str,
         secret: &[u8; 32],
         password: &str,
@@ -242,7 +246,7 @@ impl KeyFile {
     }
 
     /// Unwraps with whichever of `master`/`password` matches this file's kind.
-    pub fn unwrap(
+    pub(crate) fn unwrap(
         &self,
         repo_id: &str,
         master: Option<&WrappingKey>,

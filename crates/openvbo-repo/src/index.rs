@@ -13,11 +13,11 @@ use crate::pack::{BlobKind, PackEntry};
 
 const SEGMENT_AD: &[u8] = b"openvbo index segment v1";
 const MAGIC: &[u8; 5] = b"OVIX1";
-pub const PREFIX: &str = "index/";
+pub(crate) const PREFIX: &str = "index/";
 
 /// Where a blob is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Loc {
+pub(crate) struct Loc {
     pub pack: u32,
     pub offset: u32,
     pub len: u32,
@@ -27,7 +27,7 @@ pub struct Loc {
 
 /// The blobs of one pack, as a segment lists them.
 #[derive(Debug, Clone)]
-pub struct PackBlobs {
+pub(crate) struct PackBlobs {
     pub pack: String,
     pub size: u64,
     pub entries: Vec<PackEntry>,
@@ -35,7 +35,7 @@ pub struct PackBlobs {
 
 /// One decoded segment.
 #[derive(Debug, Clone, Default)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub supersedes: Vec<String>,
     pub packs: Vec<PackBlobs>,
 }
@@ -56,19 +56,22 @@ impl<'a> Cursor<'a> {
         self.0 = b;
         Ok(a)
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let (a, b) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or_else(|| RepoError::corrupted("index segment is truncated"))?;
+        self.0 = b;
+        Ok(*a)
+    }
     fn u16(&mut self) -> Result<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+        self.array().map(u16::from_le_bytes)
     }
     fn u32(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.array().map(u32::from_le_bytes)
     }
     fn u64(&mut self) -> Result<u64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        self.array().map(u64::from_le_bytes)
     }
     fn string(&mut self) -> Result<String> {
         let n = self.u16()? as usize;
@@ -78,11 +81,15 @@ impl<'a> Cursor<'a> {
 }
 
 impl Segment {
-    pub fn encode(&self, keys: &RepoKeys) -> Result<(String, Bytes)> {
+    pub(crate) fn encode(&self, keys: &RepoKeys) -> Result<(String, Bytes)> {
         self.encode_with_prefix(keys, PREFIX)
     }
 
-    pub fn encode_with_prefix(&self, keys: &RepoKeys, prefix: &str) -> Result<(String, Bytes)> {
+    pub(crate) fn encode_with_prefix(
+        &self,
+        keys: &RepoKeys,
+        prefix: &str,
+    ) -> Result<(String, Bytes)> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.supersedes.len() as u32).to_le_bytes());
@@ -110,7 +117,7 @@ impl Segment {
         Ok((name, Bytes::from(sealed)))
     }
 
-    pub fn decode(keys: &RepoKeys, name: &str, sealed: &[u8]) -> Result<Self> {
+    pub(crate) fn decode(keys: &RepoKeys, name: &str, sealed: &[u8]) -> Result<Self> {
         let z = keys
             .open(SEGMENT_AD, sealed)
             .map_err(|_| RepoError::corrupted(format!("{name}: failed authentication")))?;
@@ -137,9 +144,9 @@ impl Segment {
             let n = c.u32()? as usize;
             let mut entries = Vec::with_capacity(n.min(1 << 20));
             for _ in 0..n {
-                let mut id = [0u8; 32];
-                id.copy_from_slice(c.take(32)?);
-                let kind = BlobKind::from_u8(c.take(1)?[0])?;
+                let id = c.array::<32>()?;
+                let [kind] = c.array::<1>()?;
+                let kind = BlobKind::from_u8(kind)?;
                 entries.push(PackEntry {
                     id: ChunkId(id),
                     kind,
@@ -162,7 +169,7 @@ impl Segment {
 /// About 60 bytes per blob; with ~1 MiB data chunks and whole small items, that is well under
 /// 64 MB for a repository of 1 M blobs.
 #[derive(Debug, Default)]
-pub struct Index {
+pub(crate) struct Index {
     packs: Vec<String>,
     pack_sizes: Vec<u64>,
     pack_ids: HashMap<String, u32>,
@@ -177,12 +184,12 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn get(&self, id: &ChunkId) -> Option<Loc> {
+    pub(crate) fn get(&self, id: &ChunkId) -> Option<Loc> {
         self.map.get(id).copied()
     }
 
     /// For reading: the index, or else a pack marked for deletion that still exists.
-    pub fn get_for_read(&self, id: &ChunkId) -> Option<Loc> {
+    pub(crate) fn get_for_read(&self, id: &ChunkId) -> Option<Loc> {
         self.map.get(id).or_else(|| self.marked.get(id)).copied()
     }
 
@@ -199,7 +206,7 @@ impl Index {
         }
     }
 
-    pub fn set_marked(&mut self, packs: &[PackBlobs]) {
+    pub(crate) fn set_marked(&mut self, packs: &[PackBlobs]) {
         self.marked.clear();
         for b in packs {
             let pack = self.pack_no(&b.pack, b.size);
@@ -216,46 +223,47 @@ impl Index {
         }
     }
 
-    pub fn retire(&mut self, name: &str) {
+    pub(crate) fn retire(&mut self, name: &str) {
         if let Some(p) = self.pack_ids.get(name) {
             self.retiring.insert(*p);
         }
     }
 
-    pub fn has_pack(&self, name: &str) -> bool {
+    pub(crate) fn has_pack(&self, name: &str) -> bool {
         self.pack_ids
             .get(name)
             .is_some_and(|p| self.map.values().any(|l| l.pack == *p))
     }
 
-    pub fn contains(&self, id: &ChunkId) -> bool {
+    pub(crate) fn contains(&self, id: &ChunkId) -> bool {
         self.map.contains_key(id)
     }
 
-    pub fn pack_name(&self, pack: u32) -> &str {
+    pub(crate) fn pack_name(&self, pack: u32) -> &str {
         self.packs
             .get(pack as usize)
             .map(String::as_str)
             .unwrap_or("")
     }
 
-    pub fn pack_size(&self, pack: u32) -> u64 {
+    pub(crate) fn pack_size(&self, pack: u32) -> u64 {
         self.pack_sizes.get(pack as usize).copied().unwrap_or(0)
     }
 
     /// Every pack the index names for at least one blob, with its recorded size.
-    pub fn packs(&self) -> Vec<(u32, &str, u64)> {
+    pub(crate) fn packs(&self) -> Vec<(u32, &str, u64)> {
         let live: HashSet<u32> = self.map.values().map(|l| l.pack).collect();
         self.packs
             .iter()
+            .zip(&self.pack_sizes)
             .enumerate()
             .filter(|(i, _)| live.contains(&(*i as u32)))
-            .map(|(i, p)| (i as u32, p.as_str(), self.pack_sizes[i]))
+            .map(|(i, (p, size))| (i as u32, p.as_str(), *size))
             .collect()
     }
 
     /// The index as one segment (maintenance's consolidation), without `exclude`d packs.
-    pub fn to_segment(&self, exclude: &HashSet<String>) -> Segment {
+    pub(crate) fn to_segment(&self, exclude: &HashSet<String>) -> Segment {
         let mut per: HashMap<u32, Vec<PackEntry>> = HashMap::new();
         for (id, l) in &self.map {
             per.entry(l.pack).or_default().push(PackEntry {
@@ -284,11 +292,11 @@ impl Index {
         Segment { supersedes, packs }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&ChunkId, &Loc)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&ChunkId, &Loc)> {
         self.map.iter()
     }
 
-    pub fn add_pack(&mut self, blobs: &PackBlobs) {
+    pub(crate) fn add_pack(&mut self, blobs: &PackBlobs) {
         let pack = self.pack_no(&blobs.pack, blobs.size);
         for e in &blobs.entries {
             let loc = Loc {
@@ -314,7 +322,7 @@ impl Index {
     }
 
     /// Builds an index from decoded segments, honouring `supersedes`.
-    pub fn from_segments(segments: Vec<(String, Segment)>) -> Self {
+    pub(crate) fn from_segments(segments: Vec<(String, Segment)>) -> Self {
         let superseded: HashSet<String> = segments
             .iter()
             .flat_map(|(_, s)| s.supersedes.iter().cloned())

@@ -15,7 +15,7 @@ use crate::ids::ChunkId;
 
 /// What a blob holds: file/message data, or tree (folder and item metadata) chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlobKind {
+pub(crate) enum BlobKind {
     Data = 0,
     Tree = 1,
 }
@@ -31,7 +31,7 @@ impl BlobKind {
 
     /// Data and trees live in separate packs under separate prefixes: trees are small,
     /// read by every listing, and worth caching apart from bulk data.
-    pub fn prefix(self) -> &'static str {
+    pub(crate) fn prefix(self) -> &'static str {
         match self {
             BlobKind::Data => "data",
             BlobKind::Tree => "meta",
@@ -41,7 +41,7 @@ impl BlobKind {
 
 /// One blob's place in its pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PackEntry {
+pub(crate) struct PackEntry {
     pub id: ChunkId,
     pub kind: BlobKind,
     pub offset: u32,
@@ -54,26 +54,27 @@ const ENTRY_LEN: usize = 32 + 1 + 4 + 4 + 4;
 const HEADER_AD: &[u8] = b"openvbo pack header v1";
 
 /// The object name of a pack whose bytes hash to `hash`.
-pub fn pack_name(kind: BlobKind, hash: &[u8; 32]) -> String {
+pub(crate) fn pack_name(kind: BlobKind, hash: &[u8; 32]) -> String {
     let h = hex::encode(hash);
-    format!("{}/{}/{}", kind.prefix(), &h[..2], h)
+    let fanout = h.get(..2).unwrap_or_default();
+    format!("{}/{fanout}/{h}", kind.prefix())
 }
 
 /// Associated data binding a blob's ciphertext to its id and kind, so blobs cannot be swapped.
 pub(crate) fn blob_ad(id: &ChunkId, kind: BlobKind) -> [u8; 33] {
-    let mut ad = [0u8; 33];
-    ad[..32].copy_from_slice(&id.0);
-    ad[32] = kind as u8;
+    let mut ad = [kind as u8; 33];
+    let (head, _) = ad.split_at_mut(32);
+    head.copy_from_slice(&id.0);
     ad
 }
 
 /// Compresses when it pays: data that does not shrink by at least 1/32 is stored as is
 /// (and a 64 KiB probe at level 1 spares the full attempt on big incompressible chunks).
-pub fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_blob(keys: &RepoKeys, id: &ChunkId, kind: BlobKind, plain: &[u8]) -> Vec<u8> {
     let mut payload: Vec<u8> = Vec::with_capacity(plain.len() + 1);
     let worth_trying = plain.len() >= 64
         && (plain.len() <= 128 * 1024 || {
-            let probe = &plain[..64 * 1024];
+            let probe = plain.get(..64 * 1024).unwrap_or(plain);
             compress(probe, 1).is_some_and(|z| z.len() < probe.len() * 15 / 16)
         });
     if worth_trying {
@@ -99,18 +100,19 @@ thread_local! {
 }
 
 fn compress(data: &[u8], level: i32) -> Option<Vec<u8>> {
-    let slot = usize::from(level != 1);
     COMPRESSORS.with(|c| {
         let mut c = c.borrow_mut();
-        if c[slot].is_none() {
-            c[slot] = zstd::bulk::Compressor::new(level).ok();
+        let [fast, normal] = &mut *c;
+        let slot = if level == 1 { fast } else { normal };
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(level).ok();
         }
-        c[slot].as_mut().and_then(|z| z.compress(data).ok())
+        slot.as_mut().and_then(|z| z.compress(data).ok())
     })
 }
 
 /// Opens, decompresses and verifies a blob against its id.
-pub fn decode_blob(
+pub(crate) fn decode_blob(
     keys: &RepoKeys,
     id: &ChunkId,
     kind: BlobKind,
@@ -144,7 +146,7 @@ pub fn decode_blob(
 }
 
 /// A pack being filled in memory.
-pub struct PackBuilder {
+pub(crate) struct PackBuilder {
     kind: BlobKind,
     buf: Vec<u8>,
     entries: Vec<PackEntry>,
@@ -152,7 +154,7 @@ pub struct PackBuilder {
 }
 
 impl PackBuilder {
-    pub fn new(kind: BlobKind) -> Self {
+    pub(crate) fn new(kind: BlobKind) -> Self {
         Self {
             kind,
             buf: Vec::new(),
@@ -161,19 +163,25 @@ impl PackBuilder {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.buf.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub fn contains(&self, id: &ChunkId) -> bool {
+    pub(crate) fn contains(&self, id: &ChunkId) -> bool {
         self.ids.contains(id)
     }
 
-    pub fn add(&mut self, id: ChunkId, sealed: &[u8], raw_len: u32, target: usize) -> Result<()> {
+    pub(crate) fn add(
+        &mut self,
+        id: ChunkId,
+        sealed: &[u8],
+        raw_len: u32,
+        target: usize,
+    ) -> Result<()> {
         if self.ids.contains(&id) {
             return Ok(());
         }
@@ -198,7 +206,7 @@ impl PackBuilder {
     }
 
     /// Seals the header and returns (name, bytes, entries), leaving the builder empty.
-    pub fn finish(&mut self, keys: &RepoKeys) -> (String, Bytes, Vec<PackEntry>) {
+    pub(crate) fn finish(&mut self, keys: &RepoKeys) -> (String, Bytes, Vec<PackEntry>) {
         let mut header = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
         for e in &self.entries {
             header.extend_from_slice(&e.id.0);
@@ -223,17 +231,17 @@ impl PackBuilder {
 }
 
 /// Reads the header of a whole pack (`check --read-data`, index rebuild, prune).
-pub fn parse_pack(keys: &RepoKeys, name: &str, bytes: &[u8]) -> Result<Vec<PackEntry>> {
+pub(crate) fn parse_pack(keys: &RepoKeys, name: &str, bytes: &[u8]) -> Result<Vec<PackEntry>> {
     let bad = |what: &str| RepoError::corrupted(format!("pack {name}: {what}"));
-    if bytes.len() < 4 {
-        return Err(bad("truncated"));
-    }
-    let (body, len) = bytes.split_at(bytes.len() - 4);
-    let hlen = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    if hlen > body.len() {
-        return Err(bad("truncated (header length beyond the object)"));
-    }
-    let (blobs, sealed) = body.split_at(body.len() - hlen);
+    let (body, len) = bytes
+        .split_last_chunk::<4>()
+        .ok_or_else(|| bad("truncated"))?;
+    let hlen = u32::from_le_bytes(*len) as usize;
+    let (blobs, sealed) = body
+        .len()
+        .checked_sub(hlen)
+        .map(|at| body.split_at(at))
+        .ok_or_else(|| bad("truncated (header length beyond the object)"))?;
     let header = keys
         .open(HEADER_AD, sealed)
         .map_err(|_| bad("header failed authentication"))?;
@@ -242,15 +250,14 @@ pub fn parse_pack(keys: &RepoKeys, name: &str, bytes: &[u8]) -> Result<Vec<PackE
     }
     let mut out = Vec::with_capacity(header.len() / ENTRY_LEN);
     for e in header.chunks_exact(ENTRY_LEN) {
-        let mut id = [0u8; 32];
-        id.copy_from_slice(&e[..32]);
-        let u = |i: usize| u32::from_le_bytes([e[i], e[i + 1], e[i + 2], e[i + 3]]);
+        let partial = || bad("header has a partial entry");
+        let mut c = Fields(e);
         let entry = PackEntry {
-            id: ChunkId(id),
-            kind: BlobKind::from_u8(e[32])?,
-            offset: u(33),
-            len: u(37),
-            raw_len: u(41),
+            id: ChunkId(c.array().ok_or_else(partial)?),
+            kind: BlobKind::from_u8(u8::from_le_bytes(c.array().ok_or_else(partial)?))?,
+            offset: u32::from_le_bytes(c.array().ok_or_else(partial)?),
+            len: u32::from_le_bytes(c.array().ok_or_else(partial)?),
+            raw_len: u32::from_le_bytes(c.array().ok_or_else(partial)?),
         };
         if entry.offset as usize + entry.len as usize > blobs.len() {
             return Err(bad("an entry points past the blobs"));
@@ -258,4 +265,15 @@ pub fn parse_pack(keys: &RepoKeys, name: &str, bytes: &[u8]) -> Result<Vec<PackE
         out.push(entry);
     }
     Ok(out)
+}
+
+/// Reads fixed-size little-endian fields off the front of a header entry.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (a, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*a)
+    }
 }

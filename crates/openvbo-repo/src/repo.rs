@@ -20,10 +20,10 @@ use crate::index::{Index, PackBlobs, Segment, PREFIX as INDEX_PREFIX};
 use crate::model::RestorePoint;
 use crate::pack::{decode_blob, BlobKind, PackBuilder, PackEntry};
 
-pub const CONFIG: &str = "config";
-pub const KEYS_PREFIX: &str = "keys/";
-pub const POINTS_PREFIX: &str = "points/";
-pub const SESSIONS_PREFIX: &str = "sessions/";
+pub(crate) const CONFIG: &str = "config";
+pub(crate) const KEYS_PREFIX: &str = "keys/";
+pub(crate) const POINTS_PREFIX: &str = "points/";
+pub(crate) const SESSIONS_PREFIX: &str = "sessions/";
 const RECORD_AD: &[u8] = b"openvbo restore point v1";
 
 /// The one plaintext object: what this is and which version of the format.

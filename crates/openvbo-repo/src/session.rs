@@ -9,7 +9,7 @@ use crate::error::{ErrorKind, RepoError, Result};
 use crate::repo::{Repository, SESSIONS_PREFIX};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionInfo {
+pub(crate) struct SessionInfo {
     pub holder: String,
     pub started_ms: i64,
     pub refreshed_ms: i64,

@@ -2,7 +2,7 @@
 //! that writes many resources (with checkpoints), kills it after a random number of items,
 //! and afterwards every record opens, nothing a record names is missing, and
 //! `check --read-data` passes. A last clean run resumes and completes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

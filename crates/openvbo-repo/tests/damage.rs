@@ -30,7 +30,7 @@ fn data_pack(dir: &std::path::Path) -> std::path::PathBuf {
         .filter(|f| f.to_string_lossy().contains("/data/"))
         .collect();
     assert_eq!(packs.len(), 1);
-    packs[0].clone()
+    packs.into_iter().next().unwrap()
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn fault_case(fault: Fault, kind: ErrorKind, words: &str) {
         vec![good.id.clone()]
     );
     assert_eq!(
-        read_all(&repo, &good_item.parts[0]).await,
+        read_all(&repo, good_item.parts.first().unwrap()).await,
         random_bytes(5, 600_000)
     );
     let rep = repo

@@ -177,7 +177,7 @@ fn churn(dir: &Path) {
 }
 
 /// Runs a corpus command if `cmd` is one.
-pub fn run(cmd: &str, args: &[String]) -> Option<()> {
+pub(crate) fn run(cmd: &str, args: &[String]) -> Option<()> {
     match cmd {
         "gen-a" => gen_a(Path::new(&args[2]), b""),
         "shift" => gen_a(Path::new(&args[2]), &[0x5a; 150]),

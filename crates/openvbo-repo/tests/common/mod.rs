@@ -1,5 +1,12 @@
 //! Shared test helpers: repositories in temp dirs, seeded content, resources.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Test helpers may index: a slip is a failed test, not a reachable panic (clippy.toml allows
+// it inside #[test] functions only, and these helpers sit outside them).
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,13 +14,13 @@ use std::sync::Arc;
 use openvbo_repo::clock::FakeClock;
 use openvbo_repo::*;
 
-pub const MASTER: [u8; 32] = [7u8; 32];
+pub(crate) const MASTER: [u8; 32] = [7u8; 32];
 
-pub fn master() -> WrappingKey {
+pub(crate) fn master() -> WrappingKey {
     WrappingKey::from_bytes(MASTER)
 }
 
-pub fn opts(clock: Arc<FakeClock>) -> RepoOptions {
+pub(crate) fn opts(clock: Arc<FakeClock>) -> RepoOptions {
     RepoOptions {
         data_pack_size: 4 * 1024 * 1024,
         clock,
@@ -21,24 +28,24 @@ pub fn opts(clock: Arc<FakeClock>) -> RepoOptions {
     }
 }
 
-pub fn clock() -> Arc<FakeClock> {
+pub(crate) fn clock() -> Arc<FakeClock> {
     // 2026-06-01T00:00:00Z
     Arc::new(FakeClock::new(1_780_272_000_000))
 }
 
-pub async fn local_repo(dir: &Path) -> Repository {
+pub(crate) async fn local_repo(dir: &Path) -> Repository {
     let backend: DynBackend = Arc::new(LocalBackend::new(dir));
     Repository::init(backend, &master(), None, opts(clock()))
         .await
         .unwrap()
 }
 
-pub async fn local_repo_with(dir: &Path, o: RepoOptions) -> Repository {
+pub(crate) async fn local_repo_with(dir: &Path, o: RepoOptions) -> Repository {
     let backend: DynBackend = Arc::new(LocalBackend::new(dir));
     Repository::init(backend, &master(), None, o).await.unwrap()
 }
 
-pub fn mailbox(n: usize) -> ResourceRef {
+pub(crate) fn mailbox(n: usize) -> ResourceRef {
     ResourceRef {
         organization: "org-contoso".into(),
         resource: format!("user{n}@contoso.example"),
@@ -46,7 +53,7 @@ pub fn mailbox(n: usize) -> ResourceRef {
     }
 }
 
-pub fn drive(n: usize) -> ResourceRef {
+pub(crate) fn drive(n: usize) -> ResourceRef {
     ResourceRef {
         organization: "org-contoso".into(),
         resource: format!("drive-{n}"),
@@ -55,7 +62,7 @@ pub fn drive(n: usize) -> ResourceRef {
 }
 
 /// Seeded pseudo-random bytes (xorshift), incompressible.
-pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
@@ -69,7 +76,7 @@ pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// Seeded word text (compressible like mail bodies).
-pub fn text(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn text(seed: u64, len: usize) -> Vec<u8> {
     const WORDS: &[&str] = &[
         "meeting", "budget", "quarter", "please", "review", "attached", "thanks", "regards",
         "project", "deadline", "update", "the", "and", "for", "with", "report", "team", "draft",
@@ -91,7 +98,7 @@ pub fn text(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-pub fn item(folder: &str, id: &str) -> NewItem {
+pub(crate) fn item(folder: &str, id: &str) -> NewItem {
     NewItem {
         folder: folder.into(),
         id: id.into(),
@@ -102,7 +109,7 @@ pub fn item(folder: &str, id: &str) -> NewItem {
 }
 
 /// Total bytes of every file under `dir` with a path containing `part`.
-pub fn bytes_under(dir: &Path, part: &str) -> u64 {
+pub(crate) fn bytes_under(dir: &Path, part: &str) -> u64 {
     let mut total = 0;
     for f in files(dir) {
         if f.to_string_lossy().contains(part) {
@@ -112,7 +119,7 @@ pub fn bytes_under(dir: &Path, part: &str) -> u64 {
     total
 }
 
-pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -128,13 +135,13 @@ pub fn files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-pub async fn read_all(repo: &Repository, part: &PartEntry) -> Vec<u8> {
+pub(crate) async fn read_all(repo: &Repository, part: &PartEntry) -> Vec<u8> {
     let mut out = Vec::new();
     repo.write_part(part, &mut out).await.unwrap();
     out
 }
 
-pub async fn local_repo_clock(dir: &Path) -> (Repository, Arc<FakeClock>) {
+pub(crate) async fn local_repo_clock(dir: &Path) -> (Repository, Arc<FakeClock>) {
     let c = clock();
     (local_repo_with(dir, opts(c.clone())).await, c)
 }
