@@ -22,6 +22,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use crate::connector::GraphSessions;
 use crate::error::{SourceError, SourceErrorKind};
 use crate::graph_drive::GraphDrives;
 use crate::source::{
@@ -74,6 +75,7 @@ impl MailSource for GraphMail {
                 parent: f.parent_folder_id,
                 name: f.display_name,
                 path: f.path,
+                item_count: Some(f.total_item_count),
             })
             .collect())
     }
@@ -149,12 +151,15 @@ fn convert(change: GraphChange) -> MessageChange {
                     .or_else(|| m.last_modified_date_time.clone())
                     .unwrap_or_default(),
                 subject: m.subject.clone().unwrap_or_default(),
-                sender: None,
+                sender: m.from.as_ref().and_then(|f| f.display()),
                 size: 0,
                 received: unix(m.received_date_time.as_deref()),
                 sent: unix(m.sent_date_time.as_deref()),
                 is_read: Some(m.is_read),
                 modified,
+                draft: m.is_draft,
+                internet_message_id: m.internet_message_id.clone(),
+                has_attachments: Some(m.has_attachments),
                 id: m.id,
             })
         }

@@ -7,12 +7,22 @@
 //! messages whose id and change key the base does not hold are downloaded;
 //! what the enumeration does not list any more is deleted. A folder that
 //! left failed items keeps its old token, so the next run sees them again.
+//!
+//! Two requests an incremental run does without, both on Graph's own word:
+//! - a folder the listing counts empty (`totalItemCount` 0) that was empty
+//!   at the end of the last run has nothing to report: its delta is not
+//!   asked, its token kept;
+//! - a sent or received message whose change leaves its content facts
+//!   (subject, sender, times, Internet message id, attachments) as the
+//!   base has them changed only what Graph lets change on a non-draft
+//!   (read state, flag, categories): the base's MIME is stored under the
+//!   new change key and read state, without a download.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use openvbo_repo::{FolderEntry, NewItem, RepoError};
+use openvbo_repo::{FolderEntry, NewItem, PartEntry, RepoError, TreeEntry};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -59,6 +69,7 @@ pub(crate) async fn back_up_mailbox(
             run.writer.delete(gone);
             state.folders.remove(gone);
             state.recheck.remove(gone);
+            state.empty.remove(gone);
         }
         state.tree_digest = digest;
     }
@@ -69,6 +80,10 @@ pub(crate) async fn back_up_mailbox(
         }
         let since = start.folders.get(&folder.id).cloned();
         let recheck = start.recheck.contains(&folder.id) || (since.is_none() && run.base.is_some());
+        let empty_now = folder.item_count == Some(0);
+        if empty_now && since.is_some() && !recheck && start.empty.contains(&folder.id) {
+            continue;
+        }
         let failures_before = run.failures.len();
         match back_up_folder(
             run,
@@ -81,11 +96,19 @@ pub(crate) async fn back_up_mailbox(
         )
         .await
         {
-            Ok(FolderEnd::Done(token)) => {
+            Ok(FolderEnd::Done { token, upserts }) => {
                 if run.failures.len() == failures_before {
                     state.folders.insert(folder.id.clone(), token);
                     state.recheck.remove(&folder.id);
+                    // Counted empty before the round and nothing listed in
+                    // it: the point holds nothing of this folder either.
+                    if empty_now && upserts == 0 {
+                        state.empty.insert(folder.id.clone());
+                    } else {
+                        state.empty.remove(&folder.id);
+                    }
                 } else {
+                    state.empty.remove(&folder.id);
                     state.recheck.insert(folder.id.clone());
                 }
             }
@@ -109,7 +132,11 @@ pub(crate) async fn back_up_mailbox(
 }
 
 enum FolderEnd {
-    Done(String),
+    /// The round's token, and how many messages it listed as new or changed.
+    Done {
+        token: String,
+        upserts: u64,
+    },
     Stopped,
 }
 
@@ -159,6 +186,7 @@ async fn back_up_folder(
     let state_bytes = encode(state);
     // Messages downloading ahead of the one being stored, in delta order.
     let mut ahead = Queue::default();
+    let mut upserts = 0u64;
     while let Some(event) = stream.next().await {
         match event? {
             DeltaEvent::Page { changes, reset } => {
@@ -168,12 +196,20 @@ async fn back_up_folder(
                         base = Some(run.base_items_of(&folder.id).await?);
                     }
                 }
+                // Changes of messages the base holds: their stored MIME, to
+                // keep when only the read state (or a flag) changed.
+                let mut kept = if since.is_some() && seen.is_none() {
+                    base_contents(run, &changes).await?
+                } else {
+                    HashMap::new()
+                };
                 for change in changes {
                     if run.stop_requested() {
                         return Ok(FolderEnd::Stopped);
                     }
                     match change {
                         MessageChange::Upsert(meta) => {
+                            upserts += 1;
                             if let Some(seen) = seen.as_mut() {
                                 seen.insert(meta.id.clone());
                             }
@@ -185,6 +221,21 @@ async fn back_up_folder(
                                 || run.writer.already_stored(&meta.id, &meta.change_key)
                                 || ahead.holds(&meta.id, &meta.change_key)
                             {
+                                continue;
+                            }
+                            let same_content = kept.remove(&meta.id).filter(|(facts, _)| {
+                                content_facts_of(&meta).is_some_and(|now| now == *facts)
+                            });
+                            if let Some((_, mime)) = same_content {
+                                // In order, like a download.
+                                if !drain(run, source, mailbox, folder, &mut ahead, &state_bytes)
+                                    .await?
+                                {
+                                    return Ok(FolderEnd::Stopped);
+                                }
+                                let item = new_item(folder, &meta);
+                                run.store_copy(item, "mime", &mime).await?;
+                                run.maybe_checkpoint(&state_bytes).await?;
                                 continue;
                             }
                             let id = meta.id.clone();
@@ -221,7 +272,7 @@ async fn back_up_folder(
                         run.writer.delete(id);
                     }
                 }
-                return Ok(FolderEnd::Done(token));
+                return Ok(FolderEnd::Done { token, upserts });
             }
         }
     }
@@ -297,7 +348,24 @@ async fn store_message(
     meta: MessageMeta,
     download: Ahead,
 ) -> Result<(), RepoError> {
-    let item = NewItem {
+    let item = new_item(folder, &meta);
+    let id = meta.id.clone();
+    let stored = run
+        .store_item(item, "mime", Some(download.into_stream()), || {
+            source.message_mime(mailbox, &id)
+        })
+        .await?;
+    if let Stored::Failed(why) = stored {
+        run.failures.push(format!(
+            "Message \"{}\" in {}: {}",
+            meta.subject, folder.path, why
+        ));
+    }
+    Ok(())
+}
+
+fn new_item(folder: &SourceFolder, meta: &MessageMeta) -> NewItem {
+    NewItem {
         folder: folder.id.clone(),
         id: meta.id.clone(),
         change_key: meta.change_key.clone(),
@@ -312,21 +380,108 @@ async fn store_message(
             // The keys restore reads (`repo_content::message_facts`).
             "sent": meta.sent,
             "isRead": meta.is_read,
+            // What tells a content change from a read-state change.
+            "draft": meta.draft,
+            "internetMessageId": meta.internet_message_id,
+            "hasAttachments": meta.has_attachments,
         }),
-    };
-    let id = meta.id.clone();
-    let stored = run
-        .store_item(item, "mime", Some(download.into_stream()), || {
-            source.message_mime(mailbox, &id)
-        })
-        .await?;
-    if let Stored::Failed(why) = stored {
-        run.failures.push(format!(
-            "Message \"{}\" in {}: {}",
-            meta.subject, folder.path, why
-        ));
     }
-    Ok(())
+}
+
+/// What a sent or received message's content is known by; `None` for a
+/// draft (its content may change) or when a fact is missing.
+fn content_facts(
+    draft: bool,
+    internet_message_id: Option<&str>,
+    has_attachments: Option<bool>,
+    rest: serde_json::Value,
+) -> Option<[u8; 32]> {
+    if draft {
+        return None;
+    }
+    let id = internet_message_id.filter(|s| !s.is_empty())?;
+    let has_attachments = has_attachments?;
+    let bytes = serde_json::to_vec(&json!([id, has_attachments, rest])).ok()?;
+    Some(Sha256::digest(&bytes).into())
+}
+
+fn content_facts_of(meta: &MessageMeta) -> Option<[u8; 32]> {
+    content_facts(
+        meta.draft,
+        meta.internet_message_id.as_deref(),
+        meta.has_attachments,
+        json!([meta.subject, meta.sender, meta.sent, meta.received]),
+    )
+}
+
+/// The same facts from a stored entry's metadata (written by `new_item`);
+/// entries stored before these keys existed have none.
+fn stored_facts(metadata: &serde_json::Value) -> Option<[u8; 32]> {
+    let draft = metadata.get("draft")?.as_bool()?;
+    content_facts(
+        draft,
+        metadata.get("internetMessageId")?.as_str(),
+        metadata.get("hasAttachments")?.as_bool(),
+        json!([
+            metadata.get("subject").cloned().unwrap_or(json!("")),
+            metadata
+                .get("sender")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+            metadata
+                .get("sent")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+            metadata
+                .get("received")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        ]),
+    )
+}
+
+/// The base's content facts and MIME of the messages a page lists as
+/// changed, by id: one pass over the base's entries, keeping only those
+/// ids, so memory is one page whatever the mailbox's size. Nothing is read
+/// when the page changes nothing or there is no base.
+async fn base_contents(
+    run: &Run<'_>,
+    changes: &[MessageChange],
+) -> Result<HashMap<String, ([u8; 32], PartEntry)>, RepoError> {
+    let mut out = HashMap::new();
+    let Some(base) = &run.base else {
+        return Ok(out);
+    };
+    let wanted: HashSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            MessageChange::Upsert(m)
+                if !m.draft && !run.writer.already_stored(&m.id, &m.change_key) =>
+            {
+                Some(m.id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let mut entries = run.repo.entries(base);
+    while let Some(entry) = entries.next().await {
+        let TreeEntry::Item(item) = entry? else {
+            continue;
+        };
+        if !wanted.contains(item.id.as_str()) {
+            continue;
+        }
+        let Some(facts) = stored_facts(&item.metadata) else {
+            continue;
+        };
+        if let Some(mime) = item.parts.into_iter().find(|p| p.name == "mime") {
+            out.insert(item.id, (facts, mime));
+        }
+    }
+    Ok(out)
 }
 
 fn tree_digest(folders: &[SourceFolder]) -> String {

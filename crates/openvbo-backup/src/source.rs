@@ -20,6 +20,10 @@ pub struct SourceFolder {
     pub name: String,
     /// From the mailbox root: `/Inbox/Projects`.
     pub path: String,
+    /// Messages in it as the listing counts them (Graph's
+    /// `totalItemCount`); `None` when unknown. A folder that holds none
+    /// and held none at the end of the last run needs no delta request.
+    pub item_count: Option<u64>,
 }
 
 /// What a delta page says of one message, enough for the catalog.
@@ -39,6 +43,13 @@ pub struct MessageMeta {
     /// incremental delta lists it as a change.
     pub is_read: Option<bool>,
     pub modified: i64,
+    /// A draft's content can change; a sent or received message's cannot
+    /// (Graph updates its body, subject and recipients only while
+    /// `isDraft`), so a change of the latter with the same facts below
+    /// keeps the stored MIME.
+    pub draft: bool,
+    pub internet_message_id: Option<String>,
+    pub has_attachments: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

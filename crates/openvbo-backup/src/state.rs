@@ -19,6 +19,11 @@ pub struct MailboxState {
     /// advanced, and items already in the base are skipped when re-listed.
     #[serde(default)]
     pub recheck: BTreeSet<String>,
+    /// Folders that held no message at the end of the last run: while the
+    /// folder listing still counts none in them, their delta is not asked
+    /// (their token stays valid for when one arrives).
+    #[serde(default)]
+    pub empty: BTreeSet<String>,
 }
 
 /// A drive's delta state.

@@ -210,13 +210,27 @@ async fn read_state_and_sent_time_are_stored_and_a_read_flip_alone_is_backed_up_
         assert_eq!(*at, sent, "sent of {id}");
     }
 
-    // Only the read state changes: m1 is read now, m4 unread.
+    // Only the read state changes: m1 is read now, m4 unread. Their
+    // content cannot have changed (neither is a draft, every content fact
+    // is as stored), so the stored MIME is kept: no download.
     s.mail.set_read("inbox", "m1", true);
     s.mail.set_read("inbox", "m4", false);
+    let downloads = s.mail.downloads();
     let r2 = s.queue.run(s.unit.clone(), control()).await;
     assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
-    assert_eq!(r2.downloaded_items, 2, "m1 and m4, as changes");
+    assert_eq!(
+        r2.downloaded_items, 0,
+        "m1 and m4 changed only their read state"
+    );
+    assert_eq!(s.mail.downloads(), downloads);
     let p2 = r2.point.clone().unwrap();
+    for id in ["m1", "m4"] {
+        assert_eq!(
+            point_mime(&s.repo, &p2, id).await,
+            s.mail.body("inbox", id),
+            "{id}: the base's MIME under the new change key"
+        );
+    }
     let after = point_read_state(&s.repo, &p2).await;
     let unread: Vec<&str> = after
         .iter()
@@ -227,4 +241,49 @@ async fn read_state_and_sent_time_are_stored_and_a_read_flip_alone_is_backed_up_
     assert_eq!(point_state(&s.repo, &p2).await, s.mail.state());
     // The first point keeps the state it recorded.
     assert_eq!(point_read_state(&s.repo, &p1).await, state);
+}
+
+#[tokio::test]
+async fn a_folder_empty_since_the_last_run_costs_no_delta_until_a_message_arrives() {
+    let s = setup(100).await;
+    s.mail.add_folder("junk");
+    let r1 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r1.status, UnitStatus::Success, "{r1:?}");
+    assert_eq!(
+        s.mail.delta_rounds(),
+        3,
+        "every folder once, the empty one too"
+    );
+
+    // Nothing changed: the empty folder is not asked, the others are.
+    let r2 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r2.status, UnitStatus::Success, "{r2:?}");
+    assert_eq!(s.mail.delta_rounds(), 5);
+
+    // A message arrives: the listing counts it, its delta is asked from the
+    // kept token and the message is backed up.
+    s.mail.put("junk", "j1", "Win a prize");
+    let r3 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r3.status, UnitStatus::Success, "{r3:?}");
+    assert_eq!(s.mail.delta_rounds(), 8);
+    assert_eq!(r3.downloaded_items, 1);
+    let p3 = r3.point.clone().unwrap();
+    assert_eq!(point_state(&s.repo, &p3).await, s.mail.state());
+
+    // Emptied again: that round (asked, as the folder was not empty at the
+    // last run) removes the message; the run after skips the folder again.
+    s.mail.remove("junk", "j1");
+    let r4 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(s.mail.delta_rounds(), 11);
+    assert_eq!(
+        point_state(&s.repo, &r4.point.clone().unwrap()).await,
+        s.mail.state()
+    );
+    let r5 = s.queue.run(s.unit.clone(), control()).await;
+    assert_eq!(r5.status, UnitStatus::Success, "{r5:?}");
+    assert_eq!(s.mail.delta_rounds(), 13);
+    assert_eq!(
+        point_state(&s.repo, &r5.point.clone().unwrap()).await,
+        s.mail.state()
+    );
 }

@@ -53,6 +53,8 @@ pub struct Tenant {
 pub struct FakeMail {
     pub tenant: Arc<Mutex<Tenant>>,
     pub mime_downloads: Arc<AtomicU64>,
+    /// Delta rounds asked (one per folder per run unless skipped).
+    pub delta_rounds: Arc<AtomicU64>,
 }
 
 impl FakeMail {
@@ -156,6 +158,9 @@ fn meta(m: &Msg) -> MessageMeta {
         sent: Some(1_699_999_940),
         is_read: Some(m.is_read),
         modified: 1_700_000_000 + m.version as i64,
+        draft: false,
+        internet_message_id: Some(format!("<{}@contoso.example>", m.id)),
+        has_attachments: Some(false),
     }
 }
 
@@ -176,6 +181,7 @@ impl MailSource for FakeMail {
                 parent: None,
                 name: f.name.clone(),
                 path: format!("/{}", f.name),
+                item_count: Some(f.messages.len() as u64),
             })
             .collect())
     }
@@ -187,6 +193,7 @@ impl MailSource for FakeMail {
         since: Option<&str>,
     ) -> Result<BoxStream<'static, Result<DeltaEvent<MessageChange>, SourceError>>, SourceError>
     {
+        self.delta_rounds.fetch_add(1, Ordering::SeqCst);
         let t = self.tenant.lock().unwrap();
         let f = t.folders.get(folder).unwrap();
         let since: Option<u64> = since.map(|s| s.parse().unwrap());
@@ -364,4 +371,39 @@ pub async fn point_read_state(
         }
     }
     out
+}
+
+/// The stored MIME of one item of a point, read back from the repository.
+pub async fn point_mime(repo: &Repository, point_id: &str, id: &str) -> Vec<u8> {
+    let point = repo
+        .read_point(&openvbo_repo::RestorePointId(point_id.into()))
+        .await
+        .unwrap();
+    let mut entries = repo.entries(&point);
+    while let Some(e) = entries.next().await {
+        if let TreeEntry::Item(i) = e.unwrap() {
+            if i.id == id {
+                let part = i.parts.iter().find(|p| p.name == "mime").unwrap();
+                let mut out = Vec::new();
+                let mut chunks = repo.read_part(part);
+                while let Some(c) = chunks.next().await {
+                    out.extend_from_slice(&c.unwrap());
+                }
+                return out;
+            }
+        }
+    }
+    panic!("{id} is not in {point_id}")
+}
+
+impl FakeMail {
+    pub fn delta_rounds(&self) -> u64 {
+        self.delta_rounds.load(Ordering::SeqCst)
+    }
+
+    /// The message's current MIME, as a download would give it.
+    pub fn body(&self, folder: &str, id: &str) -> Vec<u8> {
+        let t = self.tenant.lock().unwrap();
+        t.folders[folder].messages[id].body.clone()
+    }
 }
