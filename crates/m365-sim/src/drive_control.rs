@@ -47,7 +47,10 @@ impl Simulator {
     }
 
     /// SharePoint resource units per window and tenant, with the Microsoft
-    /// throttle profile (default 1,200 per 60 s).
+    /// throttle profile (default 1,200 per 60 s). Forgets every window. A
+    /// refusal's `Retry-After` is the rest of the window in whole seconds
+    /// (at least 1), so a window of a second or two lets a test see a
+    /// client wait out a refusal without waiting a minute.
     pub fn set_drive_resource_units(&self, budget: Budget) {
         self.inner.drives.units.set_budget(budget);
     }

@@ -304,6 +304,7 @@ pub(crate) fn charge(sim: &Inner, tenant: usize, cost: Cost) -> Result<(), Graph
     if sim.throttle.options().profile != crate::throttle::ThrottleProfile::Microsoft {
         return Ok(());
     }
+    crate::stats::add(&sim.counters.throttle.resource_units, cost as u64);
     sim.drives
         .units
         .charge(tenant, cost, Instant::now())

@@ -10,6 +10,8 @@
 //! - `content.deltaRequests`: any delta page (mail folders, messages, drives);
 //! - `content.writes`: any request that changed content;
 //! - `throttle.rejected`: requests the throttle profile answered 429/503;
+//! - `throttle.resourceUnits`: SharePoint resource units charged under the
+//!   throttle profile, refused requests included (as Microsoft counts);
 //! - `throttle.maxConcurrentPerMailbox`: the most requests one mailbox had in
 //!   flight at once, counting the one that arrived (so a client that sends a
 //!   fifth concurrent request shows 5 even though it was refused).
@@ -31,6 +33,7 @@ pub(crate) struct ContentCounters {
 #[derive(Default)]
 pub(crate) struct ThrottleCounters {
     pub rejected: AtomicU64,
+    pub resource_units: AtomicU64,
     pub max_concurrent_per_mailbox: AtomicU64,
 }
 
@@ -51,6 +54,7 @@ pub struct ContentStats {
 #[serde(rename_all = "camelCase")]
 pub struct ThrottleStats {
     pub rejected: u64,
+    pub resource_units: u64,
     pub max_concurrent_per_mailbox: u64,
 }
 
@@ -58,8 +62,7 @@ pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-// The drive endpoints add the bytes they serve to `content.fileBytes`.
-#[allow(dead_code)]
+/// Adds `n` (bytes served, resource units charged).
 pub(crate) fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
@@ -98,6 +101,7 @@ impl ThrottleCounters {
     pub fn snapshot(&self) -> ThrottleStats {
         ThrottleStats {
             rejected: read(&self.rejected),
+            resource_units: read(&self.resource_units),
             max_concurrent_per_mailbox: read(&self.max_concurrent_per_mailbox),
         }
     }
@@ -109,6 +113,7 @@ impl ThrottleCounters {
 
     pub fn reset(&self) {
         self.rejected.store(0, Ordering::Relaxed);
+        self.resource_units.store(0, Ordering::Relaxed);
         self.max_concurrent_per_mailbox.store(0, Ordering::Relaxed);
     }
 }

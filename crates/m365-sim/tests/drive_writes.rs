@@ -387,7 +387,10 @@ async fn resource_units_throttle_drive_requests_per_tenant() {
         !refused_too.status.is_success(),
         "refused requests still count"
     );
-    assert_eq!(s.sim.stats().throttle.rejected, 2);
+    let stats = s.sim.stats().throttle;
+    assert_eq!(stats.rejected, 2);
+    // 5 let through, then the refused listing (2) and item (1).
+    assert_eq!(stats.resource_units, 8);
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ async fn stats_count_requests_but_not_control_calls() {
                     "deltaRequests": 0,
                     "writes": 0,
                 },
-                "throttle": {"rejected": 0, "maxConcurrentPerMailbox": 0},
+                "throttle": {"rejected": 0, "resourceUnits": 0, "maxConcurrentPerMailbox": 0},
             })
         );
     }

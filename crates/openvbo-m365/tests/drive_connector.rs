@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use drive_support::*;
 use m365_sim::SimOptions;
 use openvbo_m365::drive::{
-    ConflictBehavior, DeltaLink, DriveChange, DriveItem, DriveItemKind, FileFacts, FolderPaths,
-    ItemId,
+    ConflictBehavior, DeltaLink, DriveApi, DriveChange, DriveItem, DriveItemKind, FileFacts,
+    FolderPaths, ItemId,
 };
 use openvbo_m365::ErrorKind;
 use reqwest::Method;
@@ -436,10 +436,45 @@ async fn uploads_of_any_size_with_conflict_behaviour() {
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }
 
+/// The tenant's small files (under 100 bytes), by name, read whole: a
+/// full delta (2 units) and per file `/content` and the download URL (1
+/// each).
+async fn small_files(
+    h: &Harness,
+    drives: DriveApi<'_>,
+) -> Result<BTreeMap<String, Vec<u8>>, openvbo_m365::M365Error> {
+    let mut files = Vec::new();
+    drives
+        .delta(&h.drive, None, &mut FolderPaths::default(), |page| {
+            for change in page.changes {
+                if let DriveChange::Upsert(item) = change {
+                    if item.size < 100 && !item.is_folder() {
+                        files.push(item);
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let mut out = BTreeMap::new();
+    for file in &files {
+        let mut d = drives
+            .download(&h.drive, &file.id, file.file_facts())
+            .await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = d.next_chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        out.insert(file.name.clone(), bytes);
+    }
+    Ok(out)
+}
+
 #[tokio::test]
 async fn resource_units_count_what_microsoft_charges() {
-    use m365_sim::{ThrottleOptions, ThrottleProfile};
+    use m365_sim::{Budget, ThrottleOptions, ThrottleProfile};
     use openvbo_m365::drive::ResourceUnits;
+    use std::time::{Duration, Instant};
     let options = SimOptions {
         throttle: ThrottleOptions {
             profile: ThrottleProfile::Microsoft,
@@ -448,52 +483,76 @@ async fn resource_units_count_what_microsoft_charges() {
         ..SimOptions::default()
     };
     let h = start(None, options).await;
-    h.sim.set_drive_resource_units(m365_sim::Budget {
+    let expected = BTreeMap::from([
+        ("notes.txt".to_owned(), b"notes".to_vec()),
+        ("plan.txt".to_owned(), b"hello world".to_vec()),
+    ]);
+    let charged = |h: &Harness| {
+        let t = h.sim.stats().throttle;
+        (t.resource_units, t.rejected)
+    };
+    h.sim.set_drive_resource_units(Budget {
         requests: 9,
-        window: std::time::Duration::from_secs(600),
+        window: Duration::from_secs(600),
     });
-    // A full delta (2) and two small downloads (1 for /content and 1 for
-    // the download URL each): 6 units, on our count and Microsoft's.
-    async fn work(h: &Harness, units: &ResourceUnits) -> Result<(), openvbo_m365::M365Error> {
-        let drives = h.session.drives(units);
-        let mut files = Vec::new();
-        drives
-            .delta(&h.drive, None, &mut FolderPaths::default(), |page| {
-                for change in page.changes {
-                    if let DriveChange::Upsert(item) = change {
-                        if item.size < 100 && !item.is_folder() {
-                            files.push(item);
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-        assert_eq!(files.len(), 2);
-        for file in &files {
-            let mut d = drives
-                .download(&h.drive, &file.id, file.file_facts())
-                .await?;
-            while d.next_chunk().await?.is_some() {}
-        }
-        Ok(())
-    }
+    // 6 units, on our count and Microsoft's; a bucket of 10 never has to
+    // be told to wait.
     let polite = ResourceUnits::new(10);
-    work(&h, &polite).await.unwrap();
+    let files = small_files(&h, h.session.drives(&polite)).await.unwrap();
+    assert_eq!(files, expected);
     assert_eq!(polite.used(), 6);
-    assert_eq!(h.sim.stats().throttle.rejected, 0);
-    // The same again overruns the tenant's 9: Microsoft refuses with a
-    // Retry-After longer than the client is willing to wait, and says so.
+    assert_eq!(charged(&h), (6, 0));
+
+    // A person browsing overruns the tenant's 9 on the fourth request:
+    // Microsoft's Retry-After (the rest of the 600 s window) is longer than
+    // the interactive lane waits (10 s), so it says so at once, without
+    // asking again.
     let greedy = ResourceUnits::new(1000);
-    let error = work(&h, &greedy).await.unwrap_err();
+    let started = Instant::now();
+    let error = small_files(&h, h.session.drives(&greedy).interactive())
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let retry_after = match error.kind {
+        ErrorKind::Throttled { retry_after } | ErrorKind::Unavailable { retry_after } => {
+            retry_after
+        }
+        _ => panic!("{error:?}"),
+    };
     assert!(
-        matches!(
-            error.kind,
-            ErrorKind::Throttled { .. } | ErrorKind::Unavailable { .. }
-        ),
+        retry_after.is_some_and(|d| d > Duration::from_secs(500)),
         "{error:?}"
     );
-    assert!(h.sim.stats().throttle.rejected > 0);
+    assert!(
+        error
+            .message
+            .contains("throttling requests (HTTP 429) after 1 attempt(s)"),
+        "{}",
+        error.message
+    );
+    assert_eq!(greedy.used(), 4);
+    assert_eq!(charged(&h), (10, 1));
+
+    // A backup in the background lane waits Retry-After out instead: with
+    // 4 units per 2 s window, the second file's `/content` is refused, the
+    // lane waits for the next window, and every file arrives whole. The
+    // retry is charged on our side too, so the counts still agree.
+    h.sim.set_drive_resource_units(Budget {
+        requests: 4,
+        window: Duration::from_secs(2),
+    });
+    let background = ResourceUnits::new(1000);
+    let started = Instant::now();
+    let files = small_files(&h, h.session.drives(&background))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(files, expected);
+    let (units, rejected) = charged(&h);
+    assert_eq!(rejected, 2, "one refusal, then the next window");
+    assert_eq!(background.used(), 7, "6 and the refused request");
+    assert_eq!(units - 10, background.used());
+    assert!(waited >= Duration::from_secs(1), "{waited:?}");
 }
 
 #[tokio::test]
