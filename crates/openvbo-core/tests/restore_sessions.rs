@@ -78,6 +78,7 @@ fn entry(
 ) -> CatalogItem {
     CatalogItem {
         restore_point_id: point,
+        resource_kind: ResourceKind::Mailbox,
         resource_id: resource.into(),
         item_id: id.into(),
         parent_id: parent.map(Into::into),

@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use openvbo_core::backup::{
-    CatalogItem, CatalogItemKind, CatalogQuery, JobId, RepositoryId, ResourceKind, RestorePoint,
-    RestorePointId, RestorePointResource,
+    CatalogItem, CatalogItemKind, CatalogQuery, CatalogScope, JobId, RepositoryId, ResourceKind,
+    RestorePoint, RestorePointId, RestorePointResource,
 };
 use openvbo_core::store::RestorePointStore as _;
 use openvbo_core::OrganizationId;
@@ -28,6 +28,7 @@ const PAGE: u64 = 1_000;
 fn item(point: RestorePointId, i: usize) -> CatalogItem {
     CatalogItem {
         restore_point_id: point,
+        resource_kind: ResourceKind::Mailbox,
         resource_id: "mailbox-1".into(),
         item_id: format!("AAMkAG{i:08}"),
         parent_id: Some("inbox".into()),
@@ -84,12 +85,15 @@ async fn twenty_thousand_items_page_through_in_order_and_deep_pages_stay_cheap()
         store.insert_catalog_items(batch).await.unwrap();
     }
 
-    let query = |after| CatalogQuery {
+    let scope = CatalogScope {
         restore_point_id: point.id,
+        resource_kind: ResourceKind::Mailbox,
         resource_id: "mailbox-1".into(),
-        parent_id: Some(Some("inbox".into())),
+    };
+    let query = |after| CatalogQuery {
+        kind: Some(CatalogItemKind::Message),
         after,
-        limit: PAGE,
+        ..CatalogQuery::new(scope.clone(), Some(Some("inbox".into())), PAGE)
     };
     let mut after = None;
     let mut seen = 0_usize;

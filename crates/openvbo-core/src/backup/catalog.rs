@@ -4,15 +4,45 @@
 use time::OffsetDateTime;
 
 use super::ids::RestorePointId;
+use super::restore_point::{ResourceKind, RestorePointResource};
 
 text_enum!(
-    /// What a catalog entry is.
-    CatalogItemKind { Folder, Message, Event, Contact, Task, File, ListItem }
+    /// What a catalog entry is. A `Library` is a site's document library: a container like a
+    /// folder, kept apart because it is a drive of its own, not a folder of one.
+    CatalogItemKind { Folder, Message, Event, Contact, Task, File, ListItem, Library }
 );
+
+impl CatalogItemKind {
+    /// Whether entries may have this one as their parent.
+    pub fn is_container(self) -> bool {
+        matches!(self, CatalogItemKind::Folder | CatalogItemKind::Library)
+    }
+}
+
+/// One resource of one restore point: what a catalog is kept for. The kind is part of it
+/// because a user's mailbox and OneDrive share the user's id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CatalogScope {
+    pub restore_point_id: RestorePointId,
+    pub resource_kind: ResourceKind,
+    pub resource_id: String,
+}
+
+impl CatalogScope {
+    pub fn of(resource: &RestorePointResource) -> Self {
+        Self {
+            restore_point_id: resource.restore_point_id,
+            resource_kind: resource.kind,
+            resource_id: resource.resource_id.clone(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogItem {
     pub restore_point_id: RestorePointId,
+    /// The kind of the resource it belongs to (a mailbox, a OneDrive, a site).
+    pub resource_kind: ResourceKind,
     /// The resource it belongs to (`RestorePointResource::resource_id`).
     pub resource_id: String,
     /// Microsoft's id of the item (or folder).
@@ -32,6 +62,17 @@ pub struct CatalogItem {
     pub content_ref: Vec<u8>,
 }
 
+impl CatalogItem {
+    /// The resource this entry belongs to.
+    pub fn scope(&self) -> CatalogScope {
+        CatalogScope {
+            restore_point_id: self.restore_point_id,
+            resource_kind: self.resource_kind,
+            resource_id: self.resource_id.clone(),
+        }
+    }
+}
+
 /// Where the next page starts: after this item id. Keyset paging, so a
 /// page deep in a large folder costs as much as the first.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,13 +80,33 @@ pub struct CatalogCursor(pub String);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogQuery {
-    pub restore_point_id: RestorePointId,
-    pub resource_id: String,
+    pub scope: CatalogScope,
     /// Some(None): the top level; Some(Some(id)): that folder's children;
     /// None: every item of the resource.
     pub parent_id: Option<Option<String>>,
+    /// Only entries of this kind. With a kind, every shape of query is served
+    /// in order straight from an index; without one, a folder's children are
+    /// sorted first.
+    pub kind: Option<CatalogItemKind>,
     pub after: Option<CatalogCursor>,
+    /// Entries passed over (after `after`) before the page starts: offset
+    /// paging, counted in the index without reading the entries.
+    pub skip: u64,
     pub limit: u64,
+}
+
+impl CatalogQuery {
+    /// The first `limit` entries of `scope` below `parent_id`, of any kind.
+    pub fn new(scope: CatalogScope, parent_id: Option<Option<String>>, limit: u64) -> Self {
+        Self {
+            scope,
+            parent_id,
+            kind: None,
+            after: None,
+            skip: 0,
+            limit,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,7 +19,9 @@ mod repository;
 mod restore_point;
 mod session;
 
-pub use catalog::{CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery};
+pub use catalog::{
+    CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery, CatalogScope,
+};
 pub use encryption_key::EncryptionKey;
 pub use ids::{
     AccountId, EncryptionKeyId, JobId, JobSessionId, LogItemId, ObjectStorageId, ProxyId,

@@ -4,7 +4,7 @@
 
 use super::resolve::ChosenResource;
 use super::session::RestoreSession;
-use crate::backup::{CatalogCursor, CatalogItem, CatalogItemKind, CatalogQuery};
+use crate::backup::{CatalogItem, CatalogItemKind, CatalogQuery, CatalogScope, ResourceKind};
 use crate::store::RestorePointStore;
 use crate::CoreError;
 
@@ -41,8 +41,16 @@ pub struct BrowsePage {
     pub more: bool,
 }
 
-/// Catalog pages are read this many at a time while walking to an offset.
-const WALK_PAGE: u64 = 1000;
+/// What the items of a resource are (its folders aside): messages in a mailbox, files in a
+/// drive or library.
+pub fn item_kind(resource: ResourceKind) -> CatalogItemKind {
+    match resource {
+        ResourceKind::Mailbox | ResourceKind::ArchiveMailbox | ResourceKind::Team => {
+            CatalogItemKind::Message
+        }
+        ResourceKind::OneDrive | ResourceKind::Site => CatalogItemKind::File,
+    }
+}
 
 /// The session's resource with this id (a mailbox, OneDrive or site).
 pub fn resource<'s>(
@@ -72,43 +80,31 @@ pub fn resource<'s>(
         })
 }
 
-/// Walks the catalog below `parent` (None: every entry) and keeps the entries `keep` accepts,
-/// returning the window `offset..offset+limit`. Cost grows with the offset (keyset pages of
-/// the catalog are walked to reach it), not with the folder's size past the window.
-async fn window(
+/// The entries of `kind` below `parent` (None: anywhere in the resource), the window
+/// `offset..offset+limit`, in item id order. One store query, served by an index: the offset
+/// is counted there, so a page costs the offset's index steps and the page, not the folder.
+pub async fn window(
     store: &dyn RestorePointStore,
-    chosen: &ChosenResource,
+    scope: CatalogScope,
     parent: Option<Option<String>>,
-    keep: impl Fn(&CatalogItem) -> bool,
+    kind: CatalogItemKind,
     offset: u64,
     limit: u64,
 ) -> Result<BrowsePage, CoreError> {
-    let mut skipped = 0u64;
-    let mut items = Vec::new();
-    let mut after: Option<CatalogCursor> = None;
-    loop {
-        let query = CatalogQuery {
-            restore_point_id: chosen.point_id,
-            resource_id: chosen.resource.resource_id.clone(),
-            parent_id: parent.clone(),
-            after: after.take(),
-            limit: WALK_PAGE,
-        };
-        let page = store.list_catalog_items(&query).await?;
-        for item in page.items.into_iter().filter(|i| keep(i)) {
-            if skipped < offset {
-                skipped += 1;
-            } else if (items.len() as u64) < limit {
-                items.push(item);
-            } else {
-                return Ok(BrowsePage { items, more: true });
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(BrowsePage { items, more: false }),
-        }
+    if limit == 0 {
+        return Ok(BrowsePage {
+            items: Vec::new(),
+            more: false,
+        });
     }
+    let mut query = CatalogQuery::new(scope, parent, limit);
+    query.kind = Some(kind);
+    query.skip = offset;
+    let page = store.list_catalog_items(&query).await?;
+    Ok(BrowsePage {
+        more: page.next.is_some(),
+        items: page.items,
+    })
 }
 
 /// Folders of a resource.
@@ -129,15 +125,8 @@ pub async fn folders(
             Some(Some(id.clone()))
         }
     };
-    window(
-        store,
-        chosen,
-        parent,
-        |i| i.kind == CatalogItemKind::Folder,
-        offset,
-        limit,
-    )
-    .await
+    let scope = CatalogScope::of(&chosen.resource);
+    window(store, scope, parent, CatalogItemKind::Folder, offset, limit).await
 }
 
 /// Items (messages, files…) of a folder, or of the whole resource when `folder_id` is None.
@@ -157,15 +146,9 @@ pub async fn items(
         }
         None => None,
     };
-    window(
-        store,
-        chosen,
-        parent,
-        |i| i.kind != CatalogItemKind::Folder,
-        offset,
-        limit,
-    )
-    .await
+    let scope = CatalogScope::of(&chosen.resource);
+    let kind = item_kind(chosen.resource.kind);
+    window(store, scope, parent, kind, offset, limit).await
 }
 
 /// One catalog entry of a resource (folder or item), as of the session's point.
@@ -177,7 +160,7 @@ pub async fn entry(
 ) -> Result<CatalogItem, CoreError> {
     let chosen = resource(session, resource_id)?;
     store
-        .get_catalog_item(chosen.point_id, &chosen.resource.resource_id, item_id)
+        .get_catalog_item(&CatalogScope::of(&chosen.resource), item_id)
         .await?
         .ok_or_else(|| {
             CoreError::NotFound(format!(

@@ -3,21 +3,27 @@
 //! A restore session browses the catalog (SQLite) and reads content from the repository. The
 //! catalog of a resource's restore point is filled from the repository's own snapshot the
 //! first time a session shows it: the snapshot is the source of truth (a catalog can always be
-//! rebuilt from it), and backups stay free of catalog work. The whole resource goes in one
-//! store transaction, so a crash mid-way leaves no half catalog that would read as complete.
+//! rebuilt from it), and backups stay free of catalog work. Entries are written in batches of
+//! [`BATCH`] as the snapshot is read, so memory holds one batch whatever the resource's size;
+//! the catalog is marked complete only after its last batch, so an indexing cut short (a
+//! crash, a full disk) is cleared and done again by the next session instead of being read
+//! as the whole resource.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use tokio::sync::Mutex;
 
 use super::mail::MessageFacts;
 use super::resolve::ChosenResource;
-use crate::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId, RestorePointId};
+use crate::backup::{CatalogItem, CatalogScope, RepositoryId};
 use crate::store::RestorePointStore;
 use crate::CoreError;
+
+/// Catalog entries written per store transaction while a snapshot is indexed.
+pub const BATCH: usize = 1000;
 
 /// Bytes of one stored part, in order.
 pub type ContentStream = BoxStream<'static, Result<Vec<u8>, CoreError>>;
@@ -61,12 +67,16 @@ pub async fn read_all(mut stream: ContentStream, max: usize) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-/// Fills the catalog of each resource's point on first use, once per process.
+/// Fills the catalog of each resource's point when it is not complete.
+///
+/// Whether a catalog is complete is the store's to say (one key lookup per call), not
+/// remembered here: an item-level clean-up drops a resource's catalog in the store, and the
+/// next call indexes the snapshot again.
 #[derive(Default)]
 pub struct CatalogIndexer {
-    /// Points whose catalog is known to be there. Held across the indexing so two sessions
-    /// opening the same resource do not both insert it.
-    done: Mutex<HashSet<(RestorePointId, String)>>,
+    /// One lock per resource being indexed, so two sessions opening the same resource do not
+    /// both index it while others index theirs. Entries leave when their indexing ends.
+    indexing: std::sync::Mutex<HashMap<CatalogScope, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl CatalogIndexer {
@@ -76,59 +86,67 @@ impl CatalogIndexer {
         content: &dyn RestoreContent,
         chosen: &ChosenResource,
     ) -> Result<(), CoreError> {
-        let key = (chosen.point_id, chosen.resource.resource_id.clone());
-        let mut done = self.done.lock().await;
-        if done.contains(&key) {
+        let scope = CatalogScope::of(&chosen.resource);
+        if store.catalog_complete(&scope).await? {
             return Ok(());
         }
-        let probe = store
-            .list_catalog_items(&CatalogQuery {
-                restore_point_id: chosen.point_id,
-                resource_id: chosen.resource.resource_id.clone(),
-                parent_id: None,
-                after: None,
-                limit: 1,
-            })
-            .await?;
-        if probe.items.is_empty() {
-            let point = store
-                .get_restore_point(chosen.point_id)
-                .await?
-                .ok_or_else(|| {
-                    CoreError::NotFound(format!(
-                        "restore point {} is gone (removed by retention?)",
-                        chosen.point_id
-                    ))
-                })?;
-            let mut entries = content.entries(point.repository_id, chosen).await?;
-            let mut items = Vec::new();
-            while let Some(item) = entries.next().await {
-                items.push(item?);
+        let lock = self
+            .indexing
+            .lock()
+            .map_err(|_| CoreError::Internal("the catalog indexer's locks are poisoned".into()))?
+            .entry(scope.clone())
+            .or_default()
+            .clone();
+        let outcome = {
+            let _held = lock.lock().await;
+            // Whoever held the lock before may have just completed it.
+            match store.catalog_complete(&scope).await {
+                Ok(true) => Ok(()),
+                Ok(false) => index(store, content, chosen, &scope).await,
+                Err(e) => Err(e.into()),
             }
-            // A top folder's parent is the mailbox root (or the drive root), which is not
-            // itself backed up: in the catalog the top level has no parent.
-            let folders: HashSet<String> = items
-                .iter()
-                .filter(|i| i.kind == CatalogItemKind::Folder)
-                .map(|i| i.item_id.clone())
-                .collect();
-            for item in items
-                .iter_mut()
-                .filter(|i| i.kind == CatalogItemKind::Folder)
-            {
-                if item
-                    .parent_id
-                    .as_ref()
-                    .is_some_and(|p| !folders.contains(p))
-                {
-                    item.parent_id = None;
-                }
-            }
-            if !items.is_empty() {
-                store.insert_catalog_items(&items).await?;
+        };
+        if let Ok(mut indexing) = self.indexing.lock() {
+            // Only the map and this call hold it: nobody waits for this resource.
+            if Arc::strong_count(&lock) <= 2 {
+                indexing.remove(&scope);
             }
         }
-        done.insert(key);
-        Ok(())
+        outcome
     }
+}
+
+/// Reads the resource's snapshot into its catalog, batch by batch, and marks it complete.
+async fn index(
+    store: &dyn RestorePointStore,
+    content: &dyn RestoreContent,
+    chosen: &ChosenResource,
+    scope: &CatalogScope,
+) -> Result<(), CoreError> {
+    let point = store
+        .get_restore_point(chosen.point_id)
+        .await?
+        .ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "restore point {} is gone (removed by retention?)",
+                chosen.point_id
+            ))
+        })?;
+    // What an interrupted indexing left.
+    store.clear_catalog(scope).await?;
+    let mut entries = content.entries(point.repository_id, chosen).await?;
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(item) = entries.next().await {
+        batch.push(item?);
+        if batch.len() >= BATCH {
+            store.insert_catalog_items(&batch).await?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        store.insert_catalog_items(&batch).await?;
+    }
+    // Top-level parents (the never backed-up root) become None here, once every folder is in.
+    store.complete_catalog(scope).await?;
+    Ok(())
 }

@@ -1,13 +1,13 @@
 //! Backup records the checks are built from.
 
 use openvbo_core::backup::{
-    AccountId, AccountType, BackupRepository, BackupType, CatalogItem, CatalogItemKind, DailyType,
-    DayOfWeek, EncryptionKey, EncryptionKeyId, Job, JobId, JobItem, JobItemId, JobSession,
-    JobSessionId, JobStatus, JobType, MonthlyDayNumber, ObjectStorageAccount, ObjectStorageId,
-    ObjectStorageRepository, ObjectStorageType, Proxy, ProxyId, ProxyType, RepositoryId,
-    ResourceKind, RestorePoint, RestorePointId, RestorePointResource, Retention,
-    RetentionFrequencyType, RetentionPeriodType, RetentionType, SessionStatistics, ThrottlingUnit,
-    YearlyRetentionPeriod,
+    AccountId, AccountType, BackupRepository, BackupType, CatalogItem, CatalogItemKind,
+    CatalogScope, DailyType, DayOfWeek, EncryptionKey, EncryptionKeyId, Job, JobId, JobItem,
+    JobItemId, JobSession, JobSessionId, JobStatus, JobType, MonthlyDayNumber,
+    ObjectStorageAccount, ObjectStorageId, ObjectStorageRepository, ObjectStorageType, Proxy,
+    ProxyId, ProxyType, RepositoryId, ResourceKind, RestorePoint, RestorePointId,
+    RestorePointResource, Retention, RetentionFrequencyType, RetentionPeriodType, RetentionType,
+    SessionStatistics, ThrottlingUnit, YearlyRetentionPeriod,
 };
 use openvbo_core::crypto::SealedSecret;
 use openvbo_core::OrganizationId;
@@ -198,15 +198,15 @@ pub(super) fn resource(
 }
 
 pub(super) fn catalog_item(
-    point: RestorePointId,
-    resource: &str,
+    scope: &CatalogScope,
     id: &str,
     parent: Option<&str>,
     kind: CatalogItemKind,
 ) -> CatalogItem {
     CatalogItem {
-        restore_point_id: point,
-        resource_id: resource.into(),
+        restore_point_id: scope.restore_point_id,
+        resource_kind: scope.resource_kind,
+        resource_id: scope.resource_id.clone(),
         item_id: id.into(),
         parent_id: parent.map(str::to_owned),
         kind,

@@ -1,7 +1,9 @@
-//! The catalog of backed-up items (`catalog_items`), paged by item id.
+//! The catalog of backed-up items (`catalog_items`), paged by item id, and which resources'
+//! catalogs are complete (`catalog_resources`).
 
 use openvbo_core::backup::{
-    CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery, RestorePointId,
+    CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery, CatalogScope,
+    ResourceKind,
 };
 use openvbo_core::store::StoreError;
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
@@ -9,8 +11,11 @@ use sqlx::{FromRow, SqliteConnection, SqlitePool};
 use super::convert::{clip, from_opt_millis, parse_enum, parse_id, to_i64, to_opt_millis};
 use super::error::{err, map};
 
-const COLUMNS: &str = "restore_point_id, resource_id, item_id, parent_id, kind, name, sender, \
-     size_bytes, created, modified, path, content_ref";
+const COLUMNS: &str = "restore_point_id, resource_kind, resource_id, item_id, parent_id, kind, \
+     name, sender, size_bytes, created, modified, path, content_ref";
+
+/// The three columns that name a resource of a point, bound as ?1, ?2, ?3.
+const SCOPE: &str = "restore_point_id = ?1 AND resource_kind = ?2 AND resource_id = ?3";
 
 /// Pages are capped whatever the caller asks, so one call stays small.
 const MAX_PAGE: u64 = 10_000;
@@ -18,6 +23,7 @@ const MAX_PAGE: u64 = 10_000;
 #[derive(FromRow)]
 struct Row {
     restore_point_id: String,
+    resource_kind: String,
     resource_id: String,
     item_id: String,
     parent_id: Option<String>,
@@ -37,6 +43,11 @@ impl TryFrom<Row> for CatalogItem {
     fn try_from(r: Row) -> Result<CatalogItem, StoreError> {
         Ok(CatalogItem {
             restore_point_id: parse_id("catalog_items.restore_point_id", &r.restore_point_id)?,
+            resource_kind: parse_enum(
+                "catalog_items.resource_kind",
+                &r.resource_kind,
+                ResourceKind::parse,
+            )?,
             resource_id: r.resource_id,
             item_id: r.item_id,
             parent_id: r.parent_id,
@@ -52,38 +63,48 @@ impl TryFrom<Row> for CatalogItem {
     }
 }
 
+/// The point must hold the resource (a Conflict naming it, not a foreign key error).
+async fn check_holds(conn: &mut SqliteConnection, scope: &CatalogScope) -> Result<(), StoreError> {
+    let holds: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM restore_point_resources \
+         WHERE restore_point_id = ?1 AND kind = ?2 AND resource_id = ?3",
+    )
+    .bind(scope.restore_point_id.to_string())
+    .bind(scope.resource_kind.as_str())
+    .bind(&scope.resource_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(err("cannot read the restore point's resources"))?;
+    match holds {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Conflict(format!(
+            "restore point {} does not hold the {} {}",
+            scope.restore_point_id,
+            scope.resource_kind,
+            clip(&scope.resource_id)
+        ))),
+    }
+}
+
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     items: &[CatalogItem],
 ) -> Result<(), StoreError> {
     let what = "cannot add to the catalog";
-    // Batches are usually of one resource: check each pair once.
-    let mut checked: Option<(RestorePointId, &str)> = None;
+    // Batches are usually of one resource: check each once.
+    let mut checked: Option<CatalogScope> = None;
     for item in items {
-        if checked != Some((item.restore_point_id, item.resource_id.as_str())) {
-            let holds: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM restore_point_resources \
-                 WHERE restore_point_id = ?1 AND resource_id = ?2",
-            )
-            .bind(item.restore_point_id.to_string())
-            .bind(&item.resource_id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(err(what))?;
-            if holds.is_none() {
-                return Err(StoreError::Conflict(format!(
-                    "restore point {} does not hold the resource {}",
-                    item.restore_point_id,
-                    clip(&item.resource_id)
-                )));
-            }
-            checked = Some((item.restore_point_id, item.resource_id.as_str()));
+        let scope = item.scope();
+        if checked.as_ref() != Some(&scope) {
+            check_holds(conn, &scope).await?;
+            checked = Some(scope);
         }
         sqlx::query(&format!(
             "INSERT INTO catalog_items ({COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .bind(item.restore_point_id.to_string())
+        .bind(item.resource_kind.as_str())
         .bind(&item.resource_id)
         .bind(&item.item_id)
         .bind(item.parent_id.as_deref())
@@ -110,24 +131,32 @@ pub(super) async fn insert(
 
 pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogPage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE);
-    // One statement per shape, so that each uses the (…, parent_id, item_id)
-    // index instead of an OR the planner cannot.
+    // One statement per shape, so that each is served in order by an index
+    // (by parent, by kind, or the key) instead of an OR the planner cannot.
     let parent = match &q.parent_id {
         None => "",
         Some(None) => "AND parent_id IS NULL",
-        Some(Some(_)) => "AND parent_id = ?5",
+        Some(Some(_)) => "AND parent_id = ?7",
+    };
+    let kind = if q.kind.is_some() {
+        "AND kind = ?8"
+    } else {
+        ""
     };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM catalog_items \
-         WHERE restore_point_id = ?1 AND resource_id = ?2 AND (?3 IS NULL OR item_id > ?3) \
-         {parent} ORDER BY item_id LIMIT ?4"
+         WHERE {SCOPE} AND (?4 IS NULL OR item_id > ?4) {parent} {kind} \
+         ORDER BY item_id LIMIT ?5 OFFSET ?6"
     ))
-    .bind(q.restore_point_id.to_string())
-    .bind(&q.resource_id)
+    .bind(q.scope.restore_point_id.to_string())
+    .bind(q.scope.resource_kind.as_str())
+    .bind(&q.scope.resource_id)
     .bind(q.after.as_ref().map(|c| c.0.as_str()))
     // One more than asked: whether there is a next page, without counting.
     .bind(to_i64(limit.saturating_add(1)))
+    .bind(to_i64(q.skip))
     .bind(q.parent_id.as_ref().and_then(|p| p.as_deref()))
+    .bind(q.kind.map(CatalogItemKind::as_str))
     .fetch_all(pool)
     .await
     .map_err(err("cannot list the catalog"))?;
@@ -149,19 +178,86 @@ pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogP
 
 pub(super) async fn get(
     pool: &SqlitePool,
-    point: RestorePointId,
-    resource_id: &str,
+    scope: &CatalogScope,
     item_id: &str,
 ) -> Result<Option<CatalogItem>, StoreError> {
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM catalog_items \
-         WHERE restore_point_id = ?1 AND resource_id = ?2 AND item_id = ?3"
+        "SELECT {COLUMNS} FROM catalog_items WHERE {SCOPE} AND item_id = ?4"
     ))
-    .bind(point.to_string())
-    .bind(resource_id)
+    .bind(scope.restore_point_id.to_string())
+    .bind(scope.resource_kind.as_str())
+    .bind(&scope.resource_id)
     .bind(item_id)
     .fetch_optional(pool)
     .await
     .map_err(err("cannot read the catalog item"))?;
     row.map(CatalogItem::try_from).transpose()
+}
+
+pub(super) async fn complete(pool: &SqlitePool, scope: &CatalogScope) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT 1 FROM catalog_resources WHERE {SCOPE}"))
+            .bind(scope.restore_point_id.to_string())
+            .bind(scope.resource_kind.as_str())
+            .bind(&scope.resource_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(err("cannot read the catalog's state"))?;
+    Ok(found.is_some())
+}
+
+/// Drops a resource's entries and its completion (inside the caller's transaction).
+pub(super) async fn clear(
+    conn: &mut SqliteConnection,
+    scope: &CatalogScope,
+) -> Result<(), StoreError> {
+    for table in ["catalog_resources", "catalog_items"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE {SCOPE}"))
+            .bind(scope.restore_point_id.to_string())
+            .bind(scope.resource_kind.as_str())
+            .bind(&scope.resource_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(err("cannot clear the catalog"))?;
+    }
+    Ok(())
+}
+
+pub(super) async fn mark_complete(
+    conn: &mut SqliteConnection,
+    scope: &CatalogScope,
+) -> Result<(), StoreError> {
+    let what = "cannot complete the catalog";
+    check_holds(conn, scope).await?;
+    // Top-level entries point at the mailbox or drive root, which is never catalogued.
+    sqlx::query(&format!(
+        "UPDATE catalog_items SET parent_id = NULL \
+         WHERE {SCOPE} AND parent_id IS NOT NULL AND NOT EXISTS ( \
+             SELECT 1 FROM catalog_items p \
+             WHERE p.restore_point_id = ?1 AND p.resource_kind = ?2 AND p.resource_id = ?3 \
+               AND p.item_id = catalog_items.parent_id AND p.kind IN ({containers}))",
+        containers = CatalogItemKind::ALL
+            .iter()
+            .filter(|k| k.is_container())
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(scope.restore_point_id.to_string())
+    .bind(scope.resource_kind.as_str())
+    .bind(&scope.resource_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(err(what))?;
+    sqlx::query(
+        "INSERT INTO catalog_resources (restore_point_id, resource_kind, resource_id) \
+         VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )
+    .bind(scope.restore_point_id.to_string())
+    .bind(scope.resource_kind.as_str())
+    .bind(&scope.resource_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(err(what))?;
+    Ok(())
 }

@@ -16,7 +16,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use openvbo_core::backup::{CatalogItem, CatalogItemKind, CatalogQuery, RepositoryId};
+use openvbo_core::backup::{
+    CatalogItem, CatalogItemKind, CatalogQuery, CatalogScope, RepositoryId,
+};
 use openvbo_core::restore::content::{read_all, RestoreContent};
 use openvbo_core::restore::credentials::{CredentialFields, RestoreCredentials};
 use openvbo_core::restore::mail::{
@@ -450,11 +452,8 @@ async fn subtree(
             .restore
             .store
             .list_catalog_items(&CatalogQuery {
-                restore_point_id: chosen.point_id,
-                resource_id: chosen.resource.resource_id.clone(),
-                parent_id: None,
                 after,
-                limit: 1000,
+                ..CatalogQuery::new(CatalogScope::of(&chosen.resource), None, 1000)
             })
             .await
             .map_err(CoreError::from)?;

@@ -95,6 +95,7 @@ fn catalog_entry(
     Ok(Some(match entry {
         TreeEntry::Folder(f) => CatalogItem {
             restore_point_id: chosen.point_id,
+            resource_kind: chosen.resource.kind,
             resource_id,
             path: folder_path(&f.metadata, &f.name),
             item_id: f.id,
@@ -131,6 +132,7 @@ fn catalog_entry(
             .map_err(|e| CoreError::Internal(format!("encoding a content reference: {e}")))?;
             CatalogItem {
                 restore_point_id: chosen.point_id,
+                resource_kind: chosen.resource.kind,
                 resource_id,
                 path: folder_paths
                     .get(&i.folder)
