@@ -1,12 +1,14 @@
 //! The ports through which the domain reaches Microsoft 365: sign-in as a
 //! token source ([`TokenSource`]: a password today, application credentials
 //! later) and the directory reads discovery and verification make with the
-//! session it returns ([`DirectorySession`]).
+//! session it returns ([`DirectorySession`]). Restore's writes have ports of
+//! their own (`crate::restore::writers`) over the same sessions.
 //!
-//! Core owns these traits and their plain data types; the connector
-//! (`openvbo-m365`) is adapted to them in the composition root
-//! (`openvbo-server/src/microsoft365.rs`), so the domain's rules can be
-//! tested against a fake and a second connector can replace the first.
+//! Core owns these traits and their plain data types and does not link the
+//! connector (`openvbo-m365`): it is adapted to them in
+//! `openvbo-server/src/microsoft365.rs` (sign-in, directory) and
+//! `openvbo-backup` (content), so the domain's rules can be tested against a
+//! fake and a second connector can replace the first.
 
 use std::any::Any;
 use std::future::Future;
@@ -274,9 +276,9 @@ pub trait DirectorySession: Send + Sync {
     /// The user's OneDrive, `None` when the user has none.
     fn user_drive<'a>(&'a self, user_id: &'a str) -> PortFuture<'a, Option<DriveRecord>>;
 
-    /// The connector's own session object, for the content readers (backup
-    /// engine, restore writers) that still call the connector directly
-    /// rather than through a port of their own.
+    /// The connector's own session object, opaque to core: the content
+    /// adapters of the same connector (backup's readers, restore's writers)
+    /// unwrap it to read and write with this sign-in.
     fn connector_session(&self) -> Arc<dyn Any + Send + Sync>;
 }
 

@@ -25,6 +25,8 @@ use openvbo_core::microsoft365::{
 use openvbo_core::organization::{
     AccountSettings, OrganizationRequest, OrganizationService, Service, ServiceRequest,
 };
+use openvbo_core::restore::credentials::{CredentialFields, RestoreAccess, RestoreCredentials};
+use openvbo_core::restore::writers::{DriveWriter, MailWriter, RestoreConnector};
 use openvbo_core::{CoreError, OrganizationId, Region};
 use openvbo_store::SqliteStore;
 use secrecy::{ExposeSecret, SecretString};
@@ -401,13 +403,94 @@ async fn refused_stored_credentials_name_the_organization_not_an_http_call() {
     assert!(!message.contains(PASSWORD) && !message.contains("Changed-1"));
 }
 
+/// A connector that makes no writers, and remembers which sessions it was asked to write
+/// through.
+#[derive(Default)]
+struct Connector {
+    given: Mutex<Vec<Arc<dyn DirectorySession>>>,
+}
+
+impl Connector {
+    fn refuse(&self, session: Arc<dyn DirectorySession>) -> M365Failure {
+        self.given.lock().unwrap().push(session);
+        M365Failure::new(FailureKind::Unusable, "not this connector's session")
+    }
+}
+
+impl RestoreConnector for Connector {
+    fn mail_writer(
+        &self,
+        session: Arc<dyn DirectorySession>,
+    ) -> Result<Arc<dyn MailWriter>, M365Failure> {
+        Err(self.refuse(session))
+    }
+
+    fn drive_writer(
+        &self,
+        session: Arc<dyn DirectorySession>,
+        _organization: OrganizationId,
+        _units_per_minute: Option<u32>,
+    ) -> Result<Arc<dyn DriveWriter>, M365Failure> {
+        Err(self.refuse(session))
+    }
+}
+
+fn same(a: &Arc<dyn DirectorySession>, b: &Arc<dyn DirectorySession>) -> bool {
+    std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
+}
+
 #[tokio::test]
-async fn content_readers_are_told_when_the_sessions_are_not_graph_sessions() {
+async fn restores_write_through_the_stored_session_or_the_requests_own_sign_in() {
     let e = env().await;
-    let err = e
-        .discovery
-        .graph_session(e.org, Service::Exchange)
-        .await
-        .unwrap_err();
+    let connector = Arc::new(Connector::default());
+    let access = RestoreAccess::new(
+        e.organizations.clone(),
+        e.discovery.clone(),
+        connector.clone(),
+    );
+    // Without credentials: discovery's shared session of the service's account.
+    let shared = e.discovery.session(e.org, Service::Exchange).await.unwrap();
+    let signed_in = e.count(&e.tenant.sign_ins);
+    let err = access.mail(e.org, None).await.err().unwrap();
+    // A session the connector cannot write through is the assembly's defect.
     assert!(matches!(err, CoreError::Internal(_)), "{err}");
+    assert!(
+        err.to_string().contains("not this connector's session"),
+        "{err}"
+    );
+    assert!(access.drive(e.org, None, None).await.is_err());
+    assert_eq!(e.count(&e.tenant.sign_ins), signed_in);
+    {
+        let given = connector.given.lock().unwrap();
+        assert_eq!(given.len(), 2);
+        assert!(same(&given[0], &shared));
+    }
+    // With credentials: a sign-in of that account, not the stored session.
+    let fields = |password: &'static str| CredentialFields {
+        user_name: Some(("userName", "admin@fabrikam.onmicrosoft.com")),
+        password: Some(("userPassword", password)),
+        other: None,
+    };
+    let right = RestoreCredentials::from_fields(fields(PASSWORD))
+        .unwrap()
+        .unwrap();
+    assert!(access.mail(e.org, Some(&right)).await.is_err());
+    assert_eq!(e.count(&e.tenant.sign_ins), signed_in + 1);
+    {
+        let given = connector.given.lock().unwrap();
+        assert_eq!(given.len(), 3);
+        assert!(!same(&given[2], &shared));
+    }
+    // A wrong password is refused before any writer is asked for, without echoing it.
+    let wrong = RestoreCredentials::from_fields(fields("Wrong-Password-9"))
+        .unwrap()
+        .unwrap();
+    let err = access.drive(e.org, Some(&wrong), None).await.err().unwrap();
+    assert!(matches!(err, CoreError::Refused(_)), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("admin@fabrikam.onmicrosoft.com") && !message.contains("Wrong-Password-9"),
+        "{message}"
+    );
+    assert_eq!(connector.given.lock().unwrap().len(), 3);
 }

@@ -7,7 +7,6 @@
 //! (`setId`) and are served from it without calling Microsoft.
 
 mod cache;
-mod content;
 mod mapping;
 mod model;
 mod query;
