@@ -3,7 +3,9 @@
 //! core's [`OrganizationRequest`] takes over (which services, which
 //! accounts, how a change merges with what is stored).
 
-use openvbo_core::organization::{AccountSettings, OrganizationRequest, Service, ServiceRequest};
+use openvbo_core::organization::{
+    AccountSettings, OrganizationRequest, PerService, ServiceRequest,
+};
 use openvbo_core::{CoreError, Region};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -56,10 +58,23 @@ pub(crate) struct ConnectionSettingsInput {
 }
 
 impl OrganizationInput {
-    fn settings(&self, service: Service) -> Option<&ConnectionSettingsInput> {
-        match service {
-            Service::Exchange => self.exchange_online_settings.as_ref(),
-            Service::SharePoint => self.share_point_online_settings.as_ref(),
+    /// The body's two per-service pairs (flag and settings), which the v6
+    /// schema spells out per service.
+    fn services(self) -> PerService<ServiceRequest> {
+        PerService {
+            exchange: (self.is_exchange_online, self.exchange_online_settings),
+            sharepoint: (self.is_share_point_online, self.share_point_online_settings),
+        }
+        .map(|_, (enabled, settings)| ServiceRequest {
+            enabled,
+            settings: settings.map(ConnectionSettingsInput::into_settings),
+        })
+    }
+
+    fn settings(&self) -> PerService<Option<&ConnectionSettingsInput>> {
+        PerService {
+            exchange: self.exchange_online_settings.as_ref(),
+            sharepoint: self.share_point_online_settings.as_ref(),
         }
     }
 
@@ -92,18 +107,7 @@ impl OrganizationInput {
         Ok(OrganizationRequest {
             region: self.region,
             is_teams_online: self.is_teams_online,
-            exchange: ServiceRequest {
-                enabled: self.is_exchange_online,
-                settings: self
-                    .exchange_online_settings
-                    .map(ConnectionSettingsInput::into_settings),
-            },
-            sharepoint: ServiceRequest {
-                enabled: self.is_share_point_online,
-                settings: self
-                    .share_point_online_settings
-                    .map(ConnectionSettingsInput::into_settings),
-            },
+            services: self.services(),
         })
     }
 
@@ -134,10 +138,8 @@ impl OrganizationInput {
                 "isTeamsChatsOnline must be false: backup of Teams chats needs modern authentication, which is not available for organizations added with basic authentication",
             ));
         }
-        for service in Service::ALL {
-            if let Some(settings) = self.settings(service) {
-                settings.check_basic_auth(service.settings_field())?;
-            }
+        for (service, settings) in self.settings().present() {
+            settings.check_basic_auth(service.settings_field())?;
         }
         Ok(())
     }

@@ -106,10 +106,10 @@ proptest! {
         let input: OrganizationInput = from_value(&scramble_keys(&body, mask)).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         let new = input.into_new().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(new.region, openvbo_core::Region::USGovernment);
-        let exchange = new.exchange.as_ref().ok_or_else(|| TestCaseError::fail("no exchange"))?;
+        let exchange = new.accounts.exchange.as_ref().ok_or_else(|| TestCaseError::fail("no exchange"))?;
         prop_assert_eq!(exchange.account.as_str(), "admin@contoso.onmicrosoft.com");
         prop_assert!(exchange.grant_admin_access);
-        prop_assert!(new.sharepoint.is_none());
+        prop_assert!(new.accounts.sharepoint.is_none());
     }
 
     #[test]

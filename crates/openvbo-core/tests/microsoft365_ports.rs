@@ -23,7 +23,7 @@ use openvbo_core::microsoft365::{
     TokenSource, UserRecord,
 };
 use openvbo_core::organization::{
-    AccountSettings, OrganizationRequest, OrganizationService, Service, ServiceRequest,
+    AccountSettings, OrganizationRequest, OrganizationService, PerService, Service, ServiceRequest,
 };
 use openvbo_core::restore::credentials::{CredentialFields, RestoreAccess, RestoreCredentials};
 use openvbo_core::restore::writers::{DriveWriter, MailWriter, RestoreConnector};
@@ -239,14 +239,10 @@ async fn env() -> Env {
     let input = OrganizationRequest {
         region: Some(Region::USGovernment),
         is_teams_online: Some(false),
-        exchange: ServiceRequest {
+        services: PerService::from_fn(|_| ServiceRequest {
             enabled: Some(true),
             settings: Some(settings()),
-        },
-        sharepoint: ServiceRequest {
-            enabled: Some(true),
-            settings: Some(settings()),
-        },
+        }),
     };
     let added = organizations.add(input).await.unwrap();
     assert_eq!(added.organization.name, "fabrikam.onmicrosoft.com");

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use openvbo_core::jobs::BackupTimes;
-use openvbo_core::organization::{Organization, Service, ServiceAccount};
+use openvbo_core::organization::{Organization, ServiceAccount};
 use openvbo_core::{OrganizationId, Region};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -71,8 +71,9 @@ struct SettingsView<'a> {
 impl<'a> OrganizationView<'a> {
     /// `backups`: its first and last restore point, if it has any.
     fn new(org: &'a Organization, extended: bool, backups: Option<BackupTimes>) -> Self {
-        let settings = |service: Service| {
-            org.account(service)
+        let accounts = org.accounts();
+        let settings = accounts.map(|_, account| {
+            account
                 .filter(|_| extended)
                 .map(|a: &'a ServiceAccount| SettingsView {
                     account: a.account.as_str(),
@@ -83,17 +84,17 @@ impl<'a> OrganizationView<'a> {
                     office_organization_name: &org.office_name,
                     share_point_save_all_web_parts: a.share_point_save_all_web_parts,
                 })
-        };
+        });
         let href = |suffix| Href { id: org.id, suffix };
         Self {
             is_teams_online: org.is_teams_online,
             is_teams_chats_online: org.is_teams_chats_online,
-            exchange_online_settings: settings(Service::Exchange),
-            share_point_online_settings: settings(Service::SharePoint),
+            exchange_online_settings: settings.exchange,
+            share_point_online_settings: settings.sharepoint,
             kind: "Office365",
             region: org.region,
-            is_exchange_online: org.exchange.is_some(),
-            is_share_point_online: org.sharepoint.is_some(),
+            is_exchange_online: accounts.exchange.is_some(),
+            is_share_point_online: accounts.sharepoint.is_some(),
             id: org.id,
             name: &org.name,
             office_name: &org.office_name,

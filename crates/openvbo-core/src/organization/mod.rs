@@ -2,12 +2,14 @@
 //! requests that add and change them, and the service that verifies them with Microsoft.
 
 mod model;
+mod per_service;
 mod request;
 mod service;
 mod snapshot;
 mod verify;
 
 pub use model::{Organization, Service, ServiceAccount};
+pub use per_service::PerService;
 pub use request::{
     AccountSettings, NewOffice365Organization, NewServiceAccount, OrganizationRequest,
     ServiceRequest,

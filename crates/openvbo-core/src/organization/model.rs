@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use super::per_service::PerService;
 use crate::crypto::SealedSecret;
 use crate::{OrganizationId, Region, Upn};
 
@@ -18,38 +19,49 @@ impl Service {
 
     /// The name of the settings object in the v6 schema, used in messages.
     pub fn settings_field(self) -> &'static str {
-        match self {
-            Service::Exchange => "exchangeOnlineSettings",
-            Service::SharePoint => "sharePointOnlineSettings",
-        }
+        NAMES[self].settings_field
     }
 
     pub fn flag_field(self) -> &'static str {
-        match self {
-            Service::Exchange => "isExchangeOnline",
-            Service::SharePoint => "isSharePointOnline",
-        }
+        NAMES[self].flag_field
     }
 
     pub fn display_name(self) -> &'static str {
-        match self {
-            Service::Exchange => "Exchange Online",
-            Service::SharePoint => "SharePoint Online",
-        }
+        NAMES[self].display_name
     }
 
     /// Stable key for storage.
     pub fn key(self) -> &'static str {
-        match self {
-            Service::Exchange => "exchange",
-            Service::SharePoint => "sharepoint",
-        }
+        NAMES[self].key
     }
 
     pub fn from_key(key: &str) -> Option<Service> {
         Self::ALL.into_iter().find(|s| s.key() == key)
     }
 }
+
+/// What each service is called, in one table.
+struct Names {
+    key: &'static str,
+    settings_field: &'static str,
+    flag_field: &'static str,
+    display_name: &'static str,
+}
+
+static NAMES: PerService<Names> = PerService {
+    exchange: Names {
+        key: "exchange",
+        settings_field: "exchangeOnlineSettings",
+        flag_field: "isExchangeOnline",
+        display_name: "Exchange Online",
+    },
+    sharepoint: Names {
+        key: "sharepoint",
+        settings_field: "sharePointOnlineSettings",
+        flag_field: "isSharePointOnline",
+        display_name: "SharePoint Online",
+    },
+};
 
 /// The account (basic authentication) one service is accessed with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,9 +98,16 @@ pub struct Organization {
 
 impl Organization {
     pub fn account(&self, service: Service) -> Option<&ServiceAccount> {
-        match service {
-            Service::Exchange => self.exchange.as_ref(),
-            Service::SharePoint => self.sharepoint.as_ref(),
+        self.accounts()[service]
+    }
+
+    /// Each service's account, if it is protected. (The two stay separate
+    /// fields here because every store and test builds organizations by
+    /// name.)
+    pub fn accounts(&self) -> PerService<Option<&ServiceAccount>> {
+        PerService {
+            exchange: self.exchange.as_ref(),
+            sharepoint: self.sharepoint.as_ref(),
         }
     }
 
@@ -97,6 +116,14 @@ impl Organization {
             Service::Exchange => &mut self.exchange,
             Service::SharePoint => &mut self.sharepoint,
         }
+    }
+
+    /// `service`'s account, or the other service's when the organization
+    /// protects only that one: directory reads work with either.
+    pub fn account_or_other(&self, service: Service) -> Option<(Service, &ServiceAccount)> {
+        self.account(service)
+            .map(|a| (service, a))
+            .or_else(|| self.accounts().present().next().map(|(s, a)| (s, *a)))
     }
 
     /// Where a service's sealed password of this organization lives; bound

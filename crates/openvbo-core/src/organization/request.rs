@@ -7,7 +7,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::model::{Organization, Service, ServiceAccount};
+use super::model::{Organization, ServiceAccount};
+use super::per_service::PerService;
 use crate::error::CoreError;
 use crate::{Region, Upn};
 
@@ -35,8 +36,7 @@ pub struct ServiceRequest {
 pub struct OrganizationRequest {
     pub region: Option<Region>,
     pub is_teams_online: Option<bool>,
-    pub exchange: ServiceRequest,
-    pub sharepoint: ServiceRequest,
+    pub services: PerService<ServiceRequest>,
 }
 
 /// An account given in a request, its password still in clear (it is
@@ -55,18 +55,9 @@ pub struct NewServiceAccount {
 #[derive(Debug)]
 pub struct NewOffice365Organization {
     pub region: Region,
-    pub exchange: Option<NewServiceAccount>,
-    pub sharepoint: Option<NewServiceAccount>,
+    /// The accounts of the services to protect (at least one).
+    pub accounts: PerService<Option<NewServiceAccount>>,
     pub is_teams_online: bool,
-}
-
-impl NewOffice365Organization {
-    pub fn account(&self, service: Service) -> Option<&NewServiceAccount> {
-        match service {
-            Service::Exchange => self.exchange.as_ref(),
-            Service::SharePoint => self.sharepoint.as_ref(),
-        }
-    }
 }
 
 /// After an update, a service's account is either the stored one (flags
@@ -80,52 +71,26 @@ pub enum AccountChange {
 /// A validated update of an existing organization.
 #[derive(Debug)]
 pub struct OrganizationUpdate {
-    pub exchange: Option<AccountChange>,
-    pub sharepoint: Option<AccountChange>,
+    /// What each service's account becomes (`None`: not protected).
+    pub accounts: PerService<Option<AccountChange>>,
     pub is_teams_online: bool,
     /// Whether Microsoft must confirm the result before it is stored: new
     /// credentials, or a service that needs a role not checked before.
     pub needs_verification: bool,
 }
 
-impl OrganizationUpdate {
-    pub fn change(&self, service: Service) -> Option<&AccountChange> {
-        match service {
-            Service::Exchange => self.exchange.as_ref(),
-            Service::SharePoint => self.sharepoint.as_ref(),
-        }
-    }
-}
-
 impl OrganizationRequest {
-    fn service(&self, service: Service) -> &ServiceRequest {
-        match service {
-            Service::Exchange => &self.exchange,
-            Service::SharePoint => &self.sharepoint,
-        }
-    }
-
     /// The organization to add.
     pub fn into_new(self) -> Result<NewOffice365Organization, CoreError> {
-        let exchange_on = self.exchange.enabled.unwrap_or(false);
-        let sharepoint_on = self.sharepoint.enabled.unwrap_or(false);
-        if !exchange_on && !sharepoint_on {
+        if !self.services.iter().any(|(_, r)| r.enabled == Some(true)) {
             return Err(CoreError::validation(
                 "isExchangeOnline",
                 "at least one of isExchangeOnline and isSharePointOnline must be true",
             ));
         }
-        let mut new = NewOffice365Organization {
-            region: self.region.unwrap_or(Region::Worldwide),
-            exchange: None,
-            sharepoint: None,
-            // The seed's example omits it and expects Teams to be protected.
-            is_teams_online: self.is_teams_online.unwrap_or(true),
-        };
-        for service in Service::ALL {
-            let requested = self.service(service);
+        let accounts = self.services.try_map(|service, requested| {
             if requested.enabled != Some(true) {
-                continue;
+                return Ok(None);
             }
             let settings = requested.settings.as_ref().ok_or_else(|| {
                 CoreError::validation(
@@ -137,13 +102,14 @@ impl OrganizationRequest {
                     ),
                 )
             })?;
-            let account = settings.new_account(service.settings_field())?;
-            match service {
-                Service::Exchange => new.exchange = Some(account),
-                Service::SharePoint => new.sharepoint = Some(account),
-            }
-        }
-        Ok(new)
+            settings.new_account(service.settings_field()).map(Some)
+        })?;
+        Ok(NewOffice365Organization {
+            region: self.region.unwrap_or(Region::Worldwide),
+            accounts,
+            // The seed's example omits it and expects Teams to be protected.
+            is_teams_online: self.is_teams_online.unwrap_or(true),
+        })
     }
 
     /// The change to `current`. Absent properties keep their value; an
@@ -161,50 +127,49 @@ impl OrganizationRequest {
             }
         }
         let is_teams_online = self.is_teams_online.unwrap_or(current.is_teams_online);
-        let mut update = OrganizationUpdate {
-            exchange: None,
-            sharepoint: None,
-            is_teams_online,
-            needs_verification: is_teams_online && !current.is_teams_online,
-        };
-        for service in Service::ALL {
-            let requested = self.service(service);
-            let stored = current.account(service);
-            let enabled = requested.enabled.unwrap_or(stored.is_some());
-            if !enabled {
-                continue;
-            }
-            let change = match (&requested.settings, stored) {
-                (None, Some(stored)) => AccountChange::Keep(stored.clone()),
-                (None, None) => {
-                    return Err(CoreError::validation(
-                        service.settings_field(),
-                        format!(
-                            "{} is required to enable {}",
-                            service.settings_field(),
-                            service.display_name()
-                        ),
-                    ))
-                }
-                (Some(settings), stored) => {
-                    settings.merge_into(service.settings_field(), stored)?
-                }
-            };
-            if matches!(change, AccountChange::Replace(_)) || stored.is_none() {
-                update.needs_verification = true;
-            }
-            match service {
-                Service::Exchange => update.exchange = Some(change),
-                Service::SharePoint => update.sharepoint = Some(change),
-            }
-        }
-        if update.exchange.is_none() && update.sharepoint.is_none() {
+        let accounts =
+            self.services
+                .zip(current.accounts())
+                .try_map(|service, (requested, stored)| {
+                    let enabled = requested.enabled.unwrap_or(stored.is_some());
+                    if !enabled {
+                        return Ok(None);
+                    }
+                    let change = match (&requested.settings, stored) {
+                        (None, Some(stored)) => AccountChange::Keep(stored.clone()),
+                        (None, None) => {
+                            return Err(CoreError::validation(
+                                service.settings_field(),
+                                format!(
+                                    "{} is required to enable {}",
+                                    service.settings_field(),
+                                    service.display_name()
+                                ),
+                            ))
+                        }
+                        (Some(settings), stored) => {
+                            settings.merge_into(service.settings_field(), stored)?
+                        }
+                    };
+                    Ok(Some(change))
+                })?;
+        if accounts.present().next().is_none() {
             return Err(CoreError::validation(
                 "isExchangeOnline",
                 "at least one of isExchangeOnline and isSharePointOnline must stay true",
             ));
         }
-        Ok(update)
+        // New credentials, a service not protected before, or Teams newly
+        // asked for: each needs a role Microsoft has not confirmed yet.
+        let needs_verification = (is_teams_online && !current.is_teams_online)
+            || accounts.present().any(|(service, change)| {
+                matches!(change, AccountChange::Replace(_)) || current.account(service).is_none()
+            });
+        Ok(OrganizationUpdate {
+            accounts,
+            is_teams_online,
+            needs_verification,
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::model::{Organization, Service, ServiceAccount};
 use super::request::{AccountChange, NewServiceAccount, OrganizationRequest};
 use super::snapshot::{Snapshot, SnapshotCache};
@@ -13,7 +15,7 @@ use crate::crypto::Sealer;
 use crate::error::CoreError;
 use crate::microsoft365::TokenSource;
 use crate::store::{Store, StoreError};
-use crate::OrganizationId;
+use crate::{OrganizationId, Upn};
 
 /// An organization just added, and how long Microsoft 365 took to confirm it.
 #[derive(Debug)]
@@ -85,10 +87,10 @@ impl OrganizationService {
     #[tracing::instrument(skip_all)]
     pub async fn add(&self, input: OrganizationRequest) -> Result<Added, CoreError> {
         let new = input.into_new()?;
-        let credentials: Vec<Credential<'_>> = group_credentials(
-            Service::ALL
-                .into_iter()
-                .filter_map(|s| new.account(s).map(|a| (s, a))),
+        let credentials = group_credentials(
+            new.accounts
+                .present()
+                .map(|(s, a)| (s, &a.account, &a.password)),
         );
         // Real time, not the injected clock: this measures how long
         // Microsoft took, for the Server-Timing header.
@@ -104,6 +106,9 @@ impl OrganizationService {
 
         let id = OrganizationId::new_random();
         let now = self.clock.now();
+        let accounts = new
+            .accounts
+            .try_map(|service, a| a.map(|a| self.seal(id, service, &a)).transpose())?;
         let org = Organization {
             id,
             tenant_id: tenant.tenant_id,
@@ -111,14 +116,8 @@ impl OrganizationService {
             office_name: tenant.initial_domain,
             display_name: tenant.display_name,
             region: new.region,
-            exchange: new
-                .exchange
-                .map(|a| self.seal(id, Service::Exchange, &a))
-                .transpose()?,
-            sharepoint: new
-                .sharepoint
-                .map(|a| self.seal(id, Service::SharePoint, &a))
-                .transpose()?,
+            exchange: accounts.exchange,
+            sharepoint: accounts.sharepoint,
             is_teams_online: new.is_teams_online,
             is_teams_chats_online: false,
             revision: 1,
@@ -173,24 +172,34 @@ impl OrganizationService {
         if update.needs_verification {
             // Stored passwords are opened only to prove the whole new
             // configuration works together.
-            let mut opened = Vec::new();
-            for service in Service::ALL {
-                if let Some(AccountChange::Keep(kept)) = update.change(service) {
-                    let password = self
-                        .sealer
-                        .open(&kept.password, &Organization::secret_context(id, service))
-                        .map_err(|e| CoreError::Internal(e.to_string()))?;
-                    opened.push((service, kept.account.clone(), password));
-                }
-            }
-            let mut pairs: Vec<(Service, &crate::Upn, &secrecy::SecretString)> =
-                opened.iter().map(|(s, a, p)| (*s, a, p)).collect();
-            for service in Service::ALL {
-                if let Some(AccountChange::Replace(new)) = update.change(service) {
-                    pairs.push((service, &new.account, &new.password));
-                }
-            }
-            let credentials = group_pairs(pairs);
+            let opened = update.accounts.as_ref().try_map(|service, change| {
+                Ok::<_, CoreError>(match change {
+                    Some(AccountChange::Keep(kept)) => Some(
+                        self.sealer
+                            .open(&kept.password, &Organization::secret_context(id, service))
+                            .map_err(|e| CoreError::Internal(e.to_string()))?,
+                    ),
+                    _ => None,
+                })
+            })?;
+            // Kept accounts first, then new ones: the order in which
+            // messages name them.
+            let kept = update.accounts.iter().zip(opened.iter()).filter_map(
+                |((service, change), (_, password))| match (change, password) {
+                    (Some(AccountChange::Keep(kept)), Some(password)) => {
+                        Some((service, &kept.account, password))
+                    }
+                    _ => None,
+                },
+            );
+            let replaced = update
+                .accounts
+                .present()
+                .filter_map(|(service, change)| match change {
+                    AccountChange::Replace(new) => Some((service, &new.account, &new.password)),
+                    AccountChange::Keep(_) => None,
+                });
+            let credentials = group_credentials(kept.chain(replaced));
             let tenant = verify(
                 &self.connector,
                 current.region,
@@ -203,13 +212,12 @@ impl OrganizationService {
 
         let mut next = current.clone();
         next.is_teams_online = update.is_teams_online;
-        for service in Service::ALL {
-            let account = match update.change(service) {
+        for (service, change) in update.accounts.iter() {
+            *next.account_mut(service) = match change {
                 None => None,
                 Some(AccountChange::Keep(kept)) => Some(kept.clone()),
                 Some(AccountChange::Replace(new)) => Some(self.seal(id, service, new)?),
             };
-            *next.account_mut(service) = account;
         }
         next.revision = current.revision + 1;
         next.updated_at = self.clock.now();
@@ -269,21 +277,10 @@ impl OrganizationService {
 
 /// One sign-in per distinct account: Exchange and SharePoint often share one.
 fn group_credentials<'a>(
-    accounts: impl Iterator<Item = (Service, &'a NewServiceAccount)>,
+    accounts: impl Iterator<Item = (Service, &'a Upn, &'a SecretString)>,
 ) -> Vec<Credential<'a>> {
-    group_pairs(
-        accounts
-            .map(|(s, a)| (s, &a.account, &a.password))
-            .collect(),
-    )
-}
-
-fn group_pairs<'a>(
-    pairs: Vec<(Service, &'a crate::Upn, &'a secrecy::SecretString)>,
-) -> Vec<Credential<'a>> {
-    use secrecy::ExposeSecret;
     let mut out: Vec<Credential<'a>> = Vec::new();
-    for (service, account, password) in pairs {
+    for (service, account, password) in accounts {
         match out.iter_mut().find(|c| {
             c.account.same_account(account)
                 && c.password.expose_secret() == password.expose_secret()

@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::model::Service;
+use super::per_service::PerService;
 use crate::error::{CoreError, UpstreamFailure};
 use crate::microsoft365::{
     Credential as SignInCredential, FailureKind, M365Failure, RoleRecord, SignIn, SignInRefusal,
@@ -14,22 +15,41 @@ use crate::microsoft365::{
 };
 use crate::{Region, Upn};
 
-/// Directory roles are matched by template id, which is the same in every
-/// tenant and cloud; the display name is only a fallback.
-mod role_template {
-    pub(super) const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-    pub(super) const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
-    pub(super) const SHAREPOINT_ADMINISTRATOR: &str = "f28a1f50-f6e7-4571-818b-6a12f2af6b6c";
-    pub(super) const TEAMS_ADMINISTRATOR: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
+/// A directory role of Microsoft Entra ID. Roles are matched by template
+/// id, which is the same in every tenant and cloud; the display name is
+/// only a fallback.
+struct Role {
+    template_id: &'static str,
+    display_name: &'static str,
 }
 
-fn holds(role: &RoleRecord, template_id: &str, display_name: &str) -> bool {
-    match &role.template_id {
-        Some(t) => t.eq_ignore_ascii_case(template_id),
-        None => role
+const GLOBAL_ADMINISTRATOR: Role = Role {
+    template_id: "62e90394-69f5-4237-9190-012177145e10",
+    display_name: "Global Administrator",
+};
+const TEAMS_ADMINISTRATOR: Role = Role {
+    template_id: "69091246-20e8-4a56-aa4d-066075b2a7a8",
+    display_name: "Teams Administrator",
+};
+/// The role that covers each service, besides Global Administrator.
+static SERVICE_ADMINISTRATOR: PerService<Role> = PerService {
+    exchange: Role {
+        template_id: "29232cdf-9323-42fd-ade2-1d097af3e4de",
+        display_name: "Exchange Administrator",
+    },
+    sharepoint: Role {
+        template_id: "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+        display_name: "SharePoint Administrator",
+    },
+};
+
+fn holds(record: &RoleRecord, role: &Role) -> bool {
+    match &record.template_id {
+        Some(t) => t.eq_ignore_ascii_case(role.template_id),
+        None => record
             .display_name
             .as_deref()
-            .is_some_and(|d| d.eq_ignore_ascii_case(display_name)),
+            .is_some_and(|d| d.eq_ignore_ascii_case(role.display_name)),
     }
 }
 
@@ -142,38 +162,19 @@ enum Need {
 }
 
 fn covers(roles: &[RoleRecord], need: Need) -> bool {
-    let global = |r: &RoleRecord| {
-        holds(
-            r,
-            role_template::GLOBAL_ADMINISTRATOR,
-            "Global Administrator",
-        )
+    let role = match need {
+        Need::Service(service) => &SERVICE_ADMINISTRATOR[service],
+        Need::Teams => &TEAMS_ADMINISTRATOR,
     };
-    roles.iter().any(|r| {
-        global(r)
-            || match need {
-                Need::Service(Service::Exchange) => holds(
-                    r,
-                    role_template::EXCHANGE_ADMINISTRATOR,
-                    "Exchange Administrator",
-                ),
-                Need::Service(Service::SharePoint) => holds(
-                    r,
-                    role_template::SHAREPOINT_ADMINISTRATOR,
-                    "SharePoint Administrator",
-                ),
-                Need::Teams => holds(r, role_template::TEAMS_ADMINISTRATOR, "Teams Administrator"),
-            }
-    })
+    roles
+        .iter()
+        .any(|r| holds(r, &GLOBAL_ADMINISTRATOR) || holds(r, role))
 }
 
 fn check_service_roles(credential: &Credential<'_>, roles: &[RoleRecord]) -> Result<(), CoreError> {
     for service in &credential.services {
         if !covers(roles, Need::Service(*service)) {
-            let role = match service {
-                Service::Exchange => "Exchange Administrator",
-                Service::SharePoint => "SharePoint Administrator",
-            };
+            let role = SERVICE_ADMINISTRATOR[*service].display_name;
             return Err(CoreError::Refused(format!(
                 "{}.account ({}) does not hold a directory role that covers {}: it needs Global Administrator or {role} in Microsoft Entra ID. Assign the role, or use another account",
                 service.settings_field(),
