@@ -82,19 +82,10 @@ impl SessionPool {
         org: &Organization,
         service: Service,
     ) -> Result<Arc<dyn DirectorySession>, CoreError> {
-        let service = if org.account(service).is_some() {
-            service
-        } else {
-            Service::ALL
-                .into_iter()
-                .find(|s| org.account(*s).is_some())
-                .ok_or_else(|| CoreError::Internal("organization without an account".into()))?
-        };
-        let account = org
-            .account(service)
-            .map(|a| a.account.to_string())
-            .unwrap_or_default();
-        let slot = self.slot(org, &account);
+        let (service, account) = org
+            .account_or_other(service)
+            .ok_or_else(|| CoreError::Internal("organization without an account".into()))?;
+        let slot = self.slot(org, account.account.as_str());
         let mut guard = slot.lock().await;
         let expiring = match guard.as_ref() {
             Some(current) if self.clock.instant() < current.renew_at => {
