@@ -244,3 +244,220 @@ async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_resto
     assert_eq!(eml_after, eml_before);
     second.stop().await;
 }
+
+/// The ids of the repository's restore points, oldest first.
+async fn point_ids(server: &Server, token: &str, repo: &str) -> Vec<String> {
+    let points = get_ok(
+        server,
+        token,
+        &format!("/v6/RestorePoints?repositoryId={repo}"),
+    )
+    .await;
+    points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn attach_body(path: &std::path::Path, name: &str) -> Value {
+    json!({
+        "name": name, "path": path.to_str().unwrap(), "attachUsedRepository": true,
+        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly",
+        "yearlyRetentionPeriod": "Year1",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_removed_and_attached_again_shows_the_same_restore_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![tenant_with_mail()]).await;
+    let server = server_in(&dir.path().join("data"), &sim).await;
+    let token = server.token().await;
+    let (org, repo) = organization_and_repository(&server, &token, dir.path()).await;
+    let job = mailbox_job(&server, &token, &org, &repo, &[NANCY, ANDREW]).await;
+    for runs in 1..=2 {
+        let session = run(&server, &token, &job, runs).await;
+        assert_eq!(session["status"], "Success", "{session}");
+    }
+    let before = picture(&server, &token, &repo).await;
+    let ids = point_ids(&server, &token, &repo).await;
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let eml_before = nancy_report_eml(&server, &token, &org).await;
+
+    // The job goes (a repository in use cannot be removed), then the repository, twice.
+    let (status, body) = call(
+        &server,
+        &token,
+        Method::DELETE,
+        &format!("/v6/Jobs/{job}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let mut current = repo.clone();
+    for round in 0..2 {
+        let (status, body) = call(
+            &server,
+            &token,
+            Method::DELETE,
+            &format!("/v6/BackupRepositories/{current}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, again) = call(
+            &server,
+            &token,
+            Method::POST,
+            "/v6/BackupRepositories",
+            Some(attach_body(&dir.path().join("repo"), "Mail")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {again}");
+        assert_eq!(again["isOutOfSync"], false, "{again}");
+        current = again["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            point_ids(&server, &token, &current).await,
+            ids,
+            "round {round}: the same restore points, by id"
+        );
+        assert_eq!(picture(&server, &token, &current).await, before);
+        let all = get_ok(&server, &token, "/v6/RestorePoints").await;
+        assert_eq!(
+            all.as_array().unwrap().len(),
+            2,
+            "round {round}: no copies: {all}"
+        );
+    }
+    assert_eq!(nancy_report_eml(&server, &token, &org).await, eml_before);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_waiting_for_its_organization_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![tenant_with_mail()]).await;
+    let first = server_in(&dir.path().join("first"), &sim).await;
+    let token = first.token().await;
+    let (org, repo) = organization_and_repository(&first, &token, dir.path()).await;
+    let job = mailbox_job(&first, &token, &org, &repo, &[NANCY, ANDREW]).await;
+    for runs in 1..=2 {
+        let session = run(&first, &token, &job, runs).await;
+        assert_eq!(session["status"], "Success", "{session}");
+    }
+    let before = picture(&first, &token, &repo).await;
+    first.stop().await;
+
+    // A new server attaches before the organization is added: nothing to show yet, and
+    // the repository says it is out of sync.
+    let data = dir.path().join("second");
+    let second = server_in(&data, &sim).await;
+    let token = second.token().await;
+    let (status, attached) = call(
+        &second,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(attach_body(&dir.path().join("repo"), "Mail again")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{attached}");
+    assert_eq!(attached["isOutOfSync"], true, "{attached}");
+    let repo2 = attached["id"].as_str().unwrap().to_owned();
+    assert!(point_ids(&second, &token, &repo2).await.is_empty());
+    second.stop().await;
+
+    // Restarted on the same data dir: still out of sync; the organization is added and a
+    // synchronization imports its restore points.
+    let second = server_in(&data, &sim).await;
+    let token = second.token().await;
+    let shown = get_ok(&second, &token, &format!("/v6/BackupRepositories/{repo2}")).await;
+    assert_eq!(shown["isOutOfSync"], true, "{shown}");
+    let (status, org2) = second
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org2}");
+    let (status, session) = call(
+        &second,
+        &token,
+        Method::POST,
+        &format!("/v6/BackupRepositories/{repo2}/Sync"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["repositoryId"], repo2.as_str(), "{session}");
+    assert_eq!(session["state"], "None", "finished, not failed: {session}");
+    assert_eq!(picture(&second, &token, &repo2).await, before);
+    let shown = get_ok(&second, &token, &format!("/v6/BackupRepositories/{repo2}")).await;
+    assert_eq!(shown["isOutOfSync"], false, "{shown}");
+
+    // The session is listed; a second synchronization imports nothing more.
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let one = get_ok(
+        &second,
+        &token,
+        &format!("/v6/RepositorySynchronizeSessions/{sid}"),
+    )
+    .await;
+    assert_eq!(one, session);
+    let (status, _) = call(
+        &second,
+        &token,
+        Method::POST,
+        &format!("/v6/BackupRepositories/{repo2}/Sync"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(point_ids(&second, &token, &repo2).await.len(), 2);
+    let listed = get_ok(&second, &token, "/v6/RepositorySynchronizeSessions").await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let (status, stop) = call(
+        &second,
+        &token,
+        Method::POST,
+        &format!("/v6/RepositorySynchronizeSessions/{sid}/StopSynchronize"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stop}");
+
+    // Unknown and malformed ids.
+    let unknown = "00000000-0000-4000-8000-00000000abcd";
+    for (path, method, expected, fragment) in [
+        (
+            format!("/v6/BackupRepositories/{unknown}/Sync"),
+            Method::POST,
+            StatusCode::NOT_FOUND,
+            "no backup repository",
+        ),
+        (
+            format!("/v6/RepositorySynchronizeSessions/{unknown}"),
+            Method::GET,
+            StatusCode::NOT_FOUND,
+            "no repository synchronization session",
+        ),
+        (
+            "/v6/RepositorySynchronizeSessions/not-a-guid".to_owned(),
+            Method::GET,
+            StatusCode::BAD_REQUEST,
+            "sessionId",
+        ),
+        (
+            "/v6/BackupRepositories/not-a-guid/Sync".to_owned(),
+            Method::POST,
+            StatusCode::BAD_REQUEST,
+            "repositoryId",
+        ),
+    ] {
+        let (status, body) = call(&second, &token, method, &path, None).await;
+        assert_error(status, &body, expected, &[fragment]);
+    }
+    second.stop().await;
+}

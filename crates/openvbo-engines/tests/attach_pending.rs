@@ -1,12 +1,16 @@
 //! Attaching a repository whose backups belong to an organization this server has not added
-//! yet: nothing is imported at first, and once the organization (same Microsoft tenant) is
-//! added, the next clean-up pass imports its restore points — one per job session, with the
-//! recorded job, session and backup time — exactly once. Real engine, real SQLite store.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! yet: nothing is imported at first, the repository is out of sync (in the store, so a
+//! restart remembers), and once the organization (same Microsoft tenant) is added, the next
+//! clean-up pass imports its restore points — one per job session, with the recorded job,
+//! session and backup time — exactly once. Attaching a removed repository again gives back
+//! the same restore points, not copies. Real engine, real SQLite store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::sync::Arc;
 
-use openvbo_core::backup::{JobId, JobSessionId, RestorePointFilter};
+use openvbo_core::backup::{
+    BackupRepository, JobId, JobSessionId, RepositoryId, RestorePointFilter, RestorePointId,
+};
 use openvbo_core::clock::{ManualClock, SharedClock};
 use openvbo_core::crypto::{MasterKey, SealedSecret, Sealer};
 use openvbo_core::organization::{Organization, ServiceAccount};
@@ -14,7 +18,7 @@ use openvbo_core::repositories::{
     CleanupScheduler, EngineLocation, RepositoryEngines, RepositoryInput, RepositoryOptions,
     RepositoryService, RetentionInput,
 };
-use openvbo_core::store::{OrganizationStore, RestorePointStore};
+use openvbo_core::store::{OrganizationStore, RepositoryStore, RestorePointStore};
 use openvbo_core::{OrganizationId, Region, Upn};
 use openvbo_engines::RepoEngines;
 use openvbo_repo::{NewItem, Part, Repository, ResourceKind, ResourceRef};
@@ -114,34 +118,9 @@ async fn backups_of_an_organization_added_after_the_attach_are_imported_once_it_
             .await
             .unwrap(),
     );
-    let clock: SharedClock = ManualClock::starting_at(OffsetDateTime::now_utc());
-    let service = RepositoryService::new(
-        store.clone(),
-        Arc::new(Sealer::new(&MasterKey::generate())),
-        Arc::new(RepoEngines::new(MASTER, "second")),
-        clock.clone(),
-        RepositoryOptions {
-            host_name: "test".into(),
-            protected_paths: Vec::new(),
-        },
-    );
-    let retention: RetentionInput = serde_json::from_str(
-        r#"{"retentionType":"SnapshotBased","retentionPeriodType":"Yearly","yearlyRetentionPeriod":"Keep"}"#,
-    )
-    .unwrap();
-    let repo = service
-        .add_repository(
-            RepositoryInput {
-                name: Some("Attached".into()),
-                path: Some(dir.path().join("repo").to_string_lossy().into_owned()),
-                attach_used_repository: Some(true),
-                ..RepositoryInput::default()
-            },
-            retention,
-        )
-        .await
-        .unwrap()
-        .repository;
+    let sealer = Arc::new(Sealer::new(&MasterKey::generate()));
+    let service = service_over(&store, &sealer);
+    let repo = attach(&service, &dir.path().join("repo")).await;
     let filter = RestorePointFilter {
         repository_id: Some(repo.id),
         ..RestorePointFilter::default()
@@ -195,4 +174,207 @@ async fn backups_of_an_organization_added_after_the_attach_are_imported_once_it_
         .unwrap();
     scheduler.run_once(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(store.list_restore_points(&filter).await.unwrap().len(), 1);
+    // What only its writer could place does not keep the repository out of sync.
+    assert!(
+        !store
+            .get_repository(repo.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_out_of_sync
+    );
+}
+
+/// The repository service of a server over `store` (a new one is a restart).
+fn service_over(store: &Arc<SqliteStore>, sealer: &Arc<Sealer>) -> RepositoryService {
+    let clock: SharedClock = ManualClock::starting_at(OffsetDateTime::now_utc());
+    RepositoryService::new(
+        store.clone(),
+        sealer.clone(),
+        Arc::new(RepoEngines::new(MASTER, "second")),
+        clock,
+        RepositoryOptions {
+            host_name: "test".into(),
+            protected_paths: Vec::new(),
+        },
+    )
+}
+
+async fn attach(service: &RepositoryService, path: &std::path::Path) -> BackupRepository {
+    let retention: RetentionInput = serde_json::from_str(
+        r#"{"retentionType":"SnapshotBased","retentionPeriodType":"Yearly","yearlyRetentionPeriod":"Keep"}"#,
+    )
+    .unwrap();
+    service
+        .add_repository(
+            RepositoryInput {
+                name: Some("Attached".into()),
+                path: Some(path.to_string_lossy().into_owned()),
+                attach_used_repository: Some(true),
+                ..RepositoryInput::default()
+            },
+            retention,
+        )
+        .await
+        .unwrap()
+        .repository
+}
+
+/// Two sessions of one job over two mailboxes of TENANT, written by another server.
+async fn two_sessions(at: &EngineLocation) -> [JobSessionId; 2] {
+    let first = RepoEngines::new(MASTER, "first");
+    let handle = first.create(at, None).await.unwrap();
+    let repo = handle
+        .as_any()
+        .downcast_ref::<Repository>()
+        .unwrap()
+        .clone();
+    let job = JobId::new_random();
+    let sessions = [JobSessionId::new_random(), JobSessionId::new_random()];
+    for (n, session) in sessions.iter().enumerate() {
+        for user in ["nancy", "andrew"] {
+            back_up(
+                &repo,
+                user,
+                json!({"displayName": user, "kind": "Mailbox", "jobId": job.to_string(),
+                       "jobSessionId": session.to_string(),
+                       "backupTimeMs": 1_780_000_000_000_i64 + i64::try_from(n).unwrap() * 86_400_000,
+                       "tenantId": TENANT}),
+            )
+            .await;
+        }
+    }
+    first.forget(at);
+    sessions
+}
+
+/// (point id, session, resources) of every point the store lists, oldest first.
+async fn points_in(
+    store: &SqliteStore,
+    repository: Option<RepositoryId>,
+) -> Vec<(RestorePointId, Option<JobSessionId>, Vec<String>)> {
+    let filter = RestorePointFilter {
+        repository_id: repository,
+        ..RestorePointFilter::default()
+    };
+    let mut out = Vec::new();
+    for p in store.list_restore_points(&filter).await.unwrap() {
+        let mut users: Vec<String> = store
+            .list_restore_point_resources(p.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.resource_id)
+            .collect();
+        users.sort();
+        out.push((p.id, p.job_session_id, users));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_import_waiting_for_the_organization() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let at = EngineLocation::Local { path: path.clone() };
+    let sessions = two_sessions(&at).await;
+    let db = dir.path().join("openvbo.db");
+    let sealer = Arc::new(Sealer::new(&MasterKey::generate()));
+    let repo = {
+        let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+        let service = service_over(&store, &sealer);
+        let repo = attach(&service, &path).await;
+        assert!(repo.is_out_of_sync, "the attach reports what waits");
+        assert!(points_in(&store, Some(repo.id)).await.is_empty());
+        repo
+    };
+
+    // A restart: a new store handle and service over the same database file.
+    let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let service = service_over(&store, &sealer);
+    assert!(
+        store
+            .get_repository(repo.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_out_of_sync,
+        "out of sync is kept in the store"
+    );
+    let scheduler = CleanupScheduler::new(service.clone());
+    scheduler.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    assert!(points_in(&store, Some(repo.id)).await.is_empty());
+
+    store
+        .insert_organization(&organization(TENANT))
+        .await
+        .unwrap();
+    scheduler.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    let points = points_in(&store, Some(repo.id)).await;
+    let users = vec!["andrew".to_string(), "nancy".to_string()];
+    assert_eq!(
+        points
+            .iter()
+            .map(|(_, s, u)| (*s, u.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (Some(sessions[0]), users.clone()),
+            (Some(sessions[1]), users)
+        ],
+        "one point per session, both mailboxes in each"
+    );
+    assert!(
+        !store
+            .get_repository(repo.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_out_of_sync
+    );
+    // Later passes and a synchronization import nothing more.
+    scheduler.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    let session = service.synchronize_repository(repo.id).await.unwrap();
+    let report = session.report.unwrap();
+    assert_eq!((report.points, report.already_known), (0, 4), "{report:?}");
+    assert_eq!(points_in(&store, None).await, points);
+}
+
+#[tokio::test]
+async fn attaching_a_removed_repository_again_gives_back_its_points_with_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let at = EngineLocation::Local { path: path.clone() };
+    two_sessions(&at).await;
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("openvbo.db"))
+            .await
+            .unwrap(),
+    );
+    store
+        .insert_organization(&organization(TENANT))
+        .await
+        .unwrap();
+    let service = service_over(&store, &Arc::new(Sealer::new(&MasterKey::generate())));
+
+    let first = attach(&service, &path).await;
+    assert!(!first.is_out_of_sync);
+    let before = points_in(&store, Some(first.id)).await;
+    assert_eq!(before.len(), 2, "{before:?}");
+    let mut current = first.id;
+    for round in 0..2 {
+        service.remove_repository(current).await.unwrap();
+        let again = attach(&service, &path).await;
+        assert_ne!(again.id, current, "a new repository id each time");
+        let after = points_in(&store, Some(again.id)).await;
+        assert_eq!(
+            after, before,
+            "round {round}: the same points, ids and mailboxes"
+        );
+        assert_eq!(
+            points_in(&store, None).await.len(),
+            2,
+            "round {round}: no copies anywhere in the store"
+        );
+        current = again.id;
+    }
 }

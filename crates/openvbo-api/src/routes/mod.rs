@@ -13,6 +13,7 @@ mod openapi;
 mod organizations;
 mod proxies;
 mod repositories;
+mod repositories_sync;
 pub(crate) mod restore;
 mod restore_points;
 mod service_instance;
@@ -217,6 +218,22 @@ pub(crate) fn router(state: AppState) -> Router {
             get(repositories::get_one)
                 .put(repositories::update)
                 .delete(repositories::remove),
+        )
+        .route(
+            "/v6/backuprepositories/{repository_id}/sync",
+            post(repositories_sync::start),
+        )
+        .route(
+            "/v6/repositorysynchronizesessions",
+            get(repositories_sync::list),
+        )
+        .route(
+            "/v6/repositorysynchronizesessions/{session_id}",
+            get(repositories_sync::get_one),
+        )
+        .route(
+            "/v6/repositorysynchronizesessions/{session_id}/stopsynchronize",
+            post(repositories_sync::stop),
         )
         .route("/v6/accounts", get(accounts::list).post(accounts::add))
         .route(

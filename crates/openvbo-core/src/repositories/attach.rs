@@ -9,8 +9,14 @@
 //! server's organization ids are its own); records written before the tenant was recorded
 //! are matched by organization id, which only holds on the server that wrote them. A job
 //! that does not exist here keeps its id on the points, which stay listed under the
-//! repository. Records of a tenant that is not added here are skipped and counted: the
-//! organization must be added before the repository is attached.
+//! repository. Records of a tenant that is not added here are skipped and counted, and the
+//! repository is marked out of sync (`isOutOfSync`, in the store, so a restart remembers):
+//! they are imported once the organization is added (the clean-up pass looks) or on
+//! `POST /v6/BackupRepositories/{id}/Sync`.
+//!
+//! Attaching is idempotent: records already in the store are not imported again, and the
+//! restore points a removed repository left in the store come back under it with their
+//! ids.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -20,8 +26,8 @@ use time::OffsetDateTime;
 use super::engine::{EngineHandle, EngineRestorePoint};
 use super::service::{engine_error, RepositoryService};
 use crate::backup::{
-    JobId, JobSessionId, RepositoryId, ResourceKind, RestorePoint, RestorePointFilter,
-    RestorePointId, RestorePointResource,
+    BackupRepository, JobId, JobSessionId, RepositoryId, ResourceKind, RestorePoint,
+    RestorePointFilter, RestorePointId, RestorePointResource,
 };
 use crate::{CoreError, OrganizationId};
 
@@ -30,14 +36,32 @@ use crate::{CoreError, OrganizationId};
 pub struct ImportReport {
     /// Restore points created in the store.
     pub points: usize,
+    /// Restore points of this repository left in the store when it was removed, back
+    /// under it with their ids.
+    pub adopted: usize,
     /// Resources (mailboxes, OneDrives, libraries) in them.
     pub resources: usize,
     /// Records already in the store (an import is idempotent).
     pub already_known: usize,
+    /// Records of a job session of this server still running (it registers them).
+    pub in_progress: usize,
     /// Records of organizations this server does not have.
     pub skipped: usize,
-    /// The tenant ids of those organizations (empty for records that do not name one).
+    /// The tenant ids of those organizations: their records are imported once the
+    /// organization is added.
     pub unknown_tenants: Vec<String>,
+    /// Skipped records no organization added here can own: written before the tenant was
+    /// recorded by another server (its organization ids are its own), or of a resource
+    /// kind this version does not know.
+    pub unplaceable: usize,
+}
+
+impl ImportReport {
+    /// Whether records wait for an organization to be added (the repository is out of
+    /// sync until then).
+    pub fn waiting(&self) -> bool {
+        !self.unknown_tenants.is_empty()
+    }
 }
 
 /// What one engine record tells about the run it came from.
@@ -79,15 +103,45 @@ impl RepositoryService {
             .await
             .map_err(|e| engine_error("reading the restore points of the repository", e))?;
         let mut report = ImportReport::default();
+        let in_engine: HashSet<&[u8]> = records.iter().map(|r| r.id.as_bytes()).collect();
         let mut known: HashSet<Vec<u8>> = HashSet::new();
-        let filter = RestorePointFilter {
-            repository_id: Some(id),
-            ..RestorePointFilter::default()
-        };
-        for p in self.store.list_restore_points(&filter).await? {
-            for r in self.store.list_restore_point_resources(p.id).await? {
-                known.insert(r.record);
+        // The store keeps the restore points of a removed repository (the backups stay).
+        // Those whose records are in this repository are this repository's own, removed
+        // earlier and attached again: they come back under it with their ids (and catalog)
+        // instead of being imported a second time. Record ids are keyed by the
+        // repository's own key, so another repository's points never match.
+        let live: HashSet<RepositoryId> = self
+            .store
+            .list_repositories(None)
+            .await?
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        let mut adopt: Vec<RestorePointId> = Vec::new();
+        for p in self
+            .store
+            .list_restore_points(&RestorePointFilter::default())
+            .await?
+        {
+            let mine = p.repository_id == id;
+            if !mine && live.contains(&p.repository_id) {
+                continue;
             }
+            let resources = self.store.list_restore_point_resources(p.id).await?;
+            if !mine {
+                if !resources
+                    .iter()
+                    .any(|r| in_engine.contains(r.record.as_slice()))
+                {
+                    continue;
+                }
+                adopt.push(p.id);
+            }
+            known.extend(resources.into_iter().map(|r| r.record));
+        }
+        if !adopt.is_empty() {
+            let moved = self.store.move_restore_points(&adopt, id).await?;
+            report.adopted = usize::try_from(moved).unwrap_or(usize::MAX);
         }
         let organizations = self.store.list_organizations().await?;
         let by_tenant: HashMap<String, OrganizationId> = organizations
@@ -116,10 +170,37 @@ impl RepositoryService {
                         .or_default()
                         .push(o);
                 }
-                Err(tenant) => {
+                Err(waiting) => {
                     report.skipped += 1;
-                    unknown.insert(tenant);
+                    match waiting {
+                        Some(tenant) => {
+                            unknown.insert(tenant);
+                        }
+                        None => report.unplaceable += 1,
+                    }
                 }
+            }
+        }
+        // A run of this server still going registers its records itself as it commits them;
+        // importing them now as well would list them twice.
+        let mut running: Vec<Key> = Vec::new();
+        for key in groups.keys() {
+            let Some(session) = groups
+                .get(key)
+                .and_then(|g| g.first())
+                .and_then(|o| o.session)
+            else {
+                continue;
+            };
+            if let Some(s) = self.store.get_job_session(session).await? {
+                if s.end_time.is_none() {
+                    running.push(key.clone());
+                }
+            }
+        }
+        for key in running {
+            if let Some(g) = groups.remove(&key) {
+                report.in_progress += g.len();
             }
         }
         let mut points: Vec<(OffsetDateTime, Vec<Origin>)> = groups
@@ -183,22 +264,22 @@ fn origin(
     record: &EngineRestorePoint,
     by_tenant: &HashMap<String, OrganizationId>,
     local: &HashSet<OrganizationId>,
-) -> Result<Origin, String> {
+) -> Result<Origin, Option<String>> {
     let extra: Value = serde_json::from_str(&record.extra).unwrap_or(Value::Null);
+    let kind = text(&extra, "kind")
+        .and_then(ResourceKind::parse)
+        .or_else(|| engine_kind(&record.resource_kind))
+        .ok_or(None)?;
     let tenant = text(&extra, "tenantId").map(str::to_ascii_lowercase);
-    let organization = match &tenant {
-        Some(t) => by_tenant.get(t).copied(),
+    let organization = match tenant {
+        Some(t) => by_tenant.get(&t).copied().ok_or(Some(t))?,
         None => record
             .organization
             .parse::<OrganizationId>()
             .ok()
-            .filter(|o| local.contains(o)),
-    }
-    .ok_or_else(|| tenant.clone().unwrap_or_default())?;
-    let kind = text(&extra, "kind")
-        .and_then(ResourceKind::parse)
-        .or_else(|| engine_kind(&record.resource_kind))
-        .ok_or_else(|| tenant.clone().unwrap_or_default())?;
+            .filter(|o| local.contains(o))
+            .ok_or(None)?,
+    };
     let backup_time = extra
         .get("backupTimeMs")
         .and_then(Value::as_i64)
@@ -227,52 +308,119 @@ fn origin(
 }
 
 impl RepositoryService {
-    pub(super) async fn remember_pending_import(&self, id: RepositoryId) {
-        let count = match self.store.list_organizations().await {
-            Ok(o) => o.len(),
-            Err(_) => 0,
-        };
-        if let Ok(mut pending) = self.pending_imports.lock() {
-            pending.insert(id, count);
+    /// Records on the repository whether the store lacks some of its restore points
+    /// (`isOutOfSync`), so a restart remembers what to import once the organization is
+    /// added. Retried on a concurrent change of the repository (a `PUT` in between).
+    pub(super) async fn set_out_of_sync(
+        &self,
+        id: RepositoryId,
+        out_of_sync: bool,
+    ) -> Result<(), CoreError> {
+        for _ in 0..3 {
+            let current = self.repository_record(id).await?;
+            if current.is_out_of_sync == out_of_sync {
+                return Ok(());
+            }
+            let next = BackupRepository {
+                is_out_of_sync: out_of_sync,
+                revision: current.revision + 1,
+                updated_at: self.clock.now(),
+                ..current.clone()
+            };
+            if self
+                .store
+                .update_repository(&next, current.revision)
+                .await?
+            {
+                return Ok(());
+            }
         }
+        Err(CoreError::Conflict(
+            "the repository kept changing while its synchronization state was recorded; retry"
+                .into(),
+        ))
     }
 
-    /// Imports again the attached repositories that held backups of organizations not
-    /// added then, once the number of organizations has changed. Cheap when nothing waits.
-    pub async fn retry_pending_imports(&self) {
-        let waiting: Vec<(RepositoryId, usize)> = match self.pending_imports.lock() {
-            Ok(p) if !p.is_empty() => p.iter().map(|(k, v)| (*k, *v)).collect(),
-            _ => return,
+    /// Imports what the store lacks of repository `id` and records the outcome on it:
+    /// out of sync while records of organizations not added here remain (or the
+    /// repository could not be read).
+    pub(super) async fn synchronize(&self, id: RepositoryId) -> Result<ImportReport, CoreError> {
+        let done = match self.engine(id).await {
+            Ok(engine) => self.import_restore_points(id, &engine).await,
+            Err(e) => Err(e),
         };
+        let out_of_sync = !matches!(&done, Ok(r) if !r.waiting());
+        if let Err(e) = self.set_out_of_sync(id, out_of_sync).await {
+            tracing::warn!(repository = %id, error = %e, "could not record the repository's synchronization state");
+        }
+        done
+    }
+
+    /// Notes the tenants of this server as tried for repository `id`, so the next clean-up
+    /// pass does not read the whole repository again for nothing.
+    pub(super) async fn remember_tried_import(&self, id: RepositoryId) {
         let Ok(organizations) = self.store.list_organizations().await else {
             return;
         };
-        for (id, seen) in waiting {
-            if organizations.len() == seen {
+        let tenants = tenant_list(&organizations);
+        if let Ok(mut tried) = self.pending_imports.lock() {
+            tried.insert(id, tenants);
+        }
+    }
+
+    /// Imports again the repositories marked out of sync (an attach that found backups of
+    /// organizations not added then), once the organizations here have changed since the
+    /// last try; after a restart, once at the first pass. Cheap when nothing waits: one
+    /// listing of the repositories, which the clean-up pass reads anyway.
+    pub async fn retry_pending_imports(&self) {
+        let Ok(repositories) = self.store.list_repositories(None).await else {
+            return;
+        };
+        let waiting: Vec<RepositoryId> = repositories
+            .iter()
+            .filter(|r| r.is_out_of_sync)
+            .map(|r| r.id)
+            .collect();
+        if let Ok(mut tried) = self.pending_imports.lock() {
+            tried.retain(|id, _| waiting.contains(id));
+        }
+        if waiting.is_empty() {
+            return;
+        }
+        let Ok(organizations) = self.store.list_organizations().await else {
+            return;
+        };
+        let tenants = tenant_list(&organizations);
+        for id in waiting {
+            let seen = match self.pending_imports.lock() {
+                Ok(tried) => tried.get(&id) == Some(&tenants),
+                Err(_) => false,
+            };
+            if seen {
                 continue;
             }
-            let done = match self.engine(id).await {
-                Ok(engine) => self.import_restore_points(id, &engine).await,
-                Err(e) => Err(e),
-            };
-            let still_waiting = match done {
+            match self.synchronize(id).await {
                 Ok(r) => {
                     tracing::info!(repository = %id, points = r.points, resources = r.resources, skipped = r.skipped, "attached repository: restore points of added organizations imported");
-                    r.skipped > 0
                 }
-                // Removed meanwhile, or unreachable: given up (a new attach starts over).
+                // Unreachable now: tried again after the next change, restart or Sync.
                 Err(e) => {
-                    tracing::warn!(repository = %id, error = %e, "attached repository: import not retried");
-                    false
+                    tracing::warn!(repository = %id, error = %e, "attached repository: import failed");
                 }
-            };
-            if let Ok(mut pending) = self.pending_imports.lock() {
-                if still_waiting {
-                    pending.insert(id, organizations.len());
-                } else {
-                    pending.remove(&id);
-                }
+            }
+            if let Ok(mut tried) = self.pending_imports.lock() {
+                tried.insert(id, tenants.clone());
             }
         }
     }
+}
+
+/// The tenant ids of these organizations, lower-cased and sorted: what an import depends on.
+fn tenant_list(organizations: &[crate::organization::Organization]) -> Vec<String> {
+    let mut tenants: Vec<String> = organizations
+        .iter()
+        .map(|o| o.tenant_id.to_ascii_lowercase())
+        .collect();
+    tenants.sort();
+    tenants
 }

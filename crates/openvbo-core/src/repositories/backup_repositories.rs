@@ -261,40 +261,58 @@ impl RepositoryService {
             updated_at: now,
         };
         self.store.insert_repository(&repository).await?;
-        if attach {
+        let repository = if attach {
             self.import_after_attach(&repository, &engine).await;
-        }
+            // As recorded now (out of sync, if records are waiting).
+            self.store.get_repository(id).await?.unwrap_or(repository)
+        } else {
+            repository
+        };
         let space = self.space(&at).await;
         Ok(RepositoryView { repository, space })
     }
 
     /// Rebuilds the attached repository's restore points in the store. The repository is
     /// added whatever happens here (its data is safe either way): a failure, or records of
-    /// organizations not added yet, are logged for the administrator.
+    /// organizations not added yet, mark it out of sync (`isOutOfSync`, kept in the store)
+    /// and are logged for the administrator; the clean-up pass imports again once an
+    /// organization is added, and `POST /v6/BackupRepositories/{id}/Sync` at once.
     async fn import_after_attach(&self, repository: &BackupRepository, engine: &EngineHandle) {
-        match self.import_restore_points(repository.id, engine).await {
+        let out_of_sync = match self.import_restore_points(repository.id, engine).await {
             Ok(r) => {
                 tracing::info!(
                     repository = %repository.name,
                     points = r.points,
+                    adopted = r.adopted,
                     resources = r.resources,
                     "attached repository: restore points rebuilt from its records"
                 );
-                if r.skipped > 0 {
+                if r.waiting() {
                     tracing::warn!(
                         repository = %repository.name,
                         records = r.skipped,
                         tenants = %r.unknown_tenants.join(", "),
-                        "attached repository: it holds backups of organizations that are not added here; add them (POST /v6/Organizations) and their restore points are imported within a minute"
+                        "attached repository: it holds backups of organizations that are not added here; add them (POST /v6/Organizations) and their restore points are imported within a minute, or at once with POST /v6/BackupRepositories/{}/Sync",
+                        repository.id
                     );
-                    self.remember_pending_import(repository.id).await;
                 }
+                r.waiting()
             }
-            Err(e) => tracing::warn!(
-                repository = %repository.name,
-                error = %e,
-                "attached repository: its restore points could not be rebuilt"
-            ),
+            Err(e) => {
+                tracing::warn!(
+                    repository = %repository.name,
+                    error = %e,
+                    "attached repository: its restore points could not be rebuilt; POST /v6/BackupRepositories/{}/Sync tries again",
+                    repository.id
+                );
+                true
+            }
+        };
+        if out_of_sync {
+            if let Err(e) = self.set_out_of_sync(repository.id, true).await {
+                tracing::warn!(repository = %repository.name, error = %e, "could not record the repository's synchronization state");
+            }
+            self.remember_tried_import(repository.id).await;
         }
     }
 

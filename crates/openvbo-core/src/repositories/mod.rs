@@ -12,6 +12,7 @@ mod object_storage;
 mod proxies;
 pub mod retention;
 mod service;
+mod sync;
 
 pub use accounts::AccountInput;
 pub use attach::ImportReport;
@@ -27,3 +28,4 @@ pub use object_storage::{BucketInput, BucketQuery, ObjectStorageInput};
 pub use proxies::{PROXY_PORT, PROXY_THREADS};
 pub use retention::{format_time, RetentionInput};
 pub use service::{RepositoryOptions, RepositoryService};
+pub use sync::{SyncSession, MAX_SESSIONS};

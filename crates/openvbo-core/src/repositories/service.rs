@@ -43,10 +43,13 @@ pub struct RepositoryService {
     pub(super) clock: SharedClock,
     pub(super) options: Arc<RepositoryOptions>,
     pub(super) local_proxy: Arc<OnceCell<Proxy>>,
-    /// Attached repositories holding backups of organizations not added yet, with the
-    /// number of organizations when that was found: their import is tried again once an
-    /// organization has been added (the clean-up pass looks).
-    pub(super) pending_imports: Arc<std::sync::Mutex<HashMap<RepositoryId, usize>>>,
+    /// Repositories out of sync (an attach found backups of organizations not added yet;
+    /// the flag itself is on the repository, so it survives a restart), with the tenants
+    /// of this server when their import was last tried: tried again once those change
+    /// (the clean-up pass looks).
+    pub(super) pending_imports: Arc<std::sync::Mutex<HashMap<RepositoryId, Vec<String>>>>,
+    /// The last synchronizations (`/v6/RepositorySynchronizeSessions`).
+    pub(super) sync_sessions: Arc<super::sync::Sessions>,
 }
 
 impl RepositoryService {
@@ -65,6 +68,7 @@ impl RepositoryService {
             options: Arc::new(options),
             local_proxy: Arc::new(OnceCell::new()),
             pending_imports: Arc::default(),
+            sync_sessions: Arc::default(),
         }
     }
 
