@@ -21,10 +21,10 @@ use crate::synthetic_files::fill;
 pub(crate) const PIECE: usize = 64 * 1024;
 /// Uploads above this size go to a spool file instead of memory.
 pub(crate) const IN_MEMORY_MAX: u64 = 4 * 1024 * 1024;
-/// Hashes of generated content above this size are computed only once the
-/// file has been downloaded whole, as Microsoft may report a hash only
-/// after a download. (Hashing every generated file when a drive is opened
-/// would cost seconds per synthetic OneDrive.)
+/// Hashes of generated content above this size are computed when a listing
+/// first shows the file (`drive_hashes`), not when the drive is opened:
+/// hashing every generated file up front would cost seconds per synthetic
+/// OneDrive that may never be listed.
 pub(crate) const EAGER_HASH_MAX: u64 = 64 * 1024;
 
 /// A spool file, removed when the last content referring to it goes.
@@ -59,16 +59,7 @@ impl Content {
         match self {
             Content::Bytes(b) => Some(hash_of(b)),
             Content::Generated { size, seed } if *size <= EAGER_HASH_MAX => {
-                let mut hasher = QuickXorHash::new();
-                let mut buf = vec![0u8; PIECE];
-                let mut offset = 0u64;
-                while offset < *size {
-                    let n = usize::try_from((*size - offset).min(PIECE as u64)).unwrap_or(PIECE);
-                    fill(*seed, offset, &mut buf[..n]);
-                    hasher.update(&buf[..n]);
-                    offset += n as u64;
-                }
-                Some(STANDARD.encode(hasher.finalize()))
+                Some(generated_hash(*seed, *size))
             }
             _ => None,
         }
@@ -153,6 +144,22 @@ async fn read_spooled(
     }
     buf.truncate(filled);
     Ok(Bytes::from(buf))
+}
+
+/// The base64 quickXorHash of generated content, produced and hashed one
+/// piece at a time (memory: one piece, whatever the size).
+pub(crate) fn generated_hash(seed: u64, size: u64) -> String {
+    let mut hasher = QuickXorHash::new();
+    let mut buf = vec![0u8; PIECE];
+    let mut offset = 0u64;
+    while offset < size {
+        let n = usize::try_from((size - offset).min(PIECE as u64)).unwrap_or(PIECE);
+        let piece = buf.get_mut(..n).unwrap_or_default();
+        fill(seed, offset, piece);
+        hasher.update(piece);
+        offset += n as u64;
+    }
+    STANDARD.encode(hasher.finalize())
 }
 
 pub(crate) fn hash_of(bytes: &[u8]) -> String {

@@ -18,7 +18,9 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::drive_routes::{locate, DriveRequest, ItemRef};
-use crate::drive_store::relock;
+use std::sync::Arc;
+
+use crate::drive_store::{relock, Round};
 use crate::graph_errors::GraphError;
 use crate::graph_query::Selection;
 use crate::paging::odata_json;
@@ -100,13 +102,24 @@ fn link(req: &DriveRequest<'_>, drive_id: &str, token: &str) -> String {
     url
 }
 
-pub(crate) fn delta(
+/// Where a delta request starts, decided under the drive's lock.
+enum Start {
+    /// A page of round `round_id` from `at`; tokens carry `epoch`.
+    Page {
+        round_id: u64,
+        round: Arc<Round>,
+        at: usize,
+        epoch: u32,
+    },
+    /// Answered already (`token=latest`).
+    Answer(Response),
+}
+
+fn start(
     req: &DriveRequest<'_>,
     item: &ItemRef,
     inline: Option<&str>,
-) -> Result<Response, GraphError> {
-    bump(&req.sim.counters.content.delta_requests);
-    let top = page_size(req)?;
+) -> Result<Start, GraphError> {
     let mut drive = relock(req.drive.lock());
     if locate(&drive, item)? != 0 {
         return Err(GraphError::new(
@@ -123,11 +136,11 @@ pub(crate) fn delta(
                 epoch: drive.epoch,
                 seq: drive.seq,
             });
-            return Ok(odata_json(json!({
+            return Ok(Start::Answer(odata_json(json!({
                 "@odata.context": format!("{}/v1.0/$metadata#Collection(driveItem)", req.info.base),
                 "@odata.deltaLink": link(req, &drive_id, &token),
                 "value": [],
-            })));
+            }))));
         }
         None => {
             let (id, round) = drive.start_round(0);
@@ -154,6 +167,37 @@ pub(crate) fn delta(
             }
         },
     };
+    Ok(Start::Page {
+        round_id,
+        round,
+        at,
+        epoch: drive.epoch,
+    })
+}
+
+pub(crate) async fn delta(
+    req: &DriveRequest<'_>,
+    item: &ItemRef,
+    inline: Option<&str>,
+) -> Result<Response, GraphError> {
+    bump(&req.sim.counters.content.delta_requests);
+    let top = page_size(req)?;
+    let (round_id, round, at, epoch) = match start(req, item, inline)? {
+        Start::Page {
+            round_id,
+            round,
+            at,
+            epoch,
+        } => (round_id, round, at, epoch),
+        Start::Answer(response) => return Ok(response),
+    };
+    let end = (at + top).min(round.items.len());
+    let page = round.items.get(at.min(end)..end).unwrap_or_default();
+    // The page's generated files get their hashes before it is rendered
+    // (outside the lock: see drive_hashes).
+    crate::drive_hashes::ensure(&req.drive, |_| page.to_vec()).await;
+    let drive = relock(req.drive.lock());
+    let drive_id = drive.id.clone();
     let fields = match req.query.loose_select() {
         Selection::Fields(fields) => Some(fields),
         Selection::Default => None,
@@ -164,14 +208,13 @@ pub(crate) fn delta(
             .any(|f| f.eq_ignore_ascii_case("content.downloadUrl"))
     });
     let render = req.render(&drive, true, urls);
-    let end = (at + top).min(round.items.len());
-    let values: Vec<Value> = round.items[at.min(end)..end]
+    let values: Vec<Value> = page
         .iter()
         .map(|&ix| {
             let mut object: Map<String, Value> = crate::drive_json::item(&drive, ix, &render);
             if let Some(fields) = &fields {
                 crate::drive_json::select(&mut object, fields);
-                if drive.items[ix].deleted {
+                if drive.items.get(ix).is_some_and(|i| i.deleted) {
                     object.insert("deleted".into(), json!({"state": "deleted"}));
                 }
             }
@@ -188,7 +231,7 @@ pub(crate) fn delta(
     );
     if end < round.items.len() {
         let token = encode(&Token::Page {
-            epoch: drive.epoch,
+            epoch,
             round: round_id,
             at: end,
         });
@@ -198,7 +241,7 @@ pub(crate) fn delta(
         );
     } else {
         let token = encode(&Token::Since {
-            epoch: drive.epoch,
+            epoch,
             seq: round.upto,
         });
         body.insert(

@@ -19,7 +19,14 @@ fn selected(req: &DriveRequest<'_>, mut object: serde_json::Map<String, Value>) 
     Value::Object(object)
 }
 
-pub(crate) fn get_item(req: &DriveRequest<'_>, item: &ItemRef) -> Result<Response, GraphError> {
+pub(crate) async fn get_item(
+    req: &DriveRequest<'_>,
+    item: &ItemRef,
+) -> Result<Response, GraphError> {
+    crate::drive_hashes::ensure(&req.drive, |d| {
+        locate(d, item).map(|ix| vec![ix]).unwrap_or_default()
+    })
+    .await;
     let drive = relock(req.drive.lock());
     let ix = locate(&drive, item)?;
     let mut object = crate::drive_json::item(&drive, ix, &req.render(&drive, false, true));
@@ -33,7 +40,16 @@ pub(crate) fn get_item(req: &DriveRequest<'_>, item: &ItemRef) -> Result<Respons
     Ok(odata_json(selected(req, object)))
 }
 
-pub(crate) fn children(req: &DriveRequest<'_>, item: &ItemRef) -> Result<Response, GraphError> {
+pub(crate) async fn children(
+    req: &DriveRequest<'_>,
+    item: &ItemRef,
+) -> Result<Response, GraphError> {
+    crate::drive_hashes::ensure(&req.drive, |d| {
+        locate(d, item)
+            .map(|ix| d.live_children(ix))
+            .unwrap_or_default()
+    })
+    .await;
     let drive = relock(req.drive.lock());
     let ix = locate(&drive, item)?;
     if !drive.items[ix].is_folder() {

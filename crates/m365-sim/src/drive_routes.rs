@@ -277,12 +277,12 @@ async fn serve(
         };
     };
     match (method, &item.action) {
-        (Method::GET, Action::Get) => crate::drive_reads::get_item(&req, &item),
-        (Method::GET, Action::Children) => crate::drive_reads::children(&req, &item),
+        (Method::GET, Action::Get) => crate::drive_reads::get_item(&req, &item).await,
+        (Method::GET, Action::Children) => crate::drive_reads::children(&req, &item).await,
         (Method::GET, Action::Versions) => crate::drive_reads::versions(&req, &item),
         (Method::GET, Action::Content) => crate::drive_reads::content_redirect(&req, &item),
         (Method::GET, Action::Delta(token)) => {
-            crate::drive_delta::delta(&req, &item, token.as_deref())
+            crate::drive_delta::delta(&req, &item, token.as_deref()).await
         }
         (Method::PUT, Action::Content) => {
             crate::drive_writes::put_content(&req, &item, request).await

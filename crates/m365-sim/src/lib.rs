@@ -18,6 +18,7 @@ mod drive_content;
 mod drive_control;
 mod drive_delta;
 mod drive_download;
+mod drive_hashes;
 mod drive_json;
 mod drive_reads;
 mod drive_routes;
