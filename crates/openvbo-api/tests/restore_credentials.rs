@@ -13,19 +13,17 @@
 )]
 
 mod common;
-
-use std::time::{Duration, Instant};
+mod jobs_common;
 
 use common::*;
+use jobs_common::{manual_job, organization_and_repository, run, NANCY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const NANCY: &str = "00000000-0000-4000-8000-000001000001";
 const RESTORER: &str = "restorer@contoso.onmicrosoft.com";
 const RESTORER_PASSWORD: &str = "Restorer-0wn-Passw0rd!";
 const WRONG_PASSWORD: &str = "Not-Restorers-Passw0rd?";
 const CHANGED_ADMIN_PASSWORD: &str = "Admin-Changed-Passw0rd!";
-const CLIENT_ID: &str = "d3590ed6-52b3-4102-aeff-aad2292ab01c";
 
 fn tenant_with_mail() -> m365_sim::Tenant {
     tenant(
@@ -57,178 +55,32 @@ fn tenant_with_mail() -> m365_sim::Tenant {
     )
 }
 
-/// Microsoft's side as the administrator sees it (signed in before the password changes).
-struct Graph {
-    client: reqwest::Client,
-    base: String,
-    token: String,
+/// The bytes of the file at `path` in Nancy's OneDrive, None if there is none.
+async fn nancy_file(graph: &Graph, path: &str) -> Option<Vec<u8>> {
+    graph.read(&graph.drive_of(NANCY).await, path).await
 }
 
-impl Graph {
-    async fn new(sim: &Sim) -> Graph {
-        // Content is behind a pre-authenticated URL, fetched without the token.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let base = sim.url.as_str().trim_end_matches('/').to_owned();
-        let answer: Value = client
-            .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
-            .form(&[
-                ("client_id", CLIENT_ID),
-                ("grant_type", "password"),
-                ("username", "admin@contoso.onmicrosoft.com"),
-                ("password", M365_PASSWORD),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Graph {
-            client,
-            base,
-            token: answer["access_token"].as_str().expect("a token").to_owned(),
-        }
-    }
-
-    async fn send(&self, method: Method, path: &str) -> reqwest::Response {
-        self.client
-            .request(method, format!("{}/v1.0/{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// The bytes of the file at `path` in Nancy's OneDrive, None if there is none.
-    async fn file(&self, path: &str) -> Option<Vec<u8>> {
-        let r = self
-            .send(
-                Method::GET,
-                &format!("users/{NANCY}/drive/root:/{path}:/content"),
-            )
-            .await;
-        if r.status() == StatusCode::NOT_FOUND {
-            return None;
-        }
-        assert!(r.status().is_redirection(), "{path}: {}", r.status());
-        let to = r.headers()["location"].to_str().unwrap().to_owned();
-        Some(
-            self.client
-                .get(to)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap()
-                .to_vec(),
-        )
-    }
-
-    /// The messages called `subject` in Nancy's Inbox.
-    async fn named(&self, subject: &str) -> Vec<Value> {
-        let folders: Value = self
-            .send(Method::GET, &format!("users/{NANCY}/mailFolders?$top=250"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let inbox = folders["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["displayName"] == "Inbox")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let page: Value = self
-            .send(
-                Method::GET,
-                &format!("users/{NANCY}/mailFolders/{inbox}/messages?$top=100&$select=id,subject,isDraft,isRead,receivedDateTime"),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["subject"] == subject)
-            .cloned()
-            .collect()
-    }
+/// The messages called `subject` in Nancy's Inbox.
+async fn named(graph: &Graph, subject: &str) -> Vec<Value> {
+    let inbox = graph.folder_id(NANCY, "/Inbox").await.unwrap();
+    graph
+        .messages(NANCY, &inbox)
+        .await
+        .into_iter()
+        .filter(|m| m["subject"] == subject)
+        .collect()
 }
 
+/// Organization, repository and one finished backup of Nancy's mailbox and OneDrive.
 async fn backed_up(server: &Server, repo: &tempfile::TempDir) -> (String, String) {
     let token = server.token().await;
-    let (status, org) = server
-        .add(
-            &token,
-            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{org}");
-    let (status, repository) = server
-        .call(
-            Method::POST,
-            "/v6/BackupRepositories",
-            &token,
-            Some(
-                json!({"name": "Mail", "path": repo.path().join("repo").to_str().unwrap(),
-                        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly",
-                        "yearlyRetentionPeriod": "Year1"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{repository}");
-    let (status, job) = server
-        .call(
-            Method::POST,
-            &format!("/v6/Organizations/{}/Jobs", org["id"].as_str().unwrap()),
-            &token,
-            Some(json!({"name": "Nancy", "backupType": "SelectedItems",
-                        "repositoryId": repository["id"],
-                        "selectedItems": [{"type": "User", "user": {"id": NANCY},
-                                           "mailbox": true, "oneDrive": true}],
-                        "schedulePolicy": {"type": "ManualOnly"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{job}");
-    let job_id = job["id"].as_str().unwrap();
-    let (status, body) = server
-        .call(
-            Method::POST,
-            &format!("/v6/Jobs/{job_id}/start"),
-            &token,
-            Some(json!({})),
-        )
-        .await;
-    assert!(status.is_success(), "{status} {body}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, page) = server
-            .call(
-                Method::GET,
-                &format!("/v6/Jobs/{job_id}/JobSessions"),
-                &token,
-                None,
-            )
-            .await;
-        let latest = &page["results"][0];
-        if latest.is_object() && latest["status"] != "Running" {
-            assert_eq!(latest["status"], "Success", "{latest}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the backup did not end: {page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (org["id"].as_str().unwrap().to_owned(), token)
+    let (org_id, repo_id) = organization_and_repository(server, &token, repo.path()).await;
+    let items =
+        vec![json!({"type": "User", "user": {"id": NANCY}, "mailbox": true, "oneDrive": true})];
+    let job = manual_job(server, &token, &org_id, &repo_id, "Nancy", items).await;
+    let session = run(server, &token, &job, 1).await;
+    assert_eq!(session["status"], "Success", "{session}");
+    (org_id, token)
 }
 
 fn no_password_in(body: &Value) {
@@ -251,10 +103,10 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
     let server = Server::start(config(dir.path(), &sim.url)).await;
     let (org_id, _) = backed_up(&server, &repo).await;
     let graph = Graph::new(&sim).await;
-    let before = graph.named("Contract").await;
+    let before = named(&graph, "Contract").await;
     assert_eq!(before.len(), 1);
     let response = graph
-        .send(
+        .request(
             Method::DELETE,
             &format!(
                 "users/{NANCY}/messages/{}",
@@ -264,13 +116,13 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let response = graph
-        .send(
+        .request(
             Method::DELETE,
             &format!("users/{NANCY}/drive/root:/Contracts/signed.txt"),
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(graph.file("Contracts/signed.txt").await, None);
+    assert_eq!(nancy_file(&graph, "Contracts/signed.txt").await, None);
 
     // Microsoft no longer takes the stored password; a restarted server has no session
     // signed in with it any more.
@@ -342,7 +194,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         &[RESTORER, "incorrect", "nothing was restored"],
     );
     no_password_in(&body);
-    assert!(graph.named("Contract").await.is_empty());
+    assert!(named(&graph, "Contract").await.is_empty());
 
     // Half a credential, or a kind not signed in with yet.
     let (status, body) = server
@@ -383,7 +235,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         &["userPassword", "string"],
     );
     no_password_in(&body);
-    assert!(graph.named("Contract").await.is_empty());
+    assert!(named(&graph, "Contract").await.is_empty());
 
     // The right password: the restore writes as the restorer.
     let (status, stats) = server
@@ -405,7 +257,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         "{stats}"
     );
     no_password_in(&stats);
-    let back = graph.named("Contract").await;
+    let back = named(&graph, "Contract").await;
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0]["isDraft"], false);
     assert_eq!(back[0]["isRead"], true);
@@ -424,7 +276,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         .await;
     assert_eq!(status, StatusCode::OK, "{stats}");
     assert_eq!(stats["skippedItemsCount"], 1, "{stats}");
-    assert_eq!(graph.named("Contract").await.len(), 1);
+    assert_eq!(named(&graph, "Contract").await.len(), 1);
 
     // The session's events say who restored, and hold no password.
     let (_, events) = server
@@ -503,7 +355,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
         &[RESTORER, "incorrect", "nothing was restored"],
     );
     no_password_in(&body);
-    assert_eq!(graph.file("Contracts/signed.txt").await, None);
+    assert_eq!(nancy_file(&graph, "Contracts/signed.txt").await, None);
     let (status, body) = server
         .call(
             Method::POST,
@@ -529,7 +381,7 @@ async fn a_restore_signs_in_with_the_account_of_its_body() {
     );
     no_password_in(&stats);
     assert_eq!(
-        graph.file("Contracts/signed.txt").await.as_deref(),
+        nancy_file(&graph, "Contracts/signed.txt").await.as_deref(),
         Some(&b"signed by both parties"[..])
     );
     server.stop().await;

@@ -10,16 +10,12 @@
 )]
 
 mod common;
-
-use std::time::{Duration, Instant};
+mod jobs_common;
 
 use common::*;
+use jobs_common::{mailbox_job, organization_and_repository, run, ANDREW, NANCY};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-const NANCY: &str = "00000000-0000-4000-8000-000001000001";
-const ANDREW: &str = "00000000-0000-4000-8000-000001000002";
-const CLIENT_ID: &str = "d3590ed6-52b3-4102-aeff-aad2292ab01c";
 
 fn tenant_with_mail() -> m365_sim::Tenant {
     let inbox: Vec<Value> = (0..2)
@@ -53,131 +49,6 @@ fn tenant_with_mail() -> m365_sim::Tenant {
     )
 }
 
-/// Microsoft's side, read and changed directly (as a user in Outlook would).
-struct Graph {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Graph {
-    async fn new(sim: &Sim) -> Graph {
-        let client = reqwest::Client::new();
-        let base = sim.url.as_str().trim_end_matches('/').to_owned();
-        let answer: Value = client
-            .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
-            .form(&[
-                ("client_id", CLIENT_ID),
-                ("grant_type", "password"),
-                ("username", "admin@contoso.onmicrosoft.com"),
-                ("password", M365_PASSWORD),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = answer["access_token"].as_str().expect("a token").to_owned();
-        Graph {
-            client,
-            base,
-            token,
-        }
-    }
-
-    async fn send(&self, method: Method, path: &str) -> reqwest::Response {
-        self.client
-            .request(method, format!("{}/v1.0/{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn json(&self, path: &str) -> Value {
-        let response = self.send(Method::GET, path).await;
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    /// Every folder of a mailbox as (path, id).
-    async fn folders(&self, user: &str) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut queue = vec![(format!("users/{user}/mailFolders?$top=250"), String::new())];
-        while let Some((path, prefix)) = queue.pop() {
-            let page = self.json(&path).await;
-            for f in page["value"].as_array().unwrap() {
-                let name = f["displayName"].as_str().unwrap();
-                let id = f["id"].as_str().unwrap().to_owned();
-                let full = format!("{prefix}/{name}");
-                if f["childFolderCount"].as_u64().unwrap_or(0) > 0 {
-                    queue.push((
-                        format!("users/{user}/mailFolders/{id}/childFolders?$top=250"),
-                        full.clone(),
-                    ));
-                }
-                out.push((full, id));
-            }
-        }
-        out
-    }
-
-    async fn folder_id(&self, user: &str, path: &str) -> Option<String> {
-        self.folders(user)
-            .await
-            .into_iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, id)| id)
-    }
-
-    async fn messages(&self, user: &str, folder: &str) -> Vec<Value> {
-        let page = self
-            .json(&format!(
-                "users/{user}/mailFolders/{folder}/messages?$top=100&$select=id,subject,isRead,isDraft,receivedDateTime,sentDateTime,from,internetMessageId"
-            ))
-            .await;
-        page["value"].as_array().unwrap().clone()
-    }
-
-    async fn mime(&self, user: &str, message: &str) -> Vec<u8> {
-        let response = self
-            .send(
-                Method::GET,
-                &format!("users/{user}/messages/{message}/$value"),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.bytes().await.unwrap().to_vec()
-    }
-}
-
-async fn finished_session(server: &Server, token: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, page) = server
-            .call(
-                Method::GET,
-                &format!("/v6/Jobs/{job}/JobSessions"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let results = page["results"].as_array().unwrap();
-        if !results.is_empty() && results[0]["status"] != "Running" {
-            return results[0].clone();
-        }
-        assert!(Instant::now() < deadline, "the backup did not end: {page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Organization, repository, a job for Nancy's mailbox, one finished backup.
 async fn backed_up() -> (
     (tempfile::TempDir, tempfile::TempDir),
@@ -188,52 +59,11 @@ async fn backed_up() -> (
 ) {
     let (dir, sim, server) = start_with(vec![tenant_with_mail()], |_| {}).await;
     let token = server.token().await;
-    let (status, org) = server
-        .add(
-            &token,
-            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{org}");
-    let org_id = org["id"].as_str().unwrap().to_owned();
     // Outside the data dir, which the server refuses to share.
     let repo_dir = tempfile::tempdir().unwrap();
-    let repo_path = repo_dir.path().join("repo");
-    let (status, repo) = server
-        .call(
-            Method::POST,
-            "/v6/BackupRepositories",
-            &token,
-            Some(json!({"name": "Mail", "path": repo_path.to_str().unwrap(),
-                        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly",
-                        "yearlyRetentionPeriod": "Year1"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{repo}");
-    let (status, job) = server
-        .call(
-            Method::POST,
-            &format!("/v6/Organizations/{org_id}/Jobs"),
-            &token,
-            Some(
-                json!({"name": "Nancy", "backupType": "SelectedItems", "repositoryId": repo["id"],
-                        "selectedItems": [{"type": "User", "user": {"id": NANCY}, "mailbox": true}],
-                        "schedulePolicy": {"type": "ManualOnly"}}),
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{job}");
-    let job_id = job["id"].as_str().unwrap().to_owned();
-    let (status, body) = server
-        .call(
-            Method::POST,
-            &format!("/v6/Jobs/{job_id}/start"),
-            &token,
-            Some(json!({})),
-        )
-        .await;
-    assert!(status.is_success(), "{status} {body}");
-    let session = finished_session(&server, &token, &job_id).await;
+    let (org_id, repo_id) = organization_and_repository(&server, &token, repo_dir.path()).await;
+    let job = mailbox_job(&server, &token, &org_id, &repo_id, &[NANCY]).await;
+    let session = run(&server, &token, &job, 1).await;
     assert_eq!(session["status"], "Success", "{session}");
     ((dir, repo_dir), sim, server, token, org_id)
 }
@@ -431,7 +261,7 @@ async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
     assert_eq!(unread_original["isRead"], false);
     for gone in [&original, &unread_original] {
         let deleted = graph
-            .send(
+            .request(
                 Method::DELETE,
                 &format!("users/{NANCY}/messages/{}", gone["id"].as_str().unwrap()),
             )
@@ -489,7 +319,7 @@ async fn browse_save_and_restore_a_mailbox_from_a_real_backup() {
     // A deleted folder comes back with its message.
     let projects_live = graph.folder_id(NANCY, "/Inbox/Projects").await.unwrap();
     let gone = graph
-        .send(
+        .request(
             Method::DELETE,
             &format!("users/{NANCY}/mailFolders/{projects_live}"),
         )
@@ -790,7 +620,7 @@ async fn bulk_restore_puts_whole_mailboxes_back() {
         .unwrap()
         .clone();
     let response = graph
-        .send(
+        .request(
             Method::DELETE,
             &format!("users/{NANCY}/messages/{}", lost["id"].as_str().unwrap()),
         )

@@ -149,31 +149,6 @@ async fn folder_of(server: &Server, token: &str, org_id: &str, name: &str) -> (S
     (od, folder)
 }
 
-async fn graph_token(sim: &Sim) -> (String, reqwest::Client, String) {
-    let base = sim.url.as_str().trim_end_matches('/').to_owned();
-    // Downloads redirect to a pre-authenticated URL, which must not get the bearer token.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r: Value = http
-        .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
-        .form(&[
-            ("client_id", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
-            ("grant_type", "password"),
-            ("username", "admin@contoso.onmicrosoft.com"),
-            ("password", M365_PASSWORD),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (base, http, r["access_token"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_folder_of_a_thousand_files_is_restored() {
     // 1,000 uploads cost 2,000 SharePoint resource units: a large tenant's budget.
@@ -187,24 +162,9 @@ async fn a_deleted_folder_of_a_thousand_files_is_restored() {
     let (_dir, sim, server) = start_with(vec![tenant_with(items)], |_| {}).await;
     let token = server.token().await;
     let org_id = backed_up(&server, &repo_dir, &token).await;
-    let (base, http, graph) = graph_token(&sim).await;
-    let drive: Value = http
-        .get(format!("{base}/v1.0/users/{NANCY}/drive"))
-        .bearer_auth(&graph)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let drive = drive["id"].as_str().unwrap().to_owned();
-    let deleted = http
-        .delete(format!("{base}/v1.0/drives/{drive}/root:/Bulk"))
-        .bearer_auth(&graph)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let graph = Graph::new(&sim).await;
+    let drive = graph.drive_of(NANCY).await;
+    graph.delete(&drive, "Bulk").await;
 
     let (od, bulk) = folder_of(&server, &token, &org_id, "Bulk").await;
     let started = Instant::now();
@@ -223,46 +183,11 @@ async fn a_deleted_folder_of_a_thousand_files_is_restored() {
     eprintln!("1,000 files restored in {:?}", started.elapsed());
 
     // Every file is back with its own bytes.
-    let mut url = format!("{base}/v1.0/drives/{drive}/root:/Bulk:/children");
-    let mut names = Vec::new();
-    loop {
-        let page: Value = http
-            .get(&url)
-            .bearer_auth(&graph)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for child in page["value"].as_array().unwrap() {
-            names.push(child["name"].as_str().unwrap().to_owned());
-        }
-        match page["@odata.nextLink"].as_str() {
-            Some(next) => url = next.to_owned(),
-            None => break,
-        }
-    }
-    names.sort();
     let expected: Vec<String> = (0..FILES).map(|i| format!("f{i:04}.txt")).collect();
-    assert_eq!(names, expected);
+    assert_eq!(graph.children(&drive, "Bulk").await, expected);
     for i in [0, 517, FILES - 1] {
-        let bytes = http
-            .get(format!(
-                "{base}/v1.0/drives/{drive}/root:/Bulk/f{i:04}.txt:/content"
-            ))
-            .bearer_auth(&graph)
-            .send()
-            .await
-            .unwrap();
-        let bytes = if bytes.status().is_redirection() {
-            let to = bytes.headers()["location"].to_str().unwrap().to_owned();
-            http.get(to).send().await.unwrap()
-        } else {
-            bytes
-        };
-        let bytes = bytes.bytes().await.unwrap();
-        assert_eq!(bytes, format!("file number {i}").as_bytes());
+        let bytes = graph.read(&drive, &format!("Bulk/f{i:04}.txt")).await;
+        assert_eq!(bytes.unwrap(), format!("file number {i}").as_bytes());
     }
 }
 

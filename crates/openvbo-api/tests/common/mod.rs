@@ -22,6 +22,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+mod graph;
+// Not every test binary talks to Graph itself.
+#[allow(unused_imports)]
+pub use graph::{Graph, SimUrl, CLIENT_ID};
+
 pub const ADMIN: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "Adm1n-Test-Password";
 pub const M365_PASSWORD: &str = "Tenant-Secret-Passw0rd!";

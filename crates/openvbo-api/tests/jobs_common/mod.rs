@@ -113,13 +113,33 @@ pub async fn mailbox_job(
         .iter()
         .map(|u| json!({"type": "User", "user": {"id": u}, "mailbox": true}))
         .collect();
+    manual_job(
+        server,
+        token,
+        org,
+        repo,
+        &format!("Mail of {}", users.len()),
+        items,
+    )
+    .await
+}
+
+/// A manual job of `org` on `repo` backing up `items` (v6 `selectedItems`).
+pub async fn manual_job(
+    server: &Server,
+    token: &str,
+    org: &str,
+    repo: &str,
+    name: &str,
+    items: Vec<Value>,
+) -> String {
     let (status, job) = call(
         server,
         token,
         Method::POST,
         &format!("/v6/Organizations/{org}/Jobs"),
         Some(json!({
-            "name": format!("Mail of {}", users.len()), "backupType": "SelectedItems",
+            "name": name, "backupType": "SelectedItems",
             "repositoryId": repo, "selectedItems": items, "schedulePolicy": {"type": "ManualOnly"}
         })),
     )
@@ -178,190 +198,6 @@ pub async fn log_titles(server: &Server, token: &str, session: &str) -> Vec<Stri
         .iter()
         .map(|l| l["title"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Microsoft Graph of the simulator as contoso's administrator: the writes
-/// a tenant sees between two backups.
-pub struct Graph {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-fn segment_encode(path: &str) -> String {
-    path.split('/')
-        .map(|s| {
-            url::form_urlencoded::byte_serialize(s.as_bytes())
-                .collect::<String>()
-                .replace('+', "%20")
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-impl Graph {
-    pub async fn new(sim_url: &url::Url) -> Graph {
-        let base = sim_url.as_str().trim_end_matches('/').to_owned();
-        let http = reqwest::Client::new();
-        let answer: Value = http
-            .post(format!("{base}/contoso.onmicrosoft.com/oauth2/v2.0/token"))
-            .form(&[
-                ("client_id", "d3590ed6-52b3-4102-aeff-aad2292ab01c"),
-                ("grant_type", "password"),
-                ("username", "admin@contoso.onmicrosoft.com"),
-                ("password", M365_PASSWORD),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Graph {
-            base,
-            http,
-            token: answer["access_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    /// A Graph call that must succeed; its JSON answer (Null when empty).
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}/v1.0{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{method} {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    /// Message id by subject in a folder (id or well-known name); only the
-    /// id and subject are read, so the simulator counts no download.
-    pub async fn message_id(&self, user: &str, folder: &str, subject: &str) -> String {
-        let page = self
-            .send(
-                Method::GET,
-                &format!("/users/{user}/mailFolders/{folder}/messages?$top=100&$select=id,subject"),
-                None,
-            )
-            .await;
-        page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["subject"] == subject)
-            .unwrap_or_else(|| panic!("no {subject:?} in {folder}: {page}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    pub async fn child_folder_id(&self, user: &str, parent: &str, name: &str) -> String {
-        let page = self
-            .send(
-                Method::GET,
-                &format!("/users/{user}/mailFolders/{parent}/childFolders"),
-                None,
-            )
-            .await;
-        page["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["displayName"] == name)
-            .unwrap_or_else(|| panic!("no folder {name:?}: {page}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// A received (not draft) message in `folder`.
-    pub async fn add_message(&self, user: &str, folder: &str, subject: &str) {
-        self.send(
-            Method::POST,
-            &format!("/users/{user}/mailFolders/{folder}/messages"),
-            Some(json!({
-                "subject": subject, "body": {"contentType": "text", "content": format!("{subject} body")},
-                "from": {"emailAddress": {"address": "x@contoso.com"}},
-                "singleValueExtendedProperties": [{"id": "Integer 0x0E07", "value": "4"}]
-            })),
-        )
-        .await;
-    }
-
-    pub async fn drive_of(&self, user: &str) -> String {
-        let drive = self
-            .send(Method::GET, &format!("/users/{user}/drive"), None)
-            .await;
-        drive["id"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn item_id(&self, drive: &str, path: &str) -> String {
-        let item = self
-            .send(
-                Method::GET,
-                &format!("/drives/{drive}/root:/{}", segment_encode(path)),
-                None,
-            )
-            .await;
-        item["id"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn write_file(&self, drive: &str, path: &str, content: &str) {
-        let response = self
-            .http
-            .put(format!(
-                "{}/v1.0/drives/{drive}/root:/{}:/content",
-                self.base,
-                segment_encode(path)
-            ))
-            .bearer_auth(&self.token)
-            .body(content.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "writing {path}: {}",
-            response.status()
-        );
-    }
-
-    /// Renames and/or moves (into the folder at `to_folder`, "" for the root).
-    pub async fn move_item(&self, drive: &str, path: &str, to_folder: Option<&str>, name: &str) {
-        let id = self.item_id(drive, path).await;
-        let mut body = json!({"name": name});
-        if let Some(folder) = to_folder {
-            let parent = if folder.is_empty() {
-                self.send(Method::GET, &format!("/drives/{drive}/root"), None)
-                    .await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            } else {
-                self.item_id(drive, folder).await
-            };
-            body["parentReference"] = json!({"id": parent});
-        }
-        self.send(
-            Method::PATCH,
-            &format!("/drives/{drive}/items/{id}"),
-            Some(body),
-        )
-        .await;
-    }
-
-    pub async fn delete_item(&self, drive: &str, path: &str) {
-        let id = self.item_id(drive, path).await;
-        self.send(Method::DELETE, &format!("/drives/{drive}/items/{id}"), None)
-            .await;
-    }
 }
 
 /// A restore session on the state of `org` at `at` (a point's backupTime).
@@ -488,5 +324,11 @@ impl SimWith {
             url,
             _stop: stop,
         }
+    }
+}
+
+impl SimUrl for SimWith {
+    fn sim_url(&self) -> &url::Url {
+        &self.url
     }
 }
