@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tokio::sync::RwLock;
+
 use drive_sim::*;
 use openvbo_backup::Worker;
 use openvbo_core::jobs::{UnitControl, UnitEvents, UnitReport, UnitStatus};
@@ -44,8 +46,13 @@ async fn ok(report: UnitReport) -> String {
     report.point.unwrap()
 }
 
+/// VmHWM is per process and the tests of this binary run in parallel, so the memory test
+/// runs alone (write lock) while the others share (read lock) the binary.
+static MEMORY_TEST: RwLock<()> = RwLock::const_new(());
+
 #[tokio::test]
 async fn a_onedrive_is_backed_up_whole_then_only_what_changed() {
+    let _shared = MEMORY_TEST.read().await;
     let h = start(None).await;
     let w = worker(&h, 100);
     let before = h.content();
@@ -173,6 +180,7 @@ async fn a_onedrive_is_backed_up_whole_then_only_what_changed() {
 
 #[tokio::test]
 async fn a_site_keeps_each_library_under_its_own_folder() {
+    let _shared = MEMORY_TEST.read().await;
     let h = start(None).await;
     let w = worker(&h, 100);
     let first = w.back_up(&h.site(), &control()).await;
@@ -219,6 +227,7 @@ async fn a_site_keeps_each_library_under_its_own_folder() {
 
 #[tokio::test]
 async fn a_lost_token_reads_the_drive_again_but_downloads_only_what_is_new() {
+    let _shared = MEMORY_TEST.read().await;
     let h = start(None).await;
     let w = worker(&h, 100);
     let p1 = ok(w.back_up(&h.onedrive(), &control()).await).await;
@@ -240,6 +249,7 @@ async fn a_lost_token_reads_the_drive_again_but_downloads_only_what_is_new() {
 
 #[tokio::test]
 async fn a_file_that_keeps_failing_is_a_warning_and_is_retried_next_time() {
+    let _shared = MEMORY_TEST.read().await;
     let h = start(None).await;
     let w = worker(&h, 100);
     let p1 = ok(w.back_up(&h.onedrive(), &control()).await).await;
@@ -287,6 +297,7 @@ impl UnitEvents for StopAfter {
 
 #[tokio::test]
 async fn a_stopped_run_resumes_without_reading_stored_files_again() {
+    let _shared = MEMORY_TEST.read().await;
     let h = start(None).await;
     let w = worker(&h, 1);
     let stop = Arc::new(AtomicBool::new(false));
@@ -330,6 +341,7 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test]
 async fn a_large_file_streams_through_in_bounded_memory() {
+    let _alone = MEMORY_TEST.write().await;
     const SIZE: u64 = 96 * 1024 * 1024;
     let h = start(Some(SIZE)).await;
     let w = worker(&h, 100);
