@@ -33,6 +33,22 @@ async fn server_in(dir: &std::path::Path, sim: &Sim) -> Server {
 
 /// What a client sees of the repository's backups: per restore point (by backup time) its
 /// job, flags and mailboxes with their counts; and the repository's mailbox and user data.
+/// An organization, a repository under `dir`, a job over Nancy's and Andrew's mailboxes,
+/// run twice (both runs `Success`): the restore points every test here attaches again.
+async fn two_backups(
+    server: &Server,
+    token: &str,
+    dir: &std::path::Path,
+) -> (String, String, String) {
+    let (org, repo) = organization_and_repository(server, token, dir).await;
+    let job = mailbox_job(server, token, &org, &repo, &[NANCY, ANDREW]).await;
+    for runs in 1..=2 {
+        let session = run(server, token, &job, runs).await;
+        assert_eq!(session["status"], "Success", "{session}");
+    }
+    (org, repo, job)
+}
+
 async fn picture(server: &Server, token: &str, repo: &str) -> (Vec<Value>, Vec<String>, usize) {
     let points = get_ok(
         server,
@@ -144,12 +160,7 @@ async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_resto
     // The first server: two runs of a job over two mailboxes.
     let first = server_in(&dir.path().join("first"), &sim).await;
     let token = first.token().await;
-    let (org, repo) = organization_and_repository(&first, &token, dir.path()).await;
-    let job = mailbox_job(&first, &token, &org, &repo, &[NANCY, ANDREW]).await;
-    for runs in 1..=2 {
-        let session = run(&first, &token, &job, runs).await;
-        assert_eq!(session["status"], "Success", "{session}");
-    }
+    let (org, repo, job) = two_backups(&first, &token, dir.path()).await;
     let before = picture(&first, &token, &repo).await;
     assert_eq!(before.0.len(), 2, "{:?}", before.0);
     for p in &before.0 {
@@ -275,12 +286,7 @@ async fn a_repository_removed_and_attached_again_shows_the_same_restore_points()
     let sim = Sim::start(vec![tenant_with_mail()]).await;
     let server = server_in(&dir.path().join("data"), &sim).await;
     let token = server.token().await;
-    let (org, repo) = organization_and_repository(&server, &token, dir.path()).await;
-    let job = mailbox_job(&server, &token, &org, &repo, &[NANCY, ANDREW]).await;
-    for runs in 1..=2 {
-        let session = run(&server, &token, &job, runs).await;
-        assert_eq!(session["status"], "Success", "{session}");
-    }
+    let (org, repo, job) = two_backups(&server, &token, dir.path()).await;
     let before = picture(&server, &token, &repo).await;
     let ids = point_ids(&server, &token, &repo).await;
     assert_eq!(ids.len(), 2, "{ids:?}");
@@ -341,12 +347,7 @@ async fn an_import_waiting_for_its_organization_survives_a_restart() {
     let sim = Sim::start(vec![tenant_with_mail()]).await;
     let first = server_in(&dir.path().join("first"), &sim).await;
     let token = first.token().await;
-    let (org, repo) = organization_and_repository(&first, &token, dir.path()).await;
-    let job = mailbox_job(&first, &token, &org, &repo, &[NANCY, ANDREW]).await;
-    for runs in 1..=2 {
-        let session = run(&first, &token, &job, runs).await;
-        assert_eq!(session["status"], "Success", "{session}");
-    }
+    let (_, repo, _) = two_backups(&first, &token, dir.path()).await;
     let before = picture(&first, &token, &repo).await;
     first.stop().await;
 
