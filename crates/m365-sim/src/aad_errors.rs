@@ -21,7 +21,7 @@ pub(crate) struct AadCtx {
 }
 
 impl AadCtx {
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let correlation_id = headers
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
@@ -48,7 +48,7 @@ pub(crate) struct AadError {
 }
 
 impl AadError {
-    pub fn new(error: &'static str, code: u32, message: impl Into<String>) -> Self {
+    pub(crate) fn new(error: &'static str, code: u32, message: impl Into<String>) -> Self {
         AadError {
             status: StatusCode::BAD_REQUEST,
             error,
@@ -59,12 +59,12 @@ impl AadError {
         }
     }
 
-    pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+    pub(crate) fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
         self.extra.push((key, value.into()));
         self
     }
 
-    pub fn missing_parameter(name: &str) -> Self {
+    pub(crate) fn missing_parameter(name: &str) -> Self {
         AadError::new(
             "invalid_request",
             900144,
@@ -72,7 +72,7 @@ impl AadError {
         )
     }
 
-    pub fn tenant_not_found(tenant: &str) -> Self {
+    pub(crate) fn tenant_not_found(tenant: &str) -> Self {
         AadError::new(
             "invalid_request",
             90002,
@@ -82,7 +82,7 @@ impl AadError {
         )
     }
 
-    pub fn into_response(self, ctx: &AadCtx) -> Response {
+    pub(crate) fn into_response(self, ctx: &AadCtx) -> Response {
         let now = OffsetDateTime::now_utc();
         let timestamp = aad_timestamp(now);
         let trace_id = new_guid();

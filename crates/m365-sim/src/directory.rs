@@ -43,7 +43,7 @@ pub(crate) enum Member<'a> {
 }
 
 impl Directory {
-    pub fn new(mut tenants: Vec<Tenant>) -> Result<Self, SimError> {
+    pub(crate) fn new(mut tenants: Vec<Tenant>) -> Result<Self, SimError> {
         let mut problems = Vec::new();
         for tenant in &tenants {
             problems.extend(
@@ -96,7 +96,7 @@ impl Directory {
     }
 
     /// A tenant by GUID or any of its domains, case-insensitively.
-    pub fn resolve(&self, key: &str) -> Option<usize> {
+    pub(crate) fn resolve(&self, key: &str) -> Option<usize> {
         self.by_key.get(&key.to_ascii_lowercase()).copied()
     }
 
@@ -113,7 +113,7 @@ impl Directory {
         Ok((t, u))
     }
 
-    pub fn set_password(
+    pub(crate) fn set_password(
         &mut self,
         tenant_key: &str,
         upn: &str,
@@ -126,7 +126,7 @@ impl Directory {
         Ok(())
     }
 
-    pub fn set_flags(
+    pub(crate) fn set_flags(
         &mut self,
         tenant_key: &str,
         upn: &str,
@@ -142,7 +142,7 @@ impl Directory {
     }
 
     /// The user disappears from Graph and can no longer sign in.
-    pub fn remove_user(&mut self, tenant_key: &str, upn: &str) -> Result<(), SimError> {
+    pub(crate) fn remove_user(&mut self, tenant_key: &str, upn: &str) -> Result<(), SimError> {
         let (t, u) = self.locate_user(tenant_key, upn)?;
         self.tenants[t].remove_user(u);
         Ok(())
@@ -241,27 +241,27 @@ impl TenantEntry {
     }
 
     /// Whether `tenant.users[index]` still exists.
-    pub fn is_live(&self, index: usize) -> bool {
+    pub(crate) fn is_live(&self, index: usize) -> bool {
         !self.removed.get(index).copied().unwrap_or(true)
     }
 
-    pub fn live_user_count(&self) -> usize {
+    pub(crate) fn live_user_count(&self) -> usize {
         self.tenant.users.len() - self.removed_count
     }
 
     /// The user a personal site or drive belongs to, if it has a OneDrive.
-    pub fn one_drive_owner(&self, index: usize) -> Option<&User> {
+    pub(crate) fn one_drive_owner(&self, index: usize) -> Option<&User> {
         let user = self.tenant.users.get(index)?;
         (self.is_live(index) && user.has_one_drive()).then_some(user)
     }
 
     /// Every site Graph's search can return, addressed by position: the
     /// tenant file's sites, then one personal site per user slot.
-    pub fn site_slots(&self) -> usize {
+    pub(crate) fn site_slots(&self) -> usize {
         self.tenant.sites.len() + self.tenant.users.len()
     }
 
-    pub fn site_at(&self, slot: usize) -> Option<Cow<'_, Site>> {
+    pub(crate) fn site_at(&self, slot: usize) -> Option<Cow<'_, Site>> {
         match slot.checked_sub(self.tenant.sites.len()) {
             None => self.tenant.sites.get(slot).map(Cow::Borrowed),
             Some(user) => self
@@ -271,7 +271,7 @@ impl TenantEntry {
     }
 
     /// `/sites/{id}`, file sites and generated personal sites alike.
-    pub fn find_site(&self, id: &str) -> Option<Cow<'_, Site>> {
+    pub(crate) fn find_site(&self, id: &str) -> Option<Cow<'_, Site>> {
         let lower = id.to_ascii_lowercase();
         if let Some(&i) = self.site_by_id.get(&lower) {
             return Some(Cow::Borrowed(&self.tenant.sites[i]));
@@ -283,23 +283,23 @@ impl TenantEntry {
     }
 
     /// Direct subsites of a site of the tenant file, in file order.
-    pub fn subsites(&self, id: &str) -> &[usize] {
+    pub(crate) fn subsites(&self, id: &str) -> &[usize] {
         self.subsites_of
             .get(&id.to_ascii_lowercase())
             .map(Vec::as_slice)
             .unwrap_or_default()
     }
 
-    pub fn user_index_by_upn(&self, upn: &str) -> Option<usize> {
+    pub(crate) fn user_index_by_upn(&self, upn: &str) -> Option<usize> {
         self.user_by_upn.get(&upn.to_ascii_lowercase()).copied()
     }
 
     /// Graph's `/users/{id | userPrincipalName}`.
-    pub fn find_user(&self, key: &str) -> Option<&User> {
+    pub(crate) fn find_user(&self, key: &str) -> Option<&User> {
         self.find_user_index(key).map(|i| &self.tenant.users[i])
     }
 
-    pub fn find_user_index(&self, key: &str) -> Option<usize> {
+    pub(crate) fn find_user_index(&self, key: &str) -> Option<usize> {
         let lower = key.to_ascii_lowercase();
         self.user_by_id
             .get(&lower)
@@ -307,13 +307,13 @@ impl TenantEntry {
             .copied()
     }
 
-    pub fn find_group(&self, id: &str) -> Option<&Group> {
+    pub(crate) fn find_group(&self, id: &str) -> Option<&Group> {
         self.group_by_id
             .get(&id.to_ascii_lowercase())
             .map(|&i| &self.tenant.groups[i])
     }
 
-    pub fn member(&self, id: &str) -> Option<Member<'_>> {
+    pub(crate) fn member(&self, id: &str) -> Option<Member<'_>> {
         if let Some(&i) = self.user_by_id.get(id) {
             return Some(Member::User(&self.tenant.users[i]));
         }
@@ -323,7 +323,7 @@ impl TenantEntry {
     }
 
     /// Groups that list `object_id` as a direct member, in file order.
-    pub fn direct_groups_of(&self, object_id: &str) -> Vec<&Group> {
+    pub(crate) fn direct_groups_of(&self, object_id: &str) -> Vec<&Group> {
         let mut indexes = self.groups_of.get(object_id).cloned().unwrap_or_default();
         indexes.sort_unstable();
         indexes.iter().map(|&i| &self.tenant.groups[i]).collect()

@@ -45,7 +45,7 @@ pub(crate) enum UrlProblem {
 }
 
 impl UrlSigner {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         UrlSigner {
@@ -54,12 +54,12 @@ impl UrlSigner {
         }
     }
 
-    pub fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
             + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }
 
-    pub fn advance(&self, secs: i64) {
+    pub(crate) fn advance(&self, secs: i64) {
         self.offset_secs.fetch_add(secs, Ordering::Relaxed);
     }
 
@@ -71,7 +71,14 @@ impl UrlSigner {
     }
 
     /// The URL for one item; `site_path` is `personal/{name}` or `sites/{name}`.
-    pub fn url(&self, base: &str, site_path: &str, drive: &str, item: &str, guid: &str) -> String {
+    pub(crate) fn url(
+        &self,
+        base: &str,
+        site_path: &str,
+        drive: &str,
+        item: &str,
+        guid: &str,
+    ) -> String {
         let nbf = self.now().unix_timestamp();
         let exp = nbf + LIFETIME_SECS;
         let claims = Claims {
@@ -92,7 +99,7 @@ impl UrlSigner {
     }
 
     /// Checks a download request's raw query string, in SharePoint's order.
-    pub fn verify(&self, raw_query: &str) -> Result<Claims, UrlProblem> {
+    pub(crate) fn verify(&self, raw_query: &str) -> Result<Claims, UrlProblem> {
         let names: Vec<&str> = raw_query
             .split('&')
             .map(|pair| pair.split('=').next().unwrap_or_default())

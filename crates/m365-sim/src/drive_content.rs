@@ -47,7 +47,7 @@ pub(crate) enum Content {
 }
 
 impl Content {
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match self {
             Content::Bytes(b) => b.len() as u64,
             Content::Generated { size, .. } | Content::Spooled { size, .. } => *size,
@@ -55,7 +55,7 @@ impl Content {
     }
 
     /// The base64 quickXorHash, when it is cheap to compute here.
-    pub fn eager_hash(&self) -> Option<String> {
+    pub(crate) fn eager_hash(&self) -> Option<String> {
         match self {
             Content::Bytes(b) => Some(hash_of(b)),
             Content::Generated { size, seed } if *size <= EAGER_HASH_MAX => {
@@ -66,7 +66,11 @@ impl Content {
     }
 
     /// The bytes `start..end` as a stream of pieces.
-    pub fn stream(self, start: u64, end: u64) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+    pub(crate) fn stream(
+        self,
+        start: u64,
+        end: u64,
+    ) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
         struct State {
             content: Content,
             pos: u64,
@@ -175,7 +179,7 @@ pub(crate) struct Spool {
 }
 
 impl Spool {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Spool {
             dir: std::sync::Mutex::new(None),
             next: AtomicU64::new(0),
@@ -183,7 +187,7 @@ impl Spool {
     }
 
     /// A fresh path in the spool directory (the file is not created).
-    pub fn new_path(&self) -> std::io::Result<PathBuf> {
+    pub(crate) fn new_path(&self) -> std::io::Result<PathBuf> {
         let mut dir = self
             .dir
             .lock()

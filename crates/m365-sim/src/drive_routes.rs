@@ -177,7 +177,7 @@ pub(crate) struct DriveRequest<'a> {
 }
 
 impl DriveRequest<'_> {
-    pub fn render<'r>(
+    pub(crate) fn render<'r>(
         &'r self,
         drive: &'r Drive,
         in_delta: bool,

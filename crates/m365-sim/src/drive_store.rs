@@ -68,7 +68,7 @@ pub(crate) struct Item {
 }
 
 impl Item {
-    pub fn is_folder(&self) -> bool {
+    pub(crate) fn is_folder(&self) -> bool {
         matches!(self.kind, ItemKind::Folder)
     }
 }
@@ -120,7 +120,7 @@ pub(crate) enum Conflict {
 }
 
 impl Conflict {
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "fail" => Some(Conflict::Fail),
             "replace" => Some(Conflict::Replace),
@@ -157,7 +157,12 @@ fn item_id(drive_id: &str, key: &str) -> (String, String) {
 }
 
 impl Drive {
-    pub fn new(id: String, tenant: usize, owner: DriveOwner, specs: &[DriveItemSpec]) -> Self {
+    pub(crate) fn new(
+        id: String,
+        tenant: usize,
+        owner: DriveOwner,
+        specs: &[DriveItemSpec],
+    ) -> Self {
         let (root_id, root_guid) = item_id(&id, "");
         let mut drive = Drive {
             id,
@@ -256,12 +261,12 @@ impl Drive {
         self.push(item);
     }
 
-    pub fn lookup(&self, id: &str) -> Option<ItemIx> {
+    pub(crate) fn lookup(&self, id: &str) -> Option<ItemIx> {
         let ix = *self.by_id.get(&id.to_ascii_uppercase())?;
         (!self.items[ix].deleted).then_some(ix)
     }
 
-    pub fn child_named(&self, parent: ItemIx, name: &str) -> Option<ItemIx> {
+    pub(crate) fn child_named(&self, parent: ItemIx, name: &str) -> Option<ItemIx> {
         self.items[parent]
             .children
             .iter()
@@ -270,14 +275,14 @@ impl Drive {
     }
 
     /// `root:/a/b` resolution, case-insensitively.
-    pub fn resolve_path(&self, from: ItemIx, path: &str) -> Option<ItemIx> {
+    pub(crate) fn resolve_path(&self, from: ItemIx, path: &str) -> Option<ItemIx> {
         path.split('/')
             .filter(|s| !s.is_empty())
             .try_fold(from, |at, name| self.child_named(at, name))
     }
 
     /// `/drive/root:/Folder/Sub` for `parentReference.path`.
-    pub fn path_of(&self, ix: ItemIx) -> String {
+    pub(crate) fn path_of(&self, ix: ItemIx) -> String {
         let mut names = Vec::new();
         let mut at = self.items[ix].parent;
         let mut cur = ix;
@@ -290,7 +295,7 @@ impl Drive {
         names.join("/")
     }
 
-    pub fn live_children(&self, ix: ItemIx) -> Vec<ItemIx> {
+    pub(crate) fn live_children(&self, ix: ItemIx) -> Vec<ItemIx> {
         let mut children: Vec<ItemIx> = self.items[ix]
             .children
             .iter()
@@ -302,7 +307,7 @@ impl Drive {
     }
 
     /// A folder's size is the sum of its live descendants'.
-    pub fn size_of(&self, ix: ItemIx) -> u64 {
+    pub(crate) fn size_of(&self, ix: ItemIx) -> u64 {
         match &self.items[ix].kind {
             ItemKind::File { content, .. } => content.size(),
             ItemKind::Folder => self.items[ix]
@@ -314,7 +319,7 @@ impl Drive {
         }
     }
 
-    pub fn last_modified(&self) -> OffsetDateTime {
+    pub(crate) fn last_modified(&self) -> OffsetDateTime {
         self.items
             .iter()
             .map(|i| i.modified)
@@ -327,7 +332,7 @@ impl Drive {
     /// Starts a round reporting changes after `since` (0: everything that
     /// exists). Live items come in tree order, parents before children;
     /// deletions follow.
-    pub fn start_round(&mut self, since: u64) -> (u64, Arc<Round>) {
+    pub(crate) fn start_round(&mut self, since: u64) -> (u64, Arc<Round>) {
         let changed: std::collections::HashSet<ItemIx> =
             self.changes.range(since + 1..).map(|(_, &ix)| ix).collect();
         let mut items = Vec::new();
@@ -361,7 +366,7 @@ impl Drive {
         (id, round)
     }
 
-    pub fn round(&self, id: u64) -> Option<Arc<Round>> {
+    pub(crate) fn round(&self, id: u64) -> Option<Arc<Round>> {
         self.rounds
             .iter()
             .find(|(r, _)| *r == id)
@@ -369,7 +374,7 @@ impl Drive {
     }
 
     /// The expiry knob: every token and round issued so far is gone.
-    pub fn expire_delta(&mut self) {
+    pub(crate) fn expire_delta(&mut self) {
         self.epoch += 1;
         self.rounds.clear();
     }
@@ -439,7 +444,7 @@ impl Drive {
     }
 
     /// Creates or replaces a file; returns the item and whether it is new.
-    pub fn put_file(
+    pub(crate) fn put_file(
         &mut self,
         parent: ItemIx,
         name: &str,
@@ -472,7 +477,7 @@ impl Drive {
         }
     }
 
-    pub fn replace_content(
+    pub(crate) fn replace_content(
         &mut self,
         ix: ItemIx,
         content: Content,
@@ -491,7 +496,7 @@ impl Drive {
     }
 
     /// Creates a folder (`replace` on an existing folder returns it as is).
-    pub fn create_folder(
+    pub(crate) fn create_folder(
         &mut self,
         parent: ItemIx,
         name: &str,
@@ -509,7 +514,7 @@ impl Drive {
     }
 
     /// Deletes an item and everything below it; each gets a tombstone.
-    pub fn delete(&mut self, ix: ItemIx, now: OffsetDateTime) -> Result<(), WriteError> {
+    pub(crate) fn delete(&mut self, ix: ItemIx, now: OffsetDateTime) -> Result<(), WriteError> {
         if ix == 0 {
             return Err(WriteError::RootIsReadOnly);
         }
@@ -531,7 +536,7 @@ impl Drive {
     }
 
     /// PATCH: a new name and/or a new parent.
-    pub fn rename_move(
+    pub(crate) fn rename_move(
         &mut self,
         ix: ItemIx,
         name: Option<&str>,
@@ -586,7 +591,7 @@ impl Drive {
     }
 
     /// Records a hash learned from a whole download.
-    pub fn learn_hash(&mut self, ix: ItemIx, size: u64, hash: String) {
+    pub(crate) fn learn_hash(&mut self, ix: ItemIx, size: u64, hash: String) {
         if let ItemKind::File {
             content,
             hash: known,
@@ -682,7 +687,7 @@ pub(crate) fn relock<G>(result: Result<G, PoisonError<G>>) -> G {
 }
 
 impl DriveStores {
-    pub fn new(content: crate::options::ContentOptions) -> Self {
+    pub(crate) fn new(content: crate::options::ContentOptions) -> Self {
         DriveStores {
             content,
             drives: Mutex::new(HashMap::new()),
@@ -695,7 +700,7 @@ impl DriveStores {
     }
 
     /// The drive with this id, building it with `build` on first use.
-    pub fn open(
+    pub(crate) fn open(
         &self,
         id: &str,
         build: impl FnOnce() -> Option<Drive>,
@@ -715,13 +720,13 @@ impl DriveStores {
         )
     }
 
-    pub fn opened(&self, id: &str) -> Option<Arc<Mutex<Drive>>> {
+    pub(crate) fn opened(&self, id: &str) -> Option<Arc<Mutex<Drive>>> {
         relock(self.drives.lock())
             .get(&id.to_ascii_lowercase())
             .cloned()
     }
 
-    pub fn faults(&self) -> MutexGuard<'_, DownloadFaults> {
+    pub(crate) fn faults(&self) -> MutexGuard<'_, DownloadFaults> {
         relock(self.faults.lock())
     }
 }

@@ -41,7 +41,7 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Receiver {
             memory: Vec::new(),
             file: None,
@@ -53,14 +53,14 @@ impl Receiver {
 
     /// Straight to the spool: upload sessions may be left open, and an
     /// abandoned one must not hold memory.
-    pub fn spooled() -> Self {
+    pub(crate) fn spooled() -> Self {
         Receiver {
             in_memory_max: 0,
             ..Receiver::new()
         }
     }
 
-    pub async fn push(
+    pub(crate) async fn push(
         &mut self,
         req_spool: &crate::drive_content::Spool,
         piece: &[u8],
@@ -92,7 +92,7 @@ impl Receiver {
     }
 
     /// The content and its base64 quickXorHash.
-    pub async fn finish(mut self) -> Result<(Content, String), GraphError> {
+    pub(crate) async fn finish(mut self) -> Result<(Content, String), GraphError> {
         let hash = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             self.hasher.finalize(),

@@ -20,7 +20,7 @@ pub(crate) struct GraphCtx {
 }
 
 impl GraphCtx {
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let client_request_id = headers
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
@@ -34,7 +34,7 @@ impl GraphCtx {
         }
     }
 
-    pub fn stamp(&self, response: &mut Response) {
+    pub(crate) fn stamp(&self, response: &mut Response) {
         let headers = response.headers_mut();
         for (name, value) in [
             ("request-id", &self.request_id),
@@ -56,7 +56,7 @@ pub(crate) struct GraphError {
 }
 
 impl GraphError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         GraphError {
             status,
             code,
@@ -65,12 +65,12 @@ impl GraphError {
         }
     }
 
-    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+    pub(crate) fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
-    pub fn invalid_token(message: &str) -> Self {
+    pub(crate) fn invalid_token(message: &str) -> Self {
         GraphError::new(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -79,7 +79,7 @@ impl GraphError {
         .with_header(WWW_AUTHENTICATE, WWW_AUTHENTICATE_INVALID_TOKEN)
     }
 
-    pub fn segment_not_found(segment: &str) -> Self {
+    pub(crate) fn segment_not_found(segment: &str) -> Self {
         GraphError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
@@ -87,7 +87,7 @@ impl GraphError {
         )
     }
 
-    pub fn directory_object_not_found(id: &str) -> Self {
+    pub(crate) fn directory_object_not_found(id: &str) -> Self {
         GraphError::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -97,11 +97,11 @@ impl GraphError {
         )
     }
 
-    pub fn unsupported_query(message: impl Into<String>) -> Self {
+    pub(crate) fn unsupported_query(message: impl Into<String>) -> Self {
         GraphError::new(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", message)
     }
 
-    pub fn method_not_allowed() -> Self {
+    pub(crate) fn method_not_allowed() -> Self {
         GraphError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
@@ -110,7 +110,7 @@ impl GraphError {
         .with_header(axum::http::header::ALLOW, "GET")
     }
 
-    pub fn into_response(self, ctx: &GraphCtx) -> Response {
+    pub(crate) fn into_response(self, ctx: &GraphCtx) -> Response {
         let body = json!({
             "error": {
                 "code": self.code,

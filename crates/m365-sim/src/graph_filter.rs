@@ -19,7 +19,7 @@ pub(crate) struct UserFilter {
 }
 
 impl UserFilter {
-    pub fn parse(filter: &str) -> Result<Self, GraphError> {
+    pub(crate) fn parse(filter: &str) -> Result<Self, GraphError> {
         parse_startswith(filter).ok_or_else(|| {
             GraphError::unsupported_query(format!(
                 "Unsupported or invalid query filter clause specified: '{filter}'."
@@ -27,7 +27,7 @@ impl UserFilter {
         })
     }
 
-    pub fn matches(&self, user: &User) -> bool {
+    pub(crate) fn matches(&self, user: &User) -> bool {
         let value = match self.property {
             UserProperty::DisplayName => &user.display_name,
             UserProperty::UserPrincipalName => &user.user_principal_name,

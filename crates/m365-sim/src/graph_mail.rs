@@ -45,7 +45,7 @@ pub(crate) struct MailRequest<'a> {
 }
 
 impl MailRequest<'_> {
-    pub fn link(&self, tail: &str) -> String {
+    pub(crate) fn link(&self, tail: &str) -> String {
         format!("{}/v1.0/{}/{tail}", self.info.base, self.owner)
     }
 }

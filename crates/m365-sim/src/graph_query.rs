@@ -25,7 +25,7 @@ pub(crate) enum Selection {
 }
 
 impl Query {
-    pub fn parse(raw: Option<&str>) -> Self {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
         let pairs = raw
             .map(|q| {
                 url::form_urlencoded::parse(q.as_bytes())
@@ -37,7 +37,7 @@ impl Query {
     }
 
     /// Query option names are case-insensitive in Graph.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -45,7 +45,7 @@ impl Query {
     }
 
     /// Everything except the options named in `without`, for building links.
-    pub fn pairs_without<'a>(
+    pub(crate) fn pairs_without<'a>(
         &'a self,
         without: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a str)> {
@@ -55,7 +55,7 @@ impl Query {
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    pub fn reject_unsimulated(&self, filter_allowed: bool) -> Result<(), GraphError> {
+    pub(crate) fn reject_unsimulated(&self, filter_allowed: bool) -> Result<(), GraphError> {
         for (key, value) in &self.pairs {
             let refused = UNSIMULATED_OPTIONS
                 .iter()
@@ -70,7 +70,7 @@ impl Query {
         Ok(())
     }
 
-    pub fn top(&self) -> Result<usize, GraphError> {
+    pub(crate) fn top(&self) -> Result<usize, GraphError> {
         let Some(raw) = self.get("$top") else {
             return Ok(DEFAULT_PAGE_SIZE);
         };
@@ -83,7 +83,7 @@ impl Query {
     }
 
     /// `$select` checked against one entity type's properties.
-    pub fn select(&self, kind: &EntityKind) -> Result<Selection, GraphError> {
+    pub(crate) fn select(&self, kind: &EntityKind) -> Result<Selection, GraphError> {
         let Some(raw) = self.get("$select") else {
             return Ok(Selection::Default);
         };
@@ -116,7 +116,7 @@ impl Query {
 
     /// `$select` over a collection of mixed types (`memberOf`, `members`):
     /// each object keeps whichever of the named properties it has.
-    pub fn loose_select(&self) -> Selection {
+    pub(crate) fn loose_select(&self) -> Selection {
         match self.get("$select") {
             Some(raw) => {
                 let fields: Vec<String> = raw
@@ -136,7 +136,7 @@ impl Query {
     }
 
     /// `$count=true` needs `ConsistencyLevel: eventual`, as on Graph.
-    pub fn wants_count(&self, headers: &HeaderMap) -> Result<bool, GraphError> {
+    pub(crate) fn wants_count(&self, headers: &HeaderMap) -> Result<bool, GraphError> {
         match self.get("$count") {
             None => Ok(false),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),

@@ -96,7 +96,7 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    pub fn change_key(&self) -> String {
+    pub(crate) fn change_key(&self) -> String {
         format!(
             "CQAAABYAAA{}",
             b64url(derived_guid(&[&self.id, &self.version.to_string()]).as_bytes())
@@ -150,7 +150,7 @@ pub(crate) fn attachment_id(message_key: &str, n: usize) -> String {
 impl Mailbox {
     /// The mailbox of `user` as its tenant file describes it: well-known
     /// folders always, listed folders and messages in file order.
-    pub fn build(user: &User, synthetic: Option<SyntheticMailbox>) -> Mailbox {
+    pub(crate) fn build(user: &User, synthetic: Option<SyntheticMailbox>) -> Mailbox {
         let mut mailbox = Mailbox {
             user_id: user.id.clone(),
             folders: vec![Folder {
@@ -193,11 +193,11 @@ impl Mailbox {
         self.seq
     }
 
-    pub fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock
     }
 
-    pub fn path_of(&self, folder: FolderIx) -> String {
+    pub(crate) fn path_of(&self, folder: FolderIx) -> String {
         let mut names = Vec::new();
         let mut at = Some(folder);
         while let Some(ix) = at {
@@ -211,7 +211,7 @@ impl Mailbox {
         format!("/{}", names.join("/"))
     }
 
-    pub fn add_folder(
+    pub(crate) fn add_folder(
         &mut self,
         parent: FolderIx,
         name: &str,
@@ -282,18 +282,18 @@ impl Mailbox {
     }
 
     /// A live folder by id or well-known name.
-    pub fn find_folder(&self, key: &str) -> Option<FolderIx> {
+    pub(crate) fn find_folder(&self, key: &str) -> Option<FolderIx> {
         self.folders.iter().position(|f| {
             !f.deleted && (f.id == key || f.well_known.is_some_and(|w| w.eq_ignore_ascii_case(key)))
         })
     }
 
     /// A deleted folder's id is remembered, so delta can say so.
-    pub fn find_deleted_folder(&self, key: &str) -> bool {
+    pub(crate) fn find_deleted_folder(&self, key: &str) -> bool {
         self.folders.iter().any(|f| f.deleted && f.id == key)
     }
 
-    pub fn children(&self, parent: FolderIx) -> impl Iterator<Item = FolderIx> + '_ {
+    pub(crate) fn children(&self, parent: FolderIx) -> impl Iterator<Item = FolderIx> + '_ {
         (0..self.folders.len()).filter(move |&ix| {
             let f = &self.folders[ix];
             !f.deleted && f.parent == Some(parent)
@@ -302,7 +302,7 @@ impl Mailbox {
 
     /// Messages in a folder: stored ones plus virtual ones not shadowed,
     /// in a stable order.
-    pub fn folder_messages(&self, folder: FolderIx) -> Vec<Message> {
+    pub(crate) fn folder_messages(&self, folder: FolderIx) -> Vec<Message> {
         let mut out: Vec<Message> = self.virtual_messages(folder);
         let mut stored: Vec<&Message> = self
             .messages
@@ -314,7 +314,7 @@ impl Mailbox {
         out
     }
 
-    pub fn virtual_messages(&self, folder: FolderIx) -> Vec<Message> {
+    pub(crate) fn virtual_messages(&self, folder: FolderIx) -> Vec<Message> {
         match &self.synthetic {
             Some(s) => s
                 .messages_in(self, folder)
@@ -324,7 +324,7 @@ impl Mailbox {
         }
     }
 
-    pub fn unread_and_total(&self, folder: FolderIx) -> (usize, usize) {
+    pub(crate) fn unread_and_total(&self, folder: FolderIx) -> (usize, usize) {
         let messages = self.folder_messages(folder);
         (
             messages.iter().filter(|m| !m.is_read).count(),
@@ -333,7 +333,7 @@ impl Mailbox {
     }
 
     /// What a message says, generated for a virtual one.
-    pub fn content(&self, message: &Message) -> Arc<Content> {
+    pub(crate) fn content(&self, message: &Message) -> Arc<Content> {
         match (&message.content, &self.synthetic) {
             (Some(content), _) => content.clone(),
             (None, Some(synthetic)) => Arc::new(synthetic.content(&self.user_id, message.ordinal)),
@@ -346,7 +346,7 @@ impl Mailbox {
     }
 
     /// A live message by id (stored or virtual).
-    pub fn message(&self, id: &str) -> Option<Message> {
+    pub(crate) fn message(&self, id: &str) -> Option<Message> {
         if let Some(m) = self.messages.get(id) {
             return Some(m.clone());
         }
@@ -357,7 +357,7 @@ impl Mailbox {
     }
 
     /// Adds a new message (restore, a test's write) and returns it.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         folder: FolderIx,
         content: Content,
@@ -384,7 +384,11 @@ impl Mailbox {
     }
 
     /// Applies `change` to a message and records it as a change.
-    pub fn update(&mut self, id: &str, change: impl FnOnce(&mut Message)) -> Option<Message> {
+    pub(crate) fn update(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut Message),
+    ) -> Option<Message> {
         let mut message = self.message(id)?;
         message.content = Some(self.content(&message));
         self.shadowed.insert(id.to_owned());
@@ -397,7 +401,7 @@ impl Mailbox {
         Some(message)
     }
 
-    pub fn delete_message(&mut self, id: &str) -> Option<Message> {
+    pub(crate) fn delete_message(&mut self, id: &str) -> Option<Message> {
         let mut message = self.message(id)?;
         message.content = Some(self.content(&message));
         self.shadowed.insert(id.to_owned());
@@ -413,7 +417,7 @@ impl Mailbox {
 
     /// Moves a message; like Exchange without immutable ids, the copy in
     /// the destination has a new id.
-    pub fn move_message(&mut self, id: &str, to: FolderIx) -> Option<Message> {
+    pub(crate) fn move_message(&mut self, id: &str, to: FolderIx) -> Option<Message> {
         let old = self.delete_message(id)?;
         let seq = self.next_seq();
         let new_id = message_id(&self.user_id, &format!("moved#{seq}"));
@@ -430,7 +434,7 @@ impl Mailbox {
     }
 
     /// Deletes a folder with everything below it.
-    pub fn delete_folder(&mut self, folder: FolderIx) {
+    pub(crate) fn delete_folder(&mut self, folder: FolderIx) {
         let below: Vec<FolderIx> = self.children(folder).collect();
         for child in below {
             self.delete_folder(child);
@@ -449,7 +453,7 @@ impl Mailbox {
         entry.seq = seq;
     }
 
-    pub fn rename_folder(&mut self, folder: FolderIx, name: &str) {
+    pub(crate) fn rename_folder(&mut self, folder: FolderIx, name: &str) {
         let seq = self.next_seq();
         let entry = &mut self.folders[folder];
         entry.display_name = name.to_owned();
@@ -459,7 +463,7 @@ impl Mailbox {
 
 impl Content {
     /// The fields again, to render a changed copy.
-    pub fn clone_fields(&self) -> StructuredFields {
+    pub(crate) fn clone_fields(&self) -> StructuredFields {
         StructuredFields {
             subject: self.subject.clone(),
             from: self.from.clone(),
@@ -624,7 +628,7 @@ pub(crate) struct MailStores {
 }
 
 impl MailStores {
-    pub fn new(synthetic_messages: u32, content_seed: u64) -> Self {
+    pub(crate) fn new(synthetic_messages: u32, content_seed: u64) -> Self {
         MailStores {
             boxes: Mutex::new(HashMap::new()),
             synthetic_messages,
@@ -632,7 +636,7 @@ impl MailStores {
         }
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, HashMap<(usize, usize), Mailbox>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<(usize, usize), Mailbox>> {
         self.boxes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

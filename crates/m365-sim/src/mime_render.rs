@@ -33,13 +33,13 @@ pub(crate) struct Mime {
 }
 
 impl Mime {
-    pub fn raw(text: &str) -> Self {
+    pub(crate) fn raw(text: &str) -> Self {
         Mime {
             segments: vec![Segment::Text(Arc::from(text))],
         }
     }
 
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.segments
             .iter()
             .map(|s| match s {
@@ -51,7 +51,7 @@ impl Mime {
 
     /// The header block and the start of the body (the text segments
     /// only), enough to read headers and a preview.
-    pub fn head_text(&self) -> String {
+    pub(crate) fn head_text(&self) -> String {
         match self.segments.first() {
             Some(Segment::Text(t)) => t.to_string(),
             _ => String::new(),
@@ -59,7 +59,7 @@ impl Mime {
     }
 
     /// Chunk `i` of the MIME for streaming (`None` after the last).
-    pub fn chunks(&self) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
         let segments = self.segments.clone();
         segments
             .into_iter()
@@ -89,13 +89,13 @@ pub(crate) struct Generator {
 }
 
 impl Generator {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Generator {
             state: seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
         }
     }
 
-    pub fn fill(&mut self, out: &mut [u8]) {
+    pub(crate) fn fill(&mut self, out: &mut [u8]) {
         for chunk in out.chunks_mut(8) {
             self.state ^= self.state >> 12;
             self.state ^= self.state << 25;
@@ -178,14 +178,14 @@ pub(crate) enum AttachmentBytes {
 }
 
 impl AttachmentBytes {
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match self {
             AttachmentBytes::Inline(b) => b.len() as u64,
             AttachmentBytes::Generated { size, .. } => *size,
         }
     }
 
-    pub fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         match self {
             AttachmentBytes::Inline(b) => b.to_vec(),
             AttachmentBytes::Generated { seed, size } => generated_bytes(*seed, *size),

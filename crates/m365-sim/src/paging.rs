@@ -23,7 +23,7 @@ pub(crate) struct RequestInfo {
 }
 
 impl RequestInfo {
-    pub fn new(uri: &Uri, headers: &HeaderMap) -> Self {
+    pub(crate) fn new(uri: &Uri, headers: &HeaderMap) -> Self {
         let host = headers
             .get(HOST)
             .and_then(|h| h.to_str().ok())

@@ -46,14 +46,14 @@ impl Default for ResourceUnits {
 }
 
 impl ResourceUnits {
-    pub fn set_budget(&self, budget: Budget) {
+    pub(crate) fn set_budget(&self, budget: Budget) {
         *relock(self.budget.lock()) = budget;
         relock(self.windows.lock()).clear();
     }
 
     /// Charges `cost` to `tenant`; `Err` is the refusal to send. Every
     /// other refusal is a 503, as SharePoint mixes both.
-    pub fn charge(&self, tenant: usize, cost: Cost, now: Instant) -> Result<(), GraphError> {
+    pub(crate) fn charge(&self, tenant: usize, cost: Cost, now: Instant) -> Result<(), GraphError> {
         let budget = *relock(self.budget.lock());
         let mut windows = relock(self.windows.lock());
         let (start, used) = windows.entry(tenant).or_insert((now, 0));

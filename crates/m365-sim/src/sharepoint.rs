@@ -25,7 +25,7 @@ pub(crate) struct SharePointHosts {
 impl SharePointHosts {
     /// SharePoint names the tenant after its initial domain's first label,
     /// without the characters a host prefix cannot hold.
-    pub fn of(tenant: &Tenant) -> Self {
+    pub(crate) fn of(tenant: &Tenant) -> Self {
         let mut prefix: String = tenant
             .initial_domain
             .split('.')
@@ -45,11 +45,11 @@ impl SharePointHosts {
     }
 
     /// `https://{prefix}-my.sharepoint.com/personal/{upn with . and @ as _}`.
-    pub fn personal_url(&self, user: &User) -> String {
+    pub(crate) fn personal_url(&self, user: &User) -> String {
         format!("https://{}/personal/{}", self.my, personal_name(user))
     }
 
-    pub fn personal_site_id(&self, user_id: &str) -> String {
+    pub(crate) fn personal_site_id(&self, user_id: &str) -> String {
         let (site, web) = match Uuid::try_parse(user_id) {
             Ok(id) => (masked(id, SITE_MASK), masked(id, WEB_MASK)),
             Err(_) => (Uuid::nil(), Uuid::nil()),
@@ -59,7 +59,7 @@ impl SharePointHosts {
 
     /// The owner's user id if `site_id` names a personal site on this
     /// tenant's `-my` host (whether or not that user exists).
-    pub fn personal_site_owner(&self, site_id: &str) -> Option<String> {
+    pub(crate) fn personal_site_owner(&self, site_id: &str) -> Option<String> {
         let mut parts = site_id.split(',');
         let (host, site, web) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || !host.eq_ignore_ascii_case(&self.my) {
@@ -70,7 +70,7 @@ impl SharePointHosts {
     }
 
     /// A user's personal site as Graph lists it.
-    pub fn personal_site(&self, user: &User) -> Site {
+    pub(crate) fn personal_site(&self, user: &User) -> Site {
         Site {
             id: self.personal_site_id(&user.id),
             name: personal_name(user),

@@ -59,7 +59,7 @@ pub(crate) struct Counters {
 
 impl Counters {
     /// `POST /_sim/stats/reset`: every counter back to zero.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         for counter in [
             &self.requests,
             &self.token_requests,
@@ -82,7 +82,7 @@ fn relock<G>(result: Result<G, PoisonError<G>>) -> G {
 }
 
 impl Inner {
-    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+    pub(crate) fn directory(&self) -> RwLockReadGuard<'_, Directory> {
         relock(self.directory.read())
     }
 
@@ -90,27 +90,27 @@ impl Inner {
         relock(self.directory.write())
     }
 
-    pub fn tokens(&self) -> MutexGuard<'_, TokenStore> {
+    pub(crate) fn tokens(&self) -> MutexGuard<'_, TokenStore> {
         relock(self.tokens.lock())
     }
 
-    pub fn latency(&self) -> Duration {
+    pub(crate) fn latency(&self) -> Duration {
         *relock(self.latency.lock())
     }
 
-    pub fn set_latency(&self, latency: Duration) {
+    pub(crate) fn set_latency(&self, latency: Duration) {
         *relock(self.latency.lock()) = latency;
     }
 
-    pub fn fault_state(&self) -> MutexGuard<'_, FaultState> {
+    pub(crate) fn fault_state(&self) -> MutexGuard<'_, FaultState> {
         relock(self.fault.lock())
     }
 
-    pub fn set_fault(&self, fault: Option<Fault>) {
+    pub(crate) fn set_fault(&self, fault: Option<Fault>) {
         *self.fault_state() = FaultState { fault, seen: 0 };
     }
 
-    pub fn stats(&self) -> SimStats {
+    pub(crate) fn stats(&self) -> SimStats {
         SimStats {
             requests: self.counters.requests.load(Ordering::Relaxed),
             token_requests: self.counters.token_requests.load(Ordering::Relaxed),

@@ -72,7 +72,7 @@ fn read(counter: &AtomicU64) -> u64 {
 }
 
 impl ContentCounters {
-    pub fn snapshot(&self) -> ContentStats {
+    pub(crate) fn snapshot(&self) -> ContentStats {
         ContentStats {
             message_downloads: read(&self.message_downloads),
             attachment_downloads: read(&self.attachment_downloads),
@@ -83,7 +83,7 @@ impl ContentCounters {
         }
     }
 
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         for counter in [
             &self.message_downloads,
             &self.attachment_downloads,
@@ -98,7 +98,7 @@ impl ContentCounters {
 }
 
 impl ThrottleCounters {
-    pub fn snapshot(&self) -> ThrottleStats {
+    pub(crate) fn snapshot(&self) -> ThrottleStats {
         ThrottleStats {
             rejected: read(&self.rejected),
             resource_units: read(&self.resource_units),
@@ -106,12 +106,12 @@ impl ThrottleCounters {
         }
     }
 
-    pub fn observe_mailbox_concurrency(&self, in_flight: u64) {
+    pub(crate) fn observe_mailbox_concurrency(&self, in_flight: u64) {
         self.max_concurrent_per_mailbox
             .fetch_max(in_flight, Ordering::Relaxed);
     }
 
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.rejected.store(0, Ordering::Relaxed);
         self.resource_units.store(0, Ordering::Relaxed);
         self.max_concurrent_per_mailbox.store(0, Ordering::Relaxed);

@@ -75,7 +75,7 @@ fn mix(a: u64, b: u64) -> u64 {
 }
 
 impl SyntheticMailbox {
-    pub fn new(content_seed: u64, user_id: &str, address: &str, count: u32) -> Self {
+    pub(crate) fn new(content_seed: u64, user_id: &str, address: &str, count: u32) -> Self {
         let user_hash = user_id.bytes().fold(0u64, |h, b| mix(h, u64::from(b)));
         SyntheticMailbox {
             seed: mix(content_seed, user_hash),
@@ -86,7 +86,7 @@ impl SyntheticMailbox {
     }
 
     /// Creates the nested folders and records where each share goes.
-    pub fn add_folders(&mut self, mailbox: &mut Mailbox) {
+    pub(crate) fn add_folders(&mut self, mailbox: &mut Mailbox) {
         let mut folders = Vec::new();
         for (place, _) in SPREAD {
             let ix = match place.strip_prefix('/') {
@@ -141,7 +141,7 @@ impl SyntheticMailbox {
         }
     }
 
-    pub fn messages_in<'a>(
+    pub(crate) fn messages_in<'a>(
         &'a self,
         mailbox: &'a Mailbox,
         folder: FolderIx,
@@ -154,13 +154,13 @@ impl SyntheticMailbox {
     /// A virtual message from its id: ids embed nothing readable, so the
     /// ordinal is found by hashing candidates (ids are cached per call
     /// site by the caller when it matters).
-    pub fn message_by_id(&self, mailbox: &Mailbox, id: &str) -> Option<Message> {
+    pub(crate) fn message_by_id(&self, mailbox: &Mailbox, id: &str) -> Option<Message> {
         (0..self.count)
             .find(|&n| Self::id(&mailbox.user_id, n) == id)
             .map(|n| self.message(&mailbox.user_id, n))
     }
 
-    pub fn content(&self, user_id: &str, n: u32) -> Content {
+    pub(crate) fn content(&self, user_id: &str, n: u32) -> Content {
         let h = mix(self.seed, u64::from(n) + 2);
         // 15 KB · 2^(−2…+2): 3.75 KB to 60 KB, median 15 KB.
         let exponent = (h % 1000) as f64 / 1000.0 * 4.0 - 2.0;

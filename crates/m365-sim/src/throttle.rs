@@ -144,19 +144,19 @@ impl Drop for Admission<'_> {
 }
 
 impl Throttle {
-    pub fn new(options: ThrottleOptions) -> Self {
+    pub(crate) fn new(options: ThrottleOptions) -> Self {
         Throttle {
             options: Mutex::new(options),
             mailboxes: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn options(&self) -> ThrottleOptions {
+    pub(crate) fn options(&self) -> ThrottleOptions {
         *self.options.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Replaces the limits and forgets every window.
-    pub fn set_options(&self, options: ThrottleOptions) {
+    pub(crate) fn set_options(&self, options: ThrottleOptions) {
         *self.options.lock().unwrap_or_else(PoisonError::into_inner) = options;
         self.mailboxes
             .lock()
@@ -165,7 +165,7 @@ impl Throttle {
     }
 
     /// Charges one request to `target`; `Err` is the refusal to send.
-    pub fn admit(
+    pub(crate) fn admit(
         &self,
         sim: &Inner,
         target: Target,

@@ -46,7 +46,12 @@ pub(crate) enum AccessCheck {
 }
 
 impl TokenStore {
-    pub fn issue_access(&mut self, tenant: usize, user: usize, lifetime: Duration) -> String {
+    pub(crate) fn issue_access(
+        &mut self,
+        tenant: usize,
+        user: usize,
+        lifetime: Duration,
+    ) -> String {
         self.issued += 1;
         if self.issued >= PRUNE_EVERY {
             self.issued = 0;
@@ -68,13 +73,13 @@ impl TokenStore {
     /// Microsoft keeps a refresh token usable after it has been redeemed
     /// (each redemption also returns a new one), so old ones stay valid
     /// until revoked.
-    pub fn issue_refresh(&mut self, grant: RefreshGrant) -> String {
+    pub(crate) fn issue_refresh(&mut self, grant: RefreshGrant) -> String {
         let token = random_token();
         self.refresh.insert(token.clone(), grant);
         token
     }
 
-    pub fn check_access(&self, token: &str) -> AccessCheck {
+    pub(crate) fn check_access(&self, token: &str) -> AccessCheck {
         match self.access.get(token) {
             Some(grant) if Instant::now() < grant.expires_at => AccessCheck::Valid(*grant),
             Some(_) => AccessCheck::Expired,
@@ -82,11 +87,11 @@ impl TokenStore {
         }
     }
 
-    pub fn refresh_grant(&self, token: &str) -> Option<RefreshGrant> {
+    pub(crate) fn refresh_grant(&self, token: &str) -> Option<RefreshGrant> {
         self.refresh.get(token).cloned()
     }
 
-    pub fn revoke_refresh(&mut self, token: &str) {
+    pub(crate) fn revoke_refresh(&mut self, token: &str) {
         self.refresh.remove(token);
     }
 

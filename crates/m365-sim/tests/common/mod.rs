@@ -1,6 +1,16 @@
 //! Shared harness: serve a simulator on 127.0.0.1:0 and talk to it over
 //! real HTTP.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Test helpers may index and panic: a slip is a failed test, not a reachable panic
+// (clippy.toml allows it inside #[test] functions only, and these helpers sit outside
+// them). Their `pub` items are shared by the test binaries, never by a library.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use m365_sim::{
     demo_tenant, Region, SimOptions, Simulator, Tenant, User, DEMO_ADMIN_PASSWORD, DEMO_ADMIN_UPN,

@@ -1,6 +1,16 @@
 //! A small tenant with drive content, served on 127.0.0.1:0, and helpers
 //! for the drive tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Test helpers may index and panic: a slip is a failed test, not a reachable panic
+// (clippy.toml allows it inside #[test] functions only, and these helpers sit outside
+// them). Their `pub` items are shared by the test binaries, never by a library.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
 
 use m365_sim::{SimOptions, Simulator, Tenant};
 use reqwest::StatusCode;
