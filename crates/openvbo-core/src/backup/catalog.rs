@@ -73,10 +73,23 @@ impl CatalogItem {
     }
 }
 
-/// Where the next page starts: after this item id. Keyset paging, so a
-/// page deep in a large folder costs as much as the first.
+/// Where the next page starts: after this item (by id), in the query's order. Keyset
+/// paging, so in item id order a page deep in a large folder costs as much as the first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogCursor(pub String);
+
+/// The order of a catalog page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatalogOrder {
+    /// By item id: the cheapest keyset order (mail items, which have no better one to show).
+    #[default]
+    ItemId,
+    /// By folder path (a folder's path ends with its own name; an item's is its folder's),
+    /// compared name by name so that a folder's subtree follows it (`/A/B` before `/A B`),
+    /// then name, then item id: the order a tree of folders and files is shown in. Served
+    /// from an index when a kind is given.
+    Path,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogQuery {
@@ -88,6 +101,10 @@ pub struct CatalogQuery {
     /// in order straight from an index; without one, a folder's children are
     /// sorted first.
     pub kind: Option<CatalogItemKind>,
+    /// With `parent_id` `Some(None)`: what is directly in a `Library` counts as top level
+    /// too (a site's top level is each of its libraries' top level).
+    pub through_libraries: bool,
+    pub order: CatalogOrder,
     pub after: Option<CatalogCursor>,
     /// Entries passed over (after `after`) before the page starts: offset
     /// paging, counted in the index without reading the entries.
@@ -102,6 +119,8 @@ impl CatalogQuery {
             scope,
             parent_id,
             kind: None,
+            through_libraries: false,
+            order: CatalogOrder::ItemId,
             after: None,
             skip: 0,
             limit,
@@ -114,4 +133,9 @@ pub struct CatalogPage {
     pub items: Vec<CatalogItem>,
     /// None on the last page.
     pub next: Option<CatalogCursor>,
+    /// Whether the resource's catalog was complete ([`crate::store::RestorePointStore::complete_catalog`])
+    /// when the page was read, seen in one snapshot with the entries: a page read while the
+    /// catalog is cleared or indexed again (an item-level clean-up) is not the resource's
+    /// content, and is not to be shown as such.
+    pub complete: bool,
 }

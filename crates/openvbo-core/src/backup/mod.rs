@@ -20,7 +20,8 @@ mod restore_point;
 mod session;
 
 pub use catalog::{
-    CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery, CatalogScope,
+    CatalogCursor, CatalogItem, CatalogItemKind, CatalogOrder, CatalogPage, CatalogQuery,
+    CatalogScope,
 };
 pub use encryption_key::EncryptionKey;
 pub use ids::{

@@ -2,6 +2,7 @@
 //! encryption keys, jobs, sessions and their log, restore points, catalog.
 
 mod catalog;
+mod catalog_order;
 pub(crate) mod concurrency;
 mod fixtures;
 mod jobs;
@@ -20,4 +21,5 @@ pub(super) async fn run(store: &dyn Store) {
     sessions::run(store, &job).await;
     restore_points::run(store, &job, repo).await;
     catalog::run(store, &job).await;
+    catalog_order::run(store, &job).await;
 }

@@ -1,9 +1,9 @@
-//! The catalog of backed-up items (`catalog_items`), paged by item id, and which resources'
+//! The catalog of backed-up items (`catalog_items`), paged by item id or path, and which resources'
 //! catalogs are complete (`catalog_resources`).
 
 use openvbo_core::backup::{
-    CatalogCursor, CatalogItem, CatalogItemKind, CatalogPage, CatalogQuery, CatalogScope,
-    ResourceKind,
+    CatalogCursor, CatalogItem, CatalogItemKind, CatalogOrder, CatalogPage, CatalogQuery,
+    CatalogScope, ResourceKind,
 };
 use openvbo_core::store::StoreError;
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
@@ -129,12 +129,23 @@ pub(super) async fn insert(
     Ok(())
 }
 
+/// The path as [`CatalogOrder::Path`] compares it; the same text as the path indexes of
+/// migration 0006, so that SQLite serves the order from them.
+const PATH_KEY: &str = "replace(path, '/', char(1))";
+
 pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogPage, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE);
     // One statement per shape, so that each is served in order by an index
     // (by parent, by kind, or the key) instead of an OR the planner cannot.
     let parent = match &q.parent_id {
         None => "",
+        // A site's top level: its own and each library's; served by the kind index, in order,
+        // filtered (a site's libraries are a handful).
+        Some(None) if q.through_libraries => {
+            "AND (parent_id IS NULL OR parent_id IN (SELECT l.item_id FROM catalog_items l \
+             WHERE l.restore_point_id = ?1 AND l.resource_kind = ?2 AND l.resource_id = ?3 \
+             AND l.kind = ?9))"
+        }
         Some(None) => "AND parent_id IS NULL",
         Some(Some(_)) => "AND parent_id = ?7",
     };
@@ -143,10 +154,28 @@ pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogP
     } else {
         ""
     };
+    let (after, order) = match q.order {
+        CatalogOrder::ItemId => (
+            "(?4 IS NULL OR item_id > ?4)".to_owned(),
+            "item_id".to_owned(),
+        ),
+        // The cursor names the last item shown: the page goes on after its key. An unknown
+        // cursor (its item gone) compares as NULL and ends the listing rather than restart it.
+        CatalogOrder::Path => (
+            format!(
+                "(?4 IS NULL OR ({PATH_KEY}, name, item_id) > (SELECT {PATH_KEY}, name, item_id \
+                 FROM catalog_items WHERE {SCOPE} AND item_id = ?4))"
+            ),
+            format!("{PATH_KEY}, name, item_id"),
+        ),
+    };
+    // The page and whether the catalog is complete are read in one transaction, so from one
+    // snapshot: a page read while the catalog is being indexed again says so.
+    let mut tx = pool.begin().await.map_err(err("cannot list the catalog"))?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM catalog_items \
-         WHERE {SCOPE} AND (?4 IS NULL OR item_id > ?4) {parent} {kind} \
-         ORDER BY item_id LIMIT ?5 OFFSET ?6"
+         WHERE {SCOPE} AND {after} {parent} {kind} \
+         ORDER BY {order} LIMIT ?5 OFFSET ?6"
     ))
     .bind(q.scope.restore_point_id.to_string())
     .bind(q.scope.resource_kind.as_str())
@@ -157,9 +186,14 @@ pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogP
     .bind(to_i64(q.skip))
     .bind(q.parent_id.as_ref().and_then(|p| p.as_deref()))
     .bind(q.kind.map(CatalogItemKind::as_str))
-    .fetch_all(pool)
+    .bind(CatalogItemKind::Library.as_str())
+    .fetch_all(&mut *tx)
     .await
     .map_err(err("cannot list the catalog"))?;
+    let complete = complete_in(&mut tx, &q.scope).await?;
+    tx.rollback()
+        .await
+        .map_err(err("cannot list the catalog"))?;
     let mut items = rows
         .into_iter()
         .map(CatalogItem::try_from)
@@ -173,7 +207,11 @@ pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogP
     } else {
         None
     };
-    Ok(CatalogPage { items, next })
+    Ok(CatalogPage {
+        items,
+        next,
+        complete,
+    })
 }
 
 pub(super) async fn get(
@@ -195,12 +233,23 @@ pub(super) async fn get(
 }
 
 pub(super) async fn complete(pool: &SqlitePool, scope: &CatalogScope) -> Result<bool, StoreError> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(err("cannot read the catalog's state"))?;
+    complete_in(&mut conn, scope).await
+}
+
+async fn complete_in(
+    conn: &mut SqliteConnection,
+    scope: &CatalogScope,
+) -> Result<bool, StoreError> {
     let found: Option<i64> =
         sqlx::query_scalar(&format!("SELECT 1 FROM catalog_resources WHERE {SCOPE}"))
             .bind(scope.restore_point_id.to_string())
             .bind(scope.resource_kind.as_str())
             .bind(&scope.resource_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(err("cannot read the catalog's state"))?;
     Ok(found.is_some())
