@@ -108,8 +108,10 @@ async fn the_document_is_served_anonymously_and_matches_the_routes() {
                     .is_some_and(|t| t.iter().any(|t| t == "openvbo-not-fuzzed"))
             })
             .count();
-    assert!(fuzzed >= 45, "{fuzzed} operations under schemathesis");
-    assert!(listed.len() > fuzzed, "{listed:?}");
+    // Every served operation is under schemathesis (scripts/gen-openapi.py NOT_YET_FUZZED
+    // is empty since the jobs and restore operations joined it).
+    assert!(fuzzed >= 160, "{fuzzed} operations under schemathesis");
+    assert_eq!(listed.len(), fuzzed, "{listed:?}");
     // Every local $ref resolves.
     let text = doc.to_string();
     for piece in text.split("\"#/components/schemas/").skip(1) {
