@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::microsoft365::M365Failure;
 use crate::store::StoreError;
 use crate::OrganizationId;
 
@@ -58,11 +59,17 @@ pub enum CoreError {
         organization: OrganizationId,
         message: String,
     },
+    /// Microsoft 365 could not be used right now. `message` says what was
+    /// being done and why, for the caller; `source` is the connector's failure
+    /// (and, through it, the connector's own error), kept whole so the log
+    /// line of a 5xx can show the cause instead of a flattened string.
     #[error("{message}")]
     Upstream {
         failure: UpstreamFailure,
         message: String,
         retry_after: Option<Duration>,
+        #[source]
+        source: Option<M365Failure>,
     },
     /// The bearer token is missing, unknown or expired.
     #[error("{0}")]
@@ -91,5 +98,82 @@ pub enum CoreError {
 impl CoreError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(ValidationError::field(field, message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::error::Error as _;
+
+    use super::*;
+    use crate::microsoft365::FailureKind;
+
+    /// Stands for the connector's own error (`openvbo_m365::M365Error`), which
+    /// core does not link.
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset by peer (os error 104) talking to graph.example")]
+    struct ConnectorError;
+
+    #[test]
+    fn an_upstream_error_keeps_the_connector_error_as_its_source() {
+        let failure = M365Failure::new(
+            FailureKind::Unreachable,
+            "could not connect to graph.example",
+        )
+        .caused_by(ConnectorError);
+        let err = crate::organization::upstream(failure, "reading the organization");
+        assert!(matches!(
+            err,
+            CoreError::Upstream {
+                failure: UpstreamFailure::Unusable,
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "Microsoft 365 could not be used while reading the organization: could not connect to graph.example; nothing was changed"
+        );
+
+        // The chain: the core error, the connector's failure, its own error.
+        let first = err.source().unwrap();
+        let failure = first.downcast_ref::<M365Failure>().unwrap();
+        assert_eq!(failure.kind, FailureKind::Unreachable);
+        let second = first.source().unwrap();
+        assert!(second.downcast_ref::<ConnectorError>().is_some());
+        assert_eq!(
+            second.to_string(),
+            "connection reset by peer (os error 104) talking to graph.example"
+        );
+        assert!(second.source().is_none());
+    }
+
+    #[test]
+    fn a_throttled_upstream_error_says_when_to_retry_and_keeps_its_cause() {
+        let failure = M365Failure::new(
+            FailureKind::Retry {
+                retry_after: Some(Duration::from_secs(7)),
+            },
+            "graph.example throttled the request (429)",
+        )
+        .caused_by(ConnectorError);
+        let err = crate::organization::upstream(failure, "listing users");
+        let CoreError::Upstream {
+            failure,
+            retry_after,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*failure, UpstreamFailure::Unavailable);
+        assert_eq!(*retry_after, Some(Duration::from_secs(7)));
+        let mut depth = 0;
+        let mut next = err.source();
+        while let Some(cause) = next {
+            depth += 1;
+            next = cause.source();
+        }
+        assert_eq!(depth, 2, "the failure and the connector's error");
     }
 }

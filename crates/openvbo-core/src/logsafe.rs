@@ -15,9 +15,16 @@ const MAX_CHARS: usize = 64;
 /// or non-ASCII-printable character escaped (`\n`, `\u{1b}`), marked `…`
 /// when cut.
 pub fn for_log(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(MAX_CHARS * 2));
+    for_log_within(s, MAX_CHARS)
+}
+
+/// [`for_log`] with another bound: for text that is ours but may quote a
+/// client's or Microsoft's (an error and its causes), which needs more room
+/// than a user name.
+pub fn for_log_within(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(2)));
     for (i, c) in s.chars().enumerate() {
-        if i == MAX_CHARS {
+        if i == max_chars {
             out.push('…');
             break;
         }

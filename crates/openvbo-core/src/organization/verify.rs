@@ -140,6 +140,7 @@ async fn verify_one(
             failure: UpstreamFailure::Unusable,
             message: "Microsoft Graph reported no initial (*.onmicrosoft.com) domain for the organization".into(),
             retry_after: None,
+            source: None,
         }
     })?;
     Ok((
@@ -274,5 +275,8 @@ pub(crate) fn upstream(err: M365Failure, doing: &str) -> CoreError {
             err.message
         ),
         retry_after,
+        // Kept whole (with the connector's error behind it) for the log line
+        // of the 5xx; the message above is what the caller reads.
+        source: Some(err),
     }
 }

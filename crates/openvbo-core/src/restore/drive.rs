@@ -131,6 +131,7 @@ pub async fn drive_of(writer: &dyn DriveWriter, id: &str) -> Result<String, Core
                 e.message
             ),
             retry_after: None,
+            source: Some(e),
         }),
     }
 }

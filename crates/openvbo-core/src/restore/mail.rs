@@ -135,10 +135,15 @@ impl<'a> MailRestorer<'a> {
         options: MailRestoreOptions,
     ) -> Result<MailRestorer<'a>, CoreError> {
         let live = writer.folders(&target.mailbox).await.map_err(|e| {
-            CoreError::Refused(upstream(
-                &format!("reading the folders of mailbox '{}'", target.mailbox),
-                e,
-            ))
+            let doing = format!("reading the folders of mailbox '{}'", target.mailbox);
+            // Throttled, failing or unreachable: a 5xx that keeps the cause for
+            // the log. Anything else (no such mailbox, no permission) is the
+            // request's to fix.
+            if e.is_transient() {
+                crate::organization::upstream(e, &doing)
+            } else {
+                CoreError::Refused(upstream(&doing, e))
+            }
         })?;
         Ok(Self {
             writer,
