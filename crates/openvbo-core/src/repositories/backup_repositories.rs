@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::engine::{EngineHandle, EngineLocation, EngineUnlock, Space};
+use super::engine::{EngineErrorKind, EngineHandle, EngineLocation, EngineUnlock, Space};
 use super::retention::RetentionInput;
 use super::service::{engine_error, repository_context, RepositoryService};
 use crate::backup::{BackupRepository, EncryptionKeyId, ObjectStorageId, ProxyId, RepositoryId};
@@ -213,6 +213,9 @@ impl RepositoryService {
                         .open(&at, EngineUnlock::Password(pw))
                         .await
                         .map_err(|e| engine_error(&what, e))?,
+                    None if first.kind == EngineErrorKind::WrongKey => {
+                        return Err(CoreError::Refused(wrong_master_key(&what, &at)))
+                    }
                     None => return Err(engine_error(&what, first)),
                 },
             }
@@ -462,6 +465,20 @@ impl RepositoryService {
                 repo.name
             ))),
         }
+    }
+}
+
+/// Why this server's master key does not open a repository to attach, and what does: it was
+/// made by another server, whose key wraps it; on object storage the password of the
+/// encryption key it was made with opens it too.
+fn wrong_master_key(what: &str, at: &EngineLocation) -> String {
+    match at {
+        EngineLocation::Local { .. } => format!(
+            "{what} was made by a server with another master key; attach it on a server started with that master key (OPENVBO_MASTER_KEY)"
+        ),
+        EngineLocation::ObjectStorage { .. } => format!(
+            "{what} was made by a server with another master key; to attach it with the password it was encrypted with, add an encryption key with that password (POST /v6/EncryptionKeys) and give objectStorageEncryptionEnabled: true and its encryptionKeyId"
+        ),
     }
 }
 

@@ -1,0 +1,403 @@
+//! Disaster recovery from object storage with the encryption password alone, over HTTPS:
+//! server A backs up to an encrypted S3 repository; server B — a fresh data dir and a
+//! different master key, so A's key cannot open anything — attaches the same bucket folder
+//! with a new encryption key holding the same password, and sees A's restore points with
+//! the same data, down to a message's bytes (also after B restarts, when only B's master
+//! key is at hand). A wrong password, or no encryption key at all, is refused with a clear
+//! message and changes nothing: no repository row, not one object of the bucket.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    unreachable_pub
+)]
+
+mod common;
+mod jobs_common;
+mod moto_common;
+
+use common::*;
+use jobs_common::*;
+use moto_common::Moto;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+const SECRET_KEY: &str = "moto-Secret-Key/Never+Shown";
+const PASSWORD: &str = "Disaster-Recovery-Passw0rd";
+const BUCKET: &str = "backups";
+const FOLDER: &str = "Customer-X";
+/// Two different master keys (32 bytes of 1, and of 2, base64).
+const MASTER_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const MASTER_B: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+async fn server_in(dir: &std::path::Path, sim: &Sim, master: &str) -> Server {
+    let mut cfg = config(dir, &sim.url);
+    cfg.master_key = Some(SecretString::from(master));
+    Server::start(cfg).await
+}
+
+/// An account for moto and the object storage repository on the bucket folder: its id.
+async fn object_storage(server: &Server, token: &str, endpoint: &str) -> String {
+    let (status, account) = call(
+        server,
+        token,
+        Method::POST,
+        "/v6/Accounts",
+        Some(
+            json!({"accountType": "amazonS3CompatibleAccount", "userName": "test-access",
+                    "password": SECRET_KEY, "description": "moto"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    let (status, storage) = call(
+        server,
+        token,
+        Method::POST,
+        "/v6/objectstoragerepositories",
+        Some(json!({"name": "S3", "type": "AmazonS3Compatible", "accountId": account["id"],
+                    "amazonBucketS3Compatible": {"servicePoint": endpoint, "customRegionId": "us-east-1", "name": BUCKET},
+                    "s3Folder": FOLDER})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{storage}");
+    storage["id"].as_str().unwrap().to_owned()
+}
+
+async fn encryption_key(server: &Server, token: &str, password: &str) -> String {
+    let (status, key) = call(
+        server,
+        token,
+        Method::POST,
+        "/v6/EncryptionKeys",
+        Some(json!({"password": password, "description": "cust-X"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    key["id"].as_str().unwrap().to_owned()
+}
+
+fn repository_body(
+    storage: &str,
+    cache: &std::path::Path,
+    key: Option<&str>,
+    attach: bool,
+) -> Value {
+    let mut body = json!({
+        "name": "cust-X", "objectStorageId": storage, "objectStorageCachePath": cache.to_str().unwrap(),
+        "retentionType": "SnapshotBased", "retentionPeriodType": "Yearly", "yearlyRetentionPeriod": "Year1",
+    });
+    if let Some(k) = key {
+        body["objectStorageEncryptionEnabled"] = json!(true);
+        body["encryptionKeyId"] = json!(k);
+    }
+    if attach {
+        body["attachUsedRepository"] = json!(true);
+    }
+    body
+}
+
+/// The repository's restore points as a client sees them, oldest first: backup time, job,
+/// kind and the mailboxes each holds.
+async fn points(server: &Server, token: &str, repo: &str) -> Vec<Value> {
+    let listed = get_ok(
+        server,
+        token,
+        &format!("/v6/RestorePoints?repositoryId={repo}"),
+    )
+    .await;
+    let mut out = Vec::new();
+    for p in listed.as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let mailboxes = get_ok(server, token, &format!("/v6/RestorePoints/{id}/mailboxes")).await;
+        let mut ids: Vec<String> = mailboxes
+            .get("results")
+            .unwrap_or(&mailboxes)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        out.push(json!({"backupTime": p["backupTime"], "jobId": p["jobId"],
+                        "isExchange": p["isExchange"], "mailboxes": ids}));
+    }
+    out
+}
+
+/// Explores the organization's latest backup and downloads Nancy's "Quarterly report 1"
+/// as EML.
+async fn nancy_report_eml(server: &Server, token: &str, org: &str) -> Vec<u8> {
+    let (status, session) = call(
+        server,
+        token,
+        Method::POST,
+        &format!("/v6/Organizations/{org}/explore"),
+        Some(json!({"type": "vex"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let sid = session["id"].as_str().unwrap();
+    let mbx = format!("/v6/RestoreSessions/{sid}/organization/mailboxes/{NANCY}");
+    let top = get_ok(server, token, &format!("{mbx}/folders?parentId=null")).await;
+    let inbox = top["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Inbox")
+        .unwrap_or_else(|| panic!("no Inbox in {top}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let items = get_ok(server, token, &format!("{mbx}/items?folderId={inbox}")).await;
+    let listed = items["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{items}");
+    let item = listed
+        .iter()
+        .find(|i| i["subject"] == "Quarterly report 1")
+        .unwrap_or_else(|| panic!("{items}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let eml = server
+        .client
+        .post(server.url(&format!("{mbx}/items/{item}/save")))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .header("Accept", "message/rfc822")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(eml.status(), StatusCode::OK);
+    let bytes = eml.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("Quarterly report 1"), "an EML of the message");
+    assert!(text.contains("body 1 body 1"), "with its body");
+    bytes
+}
+
+async fn repositories(server: &Server, token: &str) -> Value {
+    get_ok(server, token, "/v6/BackupRepositories").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_server_opens_the_object_storage_repository_with_the_password_alone() {
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET).await;
+    let endpoint = moto.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![tenant_with_mail()]).await;
+
+    // Server A: an encrypted object storage repository, one backup of two mailboxes.
+    let a = server_in(&dir.path().join("a"), &sim, MASTER_A).await;
+    let token = a.token().await;
+    let storage = object_storage(&a, &token, &endpoint).await;
+    let key = encryption_key(&a, &token, PASSWORD).await;
+    let (status, repo) = call(
+        &a,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(
+            &storage,
+            &dir.path().join("cache-a"),
+            Some(&key),
+            false,
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{repo}");
+    let repo_a = repo["id"].as_str().unwrap().to_owned();
+    let (status, org) = a
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org_a = org["id"].as_str().unwrap().to_owned();
+    let job = mailbox_job(&a, &token, &org_a, &repo_a, &[NANCY, ANDREW]).await;
+    let session = run(&a, &token, &job, 1).await;
+    assert_eq!(session["status"], "Success", "{session}");
+    let before = points(&a, &token, &repo_a).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    let mut both = vec![NANCY, ANDREW];
+    both.sort_unstable();
+    assert_eq!(before[0]["mailboxes"], json!(both), "{before:?}");
+    assert_eq!(before[0]["jobId"], job.as_str());
+    let eml_a = nancy_report_eml(&a, &token, &org_a).await;
+    a.stop().await;
+    let prefix = format!("{FOLDER}/");
+    let written = moto.objects(BUCKET, &prefix).await;
+    assert!(
+        written
+            .keys()
+            .any(|k| k == &format!("{FOLDER}/keys/password")),
+        "the key is wrapped by the password: {:?}",
+        written.keys()
+    );
+    // The data is encrypted: neither the subject nor the body is in any object.
+    for (k, bytes) in &written {
+        for marker in [&b"Quarterly report"[..], b"body 1 body 1", b"nancy@contoso"] {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker),
+                "{k} holds {}",
+                String::from_utf8_lossy(marker)
+            );
+        }
+    }
+
+    // Server B: nothing of A's but the bucket and the password.
+    let b_dir = dir.path().join("b");
+    let b = server_in(&b_dir, &sim, MASTER_B).await;
+    let token = b.token().await;
+    let (status, org) = b
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{org}");
+    let org_b = org["id"].as_str().unwrap().to_owned();
+    let storage_b = object_storage(&b, &token, &endpoint).await;
+    let cache_b = dir.path().join("cache-b");
+    let untouched = moto.objects(BUCKET, &prefix).await;
+    assert_eq!(
+        untouched, written,
+        "adding the object storage leaves its objects as they are"
+    );
+
+    // Refusals: no encryption key, an unknown one, B's master key alone, a wrong password.
+    let (status, body) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some({
+            let mut body = repository_body(&storage_b, &cache_b, None, true);
+            body["objectStorageEncryptionEnabled"] = json!(true);
+            body
+        }),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &["encryptionKeyId is required"],
+    );
+    let unknown = "00000000-0000-4000-8000-00000000beef";
+    let (status, body) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(&storage_b, &cache_b, Some(unknown), true)),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &["no encryption key with id", unknown],
+    );
+    let (status, body) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(&storage_b, &cache_b, None, true)),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &[
+            &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
+            "another master key",
+            "POST /v6/EncryptionKeys",
+            "encryptionKeyId",
+        ],
+    );
+    let wrong = encryption_key(&b, &token, "Not-The-Passw0rd").await;
+    let (status, body) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(&storage_b, &cache_b, Some(&wrong), true)),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &[
+            &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
+            "password does not open",
+        ],
+    );
+    assert_eq!(repositories(&b, &token).await, json!([]));
+    assert_eq!(
+        get_ok(&b, &token, "/v6/RestorePoints").await,
+        json!([]),
+        "nothing imported"
+    );
+    assert_eq!(
+        moto.objects(BUCKET, &prefix).await,
+        written,
+        "a refused attach changes no object of the repository"
+    );
+    // A create (no attachUsedRepository) over it is refused too, and says how to attach.
+    let right = encryption_key(&b, &token, PASSWORD).await;
+    let (status, body) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(&storage_b, &cache_b, Some(&right), false)),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        &["attachUsedRepository"],
+    );
+    assert_eq!(moto.objects(BUCKET, &prefix).await, written);
+
+    // The password opens it: A's restore points, the same message byte for byte.
+    let (status, attached) = call(
+        &b,
+        &token,
+        Method::POST,
+        "/v6/BackupRepositories",
+        Some(repository_body(&storage_b, &cache_b, Some(&right), true)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{attached}");
+    assert_eq!(attached["isOutOfSync"], false, "{attached}");
+    assert_eq!(attached["encryptionKeyId"], right.as_str());
+    let repo_b = attached["id"].as_str().unwrap().to_owned();
+    assert_eq!(points(&b, &token, &repo_b).await, before);
+    let mine = get_ok(
+        &b,
+        &token,
+        &format!("/v6/RestorePoints?organizationId={org_b}"),
+    )
+    .await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(nancy_report_eml(&b, &token, &org_b).await, eml_a);
+    b.stop().await;
+
+    // Restarted, B opens the repository with its own master key (the attach wrapped the
+    // repository key by it) and still reads the message.
+    let b = server_in(&b_dir, &sim, MASTER_B).await;
+    let token = b.token().await;
+    assert_eq!(points(&b, &token, &repo_b).await, before);
+    assert_eq!(nancy_report_eml(&b, &token, &org_b).await, eml_a);
+    b.stop().await;
+}
