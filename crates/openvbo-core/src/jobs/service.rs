@@ -486,22 +486,42 @@ impl JobService {
         Ok(self.store.get_log_item(id, item).await?)
     }
 
-    /// Restore points, oldest first.
+    /// Restore points, oldest first: only those of backup repositories that are added. A
+    /// removed repository's points stay in the store (its data stays, as in VB365, and an
+    /// attach adopts them again with their ids) but are not shown, as VB365 does not.
     pub async fn restore_points(
         &self,
         filter: &crate::backup::RestorePointFilter,
     ) -> Result<Vec<crate::backup::RestorePoint>, CoreError> {
-        Ok(self.store.list_restore_points(filter).await?)
+        let points = self.store.list_restore_points(filter).await?;
+        let added: std::collections::HashSet<crate::backup::RepositoryId> = self
+            .store
+            .list_repositories(None)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        Ok(points
+            .into_iter()
+            .filter(|p| added.contains(&p.repository_id))
+            .collect())
     }
 
+    /// A restore point of an added repository (a removed repository's are not found).
     pub async fn restore_point(
         &self,
         id: crate::backup::RestorePointId,
     ) -> Result<crate::backup::RestorePoint, CoreError> {
-        self.store
+        let not_found = || CoreError::NotFound(format!("There is no restore point {id}."));
+        let point = self
+            .store
             .get_restore_point(id)
             .await?
-            .ok_or_else(|| CoreError::NotFound(format!("There is no restore point {id}.")))
+            .ok_or_else(not_found)?;
+        match self.store.get_repository(point.repository_id).await? {
+            Some(_) => Ok(point),
+            None => Err(not_found()),
+        }
     }
 
     pub async fn restore_point_resources(
