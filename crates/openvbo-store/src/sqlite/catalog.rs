@@ -133,8 +133,9 @@ pub(super) async fn insert(
 /// migration 0006, so that SQLite serves the order from them.
 const PATH_KEY: &str = "replace(path, '/', char(1))";
 
-pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogPage, StoreError> {
-    let limit = q.limit.clamp(1, MAX_PAGE);
+/// The statement of a page of `q`: ?1..?3 the scope, ?4 the cursor, ?5 the limit, ?6 the
+/// offset, ?7 the parent, ?8 the kind, ?9 `Library`.
+fn list_sql(q: &CatalogQuery) -> String {
     // One statement per shape, so that each is served in order by an index
     // (by parent, by kind, or the key) instead of an OR the planner cannot.
     let parent = match &q.parent_id {
@@ -169,27 +170,32 @@ pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogP
             format!("{PATH_KEY}, name, item_id"),
         ),
     };
-    // The page and whether the catalog is complete are read in one transaction, so from one
-    // snapshot: a page read while the catalog is being indexed again says so.
-    let mut tx = pool.begin().await.map_err(err("cannot list the catalog"))?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    format!(
         "SELECT {COLUMNS} FROM catalog_items \
          WHERE {SCOPE} AND {after} {parent} {kind} \
          ORDER BY {order} LIMIT ?5 OFFSET ?6"
-    ))
-    .bind(q.scope.restore_point_id.to_string())
-    .bind(q.scope.resource_kind.as_str())
-    .bind(&q.scope.resource_id)
-    .bind(q.after.as_ref().map(|c| c.0.as_str()))
-    // One more than asked: whether there is a next page, without counting.
-    .bind(to_i64(limit.saturating_add(1)))
-    .bind(to_i64(q.skip))
-    .bind(q.parent_id.as_ref().and_then(|p| p.as_deref()))
-    .bind(q.kind.map(CatalogItemKind::as_str))
-    .bind(CatalogItemKind::Library.as_str())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(err("cannot list the catalog"))?;
+    )
+}
+
+pub(super) async fn list(pool: &SqlitePool, q: &CatalogQuery) -> Result<CatalogPage, StoreError> {
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    // The page and whether the catalog is complete are read in one transaction, so from one
+    // snapshot: a page read while the catalog is being indexed again says so.
+    let mut tx = pool.begin().await.map_err(err("cannot list the catalog"))?;
+    let rows: Vec<Row> = sqlx::query_as(&list_sql(q))
+        .bind(q.scope.restore_point_id.to_string())
+        .bind(q.scope.resource_kind.as_str())
+        .bind(&q.scope.resource_id)
+        .bind(q.after.as_ref().map(|c| c.0.as_str()))
+        // One more than asked: whether there is a next page, without counting.
+        .bind(to_i64(limit.saturating_add(1)))
+        .bind(to_i64(q.skip))
+        .bind(q.parent_id.as_ref().and_then(|p| p.as_deref()))
+        .bind(q.kind.map(CatalogItemKind::as_str))
+        .bind(CatalogItemKind::Library.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err("cannot list the catalog"))?;
     let complete = complete_in(&mut tx, &q.scope).await?;
     tx.rollback()
         .await
@@ -309,4 +315,82 @@ pub(super) async fn mark_complete(
     .await
     .map_err(err(what))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use openvbo_core::backup::RestorePointId;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    use super::*;
+
+    /// What SQLite plans for a page of `q`, one step a line.
+    async fn plan(pool: &SqlitePool, q: &CatalogQuery) -> String {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", list_sql(q)))
+                .bind("point")
+                .bind("OneDrive")
+                .bind("user")
+                .bind(q.after.as_ref().map(|c| c.0.as_str()))
+                .bind(31_i64)
+                .bind(30_i64)
+                .bind(q.parent_id.as_ref().and_then(|p| p.as_deref()))
+                .bind(q.kind.map(CatalogItemKind::as_str))
+                .bind("Library")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every shape a drive is browsed with is served in path order by an index: no sort of
+    /// the folder or the drive (a `TEMP B-TREE`) whatever its size.
+    #[tokio::test]
+    async fn path_ordered_pages_are_served_by_the_path_indexes() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        super::super::MIGRATOR.run(&pool).await.unwrap();
+        let scope = CatalogScope {
+            restore_point_id: RestorePointId::new_random(),
+            resource_kind: ResourceKind::OneDrive,
+            resource_id: "user".into(),
+        };
+        let shapes = [
+            (
+                Some(Some("folder".to_owned())),
+                false,
+                None,
+                "catalog_items_by_parent_path",
+            ),
+            (Some(None), false, None, "catalog_items_by_parent_path"),
+            (None, false, None, "catalog_items_by_kind_path"),
+            (Some(None), true, None, "catalog_items_by_kind_path"),
+            (
+                Some(Some("folder".to_owned())),
+                false,
+                Some(CatalogCursor("after".into())),
+                "catalog_items_by_parent_path",
+            ),
+        ];
+        for (parent, through_libraries, after, index) in shapes {
+            for kind in [CatalogItemKind::File, CatalogItemKind::Folder] {
+                let q = CatalogQuery {
+                    kind: Some(kind),
+                    order: CatalogOrder::Path,
+                    through_libraries,
+                    after: after.clone(),
+                    ..CatalogQuery::new(scope.clone(), parent.clone(), 30)
+                };
+                let plan = plan(&pool, &q).await;
+                assert!(!plan.contains("TEMP B-TREE"), "{q:?} sorts:\n{plan}");
+                assert!(
+                    plan.lines().next().is_some_and(|l| l.contains(index)),
+                    "{q:?} is not served by {index}:\n{plan}"
+                );
+            }
+        }
+    }
 }
