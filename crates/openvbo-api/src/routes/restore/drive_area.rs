@@ -26,8 +26,9 @@ use openvbo_core::CoreError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::drive_catalog::DriveCatalog;
 use super::drive_content::{file_reader, file_response, zip_response};
-use super::drive_tree::{DriveFile, DriveFolder, DriveSnapshot, Within};
+use super::drive_tree::{repository_of, DriveFile, DriveFolder, DriveSnapshot, Within};
 use super::sessions::session_id;
 use super::views::{session_path, window, wire_time, PageView};
 use crate::authn::Authenticated;
@@ -89,6 +90,18 @@ pub(crate) async fn open<A: DriveArea>(
     let chosen = browse::resource(&session, resource)?.clone();
     let snapshot = DriveSnapshot::open(state, &chosen).await?;
     Ok((session, chosen, snapshot))
+}
+
+/// The session, one of its resources and that resource's catalog (what browsing reads).
+pub(crate) async fn open_catalog<'s, A: DriveArea>(
+    state: &'s AppState,
+    session: &str,
+    resource: &str,
+) -> Result<(RestoreSession, ChosenResource, DriveCatalog<'s>), ApiError> {
+    let session = area_session::<A>(state, session)?;
+    let chosen = browse::resource(&session, resource)?.clone();
+    let catalog = DriveCatalog::open(state, &chosen).await?;
+    Ok((session, chosen, catalog))
 }
 
 // ---- views --------------------------------------------------------------------------------
@@ -189,9 +202,9 @@ fn document_view<A: DriveArea>(
 
 /// `parentId` (also `parentID`): an id, `null`/`root` for the top level, absent for all. In a
 /// site a library's id lists that library's top level.
-fn parent_filter(q: &QueryParams, snapshot: &DriveSnapshot) -> (FolderFilter, Option<String>) {
+fn parent_filter(q: &QueryParams, catalog: &DriveCatalog<'_>) -> (FolderFilter, Option<String>) {
     match FolderFilter::from_wire(q.get("parentId")) {
-        FolderFilter::Children(id) if snapshot.library(&id).is_some() => {
+        FolderFilter::Children(id) if catalog.library(&id).is_some() => {
             (FolderFilter::TopLevel, Some(id.trim().to_owned()))
         }
         filter => (filter, None),
@@ -237,9 +250,11 @@ pub(crate) async fn folders<A: DriveArea>(
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let q = QueryParams::parse(query.as_deref())?;
     let page = window(&q)?;
-    let (session, chosen, snapshot) = open::<A>(&state, &session, &resource).await?;
-    let (filter, drive) = parent_filter(&q, &snapshot);
-    let (found, more) = snapshot.folders(&filter, drive.as_deref(), page.0, page.1)?;
+    let (session, chosen, catalog) = open_catalog::<A>(&state, &session, &resource).await?;
+    let (filter, drive) = parent_filter(&q, &catalog);
+    let (found, more) = catalog
+        .folders(&filter, drive.as_deref(), page.0, page.1)
+        .await?;
     let results = found
         .iter()
         .map(|f| folder_view::<A>(&session, &chosen, f))
@@ -259,8 +274,8 @@ pub(crate) async fn folder<A: DriveArea>(
     State(state): State<AppState>,
     Path((session, resource, folder_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (session, chosen, snapshot) = open::<A>(&state, &session, &resource).await?;
-    let found = snapshot.require_folder(&folder_id)?;
+    let (session, chosen, catalog) = open_catalog::<A>(&state, &session, &resource).await?;
+    let found = catalog.require_folder(&folder_id).await?;
     Ok(Json(folder_view::<A>(&session, &chosen, &found)))
 }
 
@@ -272,9 +287,9 @@ pub(crate) async fn documents<A: DriveArea>(
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let q = QueryParams::parse(query.as_deref())?;
     let page = window(&q)?;
-    let (session, chosen, snapshot) = open::<A>(&state, &session, &resource).await?;
-    let (filter, drive) = parent_filter(&q, &snapshot);
-    let (found, more) = snapshot
+    let (session, chosen, catalog) = open_catalog::<A>(&state, &session, &resource).await?;
+    let (filter, drive) = parent_filter(&q, &catalog);
+    let (found, more) = catalog
         .documents(&filter, drive.as_deref(), page.0, page.1)
         .await?;
     let results = found
@@ -296,8 +311,8 @@ pub(crate) async fn document<A: DriveArea>(
     State(state): State<AppState>,
     Path((session, resource, document_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (session, chosen, snapshot) = open::<A>(&state, &session, &resource).await?;
-    let found = snapshot.document(&document_id).await?;
+    let (session, chosen, catalog) = open_catalog::<A>(&state, &session, &resource).await?;
+    let found = catalog.document(&document_id).await?;
     Ok(Json(document_view::<A>(&session, &chosen, &found)))
 }
 
@@ -640,21 +655,24 @@ async fn save<A: DriveArea>(
     req: Request,
 ) -> Result<Response, ApiError> {
     let body = body(req, &state).await?;
-    let (session, chosen, snapshot) = open::<A>(
-        &state,
+    let (session_id, resource_id) = (
         param(&params, "session_id")?,
         param(&params, "resource_id")?,
-    )
-    .await?;
-    let (name, files) = match scope {
-        Scope::Document => {
-            let file = snapshot.document(param(&params, "document_id")?).await?;
-            if body.as_zip != Some(true) {
-                record_save(&state, &session, &file.name, 1, file.size);
-                return Ok(file_response(&snapshot.repo, &file));
-            }
-            (file.name.clone(), vec![(Vec::new(), file)])
+    );
+    if let Scope::Document = scope {
+        // One document: found in the catalog, its bytes read; the snapshot is not walked.
+        let (session, chosen, catalog) = open_catalog::<A>(&state, session_id, resource_id).await?;
+        let file = catalog.document(param(&params, "document_id")?).await?;
+        let repo = repository_of(&state, chosen.point_id).await?;
+        record_save(&state, &session, &file.name, 1, file.size);
+        if body.as_zip != Some(true) {
+            return Ok(file_response(&repo, &file));
         }
+        let name = file.name.clone();
+        return Ok(zip_response(&repo, vec![(Vec::new(), file)], &name));
+    }
+    let (session, chosen, snapshot) = open::<A>(&state, session_id, resource_id).await?;
+    let (name, files) = match scope {
         Scope::Folder => {
             let folder = snapshot.require_folder(param(&params, "folder_id")?)?;
             let files = snapshot.files_within(Within::Folder(&folder.id)).await?;
@@ -665,7 +683,8 @@ async fn save<A: DriveArea>(
             let files = snapshot.files_within(Within::Drive(&library.id)).await?;
             (library.name.clone(), files)
         }
-        Scope::Documents | Scope::Folders | Scope::Whole => {
+        // A single document was served above.
+        Scope::Document | Scope::Documents | Scope::Folders | Scope::Whole => {
             let selection =
                 selection::<A>(&snapshot, &chosen, scope, &params, &body, false).await?;
             (chosen.resource.display_name.clone(), selection.files)

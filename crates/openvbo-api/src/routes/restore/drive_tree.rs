@@ -14,14 +14,15 @@
 //! Every folder and file records its drive (`drive` in its metadata).
 //!
 //! Opening a snapshot reads the folder entries into a map (folders only, as the connector's
-//! folder map does); files are streamed from the tree each time they are listed, so memory
-//! holds one tree blob and the page asked for, whatever the drive's size.
+//! folder map does); files are streamed from the tree, so memory holds one tree blob and the
+//! files an action takes. Saves and restores read the snapshot; browsing reads the catalog
+//! (`drive_catalog.rs`), which does not walk the drive per page.
 
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use openvbo_core::backup::RestorePointId;
-use openvbo_core::restore::{ChosenResource, FolderFilter};
+use openvbo_core::restore::ChosenResource;
 use openvbo_core::CoreError;
 use openvbo_repo::{ItemEntry, PartEntry, Repository, TreeEntry};
 
@@ -299,25 +300,6 @@ impl DriveSnapshot {
         false
     }
 
-    /// Whether an entry with this parent and drive is listed under `filter`, in `drive` when
-    /// one is given.
-    fn matches(
-        &self,
-        parent: Option<&str>,
-        of_drive: Option<&str>,
-        filter: &FolderFilter,
-        drive: Option<&str>,
-    ) -> bool {
-        if drive.is_some_and(|d| of_drive != Some(d)) {
-            return false;
-        }
-        match filter {
-            FolderFilter::Tree => true,
-            FolderFilter::TopLevel => parent.is_none(),
-            FolderFilter::Children(id) => parent == Some(id.as_str()),
-        }
-    }
-
     /// Whether a file or folder is in the part of the snapshot `within` names.
     fn covers(&self, within: Within<'_>, folder: Option<&str>, of_drive: Option<&str>) -> bool {
         match within {
@@ -336,39 +318,6 @@ impl DriveSnapshot {
         }
     }
 
-    /// Folders in a stable order (path, then id), the window `offset..offset+limit`, and
-    /// whether more follow.
-    pub(crate) fn folders(
-        &self,
-        filter: &FolderFilter,
-        drive: Option<&str>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<DriveFolder>, bool), ApiError> {
-        if let FolderFilter::Children(id) = filter {
-            self.require_folder(id)?;
-        }
-        let mut all: Vec<(Vec<String>, DriveFolder)> = self
-            .folders
-            .iter()
-            .map(|(id, node)| self.folder_view(id, node))
-            .filter(|f| self.matches(f.parent.as_deref(), f.drive.as_deref(), filter, drive))
-            .map(|f| (self.folder_path(Some(&f.id)), f))
-            .collect();
-        all.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        let more = all.len() > start.saturating_add(take);
-        Ok((
-            all.into_iter()
-                .skip(start)
-                .take(take)
-                .map(|(_, f)| f)
-                .collect(),
-            more,
-        ))
-    }
-
     /// Every file, in tree order, with its parent normalised (None at the top level).
     pub(crate) fn files(&self) -> impl futures::Stream<Item = Result<DriveFile, ApiError>> + '_ {
         self.repo
@@ -383,50 +332,6 @@ impl DriveSnapshot {
                     TreeEntry::Folder(_) => None,
                 })
             })
-    }
-
-    /// Files matching `filter`, the window `offset..offset+limit`, and whether more follow.
-    pub(crate) async fn documents(
-        &self,
-        filter: &FolderFilter,
-        drive: Option<&str>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<DriveFile>, bool), ApiError> {
-        if let FolderFilter::Children(id) = filter {
-            self.require_folder(id)?;
-        }
-        let mut skipped = 0u64;
-        let mut page = Vec::new();
-        let mut files = std::pin::pin!(self.files());
-        while let Some(file) = files.try_next().await? {
-            if !self.matches(file.parent.as_deref(), file.drive.as_deref(), filter, drive) {
-                continue;
-            }
-            if skipped < offset {
-                skipped += 1;
-            } else if (page.len() as u64) < limit {
-                page.push(file);
-            } else {
-                return Ok((page, true));
-            }
-        }
-        Ok((page, false))
-    }
-
-    /// A file by id, or a 404 naming it.
-    pub(crate) async fn document(&self, id: &str) -> Result<DriveFile, ApiError> {
-        let id = id.trim();
-        let mut files = std::pin::pin!(self.files());
-        while let Some(file) = files.try_next().await? {
-            if file.id == id {
-                return Ok(file);
-            }
-        }
-        Err(ApiError::NotFound(format!(
-            "there is no document '{}' in this backup of the drive",
-            crate::query::shorten(id)
-        )))
     }
 
     /// The files with these ids, in the order asked; an unknown id is a 404 before anything

@@ -21,6 +21,7 @@ mod sessions;
 mod views;
 // OneDrive (`Veod`) and SharePoint (`Vesp`): browse, save, restore, copy.
 mod drive_area;
+mod drive_catalog;
 mod drive_content;
 mod drive_tree;
 mod onedrive;

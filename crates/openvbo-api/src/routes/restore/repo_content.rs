@@ -3,7 +3,9 @@
 //!
 //! A catalog entry's `content_ref` is this adapter's own JSON: the part to read (`mime` for a
 //! message, `content` for a file) and the item's metadata as the backup wrote it (read state
-//! and times the MIME does not carry).
+//! and times the MIME does not carry). An entry's `path` is its folder's path from the top
+//! of the mailbox, drive or library (a folder's own included): what path-ordered pages sort
+//! by.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,11 +27,28 @@ use tokio::sync::mpsc;
 /// Entries and chunks handed over between the reading task and the caller.
 const CHANNEL: usize = 64;
 
+/// An item's `content_ref`.
 #[derive(Serialize, Deserialize)]
-struct ContentRef {
-    part: PartEntry,
+pub(super) struct ContentRef {
+    pub part: PartEntry,
     #[serde(default)]
-    meta: Value,
+    pub meta: Value,
+}
+
+/// A drive folder's or a library's `content_ref`: the drive it belongs to (a site holds
+/// several), a library's URL. Empty for mail folders, which have neither.
+#[derive(Default, Serialize, Deserialize)]
+pub(super) struct FolderRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl FolderRef {
+    pub(super) fn read(content_ref: &[u8]) -> FolderRef {
+        serde_json::from_slice(content_ref).unwrap_or_default()
+    }
 }
 
 /// Reads the facts from a catalog entry's `content_ref` (absent ones stay None).
@@ -79,11 +98,80 @@ fn time_of(unix: Option<i64>) -> Option<OffsetDateTime> {
 }
 
 /// The folder path recorded by the backup, `/Inbox/Projects`.
+fn recorded_path(meta: &Value) -> Option<String> {
+    meta.get("path").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A folder's path: the one the backup recorded, else its own name.
 fn folder_path(meta: &Value, name: &str) -> String {
-    meta.get("path")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("/{name}"))
+    recorded_path(meta).unwrap_or_else(|| format!("/{name}"))
+}
+
+/// Whether a folder entry is a site's document library (a drive, not a folder of one).
+fn is_library(f: &openvbo_repo::FolderEntry) -> bool {
+    f.parent.is_none() && f.metadata.get("kind").and_then(Value::as_str) == Some("library")
+}
+
+/// What a folder's path is made of.
+struct Node {
+    parent: Option<String>,
+    name: String,
+    recorded: Option<String>,
+    library: bool,
+}
+
+/// The path of every folder, by id: the one the backup recorded (mail folders), else the
+/// names from the top of the drive down (drive folders record none), a library's top being
+/// the top (paths start inside a library, as restores to the original place use them). A
+/// library maps to "", the path of what is directly in it. Read from every folder entry
+/// first, since a folder may come after its subfolders in the tree (a renamed folder is
+/// written again after the entries a later backup carried over); memory holds the folders,
+/// as a drive snapshot's folder map does.
+async fn folder_paths(
+    repo: &Repository,
+    point: &openvbo_repo::RestorePoint,
+) -> Result<std::collections::HashMap<String, String>, CoreError> {
+    let mut nodes = std::collections::HashMap::new();
+    let mut entries = repo.entries(point);
+    while let Some(entry) = entries.next().await {
+        if let TreeEntry::Folder(f) =
+            entry.map_err(|e| repo_error("reading the restore point's tree", e))?
+        {
+            let library = is_library(&f);
+            nodes.insert(
+                f.id,
+                Node {
+                    parent: f.parent,
+                    name: f.name,
+                    recorded: recorded_path(&f.metadata),
+                    library,
+                },
+            );
+        }
+    }
+    let mut paths = std::collections::HashMap::with_capacity(nodes.len());
+    for (id, node) in &nodes {
+        let path = if node.library {
+            String::new()
+        } else if let Some(recorded) = &node.recorded {
+            recorded.clone()
+        } else {
+            let mut names = vec![node.name.as_str()];
+            let mut at = node.parent.as_deref();
+            // A cycle cannot come from Graph, but a damaged tree must not loop forever.
+            while let Some(parent) = at.and_then(|p| nodes.get(p)) {
+                if parent.library || names.len() > nodes.len() {
+                    break;
+                }
+                names.push(parent.name.as_str());
+                at = parent.parent.as_deref();
+            }
+            names.reverse();
+            format!("/{}", names.join("/"))
+        };
+        paths.insert(id.clone(), path);
+    }
+    Ok(paths)
 }
 
 fn catalog_entry(
@@ -93,21 +181,48 @@ fn catalog_entry(
 ) -> Result<Option<CatalogItem>, CoreError> {
     let resource_id = chosen.resource.resource_id.clone();
     Ok(Some(match entry {
-        TreeEntry::Folder(f) => CatalogItem {
-            restore_point_id: chosen.point_id,
-            resource_kind: chosen.resource.kind,
-            resource_id,
-            path: folder_path(&f.metadata, &f.name),
-            item_id: f.id,
-            parent_id: f.parent,
-            kind: CatalogItemKind::Folder,
-            name: f.name,
-            sender: None,
-            size_bytes: 0,
-            created: None,
-            modified: None,
-            content_ref: Vec::new(),
-        },
+        TreeEntry::Folder(f) => {
+            let text = |key: &str| {
+                f.metadata
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            // A site's document library: a top-level entry that is a drive, not a folder.
+            let library = is_library(&f);
+            let folder_ref = FolderRef {
+                drive: text("drive"),
+                url: text("url").filter(|_| library),
+            };
+            let content_ref = if folder_ref.drive.is_none() && folder_ref.url.is_none() {
+                Vec::new()
+            } else {
+                serde_json::to_vec(&folder_ref)
+                    .map_err(|e| CoreError::Internal(format!("encoding a folder reference: {e}")))?
+            };
+            CatalogItem {
+                restore_point_id: chosen.point_id,
+                resource_kind: chosen.resource.kind,
+                resource_id,
+                path: match folder_paths.get(&f.id) {
+                    Some(path) if !library => path.clone(),
+                    _ => folder_path(&f.metadata, &f.name),
+                },
+                item_id: f.id,
+                parent_id: f.parent,
+                kind: if library {
+                    CatalogItemKind::Library
+                } else {
+                    CatalogItemKind::Folder
+                },
+                name: f.name,
+                sender: None,
+                size_bytes: 0,
+                created: None,
+                modified: None,
+                content_ref,
+            }
+        }
         TreeEntry::Item(i) => {
             let Some(part) = i
                 .parts
@@ -124,7 +239,13 @@ fn catalog_entry(
             let meta = &i.metadata;
             let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
             let name = text("subject").or_else(|| text("name")).unwrap_or_default();
-            let size = i64::try_from(part.size).unwrap_or(i64::MAX);
+            // A file's size is the one Microsoft reported (what listings always showed).
+            let size = i64::try_from(if part.name == "mime" {
+                part.size
+            } else {
+                i.size
+            })
+            .unwrap_or(i64::MAX);
             let content_ref = serde_json::to_vec(&ContentRef {
                 part: part.clone(),
                 meta: meta.clone(),
@@ -202,22 +323,14 @@ impl RepoContent {
             .read_point(&openvbo_repo::RestorePointId(record))
             .await
             .map_err(|e| repo_error("reading the restore point", e))?;
+        let paths = folder_paths(&repo, &point).await?;
         let chosen = chosen.clone();
         let (tx, rx) = mpsc::channel(CHANNEL);
         tokio::spawn(async move {
-            // Folders come before their items in a snapshot's tree only by convention; the
-            // path of an item's folder is taken from folders seen so far, else the item's
-            // own metadata.
-            let mut paths = std::collections::HashMap::new();
             let mut entries = repo.entries(&point);
             while let Some(entry) = entries.next().await {
                 let item = match entry {
-                    Ok(entry) => {
-                        if let TreeEntry::Folder(f) = &entry {
-                            paths.insert(f.id.clone(), folder_path(&f.metadata, &f.name));
-                        }
-                        catalog_entry(&chosen, entry, &paths)
-                    }
+                    Ok(entry) => catalog_entry(&chosen, entry, &paths),
                     Err(e) => Err(repo_error("reading the restore point's tree", e)),
                 };
                 let failed = item.is_err();

@@ -17,8 +17,8 @@ use openvbo_core::restore::{ChosenResource, FolderFilter, RestoreKind, RestoreSe
 use serde_json::{json, Value};
 
 use super::drive_area::{
-    area_session, open, resource_path, routes as drive_routes, ActionBody, CopyTarget, DriveArea,
-    Scope,
+    area_session, open_catalog, resource_path, routes as drive_routes, ActionBody, CopyTarget,
+    DriveArea, Scope,
 };
 use super::drive_tree::{DriveLibrary, DriveSnapshot};
 use super::views::{resource_page, session_path, window, PageView};
@@ -148,8 +148,8 @@ pub(crate) async fn libraries(
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let q = QueryParams::parse(query.as_deref())?;
     let (offset, limit) = window(&q)?;
-    let (session, chosen, snapshot) = open::<Sites>(&state, &session, &site).await?;
-    let all = snapshot.libraries();
+    let (session, chosen, catalog) = open_catalog::<Sites>(&state, &session, &site).await?;
+    let all = catalog.libraries();
     let results: Vec<Value> = all
         .iter()
         .skip(usize::try_from(offset).unwrap_or(usize::MAX))
@@ -178,8 +178,8 @@ pub(crate) async fn library(
     State(state): State<AppState>,
     Path((session, site, library_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (session, chosen, snapshot) = open::<Sites>(&state, &session, &site).await?;
-    let found = snapshot.require_library(&library_id)?;
+    let (session, chosen, catalog) = open_catalog::<Sites>(&state, &session, &site).await?;
+    let found = catalog.require_library(&library_id)?;
     Ok(Json(library_view(&session, &chosen, found)))
 }
 
