@@ -43,6 +43,7 @@
 //! items put or deleted in this run replace or drop theirs.
 
 pub mod backend;
+mod batch_read;
 mod check;
 mod chunker;
 pub mod cli;

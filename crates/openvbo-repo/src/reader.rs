@@ -92,12 +92,10 @@ impl Repository {
             .boxed()
     }
 
-    /// A part's content, chunk by chunk (the next chunk is fetched while one is consumed).
+    /// A part's content, chunk by chunk: read a few MiB at a time, per pack (see
+    /// [`Repository::read_chunks`]), the next window fetched while one is consumed.
     pub fn read_part<'a>(&'a self, part: &'a PartEntry) -> BoxStream<'a, Result<bytes::Bytes>> {
-        stream::iter(part.chunks.iter())
-            .map(move |id| self.read_blob(id))
-            .buffered(2)
-            .boxed()
+        self.read_chunks(part.chunks.clone())
     }
 
     /// Copies a part's content into `out`; returns the bytes written.

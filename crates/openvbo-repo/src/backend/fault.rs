@@ -91,6 +91,9 @@ impl Backend for FaultyBackend {
     async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes> {
         self.inner.get_range(name, range).await
     }
+    async fn get_ranges(&self, name: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.inner.get_ranges(name, ranges).await
+    }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         self.inner.list(prefix).await
     }

@@ -40,6 +40,16 @@ pub trait Backend: Send + Sync + 'static {
     async fn put(&self, name: &str, data: Bytes, create_only: bool) -> Result<()>;
     async fn get(&self, name: &str) -> Result<Bytes>;
     async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes>;
+    /// Several ranges of one object (sorted, not overlapping) in one call: a restore reads
+    /// the blobs of one pack this way (one open file on disk, coalesced GETs on S3) instead
+    /// of one request per blob. The default asks for them one by one.
+    async fn get_ranges(&self, name: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let mut out = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            out.push(self.get_range(name, r.clone()).await?);
+        }
+        Ok(out)
+    }
     /// Every object whose name starts with `prefix` (a folder path ending in `/`, or "").
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>>;
     /// Deletes `name`; deleting a missing name is not an error (deletes are retried).
