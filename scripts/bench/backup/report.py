@@ -113,10 +113,23 @@ def render(R):
         for run in R["runs"]:
             fc = run["incr"].get("change", {}).get("files")
             if fc:
+                got = run["incr"].get("file_downloads", 0)
+                why = (" (a rename is free only when the base recorded the file's quickXorHash: the simulator "
+                       "then gave generated files one only after their first download, so these were read again)"
+                       if got > fc["rewritten"] else ": the renames cost no download")
+                mc = run["incr"].get("change", {})
+                msgs = (f"; {mc['patched']} messages re-flagged and {mc['created']} new, "
+                        f"{run['incr'].get('message_downloads', 0)} messages downloaded"
+                        if "patched" in mc else "")
+                inc = run["incr"]
+                downloads = inc.get("message_downloads", 0) + got
+                delta = inc.get("delta_requests") or 0
+                rest = (inc.get("graph_requests") or 0) - downloads - delta
+                split = (f" Its {inc.get('graph_requests', 0):,} Graph requests: {downloads:,} downloads, "
+                         f"{delta:,} delta pages (folders and drives), {rest:,} others (folder-tree listings, "
+                         "OneDrive lookups, the user listing)." if delta else "")
                 L.append(f"Incremental at {run['latency_ms']} ms: {fc['renamed']} files renamed and "
-                         f"{fc['rewritten']} rewritten; the server downloaded {run['incr'].get('file_downloads', 0)} "
-                         "files (a rename is free only when the base recorded the file's quickXorHash: the simulator "
-                         "gives generated files one only after their first download, so these were read again).")
+                         f"{fc['rewritten']} rewritten; the server downloaded {got} files{why}{msgs}.{split}")
 
     # Targets (issue 10), from this run's numbers only.
     L += ["", "## Targets (issue 10), this run", "", "| target | measured | |", "|---|---|---|"]
