@@ -3,6 +3,7 @@
 
 use crate::drive_spec::{DriveItemSpec, SiteDriveSpec};
 use crate::tenant::Tenant;
+use crate::user::User;
 
 fn text(path: &str, content: &str) -> DriveItemSpec {
     DriveItemSpec {
@@ -27,13 +28,13 @@ const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 /// Adds the demo files: the admin's, Adele's and Megan's OneDrives, and the
 /// Mark 8 project site's library.
 pub(crate) fn with_files(mut tenant: Tenant) -> Tenant {
-    let by_local = |t: &Tenant, local: &str| {
+    fn by_local<'t>(t: &'t mut Tenant, local: &str) -> Option<&'t mut User> {
         t.users
-            .iter()
-            .position(|u| u.user_principal_name.starts_with(local))
-    };
-    if let Some(i) = by_local(&tenant, "admin@") {
-        tenant.users[i].drive_items = vec![
+            .iter_mut()
+            .find(|u| u.user_principal_name.starts_with(local))
+    }
+    if let Some(user) = by_local(&mut tenant, "admin@") {
+        user.drive_items = vec![
             text(
                 "Documents/Welcome.txt",
                 "Welcome to the Contoso demo tenant.\r\nEverything here is simulated.\r\n",
@@ -44,8 +45,8 @@ pub(crate) fn with_files(mut tenant: Tenant) -> Tenant {
             },
         ];
     }
-    if let Some(i) = by_local(&tenant, "adele.vance@") {
-        tenant.users[i].drive_items = vec![
+    if let Some(user) = by_local(&mut tenant, "adele.vance@") {
+        user.drive_items = vec![
             text(
                 "Documents/Retail/Store layout.txt",
                 "Aisle 1: laptops\nAisle 2: phones\nAisle 3: accessories\n",
@@ -62,8 +63,8 @@ pub(crate) fn with_files(mut tenant: Tenant) -> Tenant {
             generated("Videos/Store walkthrough.mp4", 3_000_000, 8),
         ];
     }
-    if let Some(i) = by_local(&tenant, "megan.bowen@") {
-        tenant.users[i].drive_items = vec![
+    if let Some(user) = by_local(&mut tenant, "megan.bowen@") {
+        user.drive_items = vec![
             text("Marketing/Campaign brief.md", "# Mark 8 launch\n\nAudience: students and travellers.\nChannels: social, retail, events.\n"),
             text("Marketing/Budget.csv", "item,amount\nsocial,40000\nevents,25000\nprint,10000\n"),
         ];

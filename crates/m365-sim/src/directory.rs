@@ -24,7 +24,7 @@ pub(crate) struct TenantEntry {
     /// Direct memberships: object id → indexes of the groups that list it.
     groups_of: HashMap<String, Vec<usize>>,
     /// Bumped when a user's password changes; refresh tokens remember it.
-    pub credential_epoch: Vec<u64>,
+    credential_epoch: Vec<u64>,
     /// Users deleted at run time stay in `tenant.users` (tokens and pages
     /// address users by index) but are marked here and unindexed.
     removed: Vec<bool>,
@@ -55,10 +55,13 @@ impl Directory {
         }
         let mut by_key: HashMap<String, usize> = HashMap::new();
         for (index, tenant) in tenants.iter().enumerate() {
-            if let Some(&other) = by_key.get(&tenant.id.to_ascii_lowercase()) {
+            if let Some(other) = by_key
+                .get(&tenant.id.to_ascii_lowercase())
+                .and_then(|&other| tenants.get(other))
+            {
                 problems.push(format!(
                     "tenants '{}' and '{}' have the same id {}",
-                    tenants[other].display_name, tenant.display_name, tenant.id
+                    other.display_name, tenant.display_name, tenant.id
                 ));
             }
             by_key.insert(tenant.id.to_ascii_lowercase(), index);
@@ -73,7 +76,8 @@ impl Directory {
                 match domain_owner.get(&domain) {
                     Some(&other) if other != index => problems.push(format!(
                         "domain '{domain}' belongs to both '{}' and '{}'",
-                        tenants[other].display_name, tenant.display_name
+                        tenants.get(other).map_or("", |t| t.display_name.as_str()),
+                        tenant.display_name
                     )),
                     _ => {
                         domain_owner.insert(domain, index);
@@ -95,6 +99,15 @@ impl Directory {
         })
     }
 
+    /// The tenant at `index` (as `resolve` and grants name it).
+    pub(crate) fn tenant(&self, index: usize) -> Option<&TenantEntry> {
+        self.tenants.get(index)
+    }
+
+    fn tenant_mut(&mut self, index: usize) -> Option<&mut TenantEntry> {
+        self.tenants.get_mut(index)
+    }
+
     /// A tenant by GUID or any of its domains, case-insensitively.
     pub(crate) fn resolve(&self, key: &str) -> Option<usize> {
         self.by_key.get(&key.to_ascii_lowercase()).copied()
@@ -104,12 +117,10 @@ impl Directory {
         let t = self
             .resolve(tenant_key)
             .ok_or_else(|| SimError::UnknownTenant(tenant_key.to_owned()))?;
-        let u = self.tenants[t]
-            .user_index_by_upn(upn)
-            .ok_or_else(|| SimError::UnknownUser {
-                tenant: tenant_key.to_owned(),
-                upn: upn.to_owned(),
-            })?;
+        let u = self
+            .tenant(t)
+            .and_then(|entry| entry.user_index_by_upn(upn))
+            .ok_or_else(|| unknown_user(tenant_key, upn))?;
         Ok((t, u))
     }
 
@@ -120,9 +131,17 @@ impl Directory {
         password: &str,
     ) -> Result<(), SimError> {
         let (t, u) = self.locate_user(tenant_key, upn)?;
-        let entry = &mut self.tenants[t];
-        entry.tenant.users[u].password = Some(password.to_owned());
-        entry.credential_epoch[u] += 1;
+        let entry = self
+            .tenant_mut(t)
+            .ok_or_else(|| unknown_user(tenant_key, upn))?;
+        let (Some(user), Some(epoch)) = (
+            entry.tenant.users.get_mut(u),
+            entry.credential_epoch.get_mut(u),
+        ) else {
+            return Err(unknown_user(tenant_key, upn));
+        };
+        user.password = Some(password.to_owned());
+        *epoch += 1;
         Ok(())
     }
 
@@ -133,7 +152,10 @@ impl Directory {
         flags: UserFlags,
     ) -> Result<(), SimError> {
         let (t, u) = self.locate_user(tenant_key, upn)?;
-        let user = &mut self.tenants[t].tenant.users[u];
+        let user = self
+            .tenant_mut(t)
+            .and_then(|entry| entry.tenant.users.get_mut(u))
+            .ok_or_else(|| unknown_user(tenant_key, upn))?;
         user.account_enabled = flags.account_enabled;
         user.mfa_required = flags.mfa_required;
         user.locked = flags.locked;
@@ -144,8 +166,17 @@ impl Directory {
     /// The user disappears from Graph and can no longer sign in.
     pub(crate) fn remove_user(&mut self, tenant_key: &str, upn: &str) -> Result<(), SimError> {
         let (t, u) = self.locate_user(tenant_key, upn)?;
-        self.tenants[t].remove_user(u);
+        self.tenant_mut(t)
+            .ok_or_else(|| unknown_user(tenant_key, upn))?
+            .remove_user(u);
         Ok(())
+    }
+}
+
+fn unknown_user(tenant_key: &str, upn: &str) -> SimError {
+    SimError::UnknownUser {
+        tenant: tenant_key.to_owned(),
+        upn: upn.to_owned(),
     }
 }
 
@@ -229,15 +260,29 @@ impl TenantEntry {
     }
 
     fn remove_user(&mut self, index: usize) {
-        if self.removed[index] {
+        let (Some(removed), Some(user)) =
+            (self.removed.get_mut(index), self.tenant.users.get(index))
+        else {
+            return;
+        };
+        if *removed {
             return;
         }
-        self.removed[index] = true;
+        *removed = true;
         self.removed_count += 1;
-        let user = &self.tenant.users[index];
         self.user_by_upn
             .remove(&user.user_principal_name.to_ascii_lowercase());
         self.user_by_id.remove(&user.id);
+    }
+
+    /// `tenant.users[index]`, removed or not.
+    pub(crate) fn user(&self, index: usize) -> Option<&User> {
+        self.tenant.users.get(index)
+    }
+
+    /// The epoch of `tenant.users[index]`'s password.
+    pub(crate) fn credential_epoch(&self, index: usize) -> Option<u64> {
+        self.credential_epoch.get(index).copied()
     }
 
     /// Whether `tenant.users[index]` still exists.
@@ -274,7 +319,7 @@ impl TenantEntry {
     pub(crate) fn find_site(&self, id: &str) -> Option<Cow<'_, Site>> {
         let lower = id.to_ascii_lowercase();
         if let Some(&i) = self.site_by_id.get(&lower) {
-            return Some(Cow::Borrowed(&self.tenant.sites[i]));
+            return self.tenant.sites.get(i).map(Cow::Borrowed);
         }
         let owner = self.sharepoint.personal_site_owner(&lower)?;
         let &index = self.user_by_id.get(&owner)?;
@@ -296,7 +341,7 @@ impl TenantEntry {
 
     /// Graph's `/users/{id | userPrincipalName}`.
     pub(crate) fn find_user(&self, key: &str) -> Option<&User> {
-        self.find_user_index(key).map(|i| &self.tenant.users[i])
+        self.find_user_index(key).and_then(|i| self.user(i))
     }
 
     pub(crate) fn find_user_index(&self, key: &str) -> Option<usize> {
@@ -310,22 +355,26 @@ impl TenantEntry {
     pub(crate) fn find_group(&self, id: &str) -> Option<&Group> {
         self.group_by_id
             .get(&id.to_ascii_lowercase())
-            .map(|&i| &self.tenant.groups[i])
+            .and_then(|&i| self.tenant.groups.get(i))
     }
 
     pub(crate) fn member(&self, id: &str) -> Option<Member<'_>> {
         if let Some(&i) = self.user_by_id.get(id) {
-            return Some(Member::User(&self.tenant.users[i]));
+            return self.user(i).map(Member::User);
         }
         self.group_by_id
             .get(id)
-            .map(|&i| Member::Group(&self.tenant.groups[i]))
+            .and_then(|&i| self.tenant.groups.get(i))
+            .map(Member::Group)
     }
 
     /// Groups that list `object_id` as a direct member, in file order.
     pub(crate) fn direct_groups_of(&self, object_id: &str) -> Vec<&Group> {
         let mut indexes = self.groups_of.get(object_id).cloned().unwrap_or_default();
         indexes.sort_unstable();
-        indexes.iter().map(|&i| &self.tenant.groups[i]).collect()
+        indexes
+            .iter()
+            .filter_map(|&i| self.tenant.groups.get(i))
+            .collect()
     }
 }

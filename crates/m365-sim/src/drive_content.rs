@@ -140,7 +140,10 @@ async fn read_spooled(
     let mut buf = vec![0u8; n];
     let mut filled = 0;
     while filled < n {
-        let read = file.read(&mut buf[filled..]).await?;
+        let Some(unfilled) = buf.get_mut(filled..) else {
+            break;
+        };
+        let read = file.read(unfilled).await?;
         if read == 0 {
             break;
         }

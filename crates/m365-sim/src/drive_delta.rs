@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use crate::drive_routes::{locate, DriveRequest, ItemRef};
 use std::sync::Arc;
 
-use crate::drive_store::{relock, Round};
+use crate::drive_store::{relock, ItemIx, Round};
 use crate::graph_errors::GraphError;
 use crate::graph_query::Selection;
 use crate::paging::odata_json;
@@ -121,7 +121,7 @@ fn start(
     inline: Option<&str>,
 ) -> Result<Start, GraphError> {
     let mut drive = relock(req.drive.lock());
-    if locate(&drive, item)? != 0 {
+    if locate(&drive, item)? != ItemIx::ROOT {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "invalidRequest",
@@ -214,7 +214,7 @@ pub(crate) async fn delta(
             let mut object: Map<String, Value> = crate::drive_json::item(&drive, ix, &render);
             if let Some(fields) = &fields {
                 crate::drive_json::select(&mut object, fields);
-                if drive.items.get(ix).is_some_and(|i| i.deleted) {
+                if drive.item(ix).deleted {
                     object.insert("deleted".into(), json!({"state": "deleted"}));
                 }
             }

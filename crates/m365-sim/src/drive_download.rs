@@ -92,7 +92,7 @@ pub(crate) async fn download(State(sim): State<Arc<Inner>>, request: Request) ->
         let Some(ix) = d.lookup(&claims.itm) else {
             return refuse(StatusCode::NOT_FOUND, "The item no longer exists.");
         };
-        let ItemKind::File { content, .. } = &d.items[ix].kind else {
+        let ItemKind::File { content, .. } = &d.item(ix).kind else {
             return refuse(StatusCode::NOT_FOUND, "The item is not a file.");
         };
         (

@@ -14,11 +14,11 @@ use crate::drive_store::{relock, Drive, ItemIx, ItemKind};
 /// Generated files among `ixs` whose hash is not known yet.
 fn unhashed(drive: &Drive, ixs: &[ItemIx]) -> Vec<(ItemIx, u64, u64)> {
     ixs.iter()
-        .filter_map(|&ix| match drive.items.get(ix).map(|i| &i.kind) {
-            Some(ItemKind::File {
+        .filter_map(|&ix| match &drive.item(ix).kind {
+            ItemKind::File {
                 content: Content::Generated { size, seed },
                 hash: None,
-            }) => Some((ix, *seed, *size)),
+            } => Some((ix, *seed, *size)),
             _ => None,
         })
         .collect()
@@ -47,10 +47,10 @@ pub(crate) async fn ensure(drive: &Arc<Mutex<Drive>>, pick: impl FnOnce(&Drive) 
     for (ix, seed, size, computed) in computed {
         // Only if the item still holds that content: a write in the
         // meantime brought its own hash.
-        if let Some(ItemKind::File {
+        if let ItemKind::File {
             content: Content::Generated { size: s, seed: k },
             hash: hash @ None,
-        }) = d.items.get_mut(ix).map(|i| &mut i.kind)
+        } = &mut d.item_mut(ix).kind
         {
             if (*s, *k) == (size, seed) {
                 *hash = Some(computed);

@@ -51,12 +51,12 @@ fn mime_type(name: &str) -> &'static str {
 }
 
 pub(crate) fn etag(drive: &Drive, ix: ItemIx) -> String {
-    let item = &drive.items[ix];
+    let item = &drive.item(ix);
     format!("\"{{{}}},{}\"", item.guid, item.etag_version)
 }
 
 pub(crate) fn ctag(drive: &Drive, ix: ItemIx) -> String {
-    let item = &drive.items[ix];
+    let item = &drive.item(ix);
     format!("\"c:{{{}}},{}\"", item.guid, item.ctag_version)
 }
 
@@ -64,8 +64,8 @@ fn parent_reference(drive: &Drive, ix: ItemIx, with_path: bool) -> Value {
     let mut parent = Map::new();
     parent.insert("driveType".into(), json!(drive_type(drive)));
     parent.insert("driveId".into(), json!(drive.id));
-    if let Some(p) = drive.items[ix].parent {
-        parent.insert("id".into(), json!(drive.items[p].id));
+    if let Some(p) = drive.item(ix).parent {
+        parent.insert("id".into(), json!(drive.item(p).id));
         if with_path {
             let path = drive.path_of(p);
             let path = if path.is_empty() {
@@ -85,14 +85,14 @@ fn parent_reference(drive: &Drive, ix: ItemIx, with_path: bool) -> Value {
 /// A deleted item as delta reports it on ODB: no name, no cTag.
 fn tombstone(drive: &Drive, ix: ItemIx) -> Map<String, Value> {
     let mut object = Map::new();
-    object.insert("id".into(), json!(drive.items[ix].id));
+    object.insert("id".into(), json!(drive.item(ix).id));
     object.insert("deleted".into(), json!({"state": "deleted"}));
     object.insert("parentReference".into(), parent_reference(drive, ix, false));
     object
 }
 
 pub(crate) fn item(drive: &Drive, ix: ItemIx, r: &Render<'_>) -> Map<String, Value> {
-    let item = &drive.items[ix];
+    let item = &drive.item(ix);
     if item.deleted {
         return tombstone(drive, ix);
     }
@@ -101,7 +101,7 @@ pub(crate) fn item(drive: &Drive, ix: ItemIx, r: &Render<'_>) -> Map<String, Val
     o.insert("id".into(), json!(item.id));
     o.insert("name".into(), json!(item.name));
     o.insert("eTag".into(), json!(etag(drive, ix)));
-    let is_root = ix == 0;
+    let is_root = ix == ItemIx::ROOT;
     if !item.is_folder() && !r.in_delta {
         o.insert("cTag".into(), json!(ctag(drive, ix)));
     }
@@ -137,10 +137,11 @@ pub(crate) fn item(drive: &Drive, ix: ItemIx, r: &Render<'_>) -> Map<String, Val
     }
     match &item.kind {
         ItemKind::Folder => {
-            let count = drive.items[ix]
+            let count = drive
+                .item(ix)
                 .children
                 .iter()
-                .filter(|&&c| !drive.items[c].deleted)
+                .filter(|&&c| !drive.item(c).deleted)
                 .count();
             o.insert("folder".into(), json!({"childCount": count}));
         }
@@ -179,7 +180,8 @@ pub(crate) fn select(object: &mut Map<String, Value>, fields: &[String]) {
 }
 
 pub(crate) fn versions(drive: &Drive, ix: ItemIx) -> Vec<Value> {
-    drive.items[ix]
+    drive
+        .item(ix)
         .versions
         .iter()
         .rev()

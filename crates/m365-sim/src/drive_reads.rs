@@ -52,7 +52,7 @@ pub(crate) async fn children(
     .await;
     let drive = relock(req.drive.lock());
     let ix = locate(&drive, item)?;
-    if !drive.items[ix].is_folder() {
+    if !drive.item(ix).is_folder() {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "invalidRequest",
@@ -69,7 +69,9 @@ pub(crate) async fn children(
     )?;
     let context = format!(
         "{}/v1.0/$metadata#drives('{}')/items('{}')/children",
-        req.info.base, drive.id, drive.items[ix].id
+        req.info.base,
+        drive.id,
+        drive.item(ix).id
     );
     Ok(collection(&req.info, &req.query, &context, page, None))
 }
@@ -78,7 +80,7 @@ pub(crate) fn versions(req: &DriveRequest<'_>, item: &ItemRef) -> Result<Respons
     let drive = relock(req.drive.lock());
     let ix = locate(&drive, item)?;
     Ok(odata_json(json!({
-        "@odata.context": format!("{}/v1.0/$metadata#drives('{}')/items('{}')/versions", req.info.base, drive.id, drive.items[ix].id),
+        "@odata.context": format!("{}/v1.0/$metadata#drives('{}')/items('{}')/versions", req.info.base, drive.id, drive.item(ix).id),
         "value": crate::drive_json::versions(&drive, ix),
     })))
 }
@@ -92,7 +94,7 @@ pub(crate) fn content_redirect(
 ) -> Result<Response, GraphError> {
     let drive = relock(req.drive.lock());
     let ix = locate(&drive, item)?;
-    let it = &drive.items[ix];
+    let it = &drive.item(ix);
     if !matches!(it.kind, ItemKind::File { .. }) {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,

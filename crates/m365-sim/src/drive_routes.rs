@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::directory::TenantEntry;
 use crate::drive_json::Render;
 use crate::drive_store::{relock, Drive, DriveOwner, ItemIx, WriteError};
-use crate::graph_auth::authenticate;
+use crate::graph_auth::{authenticate, granted_tenant};
 use crate::graph_errors::{GraphCtx, GraphError};
 use crate::graph_query::Query;
 use crate::ids::derived_guid;
@@ -354,7 +354,7 @@ pub(crate) fn write_error(error: WriteError) -> GraphError {
 /// The item a reference names, in a locked drive.
 pub(crate) fn locate(drive: &Drive, item: &ItemRef) -> Result<ItemIx, GraphError> {
     let base = match &item.id {
-        None => 0,
+        None => ItemIx::ROOT,
         Some(id) => drive.lookup(id).ok_or_else(item_not_found)?,
     };
     match &item.path {
@@ -370,7 +370,7 @@ fn site_drives(
     site_key: &str,
 ) -> Result<Response, GraphError> {
     let directory = sim.directory();
-    let entry = &directory.tenants[grant.tenant];
+    let entry = granted_tenant(&directory, grant)?;
     let site = entry.find_site(site_key).ok_or_else(site_not_found)?;
     let mut values = Vec::new();
     if site.is_personal {
@@ -503,7 +503,7 @@ fn open_drive(
     drive_ref: &DriveRef,
 ) -> Result<Arc<Mutex<Drive>>, GraphError> {
     let directory = sim.directory();
-    let entry = &directory.tenants[grant.tenant];
+    let entry = granted_tenant(&directory, grant)?;
     match drive_ref {
         DriveRef::Me => user_drive(sim, entry, grant.tenant, grant.user),
         DriveRef::User(key) => {
@@ -537,8 +537,7 @@ fn open_drive(
                     return user_drive(sim, entry, grant.tenant, index);
                 }
             }
-            for slot in 0..entry.tenant.sites.len() {
-                let site = &entry.tenant.sites[slot];
+            for site in &entry.tenant.sites {
                 for name in library_names(site) {
                     if library_drive_id(&site.id, &name) == *id {
                         return library_drive(sim, grant.tenant, site, &name);
@@ -587,7 +586,7 @@ fn drive_json(sim: &Inner, drive: &Drive) -> serde_json::Value {
         DriveOwner::User { user_id } => ("OneDrive".to_owned(), json!({"user": {"id": user_id}})),
         DriveOwner::Library { site_id, name } => (name.clone(), json!({"site": {"id": site_id}})),
     };
-    let used = drive.size_of(0);
+    let used = drive.size_of(ItemIx::ROOT);
     let total: u64 = 1 << 40;
     let _ = sim;
     json!({
@@ -607,7 +606,12 @@ fn drive_json(sim: &Inner, drive: &Drive) -> serde_json::Value {
 fn drive_object(req: &DriveRequest<'_>) -> Response {
     let drive = relock(req.drive.lock());
     let mut object = drive_json(req.sim, &drive);
-    object["@odata.context"] = json!(format!("{}/v1.0/$metadata#drives/$entity", req.info.base));
+    if let Some(object) = object.as_object_mut() {
+        object.insert(
+            "@odata.context".into(),
+            json!(format!("{}/v1.0/$metadata#drives/$entity", req.info.base)),
+        );
+    }
     odata_json(object)
 }
 

@@ -117,7 +117,10 @@ pub(crate) fn item_problems(owner: &str, items: &[DriveItemSpec], problems: &mut
             (lower.len() - 1, false)
         };
         for depth in 1..=parents {
-            let folder = lower[..depth].join("/");
+            let Some(prefix) = lower.get(..depth) else {
+                break;
+            };
+            let folder = prefix.join("/");
             if files.contains(&folder) {
                 problems.push(format!(
                     "{owner}: drive item '{path}': '{folder}' is a file, not a folder"

@@ -19,7 +19,16 @@ use crate::ids::derived_guid;
 /// Delta rounds remembered per drive; an older round's nextLink answers 410.
 const ROUNDS_KEPT: usize = 64;
 
-pub(crate) type ItemIx = usize;
+/// An item's position in its drive. Only [`Drive`] mints one (when it adds an item),
+/// and items are never removed (a deletion leaves a tombstone for delta), so an
+/// `ItemIx` always names an item of the drive that gave it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ItemIx(usize);
+
+impl ItemIx {
+    /// Every drive's first item.
+    pub(crate) const ROOT: ItemIx = ItemIx(0);
+}
 
 #[derive(Clone, Debug)]
 pub(crate) enum DriveOwner {
@@ -81,8 +90,9 @@ pub(crate) struct Drive {
     pub site_path: String,
     /// The library's `webUrl`; items' URLs continue it.
     pub web_url: String,
-    /// Index 0 is the root. Deleted items stay (as tombstones for delta).
-    pub items: Vec<Item>,
+    /// `ItemIx::ROOT` first. Deleted items stay (as tombstones for delta), so the
+    /// list never shrinks and every `ItemIx` handed out stays valid.
+    items: Vec<Item>,
     by_id: HashMap<String, ItemIx>,
     pub seq: u64,
     /// Latest change sequence → item, so a delta round reads only changes.
@@ -141,7 +151,6 @@ fn item_id(drive_id: &str, key: &str) -> (String, String) {
     let more = derived_guid(&["drive-item-id", drive_id, key]);
     let raw = format!("{guid}{more}").replace('-', "");
     let mut id = String::from("01");
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u32;
     let mut acc = 0u32;
     for c in raw.chars().filter_map(|c| c.to_digit(16)) {
@@ -149,14 +158,40 @@ fn item_id(drive_id: &str, key: &str) -> (String, String) {
         bits += 4;
         while bits >= 5 {
             bits -= 5;
-            id.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+            id.push(base32_digit((acc >> bits) & 31));
         }
     }
     id.truncate(34);
     (id, guid.to_uppercase())
 }
 
+/// RFC 4648's base32 alphabet (`A`-`Z`, `2`-`7`) for a value below 32.
+fn base32_digit(value: u32) -> char {
+    match u8::try_from(value) {
+        Ok(v @ 0..=25) => char::from(b'A' + v),
+        Ok(v @ 26..=31) => char::from(b'2' + (v - 26)),
+        _ => '?',
+    }
+}
+
 impl Drive {
+    /// The item `ix` names.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "an ItemIx is minted only by push, as the index of the item it adds to this list, which never shrinks"
+    )]
+    pub(crate) fn item(&self, ix: ItemIx) -> &Item {
+        &self.items[ix.0]
+    }
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "an ItemIx is minted only by push, as the index of the item it adds to this list, which never shrinks"
+    )]
+    pub(crate) fn item_mut(&mut self, ix: ItemIx) -> &mut Item {
+        &mut self.items[ix.0]
+    }
+
     pub(crate) fn new(
         id: String,
         tenant: usize,
@@ -201,13 +236,13 @@ impl Drive {
     }
 
     fn push(&mut self, mut item: Item) -> ItemIx {
-        let ix = self.items.len();
+        let ix = ItemIx(self.items.len());
         self.seq += 1;
         item.seq = self.seq;
         self.changes.insert(self.seq, ix);
         self.by_id.insert(item.id.to_ascii_uppercase(), ix);
         if let Some(parent) = item.parent {
-            self.items[parent].children.push(ix);
+            self.item_mut(parent).children.push(ix);
         }
         self.items.push(item);
         ix
@@ -220,9 +255,9 @@ impl Drive {
         } else {
             segments.len().saturating_sub(1)
         };
-        let mut parent = 0;
+        let mut parent = ItemIx::ROOT;
         let mut key = String::new();
-        for name in &segments[..folders] {
+        for name in segments.iter().take(folders) {
             key.push('/');
             key.push_str(&name.to_lowercase());
             parent = match self.child_named(parent, name) {
@@ -263,15 +298,15 @@ impl Drive {
 
     pub(crate) fn lookup(&self, id: &str) -> Option<ItemIx> {
         let ix = *self.by_id.get(&id.to_ascii_uppercase())?;
-        (!self.items[ix].deleted).then_some(ix)
+        (!self.item(ix).deleted).then_some(ix)
     }
 
     pub(crate) fn child_named(&self, parent: ItemIx, name: &str) -> Option<ItemIx> {
-        self.items[parent]
+        self.item(parent)
             .children
             .iter()
             .copied()
-            .find(|&c| !self.items[c].deleted && self.items[c].name.eq_ignore_ascii_case(name))
+            .find(|&c| !self.item(c).deleted && self.item(c).name.eq_ignore_ascii_case(name))
     }
 
     /// `root:/a/b` resolution, case-insensitively.
@@ -284,36 +319,38 @@ impl Drive {
     /// `/drive/root:/Folder/Sub` for `parentReference.path`.
     pub(crate) fn path_of(&self, ix: ItemIx) -> String {
         let mut names = Vec::new();
-        let mut at = self.items[ix].parent;
+        let mut at = self.item(ix).parent;
         let mut cur = ix;
         while let Some(parent) = at {
-            names.push(self.items[cur].name.as_str());
+            names.push(self.item(cur).name.as_str());
             cur = parent;
-            at = self.items[parent].parent;
+            at = self.item(parent).parent;
         }
         names.reverse();
         names.join("/")
     }
 
     pub(crate) fn live_children(&self, ix: ItemIx) -> Vec<ItemIx> {
-        let mut children: Vec<ItemIx> = self.items[ix]
+        let mut children: Vec<ItemIx> = self
+            .item(ix)
             .children
             .iter()
             .copied()
-            .filter(|&c| !self.items[c].deleted)
+            .filter(|&c| !self.item(c).deleted)
             .collect();
-        children.sort_by_key(|&c| self.items[c].name.to_lowercase());
+        children.sort_by_key(|&c| self.item(c).name.to_lowercase());
         children
     }
 
     /// A folder's size is the sum of its live descendants'.
     pub(crate) fn size_of(&self, ix: ItemIx) -> u64 {
-        match &self.items[ix].kind {
+        match &self.item(ix).kind {
             ItemKind::File { content, .. } => content.size(),
-            ItemKind::Folder => self.items[ix]
+            ItemKind::Folder => self
+                .item(ix)
                 .children
                 .iter()
-                .filter(|&&c| !self.items[c].deleted)
+                .filter(|&&c| !self.item(c).deleted)
                 .map(|&c| self.size_of(c))
                 .sum(),
         }
@@ -336,7 +373,7 @@ impl Drive {
         let changed: std::collections::HashSet<ItemIx> =
             self.changes.range(since + 1..).map(|(_, &ix)| ix).collect();
         let mut items = Vec::new();
-        let mut stack = vec![0];
+        let mut stack = vec![ItemIx::ROOT];
         while let Some(ix) = stack.pop() {
             if since == 0 || changed.contains(&ix) {
                 items.push(ix);
@@ -350,7 +387,7 @@ impl Drive {
                 self.changes
                     .range(since + 1..)
                     .map(|(_, &ix)| ix)
-                    .filter(|&ix| self.items[ix].deleted),
+                    .filter(|&ix| self.item(ix).deleted),
             );
         }
         let round = Arc::new(Round {
@@ -383,20 +420,20 @@ impl Drive {
 
     fn touch(&mut self, ix: ItemIx) {
         self.seq += 1;
-        let old = self.items[ix].seq;
+        let old = self.item(ix).seq;
         self.changes.remove(&old);
-        self.items[ix].seq = self.seq;
+        self.item_mut(ix).seq = self.seq;
         self.changes.insert(self.seq, ix);
     }
 
     /// A change below a folder shows in its cTag and in delta, not its eTag.
     fn touch_ancestors(&mut self, ix: ItemIx, now: OffsetDateTime) {
-        let mut at = self.items[ix].parent;
+        let mut at = self.item(ix).parent;
         while let Some(folder) = at {
-            self.items[folder].ctag_version += 1;
-            self.items[folder].modified = now;
+            self.item_mut(folder).ctag_version += 1;
+            self.item_mut(folder).modified = now;
             self.touch(folder);
-            at = self.items[folder].parent;
+            at = self.item(folder).parent;
         }
     }
 
@@ -423,7 +460,7 @@ impl Drive {
         if !crate::drive_spec::is_valid_name(name) {
             return Err(WriteError::InvalidName(name.to_owned()));
         }
-        if !self.items[parent].is_folder() {
+        if !self.item(parent).is_folder() {
             return Err(WriteError::NotAFolder);
         }
         match self.child_named(parent, name) {
@@ -431,8 +468,8 @@ impl Drive {
             Some(existing) => match conflict {
                 Conflict::Fail => Err(WriteError::NameAlreadyExists(name.to_owned())),
                 Conflict::Rename => Ok((self.free_name(parent, name), None)),
-                Conflict::Replace if folder || self.items[existing].is_folder() => {
-                    if folder && self.items[existing].is_folder() {
+                Conflict::Replace if folder || self.item(existing).is_folder() => {
+                    if folder && self.item(existing).is_folder() {
                         Ok((name.to_owned(), Some(existing)))
                     } else {
                         Err(WriteError::NameAlreadyExists(name.to_owned()))
@@ -484,7 +521,7 @@ impl Drive {
         hash: Option<String>,
         now: OffsetDateTime,
     ) {
-        let item = &mut self.items[ix];
+        let item = self.item_mut(ix);
         item.kind = ItemKind::File { content, hash };
         item.modified = now;
         item.etag_version += 1;
@@ -515,21 +552,21 @@ impl Drive {
 
     /// Deletes an item and everything below it; each gets a tombstone.
     pub(crate) fn delete(&mut self, ix: ItemIx, now: OffsetDateTime) -> Result<(), WriteError> {
-        if ix == 0 {
+        if ix == ItemIx::ROOT {
             return Err(WriteError::RootIsReadOnly);
         }
         self.touch_ancestors(ix, now);
         let mut stack = vec![ix];
         while let Some(at) = stack.pop() {
             stack.extend(
-                self.items[at]
+                self.item(at)
                     .children
                     .iter()
                     .copied()
-                    .filter(|&c| !self.items[c].deleted),
+                    .filter(|&c| !self.item(c).deleted),
             );
-            self.items[at].deleted = true;
-            self.items[at].modified = now;
+            self.item_mut(at).deleted = true;
+            self.item_mut(at).modified = now;
             self.touch(at);
         }
         Ok(())
@@ -543,16 +580,16 @@ impl Drive {
         new_parent: Option<ItemIx>,
         now: OffsetDateTime,
     ) -> Result<(), WriteError> {
-        if ix == 0 {
+        if ix == ItemIx::ROOT {
             return Err(WriteError::RootIsReadOnly);
         }
-        let old_parent = self.items[ix].parent.unwrap_or(0);
+        let old_parent = self.item(ix).parent.unwrap_or(ItemIx::ROOT);
         let parent = new_parent.unwrap_or(old_parent);
-        let name = name.unwrap_or(&self.items[ix].name).to_owned();
+        let name = name.unwrap_or(&self.item(ix).name).to_owned();
         if !crate::drive_spec::is_valid_name(&name) {
             return Err(WriteError::InvalidName(name));
         }
-        if !self.items[parent].is_folder() {
+        if !self.item(parent).is_folder() {
             return Err(WriteError::NotAFolder);
         }
         let mut at = Some(parent);
@@ -560,7 +597,7 @@ impl Drive {
             if a == ix {
                 return Err(WriteError::IntoItself);
             }
-            at = self.items[a].parent;
+            at = self.item(a).parent;
         }
         if let Some(other) = self.child_named(parent, &name) {
             if other != ix {
@@ -569,11 +606,11 @@ impl Drive {
         }
         self.touch_ancestors(ix, now);
         if parent != old_parent {
-            self.items[old_parent].children.retain(|&c| c != ix);
-            self.items[parent].children.push(ix);
-            self.items[ix].parent = Some(parent);
+            self.item_mut(old_parent).children.retain(|&c| c != ix);
+            self.item_mut(parent).children.push(ix);
+            self.item_mut(ix).parent = Some(parent);
         }
-        let item = &mut self.items[ix];
+        let item = self.item_mut(ix);
         item.name = name;
         item.modified = now;
         item.etag_version += 1;
@@ -595,7 +632,7 @@ impl Drive {
         if let ItemKind::File {
             content,
             hash: known,
-        } = &mut self.items[ix].kind
+        } = &mut self.item_mut(ix).kind
         {
             if known.is_none() && content.size() == size {
                 *known = Some(hash);
@@ -748,7 +785,7 @@ mod tests {
             .items
             .iter()
             .map(|&ix| {
-                let item = &drive.items[ix];
+                let item = drive.item(ix);
                 format!("{}{}", if item.deleted { "-" } else { "" }, item.name)
             })
             .collect()
@@ -768,10 +805,10 @@ mod tests {
         let (_, full) = d.start_round(0);
         assert_eq!(names(&d, &full), ["root", "A", "one.txt", "B", "two.txt"]);
         let token = full.upto;
-        let a = d.resolve_path(0, "a").unwrap_or(0);
+        let a = d.resolve_path(ItemIx::ROOT, "a").unwrap_or(ItemIx::ROOT);
         let (c, _) = d
             .create_folder(a, "C", Conflict::Fail, now)
-            .unwrap_or((0, false));
+            .unwrap_or((ItemIx::ROOT, false));
         d.put_file(
             c,
             "three.txt",
@@ -780,8 +817,10 @@ mod tests {
             None,
             now,
         )
-        .unwrap_or((0, false));
-        let two = d.resolve_path(0, "B/two.txt").unwrap_or(0);
+        .unwrap_or((ItemIx::ROOT, false));
+        let two = d
+            .resolve_path(ItemIx::ROOT, "B/two.txt")
+            .unwrap_or(ItemIx::ROOT);
         d.delete(two, now).unwrap_or(());
         let (_, inc) = d.start_round(token);
         assert_eq!(
@@ -807,7 +846,7 @@ mod tests {
             None,
             now,
         );
-        let renamed = renamed.map(|(ix, _)| d.items[ix].name.clone());
+        let renamed = renamed.map(|(ix, _)| d.item(ix).name.clone());
         assert_eq!(renamed, Ok("three 1.txt".into()));
         assert_eq!(
             d.rename_move(a, None, Some(c), now),

@@ -181,7 +181,7 @@ pub(crate) fn parent_and_name(
     now: time::OffsetDateTime,
 ) -> Result<(ItemIx, Option<String>), GraphError> {
     let base = match &item.id {
-        None => 0,
+        None => ItemIx::ROOT,
         Some(id) => drive.lookup(id).ok_or_else(item_not_found)?,
     };
     let Some(path) = &item.path else {
@@ -268,7 +268,7 @@ pub(crate) async fn put_content(
             .map_err(write_error)?
     } else {
         let ix = locate(&drive, item)?;
-        if drive.items[ix].is_folder() {
+        if drive.item(ix).is_folder() {
             return Err(bad_request("A folder has no content to replace."));
         }
         drive.replace_content(ix, content, Some(hash), now);
@@ -327,7 +327,7 @@ pub(crate) async fn create_child(
         )
     }
     .map_err(write_error)?;
-    if let ItemKind::File { hash, .. } = &mut drive.items[ix].kind {
+    if let ItemKind::File { hash, .. } = &mut drive.item_mut(ix).kind {
         hash.get_or_insert_with(|| crate::drive_content::hash_of(b""));
     }
     if created {
@@ -363,7 +363,7 @@ pub(crate) async fn patch(
     let ix = locate(&drive, item)?;
     let parent = match parent_id {
         None => None,
-        Some(id) if id.eq_ignore_ascii_case("root") => Some(0),
+        Some(id) if id.eq_ignore_ascii_case("root") => Some(ItemIx::ROOT),
         Some(id) => Some(drive.lookup(id).ok_or_else(item_not_found)?),
     };
     if name.is_some() || parent.is_some() {

@@ -56,7 +56,8 @@ enum Route {
 fn route(segments: &[String]) -> Option<Route> {
     let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let names: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let key = |i: usize| segments[i].clone();
+    // Only called for patterns that matched a segment at `i`.
+    let key = |i: usize| segments.get(i).cloned().unwrap_or_default();
     Some(match names.as_slice() {
         [] => Route::ServiceRoot,
         ["organization"] => Route::Organization,
@@ -86,10 +87,10 @@ pub(crate) fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(&byte) = bytes.get(i) {
         let hex = |b: u8| char::from(b).to_digit(16);
         match (
-            bytes[i],
+            byte,
             bytes.get(i + 1).copied().and_then(hex),
             bytes.get(i + 2).copied().and_then(hex),
         ) {
@@ -138,10 +139,16 @@ fn dispatch(sim: &Inner, request: &Request) -> Result<Response, GraphError> {
         .map(percent_decode)
         .collect();
     let Some(route) = route(&segments) else {
+        // The first segment at which no route is left: the one Graph names.
         let unknown = (1..=segments.len())
-            .find(|&n| route(&segments[..n]).is_none())
-            .map(|n| segments[n - 1].as_str())
-            .unwrap_or_default();
+            .find_map(|n| {
+                let (prefix, _) = segments.split_at_checked(n)?;
+                match route(prefix) {
+                    None => prefix.last(),
+                    Some(_) => None,
+                }
+            })
+            .map_or("", String::as_str);
         return Err(GraphError::segment_not_found(unknown));
     };
     if !matches!(*request.method(), Method::GET | Method::HEAD) {

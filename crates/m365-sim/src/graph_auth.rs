@@ -3,8 +3,10 @@
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 
+use crate::directory::{Directory, TenantEntry};
 use crate::graph_errors::GraphError;
 use crate::simulator::Inner;
+use crate::tenant::User;
 use crate::tokens::{AccessCheck, AccessGrant};
 
 pub(crate) fn authenticate(sim: &Inner, headers: &HeaderMap) -> Result<AccessGrant, GraphError> {
@@ -33,4 +35,26 @@ pub(crate) fn authenticate(sim: &Inner, headers: &HeaderMap) -> Result<AccessGra
             "Access token validation failure. Invalid audience.",
         )),
     }
+}
+
+/// The tenant a grant was issued in. Grants name tenants and users by their
+/// index in lists that never shrink (a removed user stays, marked), so a miss
+/// means a token this directory cannot place: Graph's answer for one.
+pub(crate) fn granted_tenant<'d>(
+    directory: &'d Directory,
+    grant: &AccessGrant,
+) -> Result<&'d TenantEntry, GraphError> {
+    directory.tenant(grant.tenant).ok_or_else(unplaced_token)
+}
+
+/// The user a grant was issued to, in the grant's tenant.
+pub(crate) fn granted_user<'d>(
+    entry: &'d TenantEntry,
+    grant: &AccessGrant,
+) -> Result<&'d User, GraphError> {
+    entry.user(grant.user).ok_or_else(unplaced_token)
+}
+
+fn unplaced_token() -> GraphError {
+    GraphError::invalid_token("Access token validation failure.")
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::directory::{Member, TenantEntry};
 use crate::graph::GraphRequest;
+use crate::graph_auth::{granted_tenant, granted_user};
 use crate::graph_errors::GraphError;
 use crate::graph_filter::UserFilter;
 use crate::graph_json::{self as wire, EntityKind, GROUP, ORGANIZATION, USER};
@@ -86,7 +87,7 @@ fn select(
 pub(crate) fn organizations(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let selection = select(req, &ORGANIZATION, false)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     page(
         req,
         metadata(entry, "organization", &selection),
@@ -98,7 +99,7 @@ pub(crate) fn organizations(req: &GraphRequest<'_>) -> Result<Response, GraphErr
 pub(crate) fn organization(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphError> {
     let selection = select(req, &ORGANIZATION, false)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     if !entry.tenant.id.eq_ignore_ascii_case(id) {
         return Err(GraphError::directory_object_not_found(id));
     }
@@ -113,8 +114,8 @@ pub(crate) fn organization(req: &GraphRequest<'_>, id: &str) -> Result<Response,
 pub(crate) fn me(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let selection = select(req, &USER, false)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
-    let user = &entry.tenant.users[req.grant.user];
+    let entry = granted_tenant(&directory, &req.grant)?;
+    let user = granted_user(entry, &req.grant)?;
     Ok(entity(
         entry,
         "users",
@@ -131,7 +132,7 @@ pub(crate) fn users(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
         .map(UserFilter::parse)
         .transpose()?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let users = &entry.tenant.users;
     let item = |i: usize| {
         users
@@ -154,7 +155,7 @@ pub(crate) fn users(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
 pub(crate) fn user(req: &GraphRequest<'_>, key: &str) -> Result<Response, GraphError> {
     let selection = select(req, &USER, false)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let user = entry
         .find_user(key)
         .ok_or_else(|| GraphError::directory_object_not_found(key))?;
@@ -168,13 +169,13 @@ pub(crate) fn user(req: &GraphRequest<'_>, key: &str) -> Result<Response, GraphE
 
 pub(crate) fn my_member_of(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
-    member_of(req, entry, &entry.tenant.users[req.grant.user])
+    let entry = granted_tenant(&directory, &req.grant)?;
+    member_of(req, entry, granted_user(entry, &req.grant)?)
 }
 
 pub(crate) fn user_member_of(req: &GraphRequest<'_>, key: &str) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let user = entry
         .find_user(key)
         .ok_or_else(|| GraphError::directory_object_not_found(key))?;
@@ -228,7 +229,7 @@ pub(crate) fn groups(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
         }
     };
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let groups = &entry.tenant.groups;
     let item = |i: usize| groups.get(i).filter(|g| !teams_only || g.is_team);
     respond(
@@ -247,7 +248,7 @@ pub(crate) fn groups(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
 pub(crate) fn group(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphError> {
     let selection = select(req, &GROUP, false)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let group = entry
         .find_group(id)
         .ok_or_else(|| GraphError::directory_object_not_found(id))?;
@@ -263,7 +264,7 @@ pub(crate) fn group_members(req: &GraphRequest<'_>, id: &str) -> Result<Response
     req.query.reject_unsimulated(false)?;
     let selection = req.query.loose_select();
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let group = entry
         .find_group(id)
         .ok_or_else(|| GraphError::directory_object_not_found(id))?;

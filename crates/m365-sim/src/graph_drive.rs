@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::directory::TenantEntry;
 use crate::graph::GraphRequest;
+use crate::graph_auth::granted_tenant;
 use crate::graph_errors::GraphError;
 use crate::graph_json::CREATED;
 use crate::graph_query::Selection;
@@ -22,7 +23,7 @@ const USED_SPREAD: u128 = 5 << 30;
 
 pub(crate) fn user_drive(req: &GraphRequest<'_>, key: &str) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let index = entry
         .find_user_index(key)
         .ok_or_else(|| GraphError::directory_object_not_found(key))?;
@@ -31,7 +32,7 @@ pub(crate) fn user_drive(req: &GraphRequest<'_>, key: &str) -> Result<Response, 
 
 pub(crate) fn my_drive(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    drive(req, &directory.tenants[req.grant.tenant], req.grant.user)
+    drive(req, granted_tenant(&directory, &req.grant)?, req.grant.user)
 }
 
 fn drive(

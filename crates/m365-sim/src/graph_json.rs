@@ -367,3 +367,12 @@ const DIRECTORY_ROLE: EntityKind = EntityKind {
     properties: &[],
     defaults: &[],
 };
+
+/// `value[a][b]…` without `Index`: a missing key (or a non-object on the
+/// way) reads as null, as serde_json's indexing does.
+pub(crate) fn json_at<'v>(value: &'v Value, path: &[&str]) -> &'v Value {
+    static NULL: Value = Value::Null;
+    path.iter()
+        .try_fold(value, |at, key| at.get(key))
+        .unwrap_or(&NULL)
+}

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::graph_auth::authenticate;
+use crate::graph_auth::{authenticate, granted_tenant};
 use crate::graph_errors::{GraphCtx, GraphError};
 use crate::graph_query::Query;
 use crate::mail_json::{self, Select};
@@ -134,15 +134,21 @@ fn serve(
     let grant = authenticate(sim, &parts.headers)?;
     let (user, rest) = {
         let directory = sim.directory();
-        let entry = &directory.tenants[grant.tenant];
-        let (user, rest) = if segments[0].eq_ignore_ascii_case("me") {
-            (grant.user, &segments[1..])
-        } else {
-            let index = entry
-                .find_user_index(&segments[1])
-                .filter(|&i| entry.is_live(i))
-                .ok_or_else(|| GraphError::directory_object_not_found(&segments[1]))?;
-            (index, &segments[2..])
+        let entry = granted_tenant(&directory, &grant)?;
+        let (user, rest) = match segments {
+            [me, rest @ ..] if me.eq_ignore_ascii_case("me") => (grant.user, rest),
+            [_, key, rest @ ..] => {
+                let index = entry
+                    .find_user_index(key)
+                    .filter(|&i| entry.is_live(i))
+                    .ok_or_else(|| GraphError::directory_object_not_found(key))?;
+                (index, rest)
+            }
+            _ => {
+                return Err(GraphError::segment_not_found(
+                    segments.last().map_or("", String::as_str),
+                ))
+            }
         };
         (user, rest.to_vec())
     };
@@ -171,8 +177,8 @@ pub(crate) fn with_mailbox<T>(
     f: impl FnOnce(&mut Mailbox, &str) -> Result<T, GraphError>,
 ) -> Result<T, GraphError> {
     let directory = sim.directory();
-    let entry = &directory.tenants[tenant];
-    let person = &entry.tenant.users[user];
+    let entry = directory.tenant(tenant).ok_or_else(item_not_found)?;
+    let person = entry.user(user).ok_or_else(item_not_found)?;
     if person.mailbox_type == MailboxType::NoMailbox || person.user_type == UserType::Guest {
         return Err(mailbox_not_enabled());
     }
@@ -215,7 +221,7 @@ fn route(
         ["mailfolders"] if *m == Method::POST => writes::create_folder(req, mailbox, ROOT),
         ["mailfolders", "delta" | "delta()"] if get => delta::folder_delta(req, mailbox),
         ["mailfolders", _] => {
-            let folder = folder(mailbox, &rest[1])?;
+            let folder = folder(mailbox, segment(rest, 1))?;
             match *m {
                 Method::GET | Method::HEAD => Ok(odata_json(mail_json::folder(mailbox, folder))),
                 Method::PATCH => writes::update_folder(req, mailbox, folder),
@@ -224,7 +230,7 @@ fn route(
             }
         }
         ["mailfolders", _, "childfolders"] => {
-            let folder = folder(mailbox, &rest[1])?;
+            let folder = folder(mailbox, segment(rest, 1))?;
             match *m {
                 Method::GET | Method::HEAD => list_folders(req, mailbox, folder),
                 Method::POST => writes::create_folder(req, mailbox, folder),
@@ -232,7 +238,7 @@ fn route(
             }
         }
         ["mailfolders", _, "messages"] => {
-            let folder = folder_or_sync_error(mailbox, &rest[1], false)?;
+            let folder = folder_or_sync_error(mailbox, segment(rest, 1), false)?;
             match *m {
                 Method::GET | Method::HEAD => list_messages(req, mailbox, folder),
                 Method::POST => writes::create_message(req, mailbox, folder),
@@ -240,18 +246,18 @@ fn route(
             }
         }
         ["mailfolders", _, "messages", "delta" | "delta()"] if get => {
-            let folder = folder_or_sync_error(mailbox, &rest[1], true)?;
+            let folder = folder_or_sync_error(mailbox, segment(rest, 1), true)?;
             delta::message_delta(req, mailbox, folder)
         }
         ["mailfolders", _, "messages", _, ..] => {
-            folder(mailbox, &rest[1])?;
-            message_route(req, mailbox, &rest[3..], &names[4..])
+            folder(mailbox, segment(rest, 1))?;
+            message_route(req, mailbox, tail(rest, 3), tail(&names, 4))
         }
         ["messages"] if *m == Method::POST => {
             let drafts = mailbox.find_folder("drafts").unwrap_or(ROOT);
             writes::create_message(req, mailbox, drafts)
         }
-        ["messages", _, ..] => message_route(req, mailbox, &rest[1..], &names[2..]),
+        ["messages", _, ..] => message_route(req, mailbox, tail(rest, 1), tail(&names, 2)),
         _ => Err(GraphError::segment_not_found(
             rest.last().map_or("", String::as_str),
         )),
@@ -264,7 +270,7 @@ fn message_route(
     rest: &[String],
     names: &[&str],
 ) -> Result<Response, GraphError> {
-    let id = &rest[0];
+    let id = segment(rest, 0);
     let m = &req.method;
     let get = *m == Method::GET || *m == Method::HEAD;
     use crate::mail_writes as writes;
@@ -282,12 +288,22 @@ fn message_route(
         ["attachments", "createuploadsession"] if *m == Method::POST => {
             crate::mail_upload::create(req, mailbox, id)
         }
-        ["attachments", _] if get => attachments(req, mailbox, id, Some(&rest[2])),
-        ["attachments", _, "$value"] if get => raw_attachment(req, mailbox, id, &rest[2]),
+        ["attachments", _] if get => attachments(req, mailbox, id, Some(segment(rest, 2))),
+        ["attachments", _, "$value"] if get => raw_attachment(req, mailbox, id, segment(rest, 2)),
         _ => Err(GraphError::segment_not_found(
             rest.last().map_or("", String::as_str),
         )),
     }
+}
+
+/// Segment `i` of a path whose route pattern has already matched it.
+fn segment(rest: &[String], i: usize) -> &str {
+    rest.get(i).map_or("", String::as_str)
+}
+
+/// The segments after the first `i`.
+fn tail<T>(rest: &[T], i: usize) -> &[T] {
+    rest.get(i..).unwrap_or_default()
 }
 
 pub(crate) fn folder(mailbox: &Mailbox, key: &str) -> Result<FolderIx, GraphError> {
@@ -321,7 +337,7 @@ fn list_folders(
     let hidden = include_hidden(&req.query);
     let all: Vec<FolderIx> = mailbox
         .children(parent)
-        .filter(|&c| hidden || !mailbox.folders[c].hidden)
+        .filter(|&c| hidden || mailbox.folders.get(c).is_some_and(|f| !f.hidden))
         .collect();
     let context = format!("{}/v1.0/$metadata#{}/mailFolders", req.info.base, req.owner);
     let (skip, top) = skip_top(req, 100)?;
@@ -551,8 +567,9 @@ pub(crate) fn expire(
         let t = directory
             .resolve(tenant_key)
             .ok_or_else(|| format!("no tenant '{tenant_key}'"))?;
-        let u = directory.tenants[t]
-            .find_user_index(user_key)
+        let u = directory
+            .tenant(t)
+            .and_then(|entry| entry.find_user_index(user_key))
             .ok_or_else(|| format!("no user '{user_key}' in '{tenant_key}'"))?;
         (t, u)
     };
@@ -562,7 +579,9 @@ pub(crate) fn expire(
             None => (0..mailbox.folders.len()).collect(),
         };
         for &ix in &targets {
-            mailbox.folders[ix].epoch += 1;
+            if let Some(folder) = mailbox.folders.get_mut(ix) {
+                folder.epoch += 1;
+            }
         }
         Ok(targets.len())
     })

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::directory::TenantEntry;
 use crate::graph::GraphRequest;
+use crate::graph_auth::{granted_tenant, granted_user};
 use crate::graph_errors::GraphError;
 use crate::graph_query::Selection;
 use crate::ids::{b64url, derived_guid};
@@ -16,7 +17,7 @@ use crate::tenant::{User, UserType};
 
 pub(crate) fn user_settings(req: &GraphRequest<'_>, key: &str) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let user = entry
         .find_user(key)
         .ok_or_else(|| GraphError::directory_object_not_found(key))?;
@@ -25,8 +26,8 @@ pub(crate) fn user_settings(req: &GraphRequest<'_>, key: &str) -> Result<Respons
 
 pub(crate) fn my_settings(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
-    settings(req, entry, &entry.tenant.users[req.grant.user])
+    let entry = granted_tenant(&directory, &req.grant)?;
+    settings(req, entry, granted_user(entry, &req.grant)?)
 }
 
 fn settings(

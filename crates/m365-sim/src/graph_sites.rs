@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::graph::GraphRequest;
+use crate::graph_auth::granted_tenant;
 use crate::graph_directory::respond;
 use crate::graph_errors::GraphError;
 use crate::graph_json::{self as wire, SITE};
@@ -55,7 +56,7 @@ pub(crate) fn search(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     let needle = raw.trim().trim_matches('"').trim().to_lowercase();
     let everything = needle.is_empty() || needle == "*";
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let item = |slot: usize| {
         entry
             .site_at(slot)
@@ -79,7 +80,7 @@ pub(crate) fn site(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphEr
     req.query.reject_unsimulated(false)?;
     let selection = req.query.select(&SITE)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let site = entry.find_site(id).ok_or_else(site_not_found)?;
     let mut object = wire::site(&site, &selection);
     object.insert(
@@ -97,7 +98,7 @@ pub(crate) fn subsites(req: &GraphRequest<'_>, id: &str) -> Result<Response, Gra
     req.query.reject_unsimulated(false)?;
     let selection = req.query.select(&SITE)?;
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let parent = entry.find_site(id).ok_or_else(site_not_found)?;
     let children = entry.subsites(&parent.id);
     let sites = &entry.tenant.sites;

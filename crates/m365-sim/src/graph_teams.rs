@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::directory::TenantEntry;
 use crate::graph::GraphRequest;
+use crate::graph_auth::granted_tenant;
 use crate::graph_directory::respond;
 use crate::graph_errors::GraphError;
 use crate::graph_json::CREATED;
@@ -22,7 +23,7 @@ pub(crate) fn teams(req: &GraphRequest<'_>) -> Result<Response, GraphError> {
     req.query.reject_unsimulated(false)?;
     let selection = req.query.loose_select();
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let groups = &entry.tenant.groups;
     respond(
         req,
@@ -48,7 +49,7 @@ pub(crate) fn team(req: &GraphRequest<'_>, id: &str) -> Result<Response, GraphEr
     req.query.reject_unsimulated(false)?;
     let selection = req.query.loose_select();
     let directory = req.sim.directory();
-    let entry = &directory.tenants[req.grant.tenant];
+    let entry = granted_tenant(&directory, &req.grant)?;
     let group = entry.find_group(id).filter(|g| g.is_team).ok_or_else(|| {
         GraphError::new(
             StatusCode::NOT_FOUND,

@@ -104,8 +104,8 @@ pub(crate) fn message_delta(
     folder: FolderIx,
 ) -> Result<Response, GraphError> {
     bump(&req.sim.counters.content.delta_requests);
-    let folder_id = mailbox.folders[folder].id.clone();
-    let epoch = mailbox.folders[folder].epoch;
+    let folder_id = mailbox.folder(folder).id.clone();
+    let epoch = mailbox.folder(folder).epoch;
     let token = match request_token(req, 'm')? {
         Some(token) => {
             if token.f != folder_id {
@@ -220,7 +220,7 @@ pub(crate) fn folder_delta(
     mailbox: &Mailbox,
 ) -> Result<Response, GraphError> {
     bump(&req.sim.counters.content.delta_requests);
-    let epoch = mailbox.folders[ROOT].epoch;
+    let epoch = mailbox.folder(ROOT).epoch;
     let token = match request_token(req, 'f')? {
         Some(token) if token.e != epoch => return Err(sync_state_not_found(token.e)),
         Some(token) if req.query.get("$deltatoken").is_some() => Token {

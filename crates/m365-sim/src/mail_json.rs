@@ -116,7 +116,7 @@ pub(crate) fn message(
     let mut object = Map::new();
     let change_key = message.change_key();
     object.insert("@odata.etag".into(), json!(format!("W/\"{change_key}\"")));
-    let folder_id = mailbox.folders[message.folder].id.clone();
+    let folder_id = mailbox.folder(message.folder).id.clone();
     object.insert("id".into(), json!(message.id));
     let mut put = |name: &str, value: Value| {
         if wants(select, name) {
@@ -174,12 +174,12 @@ pub(crate) fn message(
 }
 
 pub(crate) fn folder(mailbox: &Mailbox, ix: FolderIx) -> Value {
-    let folder: &Folder = &mailbox.folders[ix];
+    let folder: &Folder = mailbox.folder(ix);
     let (unread, total) = mailbox.unread_and_total(ix);
     json!({
         "id": folder.id,
         "displayName": folder.display_name,
-        "parentFolderId": folder.parent.map(|p| mailbox.folders[p].id.clone()),
+        "parentFolderId": folder.parent.map(|p| mailbox.folder(p).id.clone()),
         "childFolderCount": mailbox.children(ix).count(),
         "unreadItemCount": unread,
         "totalItemCount": total,

@@ -187,6 +187,23 @@ impl Mailbox {
         mailbox
     }
 
+    /// The folder `ix` names.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FolderIx is ROOT (pushed by build) or came from this mailbox's own list, which never shrinks (a deletion only marks the folder)"
+    )]
+    pub(crate) fn folder(&self, ix: FolderIx) -> &Folder {
+        &self.folders[ix]
+    }
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a FolderIx is ROOT (pushed by build) or came from this mailbox's own list, which never shrinks (a deletion only marks the folder)"
+    )]
+    pub(crate) fn folder_mut(&mut self, ix: FolderIx) -> &mut Folder {
+        &mut self.folders[ix]
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.clock += time::Duration::seconds(1);
@@ -204,8 +221,8 @@ impl Mailbox {
             if ix == ROOT {
                 break;
             }
-            names.push(self.folders[ix].display_name.as_str());
-            at = self.folders[ix].parent;
+            names.push(self.folder(ix).display_name.as_str());
+            at = self.folder(ix).parent;
         }
         names.reverse();
         format!("/{}", names.join("/"))
@@ -295,7 +312,7 @@ impl Mailbox {
 
     pub(crate) fn children(&self, parent: FolderIx) -> impl Iterator<Item = FolderIx> + '_ {
         (0..self.folders.len()).filter(move |&ix| {
-            let f = &self.folders[ix];
+            let f = self.folder(ix);
             !f.deleted && f.parent == Some(parent)
         })
     }
@@ -448,14 +465,14 @@ impl Mailbox {
             self.delete_message(&id);
         }
         let seq = self.next_seq();
-        let entry = &mut self.folders[folder];
+        let entry = self.folder_mut(folder);
         entry.deleted = true;
         entry.seq = seq;
     }
 
     pub(crate) fn rename_folder(&mut self, folder: FolderIx, name: &str) {
         let seq = self.next_seq();
-        let entry = &mut self.folders[folder];
+        let entry = self.folder_mut(folder);
         entry.display_name = name.to_owned();
         entry.seq = seq;
     }

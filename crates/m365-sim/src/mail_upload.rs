@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::graph_errors::{GraphCtx, GraphError};
+use crate::graph_json::json_at;
 use crate::graph_mail::{item_not_found, MailRequest};
 use crate::ids::random_token;
 use crate::mail_store::{attachment_id, structured_content, Attachment, Mailbox};
@@ -57,7 +58,7 @@ pub(crate) fn create(
     mailbox.message(message_id).ok_or_else(item_not_found)?;
     let body: serde_json::Value = serde_json::from_slice(&req.body)
         .map_err(|_| bad("The request body is not valid JSON."))?;
-    let item = &body["AttachmentItem"];
+    let item = json_at(&body, &["AttachmentItem"]);
     let name = item["name"]
         .as_str()
         .ok_or_else(|| bad("AttachmentItem.name is required."))?;

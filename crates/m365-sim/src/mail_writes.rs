@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::graph_errors::GraphError;
+use crate::graph_json::json_at;
 use crate::graph_mail::{folder, item_not_found, MailRequest};
 use crate::mail_json;
 use crate::mail_store::{
@@ -62,7 +63,7 @@ pub(crate) fn create_folder(
     parent: FolderIx,
 ) -> Result<Response, GraphError> {
     let body = json_body(req)?;
-    let name = body["displayName"]
+    let name = json_at(&body, &["displayName"])
         .as_str()
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -75,7 +76,7 @@ pub(crate) fn create_folder(
         })?;
     if mailbox
         .children(parent)
-        .any(|c| mailbox.folders[c].display_name.eq_ignore_ascii_case(name))
+        .any(|c| mailbox.folder(c).display_name.eq_ignore_ascii_case(name))
     {
         return Err(GraphError::new(
             StatusCode::CONFLICT,
@@ -83,7 +84,7 @@ pub(crate) fn create_folder(
             "A folder with the specified name already exists.",
         ));
     }
-    let hidden = body["isHidden"].as_bool().unwrap_or(false);
+    let hidden = json_at(&body, &["isHidden"]).as_bool().unwrap_or(false);
     let ix = mailbox.add_folder(parent, name, None, hidden);
     count_write(req);
     Ok(created(StatusCode::CREATED, mail_json::folder(mailbox, ix)))
@@ -95,7 +96,7 @@ pub(crate) fn update_folder(
     folder: FolderIx,
 ) -> Result<Response, GraphError> {
     let body = json_body(req)?;
-    if let Some(name) = body["displayName"]
+    if let Some(name) = json_at(&body, &["displayName"])
         .as_str()
         .map(str::trim)
         .filter(|n| !n.is_empty())
@@ -111,7 +112,7 @@ pub(crate) fn delete_folder(
     mailbox: &mut Mailbox,
     folder: FolderIx,
 ) -> Result<Response, GraphError> {
-    if mailbox.folders[folder].well_known.is_some() {
+    if mailbox.folder(folder).well_known.is_some() {
         return Err(GraphError::new(
             StatusCode::BAD_REQUEST,
             "ErrorDeleteDistinguishedFolder",
@@ -135,7 +136,11 @@ fn addresses(value: &Value) -> Vec<String> {
         .as_array()
         .map(|list| {
             list.iter()
-                .filter_map(|r| r["emailAddress"]["address"].as_str().map(str::to_owned))
+                .filter_map(|r| {
+                    json_at(r, &["emailAddress", "address"])
+                        .as_str()
+                        .map(str::to_owned)
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -143,7 +148,7 @@ fn addresses(value: &Value) -> Vec<String> {
 
 /// `singleValueExtendedProperties` as (id lower-cased, value).
 fn extended(body: &Value) -> Vec<(String, String)> {
-    body["singleValueExtendedProperties"]
+    json_at(body, &["singleValueExtendedProperties"])
         .as_array()
         .map(|list| {
             list.iter()
@@ -210,8 +215,8 @@ pub(crate) fn create_message(
         let sent = time_property(&props, "systemtime 0x0039")?.unwrap_or(now);
         let received = time_property(&props, "systemtime 0x0e06")?.unwrap_or(now);
         let (text, html) = match (
-            body["body"]["contentType"].as_str(),
-            body["body"]["content"].as_str(),
+            json_at(&body, &["body", "contentType"]).as_str(),
+            json_at(&body, &["body", "content"]).as_str(),
         ) {
             (Some(t), Some(c)) if t.eq_ignore_ascii_case("html") => {
                 (String::new(), Some(c.to_owned()))
@@ -219,21 +224,24 @@ pub(crate) fn create_message(
             (_, Some(c)) => (c.to_owned(), None),
             _ => (String::new(), None),
         };
-        let internet_message_id = body["internetMessageId"]
+        let internet_message_id = json_at(&body, &["internetMessageId"])
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| format!("<{}@openvbo.invalid>", &mailbox.user_id));
         let content = structured_content(StructuredFields {
-            subject: body["subject"].as_str().unwrap_or_default().to_owned(),
-            from: body["from"]["emailAddress"]["address"]
+            subject: json_at(&body, &["subject"])
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            from: json_at(&body, &["from", "emailAddress", "address"])
                 .as_str()
                 .map(str::to_owned),
-            to: addresses(&body["toRecipients"]),
-            cc: addresses(&body["ccRecipients"]),
+            to: addresses(json_at(&body, &["toRecipients"])),
+            cc: addresses(json_at(&body, &["ccRecipients"])),
             sent,
             received,
             internet_message_id,
-            importance: body["importance"]
+            importance: json_at(&body, &["importance"])
                 .as_str()
                 .unwrap_or("normal")
                 .to_ascii_lowercase(),
@@ -243,7 +251,7 @@ pub(crate) fn create_message(
         });
         (
             content,
-            body["isRead"].as_bool().unwrap_or(false),
+            json_at(&body, &["isRead"]).as_bool().unwrap_or(false),
             !non_draft,
         )
     };
@@ -259,8 +267,10 @@ pub(crate) fn update_message(
     id: &str,
 ) -> Result<Response, GraphError> {
     let body = json_body(req)?;
-    let is_read = body["isRead"].as_bool();
-    let importance = body["importance"].as_str().map(str::to_ascii_lowercase);
+    let is_read = json_at(&body, &["isRead"]).as_bool();
+    let importance = json_at(&body, &["importance"])
+        .as_str()
+        .map(str::to_ascii_lowercase);
     let message = mailbox
         .update(id, |m| {
             if let Some(read) = is_read {
@@ -293,7 +303,7 @@ pub(crate) fn move_message(
     id: &str,
 ) -> Result<Response, GraphError> {
     let body = json_body(req)?;
-    let destination = body["destinationId"]
+    let destination = json_at(&body, &["destinationId"])
         .as_str()
         .ok_or_else(|| bad_body("destinationId is required."))?;
     let to = folder(mailbox, destination)?;
@@ -309,15 +319,15 @@ pub(crate) fn add_attachment(
     id: &str,
 ) -> Result<Response, GraphError> {
     let body = json_body(req)?;
-    let name = body["name"]
+    let name = json_at(&body, &["name"])
         .as_str()
         .ok_or_else(|| bad_body("name is required."))?
         .to_owned();
-    let bytes = body["contentBytes"]
+    let bytes = json_at(&body, &["contentBytes"])
         .as_str()
         .and_then(|b| STANDARD.decode(b.trim()).ok())
         .ok_or_else(|| bad_body("contentBytes must be base64."))?;
-    let content_type = body["contentType"]
+    let content_type = json_at(&body, &["contentType"])
         .as_str()
         .unwrap_or("application/octet-stream")
         .to_owned();

@@ -101,7 +101,9 @@ impl Generator {
             self.state ^= self.state << 25;
             self.state ^= self.state >> 27;
             let word = self.state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
+            for (byte, from) in chunk.iter_mut().zip(word) {
+                *byte = from;
+            }
         }
     }
 }

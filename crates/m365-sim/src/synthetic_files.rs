@@ -23,22 +23,38 @@ pub(crate) fn fill(seed: u64, offset: u64, out: &mut [u8]) {
     let mut written = 0;
     if skip != 0 {
         let bytes = mix(key ^ word).to_le_bytes();
-        let take = (8 - skip).min(out.len());
-        out[..take].copy_from_slice(&bytes[skip..skip + take]);
-        written = take;
+        for (byte, from) in out.iter_mut().zip(bytes.iter().skip(skip)) {
+            *byte = *from;
+            written += 1;
+        }
         word += 1;
     }
-    let mut chunks = out[written..].chunks_exact_mut(8);
+    let mut chunks = out
+        .get_mut(written..)
+        .unwrap_or_default()
+        .chunks_exact_mut(8);
     for chunk in &mut chunks {
         chunk.copy_from_slice(&mix(key ^ word).to_le_bytes());
         word += 1;
     }
     let rest = chunks.into_remainder();
     if !rest.is_empty() {
-        let bytes = mix(key ^ word).to_le_bytes();
-        let n = rest.len();
-        rest.copy_from_slice(&bytes[..n]);
+        for (byte, from) in rest.iter_mut().zip(mix(key ^ word).to_le_bytes()) {
+            *byte = from;
+        }
     }
+}
+
+/// The entry of `list` that `h` picks (`h` modulo the length), or "" for an
+/// empty list.
+pub(crate) fn pick(list: &[&'static str], h: u64) -> &'static str {
+    u64::try_from(list.len())
+        .ok()
+        .and_then(|len| h.checked_rem(len))
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| list.get(i))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Folders generated files are spread over, as people tend to have them.
@@ -68,8 +84,8 @@ pub(crate) fn synthetic_items(
     (0..count)
         .map(|i| {
             let h = mix(content_seed ^ mix(drive_hash ^ u64::from(i)));
-            let folder = FOLDERS[usize::try_from(h % 8).unwrap_or(0)];
-            let ext = EXTENSIONS[usize::try_from((h >> 8) % 6).unwrap_or(0)];
+            let folder = pick(&FOLDERS, h);
+            let ext = pick(&EXTENSIONS, h >> 8);
             let size = if i % 97 == 13 {
                 10_000_000 + (h >> 20) % 10_000_000
             } else {

@@ -15,6 +15,7 @@ use crate::mail_store::{
     StructuredFields, ROOT,
 };
 use crate::mime_render::AttachmentBytes;
+use crate::synthetic_files::pick;
 
 /// Where generated messages go, by weight out of 100.
 const SPREAD: [(&str, u32); 7] = [
@@ -96,7 +97,7 @@ impl SyntheticMailbox {
                     for name in path.split('/') {
                         let existing = mailbox
                             .children(at)
-                            .find(|&c| mailbox.folders[c].display_name == name);
+                            .find(|&c| mailbox.folder(c).display_name == name);
                         at = match existing {
                             Some(existing) => existing,
                             None => mailbox.add_folder(at, name, None, false),
@@ -167,11 +168,7 @@ impl SyntheticMailbox {
         let size = (15_000.0 * exponent.exp2()) as usize;
         let body = text(h, size);
         let at = START + time::Duration::minutes(i64::from(n) * 7);
-        let subject = format!(
-            "{} {} #{n}",
-            WORDS[(h % 24) as usize],
-            WORDS[((h >> 8) % 24) as usize]
-        );
+        let subject = format!("{} {} #{n}", pick(&WORDS, h), pick(&WORDS, h >> 8));
         let peer = format!("colleague{}@contoso.example", h % 40);
         let outgoing = self.folder_of(n) == self.folders.get(1).copied().unwrap_or(ROOT);
         let (from, to) = if outgoing {
@@ -184,7 +181,7 @@ impl SyntheticMailbox {
             let shared = u64::from(n % 64);
             vec![Attachment {
                 id: attachment_id(&format!("{user_id}synthetic#{n}"), 0),
-                name: format!("{}-{shared}.pdf", WORDS[(shared % 24) as usize]),
+                name: format!("{}-{shared}.pdf", pick(&WORDS, shared)),
                 content_type: "application/pdf".to_owned(),
                 bytes: AttachmentBytes::Generated {
                     seed: mix(0x5eed, shared),
@@ -220,7 +217,7 @@ fn text(seed: u64, size: usize) -> String {
     let mut line = 0;
     while out.len() < size {
         state = mix(state, 1);
-        let word = WORDS[(state % 24) as usize];
+        let word = pick(&WORDS, state);
         out.push_str(word);
         line += word.len() + 1;
         if line > 72 {

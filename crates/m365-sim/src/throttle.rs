@@ -261,7 +261,9 @@ pub(crate) fn target(sim: &Inner, request: &Request) -> Option<Target> {
         None => grant.user,
         Some(key) => {
             let key = crate::graph::percent_decode(key);
-            sim.directory().tenants[grant.tenant].find_user_index(&key)?
+            sim.directory()
+                .tenant(grant.tenant)?
+                .find_user_index(&key)?
         }
     };
     Some(Target::Mailbox {

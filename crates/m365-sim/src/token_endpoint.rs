@@ -17,6 +17,7 @@ use crate::cloud::Region;
 use crate::directory::{Directory, TenantEntry};
 use crate::ids::{b64url, derived_guid, is_guid};
 use crate::simulator::Inner;
+use crate::tenant::{Tenant, User};
 use crate::tokens::RefreshGrant;
 use crate::wire_time::rfc3339;
 
@@ -89,10 +90,11 @@ fn handle(
         }
         "organizations" => None,
         _ => {
-            let index = directory
+            let (index, entry) = directory
                 .resolve(tenant_key)
+                .and_then(|index| Some((index, directory.tenant(index)?)))
                 .ok_or_else(|| AadError::tenant_not_found(tenant_key))?;
-            ctx.login_host = directory.tenants[index].tenant.region.login_host();
+            ctx.login_host = entry.tenant.region.login_host();
             Some(index)
         }
     };
@@ -100,7 +102,8 @@ fn handle(
     let client_id = required(&form, "client_id")?;
     if !is_guid(client_id) {
         let directory_name = fixed_tenant
-            .map(|t| directory.tenants[t].tenant.display_name.clone())
+            .and_then(|t| directory.tenant(t))
+            .map(|entry| entry.tenant.display_name.clone())
             .unwrap_or_else(|| "organizations".to_owned());
         return Err(AadError::new(
             "unauthorized_client",
@@ -143,28 +146,33 @@ fn password_grant(
             ),
         )
     };
-    let tenant_index = match fixed_tenant {
-        Some(index) => index,
+    let (tenant_index, entry) = match fixed_tenant {
+        Some(index) => (
+            index,
+            directory
+                .tenant(index)
+                .ok_or_else(|| user_missing("organizations"))?,
+        ),
         None => {
             let domain = username
                 .rsplit_once('@')
                 .map(|(_, d)| d)
                 .unwrap_or_default();
-            let index = directory
+            let (index, entry) = directory
                 .resolve(domain)
                 .filter(|_| !domain.is_empty())
+                .and_then(|index| Some((index, directory.tenant(index)?)))
                 .ok_or_else(|| user_missing("organizations"))?;
-            ctx.login_host = directory.tenants[index].tenant.region.login_host();
-            index
+            ctx.login_host = entry.tenant.region.login_host();
+            (index, entry)
         }
     };
-    let entry = &directory.tenants[tenant_index];
     let granted = check_scope(scope, entry)?;
 
-    let user_index = entry
+    let (user_index, user) = entry
         .user_index_by_upn(username)
+        .and_then(|index| Some((index, entry.user(index)?)))
         .ok_or_else(|| user_missing(&entry.tenant.id))?;
-    let user = &entry.tenant.users[user_index];
     if user.locked {
         return Err(AadError::new(
             "invalid_grant",
@@ -215,6 +223,7 @@ fn password_grant(
         entry,
         tenant_index,
         user_index,
+        user,
         &granted,
         client_id,
     ))
@@ -242,8 +251,8 @@ fn refresh_grant(
     if fixed_tenant.is_some_and(|t| t != grant.tenant) {
         return Err(malformed());
     }
-    let entry = &directory.tenants[grant.tenant];
-    if entry.credential_epoch[grant.user] != grant.credential_epoch {
+    let entry = directory.tenant(grant.tenant).ok_or_else(malformed)?;
+    if entry.credential_epoch(grant.user) != Some(grant.credential_epoch) {
         sim.tokens().revoke_refresh(presented);
         return Err(AadError::new(
             "invalid_grant",
@@ -265,7 +274,7 @@ fn refresh_grant(
             ),
         ));
     }
-    let user = &entry.tenant.users[grant.user];
+    let user = entry.user(grant.user).ok_or_else(malformed)?;
     if !user.account_enabled {
         return Err(AadError::new(
             "invalid_grant",
@@ -284,6 +293,7 @@ fn refresh_grant(
         entry,
         grant.tenant,
         grant.user,
+        user,
         &granted,
         client_id,
     ))
@@ -371,6 +381,7 @@ fn issue(
     entry: &TenantEntry,
     tenant_index: usize,
     user_index: usize,
+    user: &User,
     granted: &GrantedScope,
     client_id: &str,
 ) -> Response {
@@ -391,7 +402,7 @@ fn issue(
             let refresh = tokens.issue_refresh(RefreshGrant {
                 tenant: tenant_index,
                 user: user_index,
-                credential_epoch: entry.credential_epoch[user_index],
+                credential_epoch: entry.credential_epoch(user_index).unwrap_or_default(),
                 scope: granted.scope.clone(),
                 issued_at: OffsetDateTime::now_utc(),
             });
@@ -401,7 +412,7 @@ fn issue(
     if granted.openid {
         body.insert(
             "id_token".into(),
-            json!(id_token(entry, user_index, client_id, expires_in)),
+            json!(id_token(&entry.tenant, user, client_id, expires_in)),
         );
     }
     (
@@ -418,9 +429,7 @@ fn issue(
 
 /// An unsigned JWT carrying the usual identity claims, so a client can learn
 /// the tenant GUID and object id of whoever signed in.
-fn id_token(entry: &TenantEntry, user_index: usize, client_id: &str, lifetime: u64) -> String {
-    let tenant = &entry.tenant;
-    let user = &tenant.users[user_index];
+fn id_token(tenant: &Tenant, user: &User, client_id: &str, lifetime: u64) -> String {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let header = json!({"typ": "JWT", "alg": "none"});
     let claims = json!({

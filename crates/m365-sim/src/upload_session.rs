@@ -116,7 +116,7 @@ pub(crate) async fn create(
             (parent, name, None)
         } else {
             let ix = crate::drive_routes::locate(&drive, item)?;
-            if drive.items[ix].is_folder() {
+            if drive.item(ix).is_folder() {
                 return Err(GraphError::new(
                     StatusCode::BAD_REQUEST,
                     "invalidRequest",
@@ -124,8 +124,8 @@ pub(crate) async fn create(
                 ));
             }
             (
-                drive.items[ix].parent.unwrap_or(0),
-                drive.items[ix].name.clone(),
+                drive.item(ix).parent.unwrap_or(ItemIx::ROOT),
+                drive.item(ix).name.clone(),
                 Some(ix),
             )
         }
@@ -331,7 +331,7 @@ async fn put_fragment(
     let drive_arc = s.drive.clone();
     let mut drive = relock(drive_arc.lock());
     let (ix, created) = match s.existing {
-        Some(ix) if !drive.items[ix].deleted => {
+        Some(ix) if !drive.item(ix).deleted => {
             drive.replace_content(ix, content, Some(hash), now);
             (ix, false)
         }
