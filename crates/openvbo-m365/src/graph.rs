@@ -10,7 +10,7 @@ use url::Url;
 use crate::client::M365Client;
 use crate::cloud::Endpoints;
 use crate::error::{transport_error, ErrorKind, M365Error};
-use crate::limits::Lane;
+use crate::limits::{Lane, Workload};
 use crate::signin::host_of;
 
 /// Directory roles are matched by template id, which is the same in every
@@ -320,10 +320,16 @@ impl GraphSession {
 
     async fn get(&self, url: &Url) -> Result<Bytes, M365Error> {
         let host = host_of(url);
-        // Directory reads serve people browsing: the interactive lane.
+        // Directory reads serve people browsing: the interactive lane. Sites
+        // and drives are SharePoint's, which throttles apart from the
+        // directory: their `Retry-After` pauses SharePoint only.
+        let lane = match answered_by(url) {
+            Workload::SharePoint => Lane::interactive(&self.tenant).sharepoint(),
+            _ => Lane::interactive(&self.tenant),
+        };
         let held = self
             .client
-            .send_in(&Lane::interactive(&self.tenant), &host, || {
+            .send_in(&lane, &host, || {
                 self.authorize(self.client.http.get(url.clone()))
                     .header("Accept", "application/json")
             })
@@ -380,4 +386,56 @@ fn parse<T: DeserializeOwned>(body: &[u8], url: &Url) -> Result<T, M365Error> {
             ),
         )
     })
+}
+
+/// Which service answers a Graph read: sites and drives (a user's OneDrive
+/// included) are SharePoint's; users, groups and roles the directory's.
+fn answered_by(url: &Url) -> Workload {
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    // After the version: `sites/…`, `drives/…`, `users/{id}/drive…`, `me/drive…`.
+    match segments.as_slice() {
+        [_, first, ..] if is_sharepoint(first) => Workload::SharePoint,
+        [_, "users" | "groups", _, next, ..] | [_, "me", next, ..] if is_sharepoint(next) => {
+            Workload::SharePoint
+        }
+        _ => Workload::Directory,
+    }
+}
+
+fn is_sharepoint(segment: &str) -> bool {
+    ["sites", "drive", "drives"]
+        .iter()
+        .any(|s| segment.eq_ignore_ascii_case(s))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sites_and_drives_are_sharepoints_and_the_rest_the_directorys() {
+        let of = |path: &str| {
+            answered_by(&Url::parse(&format!("https://graph.example/{path}")).unwrap())
+        };
+        assert_eq!(of("v1.0/sites?search=*"), Workload::SharePoint);
+        assert_eq!(of("v1.0/sites/a,b,c/drives"), Workload::SharePoint);
+        assert_eq!(
+            of("v1.0/drives/d/items/root/children"),
+            Workload::SharePoint
+        );
+        assert_eq!(of("v1.0/users/u1/drive"), Workload::SharePoint);
+        assert_eq!(of("v1.0/groups/g1/drive"), Workload::SharePoint);
+        assert_eq!(of("v1.0/me/drive"), Workload::SharePoint);
+        assert_eq!(of("v1.0/users"), Workload::Directory);
+        assert_eq!(of("v1.0/users/u1"), Workload::Directory);
+        assert_eq!(of("v1.0/groups/g1/members"), Workload::Directory);
+        assert_eq!(of("v1.0/me/memberOf"), Workload::Directory);
+        assert_eq!(of("v1.0/organization"), Workload::Directory);
+        // A user named like a service is still a user.
+        assert_eq!(of("v1.0/users/sites"), Workload::Directory);
+    }
 }

@@ -24,5 +24,5 @@ pub use error::{ErrorKind, M365Error, SignInFailure};
 pub use graph::{
     role_template, DirectoryRole, GraphSession, SignedInUser, TenantOrganization, VerifiedDomain,
 };
-pub use limits::{Lane, LimitSettings, Priority, MICROSOFT_MAILBOX_CONCURRENCY};
+pub use limits::{Lane, LimitSettings, Priority, Workload, MICROSOFT_MAILBOX_CONCURRENCY};
 pub use url::Url;

@@ -1,14 +1,18 @@
 //! Politeness toward Microsoft, per tenant and per mailbox.
 //!
-//! Every request travels in a [`Lane`]: the tenant it is for, the mailbox
-//! when it touches Exchange content, and whether a person is waiting for
-//! it ([`Priority::Interactive`], discovery browsing) or not
+//! Every request travels in a [`Lane`]: the tenant it is for, the service
+//! that answers it ([`Workload`]: the directory, Exchange, SharePoint), the
+//! mailbox when it touches Exchange content, and whether a person is waiting
+//! for it ([`Priority::Interactive`], discovery browsing) or not
 //! ([`Priority::Background`], backup and restore). Before a request is
 //! sent the connector takes, in order:
 //!
 //! 1. the end of any `Retry-After` pause Microsoft gave this mailbox (or,
-//!    for requests without a mailbox, this tenant): one tenant's throttling
-//!    never freezes another tenant;
+//!    for requests without a mailbox, this tenant's service): one tenant's
+//!    throttling never freezes another tenant, and since Microsoft throttles
+//!    SharePoint (resource units) apart from Exchange (per mailbox) and the
+//!    directory, a long SharePoint pause does not stop mail, nor the
+//!    reverse;
 //! 2. for a mailbox, one unit of its request budget (default 9,000 per
 //!    10 minutes, below Microsoft's 10,000), waiting for the next window
 //!    when it is spent;
@@ -39,11 +43,25 @@ pub enum Priority {
     Background,
 }
 
+/// The Microsoft 365 service that answers a request. Each throttles on its
+/// own, so each has its own `Retry-After` pause per tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// Users, groups, roles: Microsoft Entra ID through Graph.
+    Directory,
+    /// Mailbox content (paused per mailbox when one is named).
+    Exchange,
+    /// Sites, drives and their files (OneDrive included), metered in
+    /// SharePoint's resource units.
+    SharePoint,
+}
+
 /// Who a request is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lane {
     /// The tenant key (GUID or domain, compared case-insensitively).
     pub tenant: String,
+    pub workload: Workload,
     /// The mailbox (user id or UPN, case-insensitive) for Exchange content.
     /// Limits are kept per key, so name each mailbox one way (its id).
     pub mailbox: Option<String>,
@@ -54,6 +72,7 @@ impl Lane {
     pub fn interactive(tenant: &str) -> Self {
         Lane {
             tenant: tenant.to_ascii_lowercase(),
+            workload: Workload::Directory,
             mailbox: None,
             priority: Priority::Interactive,
         }
@@ -68,8 +87,19 @@ impl Lane {
 
     pub fn mailbox(tenant: &str, mailbox: &str) -> Self {
         Lane {
+            workload: Workload::Exchange,
             mailbox: Some(mailbox.to_ascii_lowercase()),
             ..Lane::background(tenant)
+        }
+    }
+
+    /// The same lane for SharePoint (sites, drives, files): paused by
+    /// SharePoint's `Retry-After` only.
+    pub fn sharepoint(self) -> Self {
+        Lane {
+            workload: Workload::SharePoint,
+            mailbox: None,
+            ..self
         }
     }
 }
@@ -114,11 +144,28 @@ struct MailboxLimits {
     paused_until: Mutex<Option<Instant>>,
 }
 
+type Pause = Mutex<Option<Instant>>;
+
 struct TenantLimits {
     interactive: Arc<Semaphore>,
     background: Arc<Semaphore>,
-    paused_until: Mutex<Option<Instant>>,
+    /// Microsoft's `Retry-After`, per service (a mailbox has its own).
+    directory_paused_until: Pause,
+    exchange_paused_until: Pause,
+    sharepoint_paused_until: Pause,
     mailboxes: Mutex<HashMap<String, Arc<MailboxLimits>>>,
+}
+
+impl TenantLimits {
+    /// The pause of this tenant's `workload` (for Exchange: requests that
+    /// name no mailbox).
+    fn paused_until(&self, workload: Workload) -> &Pause {
+        match workload {
+            Workload::Directory => &self.directory_paused_until,
+            Workload::Exchange => &self.exchange_paused_until,
+            Workload::SharePoint => &self.sharepoint_paused_until,
+        }
+    }
 }
 
 /// The limits of every tenant the process talks to.
@@ -167,7 +214,9 @@ impl Limits {
                     background: Arc::new(Semaphore::new(
                         self.settings.background_per_tenant.max(1),
                     )),
-                    paused_until: Mutex::new(None),
+                    directory_paused_until: Mutex::new(None),
+                    exchange_paused_until: Mutex::new(None),
+                    sharepoint_paused_until: Mutex::new(None),
                     mailboxes: Mutex::new(HashMap::new()),
                 })
             })
@@ -200,7 +249,7 @@ impl Limits {
         let mailbox = lane.mailbox.as_deref().map(|m| self.mailbox(&tenant, m));
         loop {
             let pause = [
-                Some(&tenant.paused_until),
+                Some(tenant.paused_until(lane.workload)),
                 mailbox.as_ref().map(|m| &m.paused_until),
             ]
             .into_iter()
@@ -261,24 +310,19 @@ impl Limits {
     }
 
     /// Microsoft asked `lane` to wait: pause its mailbox, or without one
-    /// its tenant, until then.
+    /// its tenant's service (the lane's workload), until then.
     pub(crate) fn pause(&self, lane: &Lane, wait: Duration) {
         let until = Instant::now() + wait;
         let tenant = self.tenant(&lane.tenant);
-        let target = match lane.mailbox.as_deref() {
-            Some(m) => {
-                let mailbox = self.mailbox(&tenant, m);
-                let mut paused = lock(&mailbox.paused_until);
-                if paused.is_none_or(|p| p < until) {
-                    *paused = Some(until);
-                }
-                return;
+        let extend = |pause: &Pause| {
+            let mut paused = lock(pause);
+            if paused.is_none_or(|p| p < until) {
+                *paused = Some(until);
             }
-            None => &tenant.paused_until,
         };
-        let mut paused = lock(target);
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
+        match lane.mailbox.as_deref() {
+            Some(m) => extend(&self.mailbox(&tenant, m).paused_until),
+            None => extend(tenant.paused_until(lane.workload)),
         }
     }
 }
@@ -360,5 +404,55 @@ mod tests {
         )
         .await;
         assert!(browse.is_ok(), "interactive requests keep their own slots");
+    }
+
+    /// Whether `lane` gets its slots within 5 s (of paused time).
+    async fn admitted(limits: &Limits, lane: &Lane) -> bool {
+        tokio::time::timeout(Duration::from_secs(5), limits.acquire(lane))
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sharepoint_pause_holds_drive_requests_but_not_mail_or_the_directory() {
+        let limits = Limits::new(LimitSettings::default());
+        let drives = Lane::background("t").sharepoint();
+        // SharePoint's resource units ran out: a long Retry-After.
+        limits.pause(&drives, Duration::from_secs(300));
+        let started = Instant::now();
+        assert!(admitted(&limits, &Lane::mailbox("t", "a@x")).await, "mail");
+        assert!(admitted(&limits, &Lane::interactive("t")).await, "browsing");
+        assert!(admitted(&limits, &Lane::background("t")).await, "directory");
+        assert!(started.elapsed() < Duration::from_millis(10));
+        assert!(!admitted(&limits, &drives).await, "drive work waits");
+        assert!(
+            !admitted(&limits, &Lane::interactive("t").sharepoint()).await,
+            "browsing a drive waits too: the whole tenant's SharePoint is paused"
+        );
+        // Another tenant's SharePoint is not.
+        assert!(admitted(&limits, &Lane::background("u").sharepoint()).await);
+        // The pause ends when Microsoft said.
+        drop(limits.acquire(&drives).await);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(300) && waited < Duration::from_secs(301),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mail_or_directory_pause_does_not_hold_drive_requests() {
+        let limits = Limits::new(LimitSettings::default());
+        let drives = Lane::background("t").sharepoint();
+        limits.pause(&Lane::mailbox("t", "a@x"), Duration::from_secs(300));
+        limits.pause(&Lane::interactive("t"), Duration::from_secs(300));
+        let started = Instant::now();
+        assert!(admitted(&limits, &drives).await, "drive work");
+        assert!(admitted(&limits, &Lane::interactive("t").sharepoint()).await);
+        assert!(started.elapsed() < Duration::from_millis(10));
+        // The mailbox itself, and the directory, stay paused; another mailbox does not.
+        assert!(!admitted(&limits, &Lane::mailbox("t", "A@x")).await);
+        assert!(!admitted(&limits, &Lane::interactive("t")).await);
+        assert!(admitted(&limits, &Lane::mailbox("t", "b@x")).await);
     }
 }

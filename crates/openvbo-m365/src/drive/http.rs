@@ -1,6 +1,6 @@
-//! Sending drive requests: resource units first, then the tenant's lane
-//! (per-tenant `Retry-After` pause, the lane's concurrency slots and retry
-//! budget), and Graph's error bodies turned into typed errors that say
+//! Sending drive requests: resource units first, then the tenant's
+//! SharePoint lane (the tenant's SharePoint `Retry-After` pause, apart from
+//! mail's; the lane's concurrency slots and retry budget), and Graph's error bodies turned into typed errors that say
 //! whether retrying helps.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +38,7 @@ impl GraphSession {
         DriveApi {
             session: self,
             units,
-            lane: Lane::background(self.tenant_key()),
+            lane: Lane::background(self.tenant_key()).sharepoint(),
         }
     }
 }
@@ -114,7 +114,7 @@ impl<'a> DriveApi<'a> {
     /// `Unavailable` instead of holding the person's request open.
     pub fn interactive(self) -> DriveApi<'a> {
         DriveApi {
-            lane: Lane::interactive(self.session.tenant_key()),
+            lane: Lane::interactive(self.session.tenant_key()).sharepoint(),
             ..self
         }
     }
