@@ -29,6 +29,9 @@ pub(crate) const ROOT: &str = "root";
 pub(crate) enum DriveEnd {
     Done(DriveState),
     Stopped,
+    /// Graph does not know the drive (its first delta request answered
+    /// 404); nothing of it was read.
+    Missing(crate::error::SourceError),
 }
 
 /// Which drive, and where its content goes in the resource's tree.
@@ -56,6 +59,7 @@ pub(crate) async fn back_up_drive(
         Err(e) if e.kind == SourceErrorKind::Gone && start.token.is_some() => {
             source.drive_delta(drive, None).await?
         }
+        Err(e) if e.kind == SourceErrorKind::NotFound => return Ok(DriveEnd::Missing(e)),
         Err(e) => return Err(e.into()),
     };
     let failures_before = run.failures.len();
@@ -73,8 +77,16 @@ pub(crate) async fn back_up_drive(
     let mut ahead: VecDeque<(NewItem, DriveEntry, Ahead)> = VecDeque::new();
     // The base's file contents by hash, loaded at the first changed file.
     let mut copies: Option<Copies> = None;
+    let mut first = true;
     while let Some(event) = stream.next().await {
-        match event? {
+        let event = match event {
+            Err(e) if first && e.kind == SourceErrorKind::NotFound => {
+                return Ok(DriveEnd::Missing(e))
+            }
+            other => other?,
+        };
+        first = false;
+        match event {
             DeltaEvent::Page { changes, reset } => {
                 if reset && seen.is_none() {
                     seen = Some(HashSet::new());

@@ -13,6 +13,7 @@
 //! silently.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use openvbo_core::backup::{BackupType, Job, JobItem, ResourceKind};
@@ -20,8 +21,12 @@ use openvbo_core::discovery::{
     DirectorySite, DirectoryUser, DiscoveryService, PageRequest, SiteFilter, UserFilter,
 };
 use openvbo_core::jobs::{Resolved, ResourceTarget, SelectionResolver};
+use openvbo_core::organization::Service;
 use openvbo_core::CoreError;
+use openvbo_m365::GraphSession;
 use serde_json::Value;
+
+use crate::connector::GraphSessions;
 
 pub struct DiscoveryResolver {
     discovery: DiscoveryService,
@@ -87,18 +92,21 @@ impl DiscoveryResolver {
         }
     }
 
-    /// Whether the user has a OneDrive (an unlicensed user has none).
-    async fn has_one_drive(&self, job: &Job, user: &DirectoryUser) -> Result<bool, CoreError> {
-        let request = PageRequest {
-            offset: 0,
-            limit: 1,
-            set_id: None,
-        };
-        let page = self
-            .discovery
-            .onedrives(job.organization_id, &user.id, request)
-            .await?;
-        Ok(!page.results.is_empty())
+    /// Whether the user has a OneDrive (an unlicensed user has none): one
+    /// Graph request, `GET /users/{id}/drive`. Discovery's OneDrive listing
+    /// would first look the user up again (a second request per user on
+    /// every run), though the user comes from the listing just read.
+    async fn has_one_drive(
+        &self,
+        session: &Result<Arc<GraphSession>, String>,
+        user: &DirectoryUser,
+    ) -> Result<bool, String> {
+        let session = session.as_ref().map_err(Clone::clone)?;
+        session
+            .user_drive(&user.id)
+            .await
+            .map(|d| d.is_some())
+            .map_err(|e| e.message)
     }
 }
 
@@ -285,11 +293,18 @@ impl SelectionResolver for DiscoveryResolver {
                 wanted.extend(users.iter().map(mailbox));
             }
             if all_drives {
+                let session = GraphSessions::graph_session(
+                    &self.discovery,
+                    job.organization_id,
+                    Service::SharePoint,
+                )
+                .await
+                .map_err(|e| e.to_string());
                 for user in &users {
                     if excluded.contains(&(ResourceKind::OneDrive, user.id.clone())) {
                         continue;
                     }
-                    match self.has_one_drive(job, user).await {
+                    match self.has_one_drive(&session, user).await {
                         Ok(true) => wanted.push(one_drive(user)),
                         Ok(false) => {}
                         Err(e) => out.warnings.push(format!(

@@ -74,7 +74,7 @@ pub(crate) async fn back_up_site(
             }
             Ok(DriveEnd::Stopped) => return Ok(SiteEnd::Stopped),
             // Microsoft failed this library: the others go on.
-            Err(UnitError::Source(e)) => {
+            Ok(DriveEnd::Missing(e)) | Err(UnitError::Source(e)) => {
                 run.failures
                     .push(format!("Library \"{}\": {}", lib.name, chain(&e)));
                 let mut kept = lib_start;

@@ -21,7 +21,7 @@ use crate::error::{chain, SourceError, UnitError};
 use crate::mailbox::{back_up_mailbox, MailboxEnd};
 use crate::run::Run;
 use crate::site::{back_up_site, SiteEnd};
-use crate::source::{DriveSource, MailSource};
+use crate::source::{DriveInfo, DriveSource, MailSource};
 use crate::state::{decode, encode, DriveState, OneDriveState, SiteState};
 
 /// Opens the repository engine of a repository id (the composition root
@@ -220,8 +220,11 @@ impl Worker {
         })
     }
 
-    /// A user's OneDrive: found through the user (its id may change when
-    /// the OneDrive is provisioned again, and then it is read in full).
+    /// A user's OneDrive: the drive the last restore point recorded, else
+    /// found through the user. Looking it up on every run would cost a
+    /// request per OneDrive per run; a drive Graph no longer knows (the
+    /// OneDrive was provisioned again, with a new id) is looked up then, and
+    /// a new drive is read in full.
     async fn one_drive(
         &self,
         run: &mut Run<'_>,
@@ -229,33 +232,46 @@ impl Worker {
         start: OneDriveState,
     ) -> Result<Option<(Vec<u8>, serde_json::Value)>, UnitError> {
         let source = self.sources.drives(unit.organization_id).await?;
-        let Some(drive) = source.user_drive(&unit.resource.id).await? else {
-            return Err(UnitError::Setup("the user has no OneDrive".into()));
+        let recorded = run
+            .base
+            .as_ref()
+            .and_then(|b| recorded_drive(&b.extra))
+            .filter(|d| !start.drive_id.is_empty() && d.id == start.drive_id);
+        let mut looked_up = recorded.is_none();
+        let mut drive = match recorded {
+            Some(d) => d,
+            None => find_user_drive(&source, unit).await?,
         };
-        let start = if start.drive_id == drive.id {
-            start
-        } else {
-            OneDriveState {
-                drive_id: drive.id.clone(),
-                drive: DriveState::default(),
-            }
-        };
-        let checkpoint_state = encode(&start);
-        let target = DriveTarget {
-            drive: &drive.id,
-            root_folder: ROOT,
-        };
-        match back_up_drive(run, &source, &target, start.drive, &checkpoint_state).await? {
-            DriveEnd::Done(state) => {
-                let state = OneDriveState {
+        loop {
+            let begin = if start.drive_id == drive.id {
+                start.clone()
+            } else {
+                OneDriveState {
                     drive_id: drive.id.clone(),
-                    drive: state,
-                };
-                let extra =
-                    json!({ "driveId": drive.id, "driveName": drive.name, "driveUrl": drive.url });
-                Ok(Some((encode(&state), extra)))
+                    drive: DriveState::default(),
+                }
+            };
+            let checkpoint_state = encode(&begin);
+            let target = DriveTarget {
+                drive: &drive.id,
+                root_folder: ROOT,
+            };
+            match back_up_drive(run, &source, &target, begin.drive, &checkpoint_state).await? {
+                DriveEnd::Done(state) => {
+                    let state = OneDriveState {
+                        drive_id: drive.id.clone(),
+                        drive: state,
+                    };
+                    let extra = json!({ "driveId": drive.id, "driveName": drive.name, "driveUrl": drive.url });
+                    return Ok(Some((encode(&state), extra)));
+                }
+                DriveEnd::Stopped => return Ok(None),
+                DriveEnd::Missing(e) if looked_up => return Err(e.into()),
+                DriveEnd::Missing(_) => {
+                    looked_up = true;
+                    drive = find_user_drive(&source, unit).await?;
+                }
             }
-            DriveEnd::Stopped => Ok(None),
         }
     }
 
@@ -308,10 +324,32 @@ impl Worker {
     }
 }
 
+/// The drive a restore point's `extra` names (written by `one_drive`).
+fn recorded_drive(extra: &serde_json::Value) -> Option<DriveInfo> {
+    Some(DriveInfo {
+        id: extra.get("driveId")?.as_str()?.to_string(),
+        name: extra.get("driveName")?.as_str()?.to_string(),
+        url: extra.get("driveUrl")?.as_str()?.to_string(),
+    })
+}
+
+async fn find_user_drive(
+    source: &Arc<dyn DriveSource>,
+    unit: &UnitOfWork,
+) -> Result<DriveInfo, UnitError> {
+    source
+        .user_drive(&unit.resource.id)
+        .await?
+        .ok_or_else(|| UnitError::Setup("the user has no OneDrive".into()))
+}
+
 /// Units in this process, `concurrency` at a time across all jobs.
 pub struct InProcessQueue {
     worker: Arc<Worker>,
+    /// First come, first served (tokio's semaphore is fair): a job that
+    /// starts while another fills every slot gets each other freed slot.
     permits: Arc<Semaphore>,
+    concurrency: usize,
 }
 
 impl InProcessQueue {
@@ -319,6 +357,7 @@ impl InProcessQueue {
         InProcessQueue {
             worker,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            concurrency: concurrency.max(1),
         }
     }
 
@@ -346,4 +385,12 @@ impl WorkQueue for InProcessQueue {
         }
         self.worker.back_up(&unit, &control).await
     }
+
+    fn slots(&self) -> usize {
+        self.concurrency
+    }
 }
+
+#[cfg(test)]
+#[path = "worker_drive_tests.rs"]
+mod drive_tests;

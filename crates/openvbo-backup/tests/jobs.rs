@@ -15,7 +15,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::*;
-use openvbo_backup::{InProcessQueue, Worker};
+use futures::stream::BoxStream;
+use openvbo_backup::{
+    ByteStream, DeltaEvent, DriveSource, InProcessQueue, MailSource, MessageChange, SourceError,
+    SourceFolder, SourceProvider, Worker,
+};
 use openvbo_core::backup::*;
 use openvbo_core::clock::{Clock, ManualClock, SharedClock};
 use openvbo_core::crypto::SealedSecret;
@@ -27,6 +31,7 @@ use openvbo_core::store::{
 use openvbo_core::{CoreError, OrganizationId, Region, Upn};
 use openvbo_store::SqliteStore;
 use time::macros::datetime;
+use tokio::sync::{watch, Semaphore};
 
 struct FixedResolver {
     resources: Vec<(&'static str, &'static str)>,
@@ -67,6 +72,23 @@ struct World {
 }
 
 async fn world(resolver: FixedResolver, policy: serde_json::Value) -> World {
+    world_with(
+        Arc::new(resolver),
+        policy,
+        |mail| Arc::new(Sources(mail)),
+        3,
+    )
+    .await
+}
+
+/// A world whose mail goes through `sources` and whose queue runs `slots`
+/// units at once.
+async fn world_with(
+    resolver: Arc<dyn SelectionResolver>,
+    policy: serde_json::Value,
+    sources: impl FnOnce(FakeMail) -> Arc<dyn SourceProvider>,
+    slots: usize,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("config.db"))
@@ -169,10 +191,12 @@ async fn world(resolver: FixedResolver, policy: serde_json::Value) -> World {
     for i in 0..5 {
         mail.put("inbox", &format!("m{i}"), &format!("Hello {i}"));
     }
-    let worker = Worker::new(Arc::new(Repos(engine)), Arc::new(Sources(mail.clone())));
-    let queue = Arc::new(InProcessQueue::new(Arc::new(worker), 4));
+    let worker = Worker::new(Arc::new(Repos(engine)), sources(mail.clone()));
+    let queue = Arc::new(InProcessQueue::new(Arc::new(worker), slots));
     let shared: SharedClock = clock.clone();
-    let runner = JobRunner::new(store.clone(), queue, Arc::new(resolver), shared);
+    let runner = JobRunner::new(store.clone(), queue, resolver, shared);
+    // A session hands the queue as many units as it has slots.
+    assert_eq!(runner.per_session, slots);
     World {
         _dir: dir,
         store,
@@ -454,4 +478,162 @@ async fn a_disabled_job_does_not_start() {
     assert!(w.store.update_job(&job, 1).await.unwrap());
     let err = w.runner.start(w.job.id, 0).await.unwrap_err();
     assert!(err.to_string().contains("disabled"), "{err}");
+}
+
+/// Mail whose mailboxes named `held…` wait at `gate` before their folders
+/// are listed; `entered` is the order in which mailboxes started.
+#[derive(Clone)]
+struct Gated {
+    mail: FakeMail,
+    gate: Arc<Semaphore>,
+    entered: Arc<watch::Sender<Vec<String>>>,
+}
+
+#[async_trait]
+impl MailSource for Gated {
+    async fn folders(&self, mailbox: &str) -> Result<Vec<SourceFolder>, SourceError> {
+        self.entered.send_modify(|v| v.push(mailbox.to_string()));
+        if mailbox.starts_with("held") {
+            self.gate.acquire().await.unwrap().forget();
+        }
+        self.mail.folders(mailbox).await
+    }
+
+    async fn message_delta(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        since: Option<&str>,
+    ) -> Result<BoxStream<'static, Result<DeltaEvent<MessageChange>, SourceError>>, SourceError>
+    {
+        self.mail.message_delta(mailbox, folder, since).await
+    }
+
+    async fn message_mime(&self, mailbox: &str, id: &str) -> Result<ByteStream, SourceError> {
+        self.mail.message_mime(mailbox, id).await
+    }
+}
+
+struct GatedSources(Gated);
+
+#[async_trait]
+impl SourceProvider for GatedSources {
+    async fn mail(&self, _o: OrganizationId) -> Result<Arc<dyn MailSource>, SourceError> {
+        Ok(Arc::new(self.0.clone()))
+    }
+    async fn drives(&self, o: OrganizationId) -> Result<Arc<dyn DriveSource>, SourceError> {
+        Sources(self.0.mail.clone()).drives(o).await
+    }
+}
+
+/// Six held mailboxes for the job named "Mail", one quick one for any other.
+struct ByJob;
+
+#[async_trait]
+impl SelectionResolver for ByJob {
+    async fn resolve(
+        &self,
+        job: &Job,
+        _s: &[JobItem],
+        _e: &[JobItem],
+    ) -> Result<Resolved, CoreError> {
+        let ids: Vec<String> = if job.name == "Mail" {
+            (1..=6).map(|i| format!("held-{i}")).collect()
+        } else {
+            vec!["quick".into()]
+        };
+        Ok(Resolved {
+            resources: ids
+                .into_iter()
+                .map(|id| ResourceTarget {
+                    kind: ResourceKind::Mailbox,
+                    display_name: id.clone(),
+                    address: id.clone(),
+                    id,
+                })
+                .collect(),
+            warnings: vec![],
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_fills_every_slot_does_not_starve_a_job_started_after_it() {
+    let gate = Arc::new(Semaphore::new(0));
+    let (entered, mut seen) = watch::channel(Vec::<String>::new());
+    let entered = Arc::new(entered);
+    let (g, e) = (gate.clone(), entered.clone());
+    let w = world_with(
+        Arc::new(ByJob),
+        manual(),
+        move |mail| {
+            Arc::new(GatedSources(Gated {
+                mail,
+                gate: g,
+                entered: e,
+            }))
+        },
+        2,
+    )
+    .await;
+    let mut second = w.job.clone();
+    second.id = JobId::new_random();
+    second.name = "Second".into();
+    second.backup_type = BackupType::SelectedItems;
+    w.store.insert_job(&second, &[], &[]).await.unwrap();
+
+    // The six-mailbox job takes both slots and holds them.
+    let big = w.runner.start(w.job.id, 0).await.unwrap();
+    seen.wait_for(|v| v.len() == 2).await.unwrap();
+    // The second job's one unit is at the queue once its "Processing" log
+    // item is written (the runner logs a unit as it hands it over).
+    let small = w.runner.start(second.id, 0).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !titles(&w.store, small.id)
+        .await
+        .iter()
+        .any(|t| t.contains("Processing mailbox: quick"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second job never reached the queue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+
+    // The first slot that frees goes to the waiting job, not to the big
+    // job's third mailbox.
+    gate.add_permits(1);
+    seen.wait_for(|v| v.len() == 3).await.unwrap();
+    let started = seen.borrow().clone();
+    let mut first_two = started[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, vec!["held-1", "held-2"], "{started:?}");
+    assert_eq!(started[2], "quick", "order in which mailboxes started");
+    w.runner.wait(second.id).await;
+    let s = w.store.get_job_session(small.id).await.unwrap().unwrap();
+    assert_eq!(s.status, JobStatus::Success);
+    assert_eq!(s.statistics.processed_objects, 1);
+    // The big job is still held: one of its mailboxes was let through.
+    assert_eq!(
+        w.store
+            .get_job_session(big.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        JobStatus::Running
+    );
+
+    gate.add_permits(5);
+    w.runner.wait(w.job.id).await;
+    let s = w.store.get_job_session(big.id).await.unwrap().unwrap();
+    assert_eq!(s.status, JobStatus::Success);
+    assert_eq!(s.statistics.processed_objects, 6);
+    let mut all = seen.borrow().clone();
+    all.sort();
+    assert_eq!(
+        all,
+        vec!["held-1", "held-2", "held-3", "held-4", "held-5", "held-6", "quick"]
+    );
 }

@@ -153,4 +153,10 @@ pub trait WorkQueue: Send + Sync + 'static {
     /// Runs `unit` to its end (waiting for a worker first) and reports.
     /// Never fails as a call: a failure is a report with status Failed.
     async fn run(&self, unit: UnitOfWork, control: UnitControl) -> UnitReport;
+
+    /// Units it runs at once across every job (its workers' slots). A
+    /// session hands it that many at a time: more would only wait.
+    fn slots(&self) -> usize {
+        4
+    }
 }
