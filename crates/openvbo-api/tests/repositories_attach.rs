@@ -341,6 +341,27 @@ async fn a_repository_removed_and_attached_again_shows_the_same_restore_points()
     server.stop().await;
 }
 
+/// Waits (bounded) until synchronization session `sid` is no longer `Synchronizing`.
+async fn finished_sync(server: &Server, token: &str, sid: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s = get_ok(
+            server,
+            token,
+            &format!("/v6/RepositorySynchronizeSessions/{sid}"),
+        )
+        .await;
+        if s["state"] != "Synchronizing" {
+            return s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still synchronizing: {s}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_waiting_for_its_organization_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,13 +414,15 @@ async fn an_import_waiting_for_its_organization_survives_a_restart() {
     .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["repositoryId"], repo2.as_str(), "{session}");
+    assert_eq!(session["state"], "Synchronizing", "{session}");
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let session = finished_sync(&second, &token, &sid).await;
     assert_eq!(session["state"], "None", "finished, not failed: {session}");
     assert_eq!(picture(&second, &token, &repo2).await, before);
     let shown = get_ok(&second, &token, &format!("/v6/BackupRepositories/{repo2}")).await;
     assert_eq!(shown["isOutOfSync"], false, "{shown}");
 
     // The session is listed; a second synchronization imports nothing more.
-    let sid = session["id"].as_str().unwrap().to_owned();
     let one = get_ok(
         &second,
         &token,
@@ -407,7 +430,7 @@ async fn an_import_waiting_for_its_organization_survives_a_restart() {
     )
     .await;
     assert_eq!(one, session);
-    let (status, _) = call(
+    let (status, again) = call(
         &second,
         &token,
         Method::POST,
@@ -416,6 +439,7 @@ async fn an_import_waiting_for_its_organization_survives_a_restart() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    finished_sync(&second, &token, again["id"].as_str().unwrap()).await;
     assert_eq!(point_ids(&second, &token, &repo2).await.len(), 2);
     let listed = get_ok(&second, &token, "/v6/RepositorySynchronizeSessions").await;
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");

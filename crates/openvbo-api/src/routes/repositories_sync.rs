@@ -1,7 +1,8 @@
 //! `POST /v6/BackupRepositories/{id}/Sync` and `/v6/RepositorySynchronizeSessions`: import
-//! now what an attached repository holds and the store lacks. The synchronization runs
-//! within the request, so the session returned has finished (`state` `None`, or `Failed`
-//! with the reason in `error`).
+//! now what an attached repository holds and the store lacks. The POST answers at once with
+//! the session `Synchronizing` (reading a bucket's records can take long); the import runs
+//! in the background and the session then shows `None` (done) or `Failed` with the reason
+//! in `error`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -36,8 +37,14 @@ impl SyncSessionBody {
         Self {
             id: s.id,
             repository_id: s.repository_id,
-            state: if s.error.is_some() { "Failed" } else { "None" },
-            progress_percent: 100,
+            state: if s.running {
+                "Synchronizing"
+            } else if s.error.is_some() {
+                "Failed"
+            } else {
+                "None"
+            },
+            progress_percent: if s.running { 0 } else { 100 },
             error: s.error.clone(),
             links: Links::new()
                 .with(
@@ -66,7 +73,7 @@ pub(super) async fn start(
     State(state): State<AppState>,
     PathId(id): PathId<RepositoryId>,
 ) -> Result<Json<SyncSessionBody>, ApiError> {
-    let session = state.repositories.synchronize_repository(id).await?;
+    let session = state.repositories.start_synchronization(id).await?;
     Ok(Json(SyncSessionBody::new(&session)))
 }
 
@@ -93,7 +100,9 @@ pub(super) async fn get_one(
     Ok(Json(SyncSessionBody::new(&session)))
 }
 
-/// A session has finished by the time anyone can name it: nothing to stop.
+/// Nothing is stopped: an import is one pass over the repository's records that adds only
+/// what is missing (a second run adds nothing), so it runs to its end; 200 for a known
+/// session, as v6 answers.
 pub(super) async fn stop(
     _auth: Authenticated,
     State(state): State<AppState>,
