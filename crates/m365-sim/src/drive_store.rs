@@ -780,6 +780,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn base32_digits_are_rfc4648s_alphabet() {
+        let digits: String = (0..32).map(base32_digit).collect();
+        assert_eq!(digits, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+        assert_eq!(base32_digit(32), '?');
+        assert_eq!(base32_digit(u32::MAX), '?');
+        let (id, _) = item_id("b!x", "/a");
+        assert_eq!(id.len(), 34);
+        assert!(id.starts_with("01"));
+        assert!(id[2..].chars().all(|c| digits.contains(c)), "{id}");
+    }
+
     fn names(drive: &Drive, round: &Round) -> Vec<String> {
         round
             .items

@@ -58,3 +58,37 @@ pub(crate) fn granted_user<'d>(
 fn unplaced_token() -> GraphError {
     GraphError::invalid_token("Access token validation failure.")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    #[test]
+    fn a_grant_the_directory_cannot_place_is_an_invalid_token() {
+        let directory = Directory::new(vec![crate::demo::demo_tenant()]).unwrap();
+        let grant = |tenant, user| AccessGrant {
+            tenant,
+            user,
+            expires_at: Instant::now(),
+        };
+        let entry = granted_tenant(&directory, &grant(0, 0)).unwrap();
+        assert_eq!(
+            granted_user(entry, &grant(0, 0)).unwrap().id,
+            entry.tenant.users[0].id
+        );
+        for error in [
+            granted_tenant(&directory, &grant(1, 0)).err().unwrap(),
+            granted_user(entry, &grant(0, entry.tenant.users.len()))
+                .err()
+                .unwrap(),
+        ] {
+            assert_eq!(error.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(error.code, "InvalidAuthenticationToken");
+            assert_eq!(error.message, "Access token validation failure.");
+        }
+    }
+}

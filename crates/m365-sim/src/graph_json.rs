@@ -376,3 +376,19 @@ pub(crate) fn json_at<'v>(value: &'v Value, path: &[&str]) -> &'v Value {
         .try_fold(value, |at, key| at.get(key))
         .unwrap_or(&NULL)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_at_reads_like_indexing_and_never_panics() {
+        let value = json!({"from": {"emailAddress": {"address": "a@b"}}, "list": [1]});
+        assert_eq!(json_at(&value, &["from", "emailAddress", "address"]), "a@b");
+        assert_eq!(json_at(&value, &[]), &value);
+        assert_eq!(json_at(&value, &["from", "missing"]), &Value::Null);
+        // Through a non-object: serde_json's `value["list"]["x"]` is null too.
+        assert_eq!(json_at(&value, &["list", "x"]), &Value::Null);
+        assert_eq!(json_at(&json!("text"), &["a"]), &Value::Null);
+    }
+}

@@ -117,7 +117,17 @@ mod tests {
     fn any_range_matches_the_whole_stream() {
         let mut whole = vec![0u8; 1000];
         fill(7, 0, &mut whole);
-        for (start, len) in [(0, 1000), (3, 17), (8, 8), (13, 900), (999, 1)] {
+        for (start, len) in [
+            (0, 1000),
+            (3, 17),
+            (8, 8),
+            (13, 900),
+            (999, 1),
+            (5, 2),
+            (6, 0),
+            (1, 30),
+            (0, 5),
+        ] {
             let mut part = vec![0u8; len];
             fill(7, start as u64, &mut part);
             assert_eq!(part, whole[start..start + len], "range {start}+{len}");
@@ -125,6 +135,15 @@ mod tests {
         let mut other = vec![0u8; 1000];
         fill(8, 0, &mut other);
         assert_ne!(other, whole);
+    }
+
+    #[test]
+    fn pick_takes_the_hash_modulo_the_length() {
+        let list = ["a", "b", "c"];
+        let picked: Vec<&str> = (0..7).map(|h| pick(&list, h)).collect();
+        assert_eq!(picked, ["a", "b", "c", "a", "b", "c", "a"]);
+        assert_eq!(pick(&list, u64::MAX), "a");
+        assert_eq!(pick(&[], 5), "");
     }
 
     #[test]

@@ -393,6 +393,13 @@ async fn unknown_paths_methods_and_request_ids() {
         reply.body["error"]["message"],
         "Resource not found for the segment 'frobnicate'."
     );
+    // Graph names the first segment no route continues with.
+    let reply = sim.get(&token, "/v1.0/users/x/frobnicate/deeper").await;
+    assert_graph_error(&reply, StatusCode::BAD_REQUEST, "BadRequest");
+    assert_eq!(
+        reply.body["error"]["message"],
+        "Resource not found for the segment 'frobnicate'."
+    );
     // Mail is simulated now; calendars are not.
     let reply = sim.get(&token, "/v1.0/me/calendars").await;
     assert_eq!(
