@@ -24,8 +24,10 @@ const WINDOW_BYTES: u64 = 8 << 20;
 /// Blobs per window (small items: bounds the bookkeeping, not the bytes).
 const WINDOW_BLOBS: usize = 2048;
 /// Blobs of one pack closer than this are read as one range (reading the gap costs less
-/// than another request; on S3 far less).
-const MAX_GAP: u64 = 256 << 10;
+/// than another read). Small: the gap is someone else's data (concurrent writers
+/// interleave their blobs in a pack), read and thrown away, and it is not counted in the
+/// window's budget; 256 KiB tripled a restore's peak memory (measured).
+const MAX_GAP: u64 = 16 << 10;
 /// Windows fetched and decoded while the caller consumes the current one.
 const WINDOWS_AHEAD: usize = 2;
 /// Plaintext per decode job on the CPU pool: a handful of hand-offs per window.

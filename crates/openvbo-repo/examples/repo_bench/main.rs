@@ -109,7 +109,7 @@ fn read_files(
         } else {
             batch.push(Read::Big(id, size, mt, f));
         }
-        if batch.len() >= 256 || batch_bytes >= 4 << 20 {
+        if batch.len() >= 64 || batch_bytes >= 1 << 20 {
             if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                 return;
             }
@@ -151,9 +151,9 @@ async fn items(repo: &Repository, src: &Path) -> (u64, u64, u64) {
             let (mut n, mut bytes) = (0u64, 0u64);
             let mut seen = std::collections::HashSet::new();
             // Files are stat'ed and read on one blocking thread per resource, handed over in
-            // batches (a few MiB): one hand-off per batch rather than one per file, as the
+            // batches (1 MiB; 4 resources at once, so read-ahead is a few MiB in all): one hand-off per batch rather than one per file, as the
             // backup engine gets a page of items from Graph at a time.
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Read>>(2);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Read>>(1);
             let files = files_in(&top);
             let top2 = top.clone();
             let prev2 = prev.clone();
@@ -300,7 +300,7 @@ async fn main() {
                             batch.push(i);
                         }
                     }
-                    if batch.is_empty() || !(end || batch.len() >= 1024 || batch_bytes >= 8 << 20) {
+                    if batch.is_empty() || !(end || batch.len() >= 512 || batch_bytes >= 4 << 20) {
                         if end {
                             break;
                         }
