@@ -130,6 +130,7 @@ JOBS_AND_RESTORE = [
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/restore", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/restoreTo", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives", "get"),
+    ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/restore", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}", "get"),
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/copyTo", "post"),
     ("/v6/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents", "get"),

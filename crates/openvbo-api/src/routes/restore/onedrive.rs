@@ -2,13 +2,16 @@
 //! holds them (read from the repository), downloads (a document's bytes, or a streamed zip),
 //! restores to the original place and copies to another OneDrive or folder. What is shared
 //! with document libraries (listings, saves, restores) is in `drive_area.rs`; here are the
-//! OneDrive itself and where a copy goes.
+//! OneDrive itself and where a copy goes; `onedrive/bulk.rs` restores several OneDrives at
+//! once.
 //!
 //! Path ids: `oneDriveId` is the session's OneDrive id (Microsoft's user id), `folderId` and
 //! `documentId` are Microsoft's item ids as backed up.
 
+mod bulk;
+
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::BoxFuture;
 use openvbo_core::restore::browse;
@@ -46,6 +49,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/v6/restoresessions/{session_id}/organization/onedrives",
             get(onedrives),
+        )
+        .route(
+            "/v6/restoresessions/{session_id}/organization/onedrives/restore",
+            post(bulk::restore_onedrives),
         )
         .route(
             "/v6/restoresessions/{session_id}/organization/onedrives/{resource_id}",
