@@ -6,13 +6,14 @@
 //! - `repo_content.rs`: the repository behind the catalog and the saves;
 //! - `drive_area.rs` (with `drive_tree.rs`, `drive_content.rs`): what OneDrives and document
 //!   libraries share — folder and document listings, saves, restores — as one route table;
-//! - `onedrive.rs`: OneDrives of a `Veod` session, and copies to another OneDrive;
+//! - `onedrive.rs`: OneDrives of a `Veod` session, and copies to another OneDrive
+//!   (`onedrive/bulk.rs`: several OneDrives restored at once);
 //! - `sharepoint.rs`: sites and document libraries of a `Vesp` session, and `restoreTo`;
 //! - `views.rs`: the v6 shapes (`RESTRestoreSession`, events, pages).
 //!
-//! Operations of the area not implemented yet (PST export, sends, searches, bulk OneDrive
-//! restore, SharePoint lists and items, versions, Teams) fall through to the router's
-//! fallback, which answers 501 naming the operation.
+//! Operations of the area not implemented yet (PST export, sends, searches, SharePoint lists
+//! and items, versions, Teams) fall through to the router's fallback, which answers 501
+//! naming the operation.
 
 mod exchange;
 mod exchange_actions;
