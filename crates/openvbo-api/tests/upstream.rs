@@ -76,6 +76,83 @@ async fn connection_resets_are_retried_or_reported() {
     assert_eq!(names, ["contoso.onmicrosoft.com"]);
 }
 
+/// Lines written by the tracing subscriber of one test.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+// One thread: the server, the simulator and this test run on it, so the
+// thread's own subscriber sees every line they log and none of the tests
+// running beside it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_502_is_logged_once_with_its_cause() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(vec![contoso()]).await;
+    let proxy = FlakyProxy::start(&sim.url).await;
+    let server = Server::start(config(dir.path(), &proxy.url)).await;
+    let token = server.token().await;
+    // Every connection to Microsoft is reset.
+    proxy.reset_every.store(1, Ordering::SeqCst);
+    let (status, body) = server
+        .add(
+            &token,
+            seed_body("admin@contoso.onmicrosoft.com", M365_PASSWORD),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_GATEWAY,
+        &["connection", "nothing was changed"],
+    );
+    server.stop().await;
+
+    let lines = capture.lines();
+    let logged: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("Microsoft 365 could not be used"))
+        .collect();
+    assert_eq!(logged.len(), 1, "one line for the one 502: {lines:#?}");
+    let line = logged[0];
+    assert!(
+        line.contains("WARN") && line.contains("status=502"),
+        "{line}"
+    );
+    // The cause as the connector saw it, which is what the client was told.
+    let message = body["message"].as_str().unwrap();
+    assert!(line.contains(message), "{line} lacks {message}");
+    for line in &lines {
+        assert!(!line.contains(M365_PASSWORD), "a secret in {line}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_microsoft_during_verification_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
