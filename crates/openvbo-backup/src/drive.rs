@@ -332,6 +332,38 @@ fn of_drive(metadata: &serde_json::Value, drive: &str) -> bool {
         .is_none_or(|d| d == drive)
 }
 
+/// Removes from the resource's tree every entry the base recorded in a drive
+/// other than `drive`: a OneDrive provisioned again gets a new drive id, and
+/// what was in the old drive is not in the user's OneDrive any more (it stays
+/// in the restore points that had it). Keyed on the entries' own `drive`, not
+/// on the state the run started from, so a run resumed from a checkpoint
+/// removes them just the same. Returns how many entries were removed.
+pub(crate) async fn forget_other_drives(run: &mut Run<'_>, drive: &str) -> Result<u64, UnitError> {
+    let Some(base) = run.base.clone() else {
+        return Ok(0);
+    };
+    let other = |metadata: &serde_json::Value| {
+        metadata
+            .get("drive")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|d| d != drive)
+    };
+    let mut gone = Vec::new();
+    let mut entries = run.repo.entries(&base);
+    while let Some(entry) = entries.next().await {
+        match entry? {
+            TreeEntry::Item(item) if other(&item.metadata) => gone.push(item.id),
+            TreeEntry::Folder(f) if f.parent.is_some() && other(&f.metadata) => gone.push(f.id),
+            _ => {}
+        }
+    }
+    drop(entries);
+    for id in &gone {
+        run.writer.delete(id);
+    }
+    Ok(gone.len() as u64)
+}
+
 /// Every base entry of the drive. Memory: one drive's ids, only while it is
 /// enumerated again.
 async fn base_entries(run: &Run<'_>, drive: &str) -> Result<BaseEntries, UnitError> {

@@ -16,7 +16,7 @@ use openvbo_repo::{Repository, ResourceRef, RestorePoint, RestorePointId};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::drive::{back_up_drive, DriveEnd, DriveTarget, ROOT};
+use crate::drive::{back_up_drive, forget_other_drives, DriveEnd, DriveTarget, ROOT};
 use crate::error::{chain, SourceError, UnitError};
 use crate::mailbox::{back_up_mailbox, MailboxEnd};
 use crate::run::Run;
@@ -256,6 +256,10 @@ impl Worker {
                 drive: &drive.id,
                 root_folder: ROOT,
             };
+            let base_drive = run.base.as_ref().and_then(|b| recorded_drive(&b.extra));
+            if base_drive.is_some_and(|d| d.id != drive.id) {
+                forget_other_drives(run, &drive.id).await?;
+            }
             match back_up_drive(run, &source, &target, begin.drive, &checkpoint_state).await? {
                 DriveEnd::Done(state) => {
                     let state = OneDriveState {

@@ -183,6 +183,31 @@ async fn a_known_drive_is_not_looked_up_again_and_a_gone_one_is() {
         .await
         .unwrap();
     assert_eq!(point.extra["driveId"], "drive-2");
+    // What was in drive-1 is not in the user's OneDrive any more: the new
+    // point holds drive-2's file only (drive-1's stays in the first point).
+    let ids = |point: openvbo_repo::RestorePoint| {
+        let repo = repo.clone();
+        async move {
+            let mut ids: Vec<String> = repo
+                .entries(&point)
+                .filter_map(|e| async move {
+                    match e.unwrap() {
+                        openvbo_repo::TreeEntry::Item(i) => Some(i.id),
+                        openvbo_repo::TreeEntry::Folder(_) => None,
+                    }
+                })
+                .collect()
+                .await;
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(ids(point).await, vec!["file-drive-2".to_string()]);
+    let first_point = repo
+        .read_point(&openvbo_repo::RestorePointId(first.point.clone().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(ids(first_point).await, vec!["file-drive-1".to_string()]);
 
     // And the next run builds on drive-2 without a lookup.
     let fourth = worker.back_up(&unit, &control).await;
