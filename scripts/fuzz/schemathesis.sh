@@ -291,6 +291,12 @@ PY
     cat "$tmp/dictionaries.toml"
 } >"$tmp/schemathesis.toml"
 
+# --request-retries 1: a request that fails at the network level is sent once more (status,
+# header and body checks are not retried). Open defect, not understood yet: in 2 of 3 full runs
+# on 2026-12-02 one coverage-phase POST to a mailbox restore (…/mailboxes/{id}/restore,
+# …/items/{id}/restore) or to Jobs/{id}/start saw the server close the TLS connection without
+# an answer ("EOF occurred in violation of protocol"); not reproduced alone. A failing run
+# prints the server's ended connections below.
 # From the temporary directory: schemathesis keeps per-project state (.schemathesis/) in the
 # working directory, and every run starts from none.
 run_schemathesis() { # extra `schemathesis run` arguments
@@ -305,6 +311,7 @@ run_schemathesis() { # extra `schemathesis run` arguments
         --generation-database none \
         --workers 1 \
         --request-timeout 60 \
+        --request-retries 1 \
         --exclude-tag openvbo-not-fuzzed \
         "$@")
 }
@@ -336,6 +343,6 @@ if ((rc != 0)); then
     # ended connections from the whole run are what explain a failure.
     echo "---- serve log: warnings, errors and ended connections (last 60, 501s left out)"
     grep -E ' (WARN|ERROR) |connection ended|TLS handshake|idle connection' "$tmp/serve.log" |
-        grep -v '501 Not Implemented' | tail -n 60 || true
+        grep -v -e '501 Not Implemented' -e 'sign-in' | tail -n 60 || true
 fi
 exit "$rc"
