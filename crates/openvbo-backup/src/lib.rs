@@ -43,6 +43,8 @@
 
 pub(crate) mod ahead;
 pub mod connector;
+/// Sign-in and the directory reads, behind core's `TokenSource` and `DirectorySession`.
+pub mod directory_adapter;
 mod drive;
 pub mod engines;
 pub mod error;

@@ -5,10 +5,10 @@
 //! their own (`crate::restore::writers`) over the same sessions.
 //!
 //! Core owns these traits and their plain data types and does not link the
-//! connector (`openvbo-m365`): it is adapted to them in
-//! `openvbo-server/src/microsoft365.rs` (sign-in, directory) and
-//! `openvbo-backup` (content), so the domain's rules can be tested against a
-//! fake and a second connector can replace the first.
+//! connector (`openvbo-m365`): it is adapted to them in `openvbo-backup`
+//! (`directory_adapter.rs`: sign-in, directory; beside it: content), so the
+//! domain's rules can be tested against a fake and a second connector can
+//! replace the first.
 
 use std::any::Any;
 use std::future::Future;

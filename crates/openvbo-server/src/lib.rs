@@ -16,7 +16,6 @@ pub mod config;
 pub mod data_dir;
 mod fsutil;
 mod jobs;
-mod microsoft365;
 mod repositories;
 pub mod services;
 pub mod tls;

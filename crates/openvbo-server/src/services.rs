@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use openvbo_api::Services;
+use openvbo_backup::directory_adapter::M365TokenSource;
 use openvbo_backup::restore::GraphRestoreConnector;
 use openvbo_core::auth::{AuthService, AuthSettings};
 use openvbo_core::clock::SharedClock;
@@ -16,7 +17,6 @@ use openvbo_m365::{ConnectorSettings, M365Client};
 
 use crate::config::ServerConfig;
 use crate::data_dir::DataDir;
-use crate::microsoft365::M365TokenSource;
 use crate::LaunchError;
 
 /// Every service, on `clock`. Settings that could not work (token lifetimes

@@ -3,17 +3,15 @@
 //! Graph's directory reads as the directory session.
 //!
 //! The adapter is only translation (clouds, records; error kinds come from
-//! `openvbo_backup::connector`, shared with the content adapters), and the
+//! [`crate::connector`], shared with the content adapters beside it); the
 //! endpoint overrides (the simulator) are configuration the composition root
-//! owns anyway. Core no longer depends on the connector, so this could move
-//! next to the content adapters; it stays here while it is the only one that
-//! signs in.
+//! (`openvbo-server`) hands in.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openvbo_backup::connector::failure;
+use crate::connector::failure;
 use openvbo_core::microsoft365::{
     Credential, DirectorySession, DriveRecord, FailureKind, GroupRecord, M365Failure, MemberRecord,
     MemberType, NationalCloud, PortFuture, RoleRecord, SignIn, SignInRefusal, Sink, SiteRecord,
@@ -25,7 +23,7 @@ use openvbo_m365::{
 };
 
 /// Signs in with the connector, to Microsoft's hosts or the overrides.
-pub(crate) struct M365TokenSource {
+pub struct M365TokenSource {
     client: M365Client,
     login: Option<Url>,
     graph: Option<Url>,
@@ -33,7 +31,7 @@ pub(crate) struct M365TokenSource {
 
 impl M365TokenSource {
     /// `login` and `graph` replace Microsoft's base URLs (the simulator).
-    pub(crate) fn new(client: M365Client, login: Option<Url>, graph: Option<Url>) -> Self {
+    pub fn new(client: M365Client, login: Option<Url>, graph: Option<Url>) -> Self {
         Self {
             client,
             login,
