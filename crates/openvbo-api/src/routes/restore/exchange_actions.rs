@@ -785,12 +785,14 @@ pub(super) async fn restore_mailboxes(
     Ok(Json(out))
 }
 
-async fn restore_items_common(
-    state: AppState,
-    (session, mailbox): (String, String),
+/// `TO_OTHER`: `…/restoreTo` (another mailbox or folder) rather than `…/restore`.
+pub(super) async fn restore_items<const TO_OTHER: bool>(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    Path((session, mailbox)): Path<(String, String)>,
     req: Request,
-    to_other: bool,
 ) -> Result<Json<Value>, ApiError> {
+    let to_other = TO_OTHER;
     let body = body_value(req, &state).await?;
     let ids = item_ids(&body)?;
     let scope = scope(&state, &session, &mailbox).await?;
@@ -803,30 +805,13 @@ async fn restore_items_common(
     run_restore(&state, &scope, plan, &[], &items, &what, false).await
 }
 
-pub(super) async fn restore_items(
+pub(super) async fn restore_item<const TO_OTHER: bool>(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    Path((session, mailbox, item_id)): Path<(String, String, String)>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    restore_items_common(state, path, req, false).await
-}
-
-pub(super) async fn restore_items_to(
-    _auth: Authenticated,
-    State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
-    req: Request,
-) -> Result<Json<Value>, ApiError> {
-    restore_items_common(state, path, req, true).await
-}
-
-async fn restore_item_common(
-    state: AppState,
-    (session, mailbox, item_id): (String, String, String),
-    req: Request,
-    to_other: bool,
-) -> Result<Json<Value>, ApiError> {
+    let to_other = TO_OTHER;
     let body = body_value(req, &state).await?;
     let scope = scope(&state, &session, &mailbox).await?;
     let plan = plan(&body, &scope.chosen, to_other)?;
@@ -835,30 +820,13 @@ async fn restore_item_common(
     run_restore(&state, &scope, plan, &[], &[item], &what, false).await
 }
 
-pub(super) async fn restore_item(
+pub(super) async fn restore_folder<const TO_OTHER: bool>(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(path): Path<(String, String, String)>,
+    Path((session, mailbox, folder_id)): Path<(String, String, String)>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    restore_item_common(state, path, req, false).await
-}
-
-pub(super) async fn restore_item_to(
-    _auth: Authenticated,
-    State(state): State<AppState>,
-    Path(path): Path<(String, String, String)>,
-    req: Request,
-) -> Result<Json<Value>, ApiError> {
-    restore_item_common(state, path, req, true).await
-}
-
-async fn restore_folder_common(
-    state: AppState,
-    (session, mailbox, folder_id): (String, String, String),
-    req: Request,
-    to_other: bool,
-) -> Result<Json<Value>, ApiError> {
+    let to_other = TO_OTHER;
     let body = body_value(req, &state).await?;
     let scope = scope(&state, &session, &mailbox).await?;
     let plan = plan(&body, &scope.chosen, to_other)?;
@@ -874,54 +842,19 @@ async fn restore_folder_common(
     run_restore(&state, &scope, plan, &folders, &messages, &what, true).await
 }
 
-pub(super) async fn restore_folder(
+pub(super) async fn restore_mailbox<const TO_OTHER: bool>(
     _auth: Authenticated,
     State(state): State<AppState>,
-    Path(path): Path<(String, String, String)>,
+    Path((session, mailbox)): Path<(String, String)>,
     req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    restore_folder_common(state, path, req, false).await
-}
-
-pub(super) async fn restore_folder_to(
-    _auth: Authenticated,
-    State(state): State<AppState>,
-    Path(path): Path<(String, String, String)>,
-    req: Request,
-) -> Result<Json<Value>, ApiError> {
-    restore_folder_common(state, path, req, true).await
-}
-
-async fn restore_mailbox_common(
-    state: AppState,
-    (session, mailbox): (String, String),
-    req: Request,
-    to_other: bool,
-) -> Result<Json<Value>, ApiError> {
+    let to_other = TO_OTHER;
     let body = body_value(req, &state).await?;
     let scope = scope(&state, &session, &mailbox).await?;
     let plan = plan(&body, &scope.chosen, to_other)?;
     let (folders, messages) = subtree(&state, &scope.chosen, None).await?;
     let what = format!("mailbox {}", scope.chosen.resource.display_name);
     run_restore(&state, &scope, plan, &folders, &messages, &what, true).await
-}
-
-pub(super) async fn restore_mailbox(
-    _auth: Authenticated,
-    State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
-    req: Request,
-) -> Result<Json<Value>, ApiError> {
-    restore_mailbox_common(state, path, req, false).await
-}
-
-pub(super) async fn restore_mailbox_to(
-    _auth: Authenticated,
-    State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
-    req: Request,
-) -> Result<Json<Value>, ApiError> {
-    restore_mailbox_common(state, path, req, true).await
 }
 
 #[cfg(test)]

@@ -113,35 +113,35 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route(
             &format!("{MAILBOX}/items/restore"),
-            post(exchange_actions::restore_items),
+            post(exchange_actions::restore_items::<false>),
         )
         .route(
             &format!("{MAILBOX}/items/restoreto"),
-            post(exchange_actions::restore_items_to),
+            post(exchange_actions::restore_items::<true>),
         )
         .route(
             &format!("{MAILBOX}/items/{{item_id}}/restore"),
-            post(exchange_actions::restore_item),
+            post(exchange_actions::restore_item::<false>),
         )
         .route(
             &format!("{MAILBOX}/items/{{item_id}}/restoreto"),
-            post(exchange_actions::restore_item_to),
+            post(exchange_actions::restore_item::<true>),
         )
         .route(
             &format!("{MAILBOX}/folders/{{folder_id}}/restore"),
-            post(exchange_actions::restore_folder),
+            post(exchange_actions::restore_folder::<false>),
         )
         .route(
             &format!("{MAILBOX}/folders/{{folder_id}}/restoreto"),
-            post(exchange_actions::restore_folder_to),
+            post(exchange_actions::restore_folder::<true>),
         )
         .route(
             &format!("{MAILBOX}/restore"),
-            post(exchange_actions::restore_mailbox),
+            post(exchange_actions::restore_mailbox::<false>),
         )
         .route(
             &format!("{MAILBOX}/restoreto"),
-            post(exchange_actions::restore_mailbox_to),
+            post(exchange_actions::restore_mailbox::<true>),
         )
         .route(
             &format!("{SESSION}/organization/mailboxes/restore"),
