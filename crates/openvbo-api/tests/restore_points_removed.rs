@@ -25,6 +25,30 @@ fn ids(listed: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The mailboxes an Exchange explore of `org` shows now, as sorted `(id, email)` pairs.
+async fn explored_mailboxes(server: &Server, token: &str, org: &str) -> Vec<(String, String)> {
+    let sid = explore_at(server, token, org, "Vex", "2100-01-01T00:00:00Z").await;
+    let page = get_ok(
+        server,
+        token,
+        &format!("/v6/RestoreSessions/{sid}/organization/mailboxes"),
+    )
+    .await;
+    let mut out: Vec<(String, String)> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_owned(),
+                m["email"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_points_of_a_removed_repository_are_hidden_until_it_is_attached_again() {
     let (dir, _sim, server) = start_with(vec![tenant_with_mail()], |_| {}).await;
@@ -77,6 +101,14 @@ async fn restore_points_of_a_removed_repository_are_hidden_until_it_is_attached_
     )
     .await;
     assert_eq!(mailboxes.as_array().unwrap().len(), 2, "{mailboxes}");
+    let both = vec![
+        (NANCY.to_owned(), "nancy@contoso.onmicrosoft.com".to_owned()),
+        (
+            ANDREW.to_owned(),
+            "andrew@contoso.onmicrosoft.com".to_owned(),
+        ),
+    ];
+    assert_eq!(explored_mailboxes(&server, &token, &org).await, both);
 
     // The job goes (a repository in use cannot be removed), then the repository.
     let (status, body) = call(
@@ -129,6 +161,14 @@ async fn restore_points_of_a_removed_repository_are_hidden_until_it_is_attached_
             &["no restore point", &first],
         );
     }
+    // Explore agrees with the listing: only the kept repository's point (Andrew's mailbox).
+    assert_eq!(
+        explored_mailboxes(&server, &token, &org).await,
+        vec![(
+            ANDREW.to_owned(),
+            "andrew@contoso.onmicrosoft.com".to_owned()
+        )]
+    );
     // The point of the repository that stays is still readable.
     let (status, body) = call(
         &server,
@@ -183,6 +223,7 @@ async fn restore_points_of_a_removed_repository_are_hidden_until_it_is_attached_
         .await,
         mailboxes
     );
+    assert_eq!(explored_mailboxes(&server, &token, &org).await, both);
     server.stop().await;
     drop(dir);
 }

@@ -1,8 +1,10 @@
 //! Which restore point shows each resource at the asked time: per resource, the newest point
 //! with a backup time at or before it. An item deleted after that point is still there; one
-//! created after it is not; a resource first backed up later is absent.
+//! created after it is not; a resource first backed up later is absent. Only points of added
+//! repositories count: a removed repository's points are not listed (`GET /v6/RestorePoints`),
+//! so explore must not show them either; re-attaching the repository brings them back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use time::OffsetDateTime;
 
@@ -10,7 +12,7 @@ use super::options::{ExploreOptions, RestoreKind};
 use crate::backup::{
     JobId, ResourceKind, RestorePoint, RestorePointFilter, RestorePointId, RestorePointResource,
 };
-use crate::store::{RestorePointStore, StoreError};
+use crate::store::{Store, StoreError};
 use crate::OrganizationId;
 
 /// One resource as a session shows it: from which point, backed up when.
@@ -44,7 +46,7 @@ fn holds(kind: RestoreKind, point: &RestorePoint) -> bool {
 
 /// The chosen resources, ordered by display name then id (a stable listing order).
 pub async fn choose(
-    store: &dyn RestorePointStore,
+    store: &dyn Store,
     organization: OrganizationId,
     job: Option<JobId>,
     options: &ExploreOptions,
@@ -55,8 +57,17 @@ pub async fn choose(
         ..Default::default()
     };
     let points = store.list_restore_points(&filter).await?;
+    let added: HashSet<_> = store
+        .list_repositories(None)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let mut newest: HashMap<String, ChosenResource> = HashMap::new();
-    for point in points.iter().filter(|p| holds(options.kind, p)) {
+    for point in points
+        .iter()
+        .filter(|p| holds(options.kind, p) && added.contains(&p.repository_id))
+    {
         if options.up_to.is_some_and(|up_to| point.backup_time > up_to) {
             continue;
         }

@@ -18,7 +18,7 @@ use super::session::{
 };
 use crate::backup::JobId;
 use crate::clock::SharedClock;
-use crate::store::RestorePointStore;
+use crate::store::Store;
 use crate::{CoreError, OrganizationId};
 
 /// Stopped sessions kept for `GET /v6/RestoreSessions`.
@@ -39,7 +39,8 @@ struct Entry {
 }
 
 pub struct RestoreSessions {
-    store: Arc<dyn RestorePointStore>,
+    /// The whole store: explore reads restore points and which repositories are added.
+    store: Arc<dyn Store>,
     clock: SharedClock,
     idle: Duration,
     /// In creation order.
@@ -48,7 +49,7 @@ pub struct RestoreSessions {
 
 impl RestoreSessions {
     /// `idle`: how long a working session may go unused before it stops.
-    pub fn new(store: Arc<dyn RestorePointStore>, clock: SharedClock, idle: Duration) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, idle: Duration) -> Self {
         Self {
             store,
             clock,

@@ -58,9 +58,8 @@ impl RestoreState {
         idle: Duration,
         access: RestoreAccess,
     ) -> Arc<Self> {
-        let points: Arc<dyn openvbo_core::store::RestorePointStore> = store.clone();
         Arc::new(Self {
-            sessions: RestoreSessions::new(points, clock, idle),
+            sessions: RestoreSessions::new(store.clone(), clock, idle),
             store,
             indexer: CatalogIndexer::default(),
             access,
