@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openvbo_core::backup::{
-    BackupRepository, CatalogItem, CatalogItemKind, DailyType, DayOfWeek, JobId, MonthlyDayNumber,
-    Proxy, ProxyId, ProxyType, RepositoryId, ResourceKind, RestorePoint, RestorePointId,
-    RestorePointResource, Retention, RetentionFrequencyType, RetentionPeriodType, RetentionType,
-    YearlyRetentionPeriod,
+    BackupRepository, CatalogItem, CatalogItemKind, CatalogScope, DailyType, DayOfWeek, JobId,
+    MonthlyDayNumber, Proxy, ProxyId, ProxyType, RepositoryId, ResourceKind, RestorePoint,
+    RestorePointId, RestorePointResource, Retention, RetentionFrequencyType, RetentionPeriodType,
+    RetentionType, YearlyRetentionPeriod,
 };
 use openvbo_core::clock::{Clock as _, ManualClock};
 use openvbo_core::crypto::SealedSecret;
@@ -208,6 +208,18 @@ async fn fixture() -> Fixture {
         .add_restore_point_resource(&mailbox(p3.id, "carol", "Carol"))
         .await
         .unwrap();
+    // Indexed whole: browsing serves only complete catalogs.
+    for (p, id, name) in [
+        (p1.id, "adele", "Adele"),
+        (p2.id, "adele", "Adele"),
+        (p2.id, "bob", "Bob"),
+        (p3.id, "carol", "Carol"),
+    ] {
+        store
+            .complete_catalog(&CatalogScope::of(&mailbox(p, id, name)))
+            .await
+            .unwrap();
+    }
     Fixture {
         _dir: dir,
         store,
@@ -525,4 +537,61 @@ async fn stop_is_idempotent_idle_sessions_expire_and_stopped_sessions_refuse_act
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::NotSupported(_)), "{err}");
+}
+
+#[tokio::test]
+async fn reads_of_an_incomplete_catalog_answer_incomplete_not_a_part_of_the_mailbox() {
+    let f = fixture().await;
+    let sessions = RestoreSessions::new(
+        f.store.clone(),
+        ManualClock::new(),
+        Duration::from_secs(1800),
+    );
+    let store: &dyn RestorePointStore = f.store.as_ref();
+    let s = sessions
+        .explore(f.org, "contoso", Some(f.job), options(None), "admin")
+        .await
+        .unwrap();
+    let point = s.resources[0].point_id;
+    assert_eq!(s.resources[0].resource.resource_id, "adele");
+    let scope = CatalogScope::of(&mailbox(point, "adele", "Adele"));
+    // Dropped (as an item-level clean-up drops it), then half written again, not completed.
+    store.clear_catalog(&scope).await.unwrap();
+    store
+        .insert_catalog_items(&[
+            entry(point, "adele", "inbox", None, CatalogItemKind::Folder),
+            entry(
+                point,
+                "adele",
+                "m1",
+                Some("inbox"),
+                CatalogItemKind::Message,
+            ),
+        ])
+        .await
+        .unwrap();
+    let err = browse::items(store, &s, "adele", Some("inbox"), 0, 30)
+        .await
+        .unwrap_err();
+    assert!(browse::is_incomplete(&err), "{err}");
+    let err = browse::folders(store, &s, "adele", &FolderFilter::Tree, 0, 30)
+        .await
+        .unwrap_err();
+    assert!(browse::is_incomplete(&err), "{err}");
+    // Present: found; absent from an incomplete catalog: not "not found".
+    let m1 = browse::entry(store, &s, "adele", "m1").await.unwrap();
+    assert_eq!(m1.item_id, "m1");
+    let err = browse::entry(store, &s, "adele", "m3").await.unwrap_err();
+    assert!(browse::is_incomplete(&err), "{err}");
+    assert!(
+        matches!(err, CoreError::Busy { retry_after, .. } if retry_after == Duration::from_secs(1))
+    );
+    // Completed: served, and an absent id is a 404 again.
+    store.complete_catalog(&scope).await.unwrap();
+    let inbox = browse::items(store, &s, "adele", Some("inbox"), 0, 30)
+        .await
+        .unwrap();
+    assert_eq!(names(&inbox), vec!["m1"]);
+    let err = browse::entry(store, &s, "adele", "m3").await.unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err}");
 }

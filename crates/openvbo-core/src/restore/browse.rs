@@ -1,12 +1,36 @@
 //! What a session shows, read from the catalog of each resource's chosen restore point:
 //! resources (mailboxes, OneDrives, sites), folders and items. Nothing here opens the
 //! repository; content is read only to save or restore.
+//!
+//! A read is served only from a complete catalog (the store tells from the same snapshot as
+//! the entries): a page read while an item-level clean-up drops the catalog, or while it is
+//! indexed again, answers [`incomplete`] instead of showing part of a mailbox as the whole.
+//! Callers that can index again (`CatalogIndexer`) do so and read
+//! again, [`READ_ATTEMPTS`] times at most, as the drive catalog does.
 
 use super::resolve::ChosenResource;
 use super::session::RestoreSession;
 use crate::backup::{CatalogItem, CatalogItemKind, CatalogQuery, CatalogScope, ResourceKind};
 use crate::store::RestorePointStore;
 use crate::CoreError;
+
+/// How many times a caller indexes again and reads again before answering [`incomplete`].
+pub const READ_ATTEMPTS: usize = 3;
+
+const INDEXING: &str = "catalog indexing";
+
+/// A read found the catalog incomplete: 503 with Retry-After unless indexed and read again.
+pub fn incomplete() -> CoreError {
+    CoreError::Busy {
+        what: INDEXING,
+        retry_after: std::time::Duration::from_secs(1),
+    }
+}
+
+/// Whether `e` is [`incomplete`] (index again and read again), not another failure.
+pub fn is_incomplete(e: &CoreError) -> bool {
+    matches!(e, CoreError::Busy { what, .. } if *what == INDEXING)
+}
 
 /// `parentId` of the folder listings: an id, `null`/`root` for the top level, absent for the
 /// whole tree.
@@ -101,6 +125,9 @@ pub async fn window(
     query.kind = Some(kind);
     query.skip = offset;
     let page = store.list_catalog_items(&query).await?;
+    if !page.complete {
+        return Err(incomplete());
+    }
     Ok(BrowsePage {
         more: page.next.is_some(),
         items: page.items,
@@ -159,16 +186,19 @@ pub async fn entry(
     item_id: &str,
 ) -> Result<CatalogItem, CoreError> {
     let chosen = resource(session, resource_id)?;
-    store
-        .get_catalog_item(&CatalogScope::of(&chosen.resource), item_id)
-        .await?
-        .ok_or_else(|| {
-            CoreError::NotFound(format!(
-                "'{}' is not in {} as of this restore session",
-                crate::ids::truncate_for_message(item_id),
-                chosen.resource.display_name
-            ))
-        })
+    let scope = CatalogScope::of(&chosen.resource);
+    let found = store.get_catalog_item(&scope, item_id).await?;
+    // One found is in the backup; one not found is absent only if the catalog is complete.
+    if found.is_none() && !store.catalog_complete(&scope).await? {
+        return Err(incomplete());
+    }
+    found.ok_or_else(|| {
+        CoreError::NotFound(format!(
+            "'{}' is not in {} as of this restore session",
+            crate::ids::truncate_for_message(item_id),
+            chosen.resource.display_name
+        ))
+    })
 }
 
 /// A folder by id; an item that is not a folder is not found as one.

@@ -27,6 +27,29 @@ pub(crate) fn exchange_session(state: &AppState, raw: &str) -> Result<RestoreSes
     Ok(session)
 }
 
+/// `read` served from a complete catalog of the session's `mailbox`: indexed first, and
+/// indexed again and read again when the read finds the catalog incomplete (dropped by a
+/// clean-up or being indexed meanwhile), a few times; then 503 with Retry-After.
+async fn complete_read<T, F, Fut>(
+    state: &AppState,
+    session: &RestoreSession,
+    mailbox: &str,
+    read: F,
+) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, openvbo_core::CoreError>>,
+{
+    for _ in 0..browse::READ_ATTEMPTS {
+        super::exchange_actions::indexed(state, session, mailbox).await?;
+        match read().await {
+            Err(e) if browse::is_incomplete(&e) => continue,
+            done => return Ok(done?),
+        }
+    }
+    Err(browse::incomplete().into())
+}
+
 fn mailbox_path(session: &RestoreSession, mailbox_id: &str) -> String {
     format!(
         "{}/organization/mailboxes/{}",
@@ -170,18 +193,19 @@ pub(super) async fn folders(
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let session = exchange_session(&state, &session)?;
-    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let q = QueryParams::parse(query.as_deref())?;
     let (offset, limit) = window(&q)?;
     let filter = FolderFilter::from_wire(q.get("parentId"));
-    let page = browse::folders(
-        state.restore.store.as_ref(),
-        &session,
-        &mailbox_id,
-        &filter,
-        offset,
-        limit,
-    )
+    let page = complete_read(&state, &session, &mailbox_id, || {
+        browse::folders(
+            state.restore.store.as_ref(),
+            &session,
+            &mailbox_id,
+            &filter,
+            offset,
+            limit,
+        )
+    })
     .await?;
     let mailbox_id = browse::resource(&session, &mailbox_id)?
         .resource
@@ -209,13 +233,14 @@ pub(super) async fn folder(
     Path((session, mailbox_id, folder_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let session = exchange_session(&state, &session)?;
-    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
-    let found = browse::folder(
-        state.restore.store.as_ref(),
-        &session,
-        &mailbox_id,
-        &folder_id,
-    )
+    let found = complete_read(&state, &session, &mailbox_id, || {
+        browse::folder(
+            state.restore.store.as_ref(),
+            &session,
+            &mailbox_id,
+            &folder_id,
+        )
+    })
     .await?;
     Ok(Json(folder_view(&session, &found.resource_id, &found)))
 }
@@ -227,19 +252,20 @@ pub(super) async fn items(
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView<Value>>, ApiError> {
     let session = exchange_session(&state, &session)?;
-    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
     let q = QueryParams::parse(query.as_deref())?;
     let (offset, limit) = window(&q)?;
     // v6 filters by folderId; v7 clients send parentId.
     let folder = q.get("folderId").or_else(|| q.get("parentId"));
-    let page = browse::items(
-        state.restore.store.as_ref(),
-        &session,
-        &mailbox_id,
-        folder,
-        offset,
-        limit,
-    )
+    let page = complete_read(&state, &session, &mailbox_id, || {
+        browse::items(
+            state.restore.store.as_ref(),
+            &session,
+            &mailbox_id,
+            folder,
+            offset,
+            limit,
+        )
+    })
     .await?;
     let mailbox_id = browse::resource(&session, &mailbox_id)?
         .resource
@@ -266,13 +292,14 @@ pub(super) async fn item(
     Path((session, mailbox_id, item_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let session = exchange_session(&state, &session)?;
-    super::exchange_actions::indexed(&state, &session, &mailbox_id).await?;
-    let found = browse::entry(
-        state.restore.store.as_ref(),
-        &session,
-        &mailbox_id,
-        &item_id,
-    )
+    let found = complete_read(&state, &session, &mailbox_id, || {
+        browse::entry(
+            state.restore.store.as_ref(),
+            &session,
+            &mailbox_id,
+            &item_id,
+        )
+    })
     .await?;
     if found.kind == openvbo_core::backup::CatalogItemKind::Folder {
         return Err(ApiError::NotFound(format!(
