@@ -13,14 +13,13 @@
 )]
 
 mod common;
+mod moto_common;
 
 use std::io::Write;
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::*;
+use moto_common::Moto;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,58 +43,6 @@ impl Write for Capture {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_moto() -> Moto {
-    start_moto_with(&[]).await
-}
-
-/// moto with extra arguments (e.g. `-c cert.pem -k key.pem` to serve HTTPS).
-async fn start_moto_with(extra: &[&str]) -> Moto {
-    let bin = std::env::var("OPENVBO_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-    let port = free_port();
-    let child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start the S3 test server {bin:?} ({e}); install it with \
-                 `pip install 'moto[server]'` or set OPENVBO_MOTO_SERVER (.ci/run does this)"
-            )
-        });
-    let moto = Moto { child, port };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen on {port} within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    moto
 }
 
 /// A plain HTTP/1.1 exchange with moto (it does not check signatures): (status line, body).
@@ -166,7 +113,7 @@ async fn an_s3_repository_keeps_its_data_in_the_bucket_and_opens_by_password() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .init();
-    let moto = start_moto().await;
+    let moto = Moto::start().await;
     let (status, _) = raw_http(moto.port, "PUT", "/backups").await;
     assert!(status.contains("200"), "{status}");
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
@@ -545,7 +492,7 @@ async fn object_storage_over_tls_trusts_the_configured_certificate() {
     let key = dir.path().join("key.pem");
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
-    let moto = start_moto_with(&["-c", cert.to_str().unwrap(), "-k", key.to_str().unwrap()]).await;
+    let moto = Moto::start_with(&["-c", cert.to_str().unwrap(), "-k", key.to_str().unwrap()]).await;
     let https = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .build()

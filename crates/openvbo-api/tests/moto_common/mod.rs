@@ -35,6 +35,11 @@ impl Drop for Moto {
 
 impl Moto {
     pub async fn start() -> Moto {
+        Moto::start_with(&[]).await
+    }
+
+    /// moto with extra arguments (e.g. `-c cert.pem -k key.pem` to serve HTTPS).
+    pub async fn start_with(extra: &[&str]) -> Moto {
         let bin = std::env::var("OPENVBO_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let port = StdListener::bind("127.0.0.1:0")
             .unwrap()
@@ -43,6 +48,7 @@ impl Moto {
             .port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
