@@ -105,53 +105,6 @@ async fn picture(server: &Server, token: &str, repo: &str) -> (Vec<Value>, Vec<S
     (out, mailbox_data, user_count)
 }
 
-/// Explores the organization's latest backup and downloads Nancy's "Quarterly report 0"
-/// as EML.
-async fn nancy_report_eml(server: &Server, token: &str, org: &str) -> Vec<u8> {
-    let (status, session) = call(
-        server,
-        token,
-        Method::POST,
-        &format!("/v6/Organizations/{org}/explore"),
-        Some(json!({"type": "vex"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let sid = session["id"].as_str().unwrap();
-    let mbx = format!("/v6/RestoreSessions/{sid}/organization/mailboxes/{NANCY}");
-    let top = get_ok(server, token, &format!("{mbx}/folders?parentId=null")).await;
-    let inbox = top["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "Inbox")
-        .unwrap_or_else(|| panic!("no Inbox in {top}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let items = get_ok(server, token, &format!("{mbx}/items?folderId={inbox}")).await;
-    let listed = items["results"].as_array().unwrap();
-    assert_eq!(listed.len(), 3, "{items}");
-    let item = listed
-        .iter()
-        .find(|i| i["subject"] == "Quarterly report 0")
-        .unwrap_or_else(|| panic!("{items}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let eml = server
-        .client
-        .post(server.url(&format!("{mbx}/items/{item}/save")))
-        .bearer_auth(token)
-        .header("Content-Type", "application/json")
-        .header("Accept", "message/rfc822")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(eml.status(), StatusCode::OK);
-    eml.bytes().await.unwrap().to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_restores_from_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,7 +123,7 @@ async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_resto
     }
     assert_eq!(before.1.len(), 2, "{:?}", before.1);
     assert_eq!(before.2, 2);
-    let eml_before = nancy_report_eml(&first, &token, &org).await;
+    let eml_before = inbox_message_eml(&first, &token, &org, NANCY, "Quarterly report 0").await;
     assert!(
         String::from_utf8_lossy(&eml_before).contains("Quarterly report 0"),
         "an EML of the message"
@@ -251,7 +204,7 @@ async fn a_new_server_attaching_the_repository_sees_its_restore_points_and_resto
     assert_eq!(listed, BTreeSet::from([org2.as_str()]), "{orgs}");
 
     // And the content is there: the same message, byte for byte.
-    let eml_after = nancy_report_eml(&second, &token, &org2).await;
+    let eml_after = inbox_message_eml(&second, &token, &org2, NANCY, "Quarterly report 0").await;
     assert_eq!(eml_after, eml_before);
     second.stop().await;
 }
@@ -290,7 +243,7 @@ async fn a_repository_removed_and_attached_again_shows_the_same_restore_points()
     let before = picture(&server, &token, &repo).await;
     let ids = point_ids(&server, &token, &repo).await;
     assert_eq!(ids.len(), 2, "{ids:?}");
-    let eml_before = nancy_report_eml(&server, &token, &org).await;
+    let eml_before = inbox_message_eml(&server, &token, &org, NANCY, "Quarterly report 0").await;
 
     // The job goes (a repository in use cannot be removed), then the repository, twice.
     let (status, body) = call(
@@ -337,7 +290,10 @@ async fn a_repository_removed_and_attached_again_shows_the_same_restore_points()
             "round {round}: no copies: {all}"
         );
     }
-    assert_eq!(nancy_report_eml(&server, &token, &org).await, eml_before);
+    assert_eq!(
+        inbox_message_eml(&server, &token, &org, NANCY, "Quarterly report 0").await,
+        eml_before
+    );
     server.stop().await;
 }
 

@@ -127,51 +127,9 @@ async fn points(server: &Server, token: &str, repo: &str) -> Vec<Value> {
     out
 }
 
-/// Explores the organization's latest backup and downloads Nancy's "Quarterly report 1"
-/// as EML.
+/// Nancy's "Quarterly report 1" as EML, from the organization's latest backup.
 async fn nancy_report_eml(server: &Server, token: &str, org: &str) -> Vec<u8> {
-    let (status, session) = call(
-        server,
-        token,
-        Method::POST,
-        &format!("/v6/Organizations/{org}/explore"),
-        Some(json!({"type": "vex"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{session}");
-    let sid = session["id"].as_str().unwrap();
-    let mbx = format!("/v6/RestoreSessions/{sid}/organization/mailboxes/{NANCY}");
-    let top = get_ok(server, token, &format!("{mbx}/folders?parentId=null")).await;
-    let inbox = top["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "Inbox")
-        .unwrap_or_else(|| panic!("no Inbox in {top}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let items = get_ok(server, token, &format!("{mbx}/items?folderId={inbox}")).await;
-    let listed = items["results"].as_array().unwrap();
-    assert_eq!(listed.len(), 3, "{items}");
-    let item = listed
-        .iter()
-        .find(|i| i["subject"] == "Quarterly report 1")
-        .unwrap_or_else(|| panic!("{items}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let eml = server
-        .client
-        .post(server.url(&format!("{mbx}/items/{item}/save")))
-        .bearer_auth(token)
-        .header("Content-Type", "application/json")
-        .header("Accept", "message/rfc822")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(eml.status(), StatusCode::OK);
-    let bytes = eml.bytes().await.unwrap().to_vec();
+    let bytes = inbox_message_eml(server, token, org, NANCY, "Quarterly report 1").await;
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("Quarterly report 1"), "an EML of the message");
     assert!(text.contains("body 1 body 1"), "with its body");

@@ -332,3 +332,56 @@ impl SimUrl for SimWith {
         &self.url
     }
 }
+
+/// Explores the organization's latest backup (`Vex`) and downloads the message with this
+/// subject from `user`'s Inbox as EML (the Inbox must hold 3 messages).
+pub async fn inbox_message_eml(
+    server: &Server,
+    token: &str,
+    org: &str,
+    user: &str,
+    subject: &str,
+) -> Vec<u8> {
+    let (status, session) = call(
+        server,
+        token,
+        Method::POST,
+        &format!("/v6/Organizations/{org}/explore"),
+        Some(json!({"type": "vex"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let sid = session["id"].as_str().unwrap();
+    let mbx = format!("/v6/RestoreSessions/{sid}/organization/mailboxes/{user}");
+    let top = get_ok(server, token, &format!("{mbx}/folders?parentId=null")).await;
+    let inbox = top["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Inbox")
+        .unwrap_or_else(|| panic!("no Inbox in {top}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let items = get_ok(server, token, &format!("{mbx}/items?folderId={inbox}")).await;
+    let listed = items["results"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{items}");
+    let item = listed
+        .iter()
+        .find(|i| i["subject"] == subject)
+        .unwrap_or_else(|| panic!("{items}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let eml = server
+        .client
+        .post(server.url(&format!("{mbx}/items/{item}/save")))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .header("Accept", "message/rfc822")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(eml.status(), StatusCode::OK);
+    eml.bytes().await.unwrap().to_vec()
+}
