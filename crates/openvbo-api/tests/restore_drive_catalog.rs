@@ -161,28 +161,6 @@ async fn backed_up(server: &Server, repo: &Path, token: &str) -> String {
     org["id"].as_str().unwrap().to_owned()
 }
 
-/// Runs `sql` on the server's database with Python's sqlite3 (committed); prints what the
-/// last statement selects, one row a line.
-fn sqlite(db: &Path, sql: &str) -> String {
-    let script = "import sqlite3,sys\n\
-                  c=sqlite3.connect(sys.argv[1], timeout=30)\n\
-                  rows=[]\n\
-                  for s in sys.argv[2].split(';'):\n    \
-                      if s.strip(): rows=c.execute(s).fetchall()\n\
-                  c.commit()\n\
-                  print('\\n'.join('|'.join(str(v) for v in r) for r in rows))\n";
-    let run = std::process::Command::new("python3")
-        .args(["-c", script, db.to_str().unwrap(), sql])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8(run.stdout).unwrap().trim().to_owned()
-}
-
 /// Every document of the drive, read in pages of [`PAGE`] by offset: the names in order,
 /// after checking that each page is full but the last, says whether more follow, and that
 /// no id comes twice.

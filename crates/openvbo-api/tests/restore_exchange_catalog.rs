@@ -18,33 +18,9 @@
 mod common;
 mod jobs_common;
 
-use std::path::Path;
-
 use common::*;
 use jobs_common::*;
 use reqwest::Method;
-
-/// Runs `sql` on the server's database with Python's sqlite3 (committed); prints what the
-/// last statement selects, one row a line.
-fn sqlite(db: &Path, sql: &str) -> String {
-    let script = "import sqlite3,sys\n\
-                  c=sqlite3.connect(sys.argv[1], timeout=30)\n\
-                  rows=[]\n\
-                  for s in sys.argv[2].split(';'):\n    \
-                      if s.strip(): rows=c.execute(s).fetchall()\n\
-                  c.commit()\n\
-                  print('\\n'.join('|'.join(str(v) for v in r) for r in rows))\n";
-    let run = std::process::Command::new("python3")
-        .args(["-c", script, db.to_str().unwrap(), sql])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8(run.stdout).unwrap().trim().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_or_half_written_mailbox_catalog_is_indexed_again_not_shown_in_part() {

@@ -485,3 +485,25 @@ pub async fn raw_request(server: &Server, request: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Runs `sql` on the server's database with Python's sqlite3 (committed); prints what the
+/// last statement selects, one row a line.
+pub fn sqlite(db: &Path, sql: &str) -> String {
+    let script = "import sqlite3,sys\n\
+                  c=sqlite3.connect(sys.argv[1], timeout=30)\n\
+                  rows=[]\n\
+                  for s in sys.argv[2].split(';'):\n    \
+                      if s.strip(): rows=c.execute(s).fetchall()\n\
+                  c.commit()\n\
+                  print('\\n'.join('|'.join(str(v) for v in r) for r in rows))\n";
+    let run = std::process::Command::new("python3")
+        .args(["-c", script, db.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8(run.stdout).unwrap().trim().to_owned()
+}
