@@ -33,4 +33,6 @@ pub struct Services {
     pub restore_session_idle: std::time::Duration,
     /// Signs restores in and gives the writers they put data back through.
     pub restore_access: RestoreAccess,
+    /// A private directory for temporary files (big `.msg` downloads are built there).
+    pub temp_dir: std::path::PathBuf,
 }

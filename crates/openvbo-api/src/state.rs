@@ -37,6 +37,7 @@ impl AppState {
                 services.clock,
                 services.restore_session_idle,
                 services.restore_access,
+                services.temp_dir,
             ),
         }
     }

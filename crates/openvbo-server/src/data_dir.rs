@@ -39,10 +39,15 @@ pub struct DataDir {
     pub installation_id: Uuid,
     /// For the repository engine, which wraps repository keys with it.
     pub master_key: Arc<MasterKey>,
+    /// Where big downloads are built before they are sent (`.msg` files of large messages):
+    /// private like the rest of the data dir, and on its disk rather than a `/tmp` that may
+    /// be memory (tmpfs).
+    pub temp: PathBuf,
 }
 
 pub const DATABASE_FILE: &str = "openvbo.db";
 pub const LOCK_FILE: &str = "openvbo.lock";
+pub const TEMP_DIR: &str = "tmp";
 
 /// One server per data dir: the organizations it keeps in memory are only
 /// current while no other server writes them. Released when the file is
@@ -106,6 +111,8 @@ pub async fn open_with(
         None => load_or_create_key(&data_dir.join(MASTER_KEY_FILE))?,
     };
     let sealer = Arc::new(Sealer::new(&key));
+    let temp = data_dir.join(TEMP_DIR);
+    create_private_dir(&temp).map_err(dir_err)?;
     let store = open_store(&database).await?;
 
     let key_check = sealer
@@ -131,6 +138,7 @@ pub async fn open_with(
         sealer,
         installation_id,
         master_key: Arc::new(key),
+        temp,
     })
 }
 

@@ -90,5 +90,6 @@ pub async fn assemble(
         installation_id: data.installation_id,
         restore_session_idle: config.restore_session_idle,
         restore_access,
+        temp_dir: data.temp.clone(),
     })
 }

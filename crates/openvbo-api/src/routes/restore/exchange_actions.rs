@@ -32,6 +32,7 @@ use openvbo_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::exchange::exchange_session;
+use super::msg_export::{build_msg, MsgFile};
 use super::repo_content::RepoContent;
 use crate::authn::Authenticated;
 use crate::error::ApiError;
@@ -159,18 +160,25 @@ async fn mime_of(
     read_all(stream, MAX_MESSAGE_BYTES).await
 }
 
-fn msg_bytes(
+/// The `.msg` of `item` (in a temporary file when it is big: see `msg_export`).
+async fn msg_of(
+    state: &AppState,
     content: &dyn RestoreContent,
     item: &CatalogItem,
-    mime: &[u8],
-) -> Result<Vec<u8>, CoreError> {
+    mime: Vec<u8>,
+) -> Result<MsgFile, CoreError> {
     let facts = content.message_facts(&item.content_ref);
     let options = openvbo_msg::MsgOptions {
         read: facts.is_read.unwrap_or(true),
         received_unix: facts.received_unix,
     };
-    openvbo_msg::write_msg_to_vec(mime, options)
-        .map_err(|e| CoreError::Internal(format!("converting '{}' to MSG failed: {e}", item.name)))
+    build_msg(
+        mime,
+        options,
+        state.restore.temp_dir.clone(),
+        item.name.clone(),
+    )
+    .await
 }
 
 fn record(state: &AppState, scope: &Scope, event: NewEvent) {
@@ -204,14 +212,14 @@ pub(super) async fn save_item(
     let result = async {
         let mime = mime_of(&content, scope.repository, &item).await?;
         if eml {
-            Ok::<_, CoreError>(mime)
+            Ok::<_, CoreError>(MsgFile::Memory(mime))
         } else {
-            msg_bytes(&content, &item, &mime)
+            msg_of(&state, &content, &item, mime).await
         }
     }
     .await;
-    let bytes = match result {
-        Ok(bytes) => bytes,
+    let file = match result {
+        Ok(file) => file,
         Err(e) => {
             record(
                 &state,
@@ -243,13 +251,16 @@ pub(super) async fn save_item(
         ),
     );
     let name = file_name(&item.name, extension);
+    // Stated, since a body streamed from a temporary file would otherwise go without it.
+    let length = HeaderValue::from(file.len());
     Ok((
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CONTENT_DISPOSITION, disposition(&name)),
+            (header::CONTENT_LENGTH, length),
         ],
-        bytes,
+        file.into_body(),
     )
         .into_response())
 }
@@ -356,7 +367,8 @@ fn credentials(body: &Value) -> Result<Option<RestoreCredentials>, ApiError> {
     })?)
 }
 
-/// `ExchangeItem_SaveItems`: a zip of MSG files, streamed (one message in memory at a time).
+/// `ExchangeItem_SaveItems`: a zip of MSG files, streamed (one message at a time, a big one
+/// from a temporary file).
 pub(super) async fn save_items(
     _auth: Authenticated,
     State(state): State<AppState>,
@@ -385,20 +397,17 @@ pub(super) async fn save_items(
     event.item_size_bytes = Some(items.iter().map(|i| i.size_bytes).sum());
     record(&state, &scope, event);
     let repository = scope.repository;
-    let repositories = state.repositories.clone();
+    let zip_state = state.clone();
     let sources = futures::stream::iter(items).then(move |item| {
-        let content = RepoContent::new(repositories.clone());
+        let state = zip_state.clone();
         async move {
+            let content = RepoContent::new(state.repositories.clone());
             let mime = mime_of(&content, repository, &item)
                 .await
                 .map_err(io::Error::other)?;
-            let msg = tokio::task::spawn_blocking(move || {
-                msg_bytes(&content, &item, &mime).map(|bytes| (item, bytes))
-            })
-            .await
-            .map_err(io::Error::other)?
-            .map_err(io::Error::other)?;
-            let (item, bytes) = msg;
+            let msg = msg_of(&state, &content, &item, mime)
+                .await
+                .map_err(io::Error::other)?;
             let folder = item.path.trim_matches('/');
             let name = file_name(&item.name, "msg");
             Ok(openvbo_zipstream::ZipSource {
@@ -408,7 +417,7 @@ pub(super) async fn save_items(
                     format!("{folder}/{name}")
                 },
                 modified_unix: item.modified.map(|t| t.unix_timestamp()),
-                reader: Box::pin(io::Cursor::new(bytes)),
+                reader: msg.into_reader(),
             })
         }
     });

@@ -2,7 +2,8 @@
 //!
 //! - `sessions.rs`: explore, list, get, stop, events, the session's organization;
 //! - `exchange.rs`: mailboxes, folders and items of a `Vex` session;
-//! - `exchange_actions.rs`: saving messages (MSG, EML, zip) and restoring them;
+//! - `exchange_actions.rs`: saving messages (MSG, EML, zip) and restoring them
+//!   (`msg_export.rs`: a big message's `.msg` built in a temporary file);
 //! - `repo_content.rs`: the repository behind the catalog and the saves;
 //! - `drive_area.rs` (with `drive_tree.rs`, `drive_content.rs`): what OneDrives and document
 //!   libraries share — folder and document listings, saves, restores — as one route table;
@@ -17,6 +18,7 @@
 
 mod exchange;
 mod exchange_actions;
+mod msg_export;
 mod repo_content;
 mod sessions;
 mod views;
@@ -49,6 +51,8 @@ pub(crate) struct RestoreState {
     pub indexer: CatalogIndexer,
     /// Signs restores in and gives the writers they write through.
     pub access: RestoreAccess,
+    /// Where `.msg` files of big messages are built (the data dir's `tmp`).
+    pub temp_dir: std::path::PathBuf,
 }
 
 impl RestoreState {
@@ -57,12 +61,14 @@ impl RestoreState {
         clock: SharedClock,
         idle: Duration,
         access: RestoreAccess,
+        temp_dir: std::path::PathBuf,
     ) -> Arc<Self> {
         Arc::new(Self {
             sessions: RestoreSessions::new(store.clone(), clock, idle),
             store,
             indexer: CatalogIndexer::default(),
             access,
+            temp_dir,
         })
     }
 }
