@@ -195,6 +195,7 @@ impl Repository {
     }
 
     async fn rewrite_without_old_items(&self, p: &RestorePoint, cutoff_s: i64) -> Result<u64> {
+        let epoch = self.lost_epoch();
         let mut tree = Vec::new();
         let mut out = Vec::new();
         let mut removed = 0u64;
@@ -237,7 +238,7 @@ impl Repository {
         np.tree = tree;
         np.item_count = items;
         np.item_bytes = bytes;
-        self.rewrite_record(&np).await?;
+        self.rewrite_record(&np, epoch).await?;
         Ok(removed)
     }
 
@@ -282,6 +283,8 @@ impl Repository {
 
     async fn prune_locked(&self) -> Result<PruneReport> {
         let mut rep = PruneReport::default();
+        // A repacked blob in a pack that is then lost must not have its old pack superseded.
+        let epoch = self.lost_epoch();
         let now = self.now_ms();
         self.refresh_index().await?;
         let refs = self.referenced().await?;
@@ -421,6 +424,7 @@ impl Repository {
         // Consolidate: new packs indexed first, then one segment for everything kept.
         let _g = self.commit_guard().await;
         self.flush_and_index().await?;
+        self.ensure_nothing_lost_since(epoch)?;
         let exclude: HashSet<String> = candidates.iter().map(|p| p.pack.clone()).collect();
         let seg = self.lock_index()?.to_segment(&exclude);
         let superseded = seg.supersedes.clone();

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 
+use crate::backend::{Backend, Staged};
 use crate::crypto::RepoKeys;
 use crate::error::{ErrorKind, RepoError, Result};
 use crate::ids::ChunkId;
@@ -145,26 +146,50 @@ pub(crate) fn decode_blob(
     Ok(Bytes::from(plain))
 }
 
-/// A pack being filled in memory.
+/// Bytes a pack builder gathers before handing them to storage: small blobs (messages)
+/// cost one write per MiB instead of one per blob, and this, not the pack size, bounds the
+/// memory of a pack being written to a backend that streams (the local directory).
+pub(crate) const WRITE_BUF: usize = 1024 * 1024;
+
+/// A pack being filled: blobs stream to a staged object of the backend as they arrive, and
+/// its name (the hash of its bytes) is computed on the way.
 pub(crate) struct PackBuilder {
     kind: BlobKind,
-    buf: Vec<u8>,
+    staged: Option<Box<dyn Staged>>,
+    pending: Vec<u8>,
+    /// Bytes of blobs so far (the next blob's offset).
+    len: usize,
+    hasher: blake3::Hasher,
     entries: Vec<PackEntry>,
     ids: HashSet<ChunkId>,
+    /// The most bytes this builder and its staged object held in memory at once.
+    peak: usize,
+}
+
+/// A sealed pack whose bytes are all handed to storage; `staged.finish` makes it durable.
+pub(crate) struct FinishedPack {
+    pub name: String,
+    pub size: u64,
+    pub entries: Vec<PackEntry>,
+    pub staged: Box<dyn Staged>,
 }
 
 impl PackBuilder {
     pub(crate) fn new(kind: BlobKind) -> Self {
         Self {
             kind,
-            buf: Vec::new(),
+            staged: None,
+            pending: Vec::new(),
+            len: 0,
+            hasher: blake3::Hasher::new(),
             entries: Vec::new(),
             ids: HashSet::new(),
+            peak: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.buf.len()
+        self.len
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -175,8 +200,45 @@ impl PackBuilder {
         self.ids.contains(id)
     }
 
-    pub(crate) fn add(
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+
+    /// Empties the builder after a failure, returning the ids it held (now lost).
+    pub(crate) fn discard(&mut self) -> Vec<ChunkId> {
+        let ids = self.entries.drain(..).map(|e| e.id).collect();
+        self.ids.clear();
+        self.staged = None;
+        self.pending = Vec::new();
+        self.len = 0;
+        self.hasher = blake3::Hasher::new();
+        ids
+    }
+
+    async fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let Some(staged) = self.staged.as_mut() else {
+            return Err(RepoError::new(
+                ErrorKind::Storage,
+                "pack has no staged object",
+            ));
+        };
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(WRITE_BUF));
+        staged.write(Bytes::from(chunk)).await
+    }
+
+    fn note_peak(&mut self, transient: usize) {
+        let held =
+            self.pending.len().max(transient) + self.staged.as_ref().map_or(0, |s| s.buffered());
+        self.peak = self.peak.max(held);
+    }
+
+    /// Adds a blob. An error means the pack is broken: the caller must `discard` it.
+    pub(crate) async fn add(
         &mut self,
+        backend: &dyn Backend,
         id: ChunkId,
         sealed: &[u8],
         raw_len: u32,
@@ -185,15 +247,28 @@ impl PackBuilder {
         if self.ids.contains(&id) {
             return Ok(());
         }
-        if self.buf.capacity() == 0 && self.kind == BlobKind::Data {
-            // One exact allocation per pack: doubling growth would reserve up to twice the
-            // pack size, which is most of the memory budget.
-            self.buf.reserve_exact(target.max(sealed.len()) + 64 * 1024);
-        }
-        let offset = u32::try_from(self.buf.len())
-            .map_err(|_| RepoError::invalid("pack grew past 4 GiB"))?;
+        let offset =
+            u32::try_from(self.len).map_err(|_| RepoError::invalid("pack grew past 4 GiB"))?;
         let len = u32::try_from(sealed.len()).map_err(|_| RepoError::invalid("blob too large"))?;
-        self.buf.extend_from_slice(sealed);
+        if self.staged.is_none() {
+            self.staged = Some(backend.stage(target.max(sealed.len()) + 64 * 1024).await?);
+            self.pending = Vec::with_capacity(WRITE_BUF);
+        }
+        self.hasher.update(sealed);
+        if self.pending.len() + sealed.len() > WRITE_BUF {
+            self.write_pending().await?;
+        }
+        if sealed.len() >= WRITE_BUF {
+            // A big chunk goes straight through (one copy, released when written).
+            self.note_peak(sealed.len());
+            if let Some(staged) = self.staged.as_mut() {
+                staged.write(Bytes::copy_from_slice(sealed)).await?;
+            }
+        } else {
+            self.pending.extend_from_slice(sealed);
+            self.note_peak(0);
+        }
+        self.len += sealed.len();
         self.entries.push(PackEntry {
             id,
             kind: self.kind,
@@ -205,8 +280,9 @@ impl PackBuilder {
         Ok(())
     }
 
-    /// Seals the header and returns (name, bytes, entries), leaving the builder empty.
-    pub(crate) fn finish(&mut self, keys: &RepoKeys) -> (String, Bytes, Vec<PackEntry>) {
+    /// Seals the header, hands the last bytes to storage and names the pack, leaving the
+    /// builder empty. An error means the pack is broken: the caller must `discard` it.
+    pub(crate) async fn finish(&mut self, keys: &RepoKeys) -> Result<FinishedPack> {
         let mut header = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
         for e in &self.entries {
             header.extend_from_slice(&e.id.0);
@@ -216,17 +292,29 @@ impl PackBuilder {
             header.extend_from_slice(&e.raw_len.to_le_bytes());
         }
         let sealed = keys.seal(HEADER_AD, &header);
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.extend_from_slice(&sealed);
-        buf.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
-        let hash = blake3::hash(&buf);
-        let entries = std::mem::take(&mut self.entries);
+        let mut tail = sealed;
+        tail.extend_from_slice(&(tail.len() as u32).to_le_bytes());
+        self.hasher.update(&tail);
+        self.pending.extend_from_slice(&tail);
+        self.note_peak(0);
+        self.write_pending().await?;
+        let Some(staged) = self.staged.take() else {
+            return Err(RepoError::new(
+                ErrorKind::Storage,
+                "pack has no staged object",
+            ));
+        };
+        let hash = std::mem::replace(&mut self.hasher, blake3::Hasher::new()).finalize();
+        let size = (self.len + tail.len()) as u64;
+        self.len = 0;
+        self.pending = Vec::new();
         self.ids.clear();
-        (
-            pack_name(self.kind, hash.as_bytes()),
-            Bytes::from(buf),
-            entries,
-        )
+        Ok(FinishedPack {
+            name: pack_name(self.kind, hash.as_bytes()),
+            size,
+            entries: std::mem::take(&mut self.entries),
+            staged,
+        })
     }
 }
 

@@ -77,18 +77,24 @@ pub struct Counters {
     pub puts: AtomicU64,
     pub put_bytes: AtomicU64,
     pub gets: AtomicU64,
+    /// The most bytes one pack builder (and its staged object) held in memory at once:
+    /// about 1 MiB on a local directory whatever the pack size, the pack size on S3.
+    pub pack_buffer_peak: AtomicU64,
 }
 
-/// A pack that was sealed but whose upload failed: kept (with its ids still "buffered") and
-/// retried first, so a blob a writer was told is stored is never silently dropped.
+/// The pack of one kind being filled, and the previous one finishing in the background.
+/// Packs stream to storage as they fill, so a pack whose write fails cannot be retried from
+/// memory: its blobs are *lost* (see [`Inner::lost`]) and every writer that may reference
+/// them fails its commit, rather than a record ever naming data that is not stored.
 struct Slot {
     builder: PackBuilder,
-    stuck: Option<Sealed>,
-    /// The previous full pack, uploading while this one fills (one at a time).
-    uploading: Option<(Sealed, tokio::task::JoinHandle<Result<()>>)>,
+    /// The previous full pack, being made durable (fsync, rename or PUT) while this one
+    /// fills (one at a time).
+    uploading: Option<(Uploaded, tokio::task::JoinHandle<Result<()>>)>,
 }
 
-type Sealed = (String, Bytes, Vec<PackEntry>);
+/// What the index needs of a pack once it is durable.
+type Uploaded = (String, u64, Vec<PackEntry>);
 
 pub(crate) struct Inner {
     pub(crate) backend: DynBackend,
@@ -101,6 +107,9 @@ pub(crate) struct Inner {
     data: tokio::sync::Mutex<Slot>,
     tree: tokio::sync::Mutex<Slot>,
     unindexed: Mutex<Vec<PackBlobs>>,
+    /// Bumped each time a pack's write failed and its blobs were dropped. A writer notes it
+    /// when it starts and refuses to commit if it moved: it may reference those blobs.
+    lost: AtomicU64,
     commit: tokio::sync::Mutex<()>,
     pub(crate) counters: Counters,
 }
@@ -243,15 +252,14 @@ impl Repository {
                 buffered: Mutex::new(HashSet::new()),
                 data: tokio::sync::Mutex::new(Slot {
                     builder: PackBuilder::new(BlobKind::Data),
-                    stuck: None,
                     uploading: None,
                 }),
                 tree: tokio::sync::Mutex::new(Slot {
                     builder: PackBuilder::new(BlobKind::Tree),
-                    stuck: None,
                     uploading: None,
                 }),
                 unindexed: Mutex::new(Vec::new()),
+                lost: AtomicU64::new(0),
                 commit: tokio::sync::Mutex::new(()),
                 counters: Counters::default(),
             }),
@@ -485,16 +493,18 @@ impl Repository {
         sealed: &[u8],
         raw_len: u32,
     ) -> Result<()> {
-        if slot.stuck.is_some()
-            || (!slot.builder.is_empty() && slot.builder.len() + sealed.len() > target)
-        {
-            if slot.stuck.is_some() {
-                self.flush_slot(slot).await?;
-            } else {
-                self.rotate_slot(slot).await?;
-            }
+        if !slot.builder.is_empty() && slot.builder.len() + sealed.len() > target {
+            self.rotate_slot(slot).await?;
         }
-        slot.builder.add(id, sealed, raw_len, target)?;
+        let added = slot
+            .builder
+            .add(self.inner.backend.as_ref(), id, sealed, raw_len, target)
+            .await;
+        self.note_peak(&slot.builder);
+        if let Err(e) = added {
+            self.lose(slot.builder.discard())?;
+            return Err(e);
+        }
         self.inner
             .buffered
             .lock()
@@ -503,9 +513,47 @@ impl Repository {
         Ok(())
     }
 
-    /// Waits for the background upload, if any; a failed one becomes `stuck` (retried).
+    fn note_peak(&self, b: &PackBuilder) {
+        self.inner
+            .counters
+            .pack_buffer_peak
+            .fetch_max(b.peak() as u64, Ordering::Relaxed);
+    }
+
+    /// The number of packs lost so far (see [`Inner::lost`]).
+    pub(crate) fn lost_epoch(&self) -> u64 {
+        self.inner.lost.load(Ordering::SeqCst)
+    }
+
+    /// Fails when a pack was lost since `epoch`: whoever started then may reference it.
+    pub(crate) fn ensure_nothing_lost_since(&self, epoch: u64) -> Result<()> {
+        if self.lost_epoch() == epoch {
+            return Ok(());
+        }
+        Err(RepoError::new(
+            ErrorKind::Storage,
+            "a pack holding data of this backup could not be stored (see the earlier storage \
+             error); nothing was committed, the next run stores it again",
+        ))
+    }
+
+    /// Blobs of a pack that could not be stored: no longer known (so later writers store
+    /// them again), and the epoch moves so writers that may reference them cannot commit.
+    fn lose(&self, ids: Vec<ChunkId>) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.inner.lost.fetch_add(1, Ordering::SeqCst);
+        let mut b = self.inner.buffered.lock().map_err(|_| lock_err())?;
+        for id in &ids {
+            b.remove(id);
+        }
+        Ok(())
+    }
+
+    /// Waits for the background upload, if any; a failed one loses its blobs.
     async fn finish_upload(&self, slot: &mut Slot) -> Result<()> {
-        let Some((sealed, handle)) = slot.uploading.take() else {
+        let Some((done, handle)) = slot.uploading.take() else {
             return Ok(());
         };
         let res = match handle.await {
@@ -517,48 +565,72 @@ impl Repository {
             )),
         };
         match res {
-            Ok(()) => self.index_uploaded(sealed),
+            Ok(()) => self.index_uploaded(done),
             Err(e) => {
-                slot.stuck = Some(sealed);
+                self.lose(done.2.iter().map(|e| e.id).collect())?;
                 Err(e)
             }
         }
     }
 
-    /// A full pack: sealed and uploaded in the background while the next one fills, so
-    /// writers do not wait on the upload (and its fsync); at most one is in flight.
+    /// Seals the builder's pack (its bytes are all handed to storage then).
+    async fn seal(&self, slot: &mut Slot) -> Result<Option<crate::pack::FinishedPack>> {
+        if slot.builder.is_empty() {
+            return Ok(None);
+        }
+        match slot.builder.finish(&self.inner.keys).await {
+            Ok(p) => {
+                self.note_peak(&slot.builder);
+                Ok(Some(p))
+            }
+            Err(e) => {
+                self.lose(slot.builder.discard())?;
+                Err(e)
+            }
+        }
+    }
+
+    fn count_put(&self, size: u64) {
+        self.inner.counters.puts.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .counters
+            .put_bytes
+            .fetch_add(size, Ordering::Relaxed);
+    }
+
+    /// A full pack: sealed and made durable in the background while the next one fills, so
+    /// writers do not wait on its fsync or PUT; at most one is in flight per kind.
     async fn rotate_slot(&self, slot: &mut Slot) -> Result<()> {
         self.finish_upload(slot).await?;
-        if slot.stuck.is_some() {
-            return self.flush_slot(slot).await;
-        }
-        let sealed = slot.builder.finish(&self.inner.keys);
-        let repo = self.clone();
-        let (name, bytes) = (sealed.0.clone(), sealed.1.clone());
-        let handle = tokio::spawn(async move { repo.put(&name, bytes, false).await });
-        slot.uploading = Some((sealed, handle));
+        let Some(p) = self.seal(slot).await? else {
+            return Ok(());
+        };
+        self.count_put(p.size);
+        let backend = self.inner.backend.clone();
+        let name = p.name.clone();
+        let staged = p.staged;
+        let handle = tokio::spawn(async move { staged.finish(backend.as_ref(), &name).await });
+        slot.uploading = Some(((p.name, p.size, p.entries), handle));
         Ok(())
     }
 
     async fn flush_slot(&self, slot: &mut Slot) -> Result<()> {
         self.finish_upload(slot).await?;
-        if slot.stuck.is_none() && !slot.builder.is_empty() {
-            slot.stuck = Some(slot.builder.finish(&self.inner.keys));
-        }
-        let Some((name, bytes, entries)) = slot.stuck.take() else {
+        let Some(p) = self.seal(slot).await? else {
             return Ok(());
         };
-        if let Err(e) = self.put(&name, bytes.clone(), false).await {
-            slot.stuck = Some((name, bytes, entries));
+        self.count_put(p.size);
+        if let Err(e) = p.staged.finish(self.inner.backend.as_ref(), &p.name).await {
+            self.lose(p.entries.iter().map(|e| e.id).collect())?;
             return Err(e);
         }
-        self.index_uploaded((name, bytes, entries))
+        self.index_uploaded((p.name, p.size, p.entries))
     }
 
-    fn index_uploaded(&self, (name, bytes, entries): Sealed) -> Result<()> {
+    fn index_uploaded(&self, (name, size, entries): Uploaded) -> Result<()> {
         let blobs = PackBlobs {
             pack: name,
-            size: bytes.len() as u64,
+            size,
             entries,
         };
         // Into the index before out of `buffered`, so the id is never unknown in between.
@@ -620,9 +692,12 @@ impl Repository {
 
     /// The commit sequence: data packs → tree packs → index segment → the record
     /// (create-only). A crash at any point leaves at most unreferenced packs or segments.
-    pub(crate) async fn commit_record(&self, point: &RestorePoint) -> Result<()> {
+    /// `epoch` is [`Self::lost_epoch`] when the writer started: a pack lost since then may
+    /// hold blobs the record references, so the record is refused.
+    pub(crate) async fn commit_record(&self, point: &RestorePoint, epoch: u64) -> Result<()> {
         let _g = self.inner.commit.lock().await;
         self.flush_and_index().await?;
+        self.ensure_nothing_lost_since(epoch)?;
         let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
         self.put(
             &format!("{POINTS_PREFIX}{}", point.id.0),
@@ -634,9 +709,10 @@ impl Repository {
 
     /// Replaces a record in place (item-level retention rewrites a point's tree; the id
     /// stays, the write is atomic on every backend).
-    pub(crate) async fn rewrite_record(&self, point: &RestorePoint) -> Result<()> {
+    pub(crate) async fn rewrite_record(&self, point: &RestorePoint, epoch: u64) -> Result<()> {
         let _g = self.inner.commit.lock().await;
         self.flush_and_index().await?;
+        self.ensure_nothing_lost_since(epoch)?;
         let sealed = self.inner.keys.seal_json(RECORD_AD, point)?;
         self.put(
             &format!("{POINTS_PREFIX}{}", point.id.0),

@@ -78,6 +78,8 @@ pub struct ResourceWriter {
     item_count: u64,
     item_bytes: u64,
     last_checkpoint: Option<RestorePointId>,
+    /// The repository's lost-pack epoch when this writer started (see `commit_record`).
+    epoch: u64,
 }
 
 fn stored_key(repo: &Repository, id: &str, change_key: &str) -> [u8; 16] {
@@ -107,6 +109,7 @@ impl Repository {
                 ));
             }
         }
+        let epoch = self.lost_epoch();
         let session = self.start_session().await?;
         // After registering: maintenance either sees our session or we see its consolidation.
         self.refresh_index().await?;
@@ -125,6 +128,7 @@ impl Repository {
             item_count: 0,
             item_bytes: 0,
             last_checkpoint: None,
+            epoch,
         })
     }
 
@@ -339,7 +343,7 @@ impl ResourceWriter {
     pub async fn checkpoint(&mut self, delta_state: &[u8]) -> Result<RestorePointId> {
         self.flush_tree().await?;
         let point = self.record(false, self.tree.clone(), delta_state);
-        self.repo.commit_record(&point).await?;
+        self.repo.commit_record(&point, self.epoch).await?;
         // The new checkpoint holds all the previous one held; only then drop the old record.
         if let Some(old) = self.last_checkpoint.replace(point.id.clone()) {
             self.repo.delete_record(&old).await?;
@@ -409,7 +413,7 @@ impl ResourceWriter {
         self.item_bytes += carried_bytes;
         let mut point = self.record(true, tree, delta_state);
         point.extra = extra;
-        self.repo.commit_record(&point).await?;
+        self.repo.commit_record(&point, self.epoch).await?;
         if let Some(old) = self.last_checkpoint.take() {
             self.repo.delete_record(&old).await?;
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Backend, Capacity, ObjectInfo};
+use super::{Backend, Capacity, ObjectInfo, Staged};
 use crate::error::{io_error, ErrorKind, RepoError, Result};
 
 /// Temporary files live here until renamed into place; their names never collide.
@@ -57,14 +57,8 @@ fn put_file(root: &Path, path: &Path, data: &[u8], create_only: bool) -> Result<
     let what = format!("writing {}", path.display());
     let dir = path.parent().unwrap_or(root);
     std::fs::create_dir_all(dir).map_err(|e| io_error(&what, e))?;
-    let tmp_dir = root.join(TMP_DIR);
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| io_error(&what, e))?;
-    let tmp = tmp_dir.join(format!("{}.tmp", hex::encode(rand::random::<[u8; 12]>())));
+    let (tmp, mut f) = new_tmp(root).map_err(|e| io_error(&what, e))?;
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         drop(f);
@@ -81,6 +75,103 @@ fn put_file(root: &Path, path: &Path, data: &[u8], create_only: bool) -> Result<
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|e| io_error(&what, e))
+}
+
+/// A new temporary file under `tmp/` (listings skip it), its name random so writers never collide.
+fn new_tmp(root: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let tmp_dir = root.join(TMP_DIR);
+    std::fs::create_dir_all(&tmp_dir)?;
+    let tmp = tmp_dir.join(format!("{}.tmp", hex::encode(rand::random::<[u8; 12]>())));
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    Ok((tmp, f))
+}
+
+/// A pack streamed to a temporary file as it fills (no copy of it in memory), then fsynced
+/// and renamed into place: the same durability as `put`, with memory bounded by the
+/// caller's write buffer instead of the pack size.
+pub(crate) struct LocalStaged {
+    root: PathBuf,
+    tmp: PathBuf,
+    /// `None` after a failed write: the file is incomplete and must not be finished.
+    file: Option<std::fs::File>,
+    failed: Option<RepoError>,
+}
+
+impl Drop for LocalStaged {
+    fn drop(&mut self) {
+        // Unfinished (an error, or the writer gave up): the partial file goes. After a
+        // successful finish the temporary name no longer exists and this is a no-op.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+#[async_trait]
+impl Staged for LocalStaged {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
+        if let Some(e) = &self.failed {
+            return Err(RepoError::new(e.kind(), e.message().to_string()));
+        }
+        let Some(mut f) = self.file.take() else {
+            return Err(RepoError::new(
+                ErrorKind::Storage,
+                "pack file already closed",
+            ));
+        };
+        let what = format!("writing {}", self.tmp.display());
+        let res = blocking(move || {
+            f.write_all(&data).map_err(|e| io_error(&what, e))?;
+            Ok(f)
+        })
+        .await;
+        match res {
+            Ok(f) => {
+                self.file = Some(f);
+                Ok(())
+            }
+            Err(e) => {
+                self.failed = Some(RepoError::new(e.kind(), e.message().to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        0
+    }
+
+    async fn finish(mut self: Box<Self>, _backend: &dyn Backend, name: &str) -> Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let Some(f) = self.file.take() else {
+            return Err(RepoError::new(
+                ErrorKind::Storage,
+                "pack file already closed",
+            ));
+        };
+        let path = LocalBackend::new(self.root.clone()).path(name)?;
+        let root = self.root.clone();
+        let tmp = self.tmp.clone();
+        // `self` stays alive until the blocking part ends, so a failure removes the file.
+        let res = blocking(move || {
+            let what = format!("writing {}", path.display());
+            let dir = path.parent().unwrap_or(&root).to_path_buf();
+            let run = || -> std::io::Result<()> {
+                f.sync_all()?;
+                drop(f);
+                std::fs::create_dir_all(&dir)?;
+                std::fs::rename(&tmp, &path)?;
+                sync_dir(&dir)
+            };
+            run().map_err(|e| io_error(&what, e))
+        })
+        .await;
+        drop(self);
+        res
+    }
 }
 
 fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
@@ -230,6 +321,18 @@ impl Backend for LocalBackend {
     async fn capacity(&self) -> Result<Option<Capacity>> {
         let root = self.root.clone();
         blocking(move || Ok(fs_capacity(&root))).await
+    }
+
+    async fn stage(&self, _size_hint: usize) -> Result<Box<dyn Staged>> {
+        let root = self.root.clone();
+        let what = format!("writing in {}", self.root.display());
+        let (tmp, file) = blocking(move || new_tmp(&root).map_err(|e| io_error(&what, e))).await?;
+        Ok(Box::new(LocalStaged {
+            root: self.root.clone(),
+            tmp,
+            file: Some(file),
+            failed: None,
+        }))
     }
 
     fn describe(&self) -> String {

@@ -58,8 +58,54 @@ pub trait Backend: Send + Sync + 'static {
     async fn capacity(&self) -> Result<Option<Capacity>> {
         Ok(None)
     }
+    /// Starts an object whose name is known only when it is complete (a pack is named by
+    /// the hash of its bytes), so it can be written as it fills instead of held in memory.
+    /// The default keeps the bytes in memory and PUTs them whole at the end: one request
+    /// per object on S3 (a multipart upload would cost a PUT per part).
+    /// `size_hint` is the expected final size (one exact allocation instead of doubling,
+    /// which would reserve up to twice the pack size).
+    async fn stage(&self, size_hint: usize) -> Result<Box<dyn Staged>> {
+        Ok(Box::new(MemoryStaged {
+            buf: Vec::with_capacity(size_hint),
+        }))
+    }
     /// Where this is, for messages (never includes credentials).
     fn describe(&self) -> String;
+}
+
+/// An object being written (see [`Backend::stage`]). Nothing of it is visible under any
+/// name until `finish` returns; dropped unfinished, it leaves nothing behind (or only a
+/// temporary file that listings skip).
+#[async_trait]
+pub trait Staged: Send {
+    /// Appends bytes. After an error the object is unusable: `finish` fails too.
+    async fn write(&mut self, data: Bytes) -> Result<()>;
+    /// Bytes held in memory by this object (the memory bound of a pack being written).
+    fn buffered(&self) -> usize;
+    /// Makes the bytes durable under `name`, atomically (as `put` without `create_only`).
+    async fn finish(self: Box<Self>, backend: &dyn Backend, name: &str) -> Result<()>;
+}
+
+/// The staging for backends that take whole objects: collected in memory, one `put`.
+pub struct MemoryStaged {
+    buf: Vec<u8>,
+}
+
+#[async_trait]
+impl Staged for MemoryStaged {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
+        if self.buf.capacity() - self.buf.len() < data.len() {
+            self.buf.reserve_exact(data.len());
+        }
+        self.buf.extend_from_slice(&data);
+        Ok(())
+    }
+    fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+    async fn finish(self: Box<Self>, backend: &dyn Backend, name: &str) -> Result<()> {
+        backend.put(name, Bytes::from(self.buf), false).await
+    }
 }
 
 pub type DynBackend = Arc<dyn Backend>;
