@@ -1,10 +1,11 @@
 //! Administrator passwords: argon2id hashes, and generated passwords.
 //!
-//! argon2 needs 19 MiB of working memory per hash. Allocating it per login
-//! made the allocator keep every such block (a login flood grew the server
-//! past 1 GiB), so each hashing thread keeps one buffer and reuses it.
-
-use std::cell::RefCell;
+//! argon2 needs 19 MiB of working memory per hash. Neither keeping it nor
+//! leaving it to the allocator's heap works: a buffer kept per hashing thread
+//! stayed resident for good (~40 MB of the backup benchmark's peak RSS after
+//! one login), and blocks freed into glibc's heap were kept too (a login flood
+//! grew the server past 1 GiB). Each hash's memory is therefore a mapping of
+//! its own, unmapped when the hash ends (see [`with_memory`]).
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -18,19 +19,24 @@ use crate::error::CoreError;
 /// 1 KiB): a damaged row must not make a login allocate gigabytes.
 const MAX_BLOCKS: usize = 256 * 1024;
 
-thread_local! {
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
-}
+/// Bytes at or above which glibc's malloc always gives a block a mapping of its
+/// own and unmaps it when freed: its dynamic mmap threshold (which rises after
+/// a large block is freed, so that later blocks of that size come from the
+/// heap and stay resident) never rises past `DEFAULT_MMAP_THRESHOLD_MAX`, 32 MiB
+/// on 64-bit systems (mallopt(3)). musl maps every block this large as well.
+const ALWAYS_MAPPED_BYTES: usize = 32 * 1024 * 1024;
 
+/// Runs `work` on `blocks` zeroed blocks that are returned to the system when it
+/// ends. The workspace forbids `unsafe`, so the blocks cannot be laid over an
+/// anonymous mapping made here; instead the vector reserves at least
+/// [`ALWAYS_MAPPED_BYTES`], which the allocator serves from a fresh mapping.
+/// Only the blocks written become resident (19 MiB for the default
+/// parameters); the rest of the reservation is address space, never touched.
 fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-    MEMORY.with(|memory| {
-        let mut memory = memory.borrow_mut();
-        if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
-        }
-        // Resized above: the slice is always there.
-        work(memory.get_mut(..blocks).unwrap_or_default())
-    })
+    let reserved = blocks.max(ALWAYS_MAPPED_BYTES.div_ceil(Block::SIZE) + 1);
+    let mut memory: Vec<Block> = Vec::with_capacity(reserved);
+    memory.resize(blocks, Block::new());
+    work(&mut memory)
 }
 
 fn internal(e: impl std::fmt::Display) -> CoreError {
