@@ -12,9 +12,10 @@
 //! along its path. `restoreTo` puts everything under `folder` (created at the top of the
 //! target mailbox when missing), keeping the original folder structure beneath it.
 //! A message that fails is counted and reported; the others go on. Up to four messages are
-//! written at a time (Microsoft's per-mailbox budget), each read from the backup just before.
+//! written at a time (Microsoft's per-mailbox budget) while the next ones are read from the
+//! backup, so the budget is not left idle during reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -32,6 +33,12 @@ use crate::CoreError;
 /// (the connector queues the rest in its per-mailbox lane, so this never causes
 /// MailboxConcurrency refusals).
 pub const WRITES_IN_FLIGHT: usize = 4;
+
+/// Messages held prepared (read and parsed) beside the writes in flight, the one being
+/// prepared included: one waits for the next free slot while the next is read, so a slot
+/// never idles for a read unless two writes end during one. A restore holds at most
+/// `WRITES_IN_FLIGHT + PREPARED_AHEAD` messages in memory.
+pub const PREPARED_AHEAD: usize = 2;
 
 /// A message is at most Outlook's 150 MB plus MIME's base64 growth.
 pub const MAX_MESSAGE_BYTES: usize = 210 * 1024 * 1024;
@@ -360,38 +367,84 @@ impl<'a> MailRestorer<'a> {
     }
 
     /// Restores `items` with up to [`WRITES_IN_FLIGHT`] writes to Microsoft at a time (the
-    /// connector's per-mailbox budget; the next message is read from the backup while they
-    /// run). Each outcome is counted in `stats` and handed to `done`, in completion order.
-    pub async fn restore_items(
+    /// connector's per-mailbox budget). While they run, the next messages are prepared (read
+    /// from the backup, parsed), so a slot that frees is refilled at once instead of idling
+    /// for a read; at most [`PREPARED_AHEAD`] messages wait beside the writes, which bounds
+    /// memory. Preparing stays one message at a time and in order (folders are found and
+    /// made in order, and a duplicate is seen as already written). Each outcome is counted
+    /// in `stats` and handed to `done` once, in completion order.
+    pub async fn restore_items<'i>(
         &mut self,
-        items: &[CatalogItem],
+        items: &'i [CatalogItem],
         facts: impl Fn(&CatalogItem) -> MessageFacts,
         mut done: impl FnMut(&CatalogItem, &Outcome),
     ) {
         let writer = self.writer;
+        // Cloned once: the writes must not borrow `self`, which preparing holds mutably.
+        let mailbox = self.target.mailbox.clone();
+        let write = |next: Ready<'i>| {
+            let mailbox = mailbox.as_str();
+            async move {
+                let Ready {
+                    item,
+                    folder,
+                    message,
+                    outcome,
+                } = next;
+                let written = writer
+                    .create_message(mailbox, &folder, message)
+                    .await
+                    .map(|_| outcome)
+                    .map_err(|e| upstream("writing the message", e));
+                (item, written.unwrap_or_else(Outcome::Failed))
+            }
+        };
         let mut queue = items.iter();
         let mut running = FuturesUnordered::new();
+        let mut ready: VecDeque<Ready<'i>> = VecDeque::new();
+        // Writes that ended while a message was prepared, counted once it is.
+        let mut ended: Vec<(&'i CatalogItem, Outcome)> = Vec::new();
         loop {
             while running.len() < WRITES_IN_FLIGHT {
-                let Some(item) = queue.next() else {
+                let Some(next) = ready.pop_front() else {
                     break;
                 };
-                match self.prepare(item, facts(item)).await {
+                running.push(write(next));
+            }
+            let room = running.len() + ready.len() < WRITES_IN_FLIGHT + PREPARED_AHEAD;
+            let next = if room { queue.next() } else { None };
+            if let Some(item) = next {
+                let prepared = {
+                    let mut preparing = std::pin::pin!(self.prepare(item, facts(item)));
+                    loop {
+                        tokio::select! {
+                            // Ended writes first: their slots take what is already prepared.
+                            biased;
+                            Some(result) = running.next(), if !running.is_empty() => {
+                                ended.push(result);
+                                if let Some(next) = ready.pop_front() {
+                                    running.push(write(next));
+                                }
+                            }
+                            prepared = &mut preparing => break prepared,
+                        }
+                    }
+                };
+                for (item, outcome) in ended.drain(..) {
+                    self.count(item, &outcome);
+                    done(item, &outcome);
+                }
+                match prepared {
                     Ok(Prepared::Write {
                         folder,
                         message,
                         outcome,
-                    }) => {
-                        let mailbox = self.target.mailbox.clone();
-                        running.push(async move {
-                            let written = writer
-                                .create_message(&mailbox, &folder, message)
-                                .await
-                                .map(|_| outcome)
-                                .map_err(|e| upstream("writing the message", e));
-                            (item, written)
-                        });
-                    }
+                    }) => ready.push_back(Ready {
+                        item,
+                        folder,
+                        message,
+                        outcome,
+                    }),
                     Ok(Prepared::Done(outcome)) => {
                         self.count(item, &outcome);
                         done(item, &outcome);
@@ -402,13 +455,18 @@ impl<'a> MailRestorer<'a> {
                         done(item, &outcome);
                     }
                 }
+                continue;
             }
-            let Some((item, written)) = running.next().await else {
-                break;
-            };
-            let outcome = written.unwrap_or_else(Outcome::Failed);
-            self.count(item, &outcome);
-            done(item, &outcome);
+            // Enough is prepared, or nothing is left to prepare: wait for a write to end.
+            match running.next().await {
+                Some((item, outcome)) => {
+                    self.count(item, &outcome);
+                    done(item, &outcome);
+                }
+                // Nothing runs, and the loop's top starts whatever waits.
+                None if ready.is_empty() => break,
+                None => {}
+            }
         }
     }
 }
@@ -421,4 +479,12 @@ enum Prepared {
         outcome: Outcome,
     },
     Done(Outcome),
+}
+
+/// A prepared message waiting for a write slot.
+struct Ready<'i> {
+    item: &'i CatalogItem,
+    folder: String,
+    message: Box<MessageToWrite>,
+    outcome: Outcome,
 }
