@@ -22,14 +22,11 @@ use openvbo_backup::{
 };
 use openvbo_core::backup::*;
 use openvbo_core::clock::{Clock, ManualClock, SharedClock};
-use openvbo_core::crypto::SealedSecret;
 use openvbo_core::jobs::*;
-use openvbo_core::organization::{Organization, ServiceAccount};
-use openvbo_core::store::{
-    JobSessionStore, JobStore, OrganizationStore, ProxyStore, RepositoryStore, RestorePointStore,
-};
-use openvbo_core::{CoreError, OrganizationId, Region, Upn};
+use openvbo_core::store::{JobSessionStore, JobStore, RestorePointStore};
+use openvbo_core::{CoreError, OrganizationId};
 use openvbo_store::SqliteStore;
+use openvbo_store_conformance::seed;
 use time::macros::datetime;
 use tokio::sync::{watch, Semaphore};
 
@@ -97,93 +94,18 @@ async fn world_with(
     );
     let clock = ManualClock::starting_at(datetime!(2026-06-01 10:00 UTC));
     let now = clock.now();
-    let org = Organization {
-        id: OrganizationId::new_random(),
-        tenant_id: "tenant".into(),
-        name: "contoso.onmicrosoft.com".into(),
-        office_name: "contoso.onmicrosoft.com".into(),
-        display_name: "Contoso".into(),
-        region: Region::Worldwide,
-        exchange: Some(ServiceAccount {
-            account: Upn::parse("admin@contoso.onmicrosoft.com").unwrap(),
-            password: SealedSecret::from_bytes(vec![1, 2, 3]),
-            grant_admin_access: true,
-            use_custom_veeam_aad_application: false,
-            share_point_save_all_web_parts: false,
-        }),
-        sharepoint: None,
-        is_teams_online: false,
-        is_teams_chats_online: false,
-        revision: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_organization(&org).await.unwrap();
-    let proxy = store
-        .local_proxy(&Proxy {
-            id: ProxyId::new_random(),
-            kind: ProxyType::Local,
-            host_name: "localhost".into(),
-            description: String::new(),
-            port: 9193,
-            threads_number: 64,
-            enable_network_throttling: false,
-            throttling_value: None,
-            throttling_unit: None,
-            internet_proxy: None,
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    let repo_record = BackupRepository {
-        id: RepositoryId::new_random(),
-        name: "Local".into(),
-        description: String::new(),
-        path: dir.path().join("repo").display().to_string(),
-        proxy_id: proxy.id,
-        retention: Retention {
-            retention_type: RetentionType::SnapshotBased,
-            period_type: RetentionPeriodType::Yearly,
-            daily_period: None,
-            monthly_period: None,
-            yearly_period: Some(YearlyRetentionPeriod::Years3),
-            frequency_type: RetentionFrequencyType::Daily,
-            daily_time: time::Time::MIDNIGHT,
-            daily_type: DailyType::Everyday,
-            monthly_time: time::Time::MIDNIGHT,
-            monthly_day_number: MonthlyDayNumber::First,
-            monthly_day_of_week: DayOfWeek::Sunday,
-        },
-        object_storage_id: None,
-        object_storage_cache_path: None,
-        object_storage_encryption_enabled: false,
-        encryption_key_id: None,
-        is_long_term: false,
-        is_out_of_sync: false,
-        key_material: SealedSecret::from_bytes(vec![0]),
-        revision: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_repository(&repo_record).await.unwrap();
+    let org = seed::contoso(&*store, now).await;
+    let repo_record = seed::local_repository(&*store, &dir.path().join("repo"), now).await;
     let schedule = parse_policy(&serde_json::from_value(policy).unwrap()).unwrap();
-    let job = Job {
-        id: JobId::new_random(),
-        organization_id: org.id,
-        repository_id: repo_record.id,
-        name: "Mail".into(),
-        description: String::new(),
-        backup_type: BackupType::EntireOrganization,
-        schedule_policy: policy_json(&schedule).to_string(),
-        is_enabled: true,
-        last_run: None,
-        next_run: schedule.next_run(now),
-        last_status: JobStatus::NotConfigured,
-        revision: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_job(&job, &[], &[]).await.unwrap();
+    let job = seed::mail_job(
+        &*store,
+        org.id,
+        repo_record.id,
+        policy_json(&schedule).to_string(),
+        schedule.next_run(now),
+        now,
+    )
+    .await;
 
     let engine = repo(&dir.path().join("repo")).await;
     let mail = FakeMail::default();

@@ -12,21 +12,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openvbo_core::backup::{
-    BackupRepository, CatalogItem, CatalogItemKind, CatalogScope, DailyType, DayOfWeek, JobId,
-    MonthlyDayNumber, Proxy, ProxyId, ProxyType, RepositoryId, ResourceKind, RestorePoint,
-    RestorePointId, RestorePointResource, Retention, RetentionFrequencyType, RetentionPeriodType,
-    RetentionType, YearlyRetentionPeriod,
+    CatalogItem, CatalogItemKind, CatalogScope, JobId, RepositoryId, ResourceKind, RestorePoint,
+    RestorePointId, RestorePointResource,
 };
 use openvbo_core::clock::{Clock as _, ManualClock};
-use openvbo_core::crypto::SealedSecret;
 use openvbo_core::restore::browse::{self, FolderFilter};
 use openvbo_core::restore::{
     EventStatus, EventType, ExploreOptions, NewEvent, RestoreSessionId, RestoreSessions,
     SessionPageQuery, SessionResult, SessionState,
 };
-use openvbo_core::store::{ProxyStore, RepositoryStore, RestorePointStore};
+use openvbo_core::store::RestorePointStore;
 use openvbo_core::{CoreError, OrganizationId};
 use openvbo_store::SqliteStore;
+use openvbo_store_conformance::seed;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -96,59 +94,6 @@ fn entry(
     }
 }
 
-/// A repository row (on the local proxy) for the fixture's points.
-async fn add_repository(store: &SqliteStore, dir: &std::path::Path) -> RepositoryId {
-    let now = T1;
-    let proxy = store
-        .local_proxy(&Proxy {
-            id: ProxyId::new_random(),
-            kind: ProxyType::Local,
-            host_name: "localhost".into(),
-            description: String::new(),
-            port: 9193,
-            threads_number: 64,
-            enable_network_throttling: false,
-            throttling_value: None,
-            throttling_unit: None,
-            internet_proxy: None,
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    let repository = BackupRepository {
-        id: RepositoryId::new_random(),
-        name: "Local".into(),
-        description: String::new(),
-        path: dir.join("repo").display().to_string(),
-        proxy_id: proxy.id,
-        retention: Retention {
-            retention_type: RetentionType::SnapshotBased,
-            period_type: RetentionPeriodType::Yearly,
-            daily_period: None,
-            monthly_period: None,
-            yearly_period: Some(YearlyRetentionPeriod::Years3),
-            frequency_type: RetentionFrequencyType::Daily,
-            daily_time: time::Time::MIDNIGHT,
-            daily_type: DailyType::Everyday,
-            monthly_time: time::Time::MIDNIGHT,
-            monthly_day_number: MonthlyDayNumber::First,
-            monthly_day_of_week: DayOfWeek::Sunday,
-        },
-        object_storage_id: None,
-        object_storage_cache_path: None,
-        object_storage_encryption_enabled: false,
-        encryption_key_id: None,
-        is_long_term: false,
-        is_out_of_sync: false,
-        key_material: SealedSecret::from_bytes(vec![0]),
-        revision: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.insert_repository(&repository).await.unwrap();
-    repository.id
-}
-
 /// Point 1 (T1): Adele with Inbox{m1, m2} and Inbox/Sub{m9}. Point 2 (T2): Adele's m2 deleted
 /// and m3 new; Bob first backed up. A point of another job at T2 holds Carol.
 async fn fixture() -> Fixture {
@@ -164,7 +109,9 @@ async fn fixture() -> Fixture {
         JobId::new_random(),
     );
     // Explore only shows points of added repositories, so the points' repository is added.
-    let repo = add_repository(&store, dir.path()).await;
+    let repo = seed::local_repository(&*store, &dir.path().join("repo"), T1)
+        .await
+        .id;
     use CatalogItemKind::{Folder, Message};
     let p1 = point(org, job, T1, repo);
     store.insert_restore_point(&p1).await.unwrap();

@@ -7,6 +7,9 @@
 //! for what the user must be told (which organization holds a tenant), never
 //! at a database's own wording, so that every backend can pass them as they
 //! are.
+//!
+//! Tests of what is built on a store (the job runner, restore sessions) seed
+//! one with [`seed`]'s records.
 
 // A test harness: failing loudly is its job, and its checks index what they wrote.
 #![allow(
@@ -22,6 +25,7 @@ mod concurrency;
 mod fixtures;
 mod meta;
 mod organizations;
+pub mod seed;
 mod tokens;
 
 use openvbo_core::store::Store;
