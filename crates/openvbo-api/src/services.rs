@@ -33,6 +33,9 @@ pub struct Services {
     pub restore_session_idle: std::time::Duration,
     /// Signs restores in and gives the writers they put data back through.
     pub restore_access: RestoreAccess,
+    /// SharePoint resource units per minute drive restores may spend per organization;
+    /// `None`: the connector's default.
+    pub drive_restore_units_per_minute: Option<std::num::NonZeroU32>,
     /// A private directory for temporary files (big `.msg` downloads are built there).
     pub temp_dir: std::path::PathBuf,
 }

@@ -38,6 +38,7 @@ impl AppState {
                 services.restore_session_idle,
                 services.restore_access,
                 services.temp_dir,
+                services.drive_restore_units_per_minute,
             ),
         }
     }

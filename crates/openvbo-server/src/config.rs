@@ -2,6 +2,7 @@
 //! environment and flags into it).
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -45,11 +46,20 @@ pub struct ServerConfig {
     /// PEM certificates trusted for S3-compatible services besides the system's roots
     /// (a private CA, or a self-signed service).
     pub s3_ca_file: Option<PathBuf>,
+    /// SharePoint resource units per minute that OneDrive/SharePoint restores may spend per
+    /// organization (one budget shared by all of them). `None`: the connector's default,
+    /// [`Self::DEFAULT_DRIVE_RESTORE_UNITS_PER_MINUTE`]; Microsoft's budget grows with the
+    /// tenant's licences, so large tenants raise it.
+    pub drive_restore_units_per_minute: Option<NonZeroU32>,
 }
 
 impl ServerConfig {
     pub const DEFAULT_LISTEN: &'static str = "0.0.0.0:4443";
     pub const DEFAULT_DATA_DIR: &'static str = "./openvbo-data";
+    /// What restores spend when `drive_restore_units_per_minute` is not set (below the
+    /// smallest tenant's budget, leaving room for its other applications).
+    pub const DEFAULT_DRIVE_RESTORE_UNITS_PER_MINUTE: u32 =
+        openvbo_m365::drive::ResourceUnits::DEFAULT_PER_MINUTE;
 
     /// Defaults for everything but where to keep data.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
@@ -75,6 +85,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             restore_session_idle: Duration::from_secs(30 * 60),
             s3_ca_file: None,
+            drive_restore_units_per_minute: None,
         }
     }
 }

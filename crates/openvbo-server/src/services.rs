@@ -90,6 +90,7 @@ pub async fn assemble(
         installation_id: data.installation_id,
         restore_session_idle: config.restore_session_idle,
         restore_access,
+        drive_restore_units_per_minute: config.drive_restore_units_per_minute,
         temp_dir: data.temp.clone(),
     })
 }

@@ -8,6 +8,7 @@
 //! shows them from there ([`document_defaults`]), and a test checks that the
 //! README's configuration table lists every row.
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -179,6 +180,16 @@ settings! {
     default |_d| None,
     apply |c, v, _key| c.server.s3_ca_file = Some(v);
 
+    /// SharePoint resource units per minute drive restores may spend per organization.
+    drive_restore_units_per_minute: u32, env "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE",
+    default |d| Some(
+        d.server
+            .drive_restore_units_per_minute
+            .map_or(ServerConfig::DEFAULT_DRIVE_RESTORE_UNITS_PER_MINUTE, NonZeroU32::get)
+            .to_string(),
+    ),
+    apply |c, v, key| c.server.drive_restore_units_per_minute = Some(units_per_minute(key, v)?);
+
     /// Log filter (tracing syntax, e.g. info or openvbo_api=debug).
     log: String, env "OPENVBO_LOG",
     default |d| Some(d.log.clone()),
@@ -272,6 +283,18 @@ fn secs_within(name: &str, secs: u64, min: u64, max: u64) -> anyhow::Result<Dura
         bail!("{name} must be from {min} to {max}; got {secs}");
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// Every write costs 2 units, so a budget of less than 2 a minute could never let one go.
+const MIN_UNITS_PER_MINUTE: u32 = 2;
+
+fn units_per_minute(name: &str, n: u32) -> anyhow::Result<NonZeroU32> {
+    match NonZeroU32::new(n) {
+        Some(units) if n >= MIN_UNITS_PER_MINUTE => Ok(units),
+        _ => bail!(
+            "{name} must be at least {MIN_UNITS_PER_MINUTE} (a write costs 2 resource units); got {n}"
+        ),
+    }
 }
 
 fn at_least_one(name: &str, n: usize) -> anyhow::Result<usize> {
@@ -444,6 +467,81 @@ mod tests {
         );
         let err = resolve(&args).err().unwrap();
         assert!(err.to_string().starts_with("listen: 'nowhere'"), "{err}");
+    }
+
+    /// The drive restore budget from each layer: unset is the connector's default, the file
+    /// sets it, the environment beats the file, and values that could never let a write go
+    /// (0, 1) or are not numbers are refused before the server starts.
+    #[test]
+    fn the_drive_restore_budget_comes_from_the_layers_and_is_validated() {
+        use clap::{CommandFactory, FromArgMatches};
+        let (config, _) = resolve(&flags(Settings::default(), None)).unwrap();
+        assert_eq!(config.drive_restore_units_per_minute, None);
+        let shown = table()
+            .into_iter()
+            .find(|(key, _, _)| *key == "drive_restore_units_per_minute")
+            .and_then(|(_, _, default)| default);
+        assert_eq!(shown.as_deref(), Some("1000"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openvbo.toml");
+        std::fs::write(&path, "drive_restore_units_per_minute = 2500\n").unwrap();
+        let (config, _) = resolve(&flags(Settings::default(), Some(path.clone()))).unwrap();
+        assert_eq!(config.drive_restore_units_per_minute, NonZeroU32::new(2500));
+
+        // The environment through clap, as `serve` reads it; no other test sets this variable.
+        const ENV: &str = "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE";
+        std::env::set_var(ENV, "6250");
+        let matches = crate::cli::Cli::command().try_get_matches_from([
+            "openvbo".as_ref(),
+            "serve".as_ref(),
+            "--config".as_ref(),
+            path.as_os_str(),
+        ]);
+        std::env::remove_var(ENV);
+        let cli = crate::cli::Cli::from_arg_matches(&matches.unwrap()).unwrap();
+        let crate::cli::Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let (config, _) = resolve(&args).unwrap();
+        assert_eq!(config.drive_restore_units_per_minute, NonZeroU32::new(6250));
+
+        for units in [0, 1] {
+            let args = flags(
+                Settings {
+                    drive_restore_units_per_minute: Some(units),
+                    ..Settings::default()
+                },
+                None,
+            );
+            let err = resolve(&args).err().unwrap();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "drive_restore_units_per_minute must be at least 2 (a write costs 2 \
+                     resource units); got {units}"
+                )
+            );
+        }
+        let (config, _) = resolve(&flags(
+            Settings {
+                drive_restore_units_per_minute: Some(2),
+                ..Settings::default()
+            },
+            None,
+        ))
+        .unwrap();
+        assert_eq!(config.drive_restore_units_per_minute, NonZeroU32::new(2));
+
+        for bad in ["\"many\"", "-5", "1.5"] {
+            std::fs::write(&path, format!("drive_restore_units_per_minute = {bad}\n")).unwrap();
+            let err = read_file(&path).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("drive_restore_units_per_minute"),
+                "{bad}: {text}"
+            );
+        }
     }
 
     #[test]

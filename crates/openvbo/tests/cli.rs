@@ -269,6 +269,23 @@ fn bad_configuration_is_reported_not_ignored() {
         "{err}"
     );
     assert!(!dir.path().join("never-created").exists());
+
+    // The drive restore budget: a number of at least 2, from the environment as from a flag.
+    for (value, expected) in [
+        ("0", "drive_restore_units_per_minute must be at least 2"),
+        ("lots", "invalid value 'lots'"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("never-created"))
+            .env("OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE", value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{value}: {err}");
+        assert!(!dir.path().join("never-created").exists());
+    }
 }
 
 #[test]

@@ -697,19 +697,6 @@ async fn save<A: DriveArea>(
 
 // ---- restores and copies ------------------------------------------------------------------
 
-/// The environment variable that sets the SharePoint resource units per minute restores may
-/// spend per organization (Microsoft's budget grows with the tenant's licences; the default
-/// stays under the smallest tenant's).
-pub(crate) const UNITS_ENV: &str = "OPENVBO_DRIVE_RESTORE_UNITS_PER_MINUTE";
-
-/// `None`: the connector's default.
-fn units_per_minute() -> Option<u32> {
-    std::env::var(UNITS_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|n| *n > 0)
-}
-
 /// `RESTItemRestoreStatistics`; a library's restore answers `RESTListRestoreStatistics`, which
 /// adds the list counts.
 fn statistics(outcome: &Outcome, scope: Scope) -> Value {
@@ -805,7 +792,11 @@ async fn run_restore<A: DriveArea>(
     let writer = state
         .restore
         .access
-        .drive(session.organization_id, credentials, units_per_minute())
+        .drive(
+            session.organization_id,
+            credentials,
+            state.restore.drive_units(),
+        )
         .await?;
     let restore = DriveRestore {
         writer: &*writer,

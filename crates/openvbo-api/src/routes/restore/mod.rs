@@ -30,6 +30,7 @@ mod drive_tree;
 mod onedrive;
 mod sharepoint;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ pub(crate) struct RestoreState {
     pub access: RestoreAccess,
     /// Where `.msg` files of big messages are built (the data dir's `tmp`).
     pub temp_dir: std::path::PathBuf,
+    /// The configured SharePoint resource units per minute of an organization's drive
+    /// restores (`None`: the connector's default); read through [`Self::drive_units`].
+    drive_units_per_minute: Option<NonZeroU32>,
 }
 
 impl RestoreState {
@@ -62,6 +66,7 @@ impl RestoreState {
         idle: Duration,
         access: RestoreAccess,
         temp_dir: std::path::PathBuf,
+        drive_units_per_minute: Option<NonZeroU32>,
     ) -> Arc<Self> {
         Arc::new(Self {
             sessions: RestoreSessions::new(store.clone(), clock, idle),
@@ -69,7 +74,14 @@ impl RestoreState {
             indexer: CatalogIndexer::default(),
             access,
             temp_dir,
+            drive_units_per_minute,
         })
+    }
+
+    /// The units per minute every OneDrive and SharePoint restore asks its organization's
+    /// budget to be made with (the single, copy and bulk restores alike).
+    pub(crate) fn drive_units(&self) -> Option<u32> {
+        self.drive_units_per_minute.map(NonZeroU32::get)
     }
 }
 

@@ -27,7 +27,7 @@ use openvbo_core::CoreError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::super::drive_area::{area_session, TargetRef, UNITS_ENV};
+use super::super::drive_area::{area_session, TargetRef};
 use super::super::drive_content::file_reader;
 use super::super::drive_tree::{DriveFile, DriveSnapshot, Within};
 use super::OneDrives;
@@ -107,14 +107,6 @@ fn credentials(body: &BulkBody) -> Result<Option<RestoreCredentials>, ApiError> 
         password,
         other: None,
     })?)
-}
-
-/// `None`: the connector's default (as the single restores read it).
-fn units_per_minute() -> Option<u32> {
-    std::env::var(UNITS_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|n| *n > 0)
 }
 
 fn status_of(outcome: &Outcome) -> EventStatus {
@@ -319,7 +311,7 @@ pub(in crate::routes::restore) async fn restore_onedrives(
         .drive(
             session.organization_id,
             credentials.as_ref(),
-            units_per_minute(),
+            state.restore.drive_units(),
         )
         .await?;
 
