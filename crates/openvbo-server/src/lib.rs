@@ -116,6 +116,12 @@ pub async fn prepare_with_clock(
 }
 
 impl Prepared {
+    /// The repository service the server is about to serve (a handle to the same one): tests
+    /// install an import gate on it to hold a synchronization at a known restore point.
+    pub fn repositories(&self) -> openvbo_core::repositories::RepositoryService {
+        self.services.repositories.clone()
+    }
+
     /// Serves until `shutdown` resolves, then lets requests in flight finish
     /// and closes the store.
     pub async fn serve(

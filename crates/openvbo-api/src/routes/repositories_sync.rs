@@ -3,6 +3,12 @@
 //! the session `Synchronizing` (reading a bucket's records can take long); the import runs
 //! in the background and the session then shows `None` (done) or `Failed` with the reason
 //! in `error`.
+//!
+//! `StopSynchronize` stops the import before its next restore point and answers 200 once it
+//! has stopped. v6's states have no `Stopped`: a stopped session shows `None` (it is not
+//! synchronizing and nothing failed) with `progressPercent` below 100, the share of the
+//! restore points it imported; the repository stays `isOutOfSync` until a Sync imports the
+//! rest.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -44,7 +50,7 @@ impl SyncSessionBody {
             } else {
                 "None"
             },
-            progress_percent: if s.running { 0 } else { 100 },
+            progress_percent: s.progress_percent(),
             error: s.error.clone(),
             links: Links::new()
                 .with(
@@ -100,14 +106,16 @@ pub(super) async fn get_one(
     Ok(Json(SyncSessionBody::new(&session)))
 }
 
-/// Nothing is stopped: an import is one pass over the repository's records that adds only
-/// what is missing (a second run adds nothing), so it runs to its end; 200 for a known
-/// session, as v6 answers.
+/// 200 without a body, as v6 answers, once the import has stopped (an ended session is
+/// left as it is: stopping twice is harmless); 404 for an unknown session.
 pub(super) async fn stop(
     _auth: Authenticated,
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.repositories.sync_session(session_id(&raw)?)?;
+    state
+        .repositories
+        .stop_synchronization(session_id(&raw)?)
+        .await?;
     Ok(StatusCode::OK)
 }

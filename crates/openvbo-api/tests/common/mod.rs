@@ -186,13 +186,19 @@ impl Server {
     }
 
     pub async fn start_on(config: ServerConfig, clock: openvbo_core::clock::SharedClock) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let data_dir = config.data_dir.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
         let prepared = openvbo_server::prepare_with_clock(config, clock)
             .await
             .unwrap();
+        Self::serve(prepared, data_dir).await
+    }
+
+    /// Serves `prepared`, made for `data_dir` (a test reaches into its services first, e.g.
+    /// to install a hook).
+    pub async fn serve(prepared: openvbo_server::Prepared, data_dir: PathBuf) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
         let cert = std::fs::read(&prepared.cert_path).unwrap();
         let handle = tokio::spawn(prepared.serve(listener, async {
             let _ = stopped.await;

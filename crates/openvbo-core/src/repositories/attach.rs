@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use super::engine::{EngineHandle, EngineRestorePoint};
 use super::service::{engine_error, RepositoryService};
+use super::sync::{ImportStep, StopSignal};
 use crate::backup::{
     BackupRepository, JobId, JobSessionId, RepositoryId, ResourceKind, RestorePoint,
     RestorePointFilter, RestorePointId, RestorePointResource,
@@ -54,6 +55,10 @@ pub struct ImportReport {
     /// recorded by another server (its organization ids are its own), or of a resource
     /// kind this version does not know.
     pub unplaceable: usize,
+    /// `StopSynchronize` ended the import before every point was created.
+    pub stopped: bool,
+    /// Restore points not created because of the stop: the next Sync imports them.
+    pub left: usize,
 }
 
 impl ImportReport {
@@ -98,11 +103,32 @@ impl RepositoryService {
         id: RepositoryId,
         engine: &EngineHandle,
     ) -> Result<ImportReport, CoreError> {
-        let records = engine
-            .restore_points()
+        self.import_restore_points_until(id, engine, &StopSignal::never())
             .await
-            .map_err(|e| engine_error("reading the restore points of the repository", e))?;
+    }
+
+    /// [`Self::import_restore_points`], stopped by `stop` between restore points: each
+    /// point is created whole (with its resources) or not at all, so what a stopped import
+    /// leaves is a prefix of what a full one creates, and the next import adds the rest
+    /// (records already in the store are skipped).
+    pub(super) async fn import_restore_points_until(
+        &self,
+        id: RepositoryId,
+        engine: &EngineHandle,
+        stop: &StopSignal,
+    ) -> Result<ImportReport, CoreError> {
         let mut report = ImportReport::default();
+        // Reading every record is the long part on object storage; it only reads, so a stop
+        // may drop it half-way.
+        let records = tokio::select! {
+            read = engine.restore_points() => {
+                read.map_err(|e| engine_error("reading the restore points of the repository", e))?
+            }
+            () = stop.requested() => {
+                report.stopped = true;
+                return Ok(report);
+            }
+        };
         let in_engine: HashSet<&[u8]> = records.iter().map(|r| r.id.as_bytes()).collect();
         let mut known: HashSet<Vec<u8>> = HashSet::new();
         // The store keeps the restore points of a removed repository (the backups stay).
@@ -215,7 +241,23 @@ impl RepositoryService {
             })
             .collect();
         points.sort_by_key(|(t, _)| *t);
-        for (backup_time, group) in points {
+        let total = points.len();
+        let gate = self.import_gate();
+        for (done, (backup_time, group)) in points.into_iter().enumerate() {
+            if let Some(gate) = &gate {
+                gate(ImportStep {
+                    repository_id: id,
+                    done,
+                    total,
+                    stop: stop.clone(),
+                })
+                .await;
+            }
+            if stop.is_requested() {
+                report.stopped = true;
+                report.left = total.saturating_sub(done);
+                break;
+            }
             let Some(first) = group.first() else { continue };
             let point = RestorePoint {
                 id: RestorePointId::new_random(),
@@ -234,20 +276,19 @@ impl RepositoryService {
                 retrieval_id: None,
             };
             self.store.insert_restore_point(&point).await?;
-            report.points += 1;
-            for o in group {
-                let resource = RestorePointResource {
-                    restore_point_id: point.id,
-                    ..o.resource
-                };
-                match self.store.add_restore_point_resource(&resource).await {
-                    Ok(_) => report.resources += 1,
-                    // Two records of one resource in one run (a checkpoint committed twice
-                    // cannot happen; a hand-copied repository might): the first is kept.
-                    Err(e) if e.kind() == crate::store::StoreErrorKind::Conflict => {
-                        tracing::warn!(resource = %resource.resource_id, "a resource appears twice in one run; kept the first");
+            match self.add_resources(&point, group).await {
+                Ok(added) => {
+                    report.points += 1;
+                    report.resources += added;
+                }
+                Err(e) => {
+                    // Not half a point: one listed with some of its resources would hold
+                    // their records as known, and the next import would never add the
+                    // others. Gone, the whole point is imported again next time.
+                    if let Err(undo) = self.store.delete_restore_point(point.id).await {
+                        tracing::warn!(restore_point = %point.id, error = %undo, "could not remove a partly imported restore point");
                     }
-                    Err(e) => return Err(e.into()),
+                    return Err(e);
                 }
             }
         }
@@ -255,6 +296,33 @@ impl RepositoryService {
         unknown.sort();
         report.unknown_tenants = unknown;
         Ok(report)
+    }
+}
+
+impl RepositoryService {
+    /// The resources of a restore point being imported; how many were added.
+    async fn add_resources(
+        &self,
+        point: &RestorePoint,
+        group: Vec<Origin>,
+    ) -> Result<usize, CoreError> {
+        let mut added = 0;
+        for o in group {
+            let resource = RestorePointResource {
+                restore_point_id: point.id,
+                ..o.resource
+            };
+            match self.store.add_restore_point_resource(&resource).await {
+                Ok(_) => added += 1,
+                // Two records of one resource in one run (a checkpoint committed twice
+                // cannot happen; a hand-copied repository might): the first is kept.
+                Err(e) if e.kind() == crate::store::StoreErrorKind::Conflict => {
+                    tracing::warn!(resource = %resource.resource_id, "a resource appears twice in one run; kept the first");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(added)
     }
 }
 
@@ -341,15 +409,19 @@ impl RepositoryService {
         ))
     }
 
-    /// Imports what the store lacks of repository `id` and records the outcome on it:
-    /// out of sync while records of organizations not added here remain (or the
-    /// repository could not be read).
-    pub(super) async fn synchronize(&self, id: RepositoryId) -> Result<ImportReport, CoreError> {
+    /// Imports what the store lacks of repository `id` (until `stop`) and records the
+    /// outcome on it: out of sync while records of organizations not added here remain,
+    /// the import was stopped before its end, or the repository could not be read.
+    pub(super) async fn synchronize(
+        &self,
+        id: RepositoryId,
+        stop: &StopSignal,
+    ) -> Result<ImportReport, CoreError> {
         let done = match self.engine(id).await {
-            Ok(engine) => self.import_restore_points(id, &engine).await,
+            Ok(engine) => self.import_restore_points_until(id, &engine, stop).await,
             Err(e) => Err(e),
         };
-        let out_of_sync = !matches!(&done, Ok(r) if !r.waiting());
+        let out_of_sync = !matches!(&done, Ok(r) if !r.waiting() && !r.stopped);
         if let Err(e) = self.set_out_of_sync(id, out_of_sync).await {
             tracing::warn!(repository = %id, error = %e, "could not record the repository's synchronization state");
         }
@@ -399,7 +471,7 @@ impl RepositoryService {
             if seen {
                 continue;
             }
-            match self.synchronize(id).await {
+            match self.synchronize(id, &StopSignal::never()).await {
                 Ok(r) => {
                     tracing::info!(repository = %id, points = r.points, resources = r.resources, skipped = r.skipped, "attached repository: restore points of added organizations imported");
                 }

@@ -28,4 +28,4 @@ pub use object_storage::{BucketInput, BucketQuery, ObjectStorageInput};
 pub use proxies::{PROXY_PORT, PROXY_THREADS};
 pub use retention::{format_time, RetentionInput};
 pub use service::{RepositoryOptions, RepositoryService};
-pub use sync::{SyncSession, MAX_SESSIONS};
+pub use sync::{ImportGate, ImportStep, StopSignal, SyncSession, MAX_SESSIONS};
