@@ -17,6 +17,8 @@ mod common;
 mod jobs_common;
 mod moto_common;
 
+use std::collections::BTreeMap;
+
 use common::*;
 use jobs_common::*;
 use moto_common::Moto;
@@ -140,6 +142,48 @@ async fn repositories(server: &Server, token: &str) -> Value {
     get_ok(server, token, "/v6/BackupRepositories").await
 }
 
+/// What server B must still show after refusing to attach, and the bucket folder's objects as
+/// server A left them: every refused `POST /v6/BackupRepositories` is checked against these.
+struct Refusals<'a> {
+    server: &'a Server,
+    token: &'a str,
+    moto: &'a Moto,
+    prefix: &'a str,
+    written: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl Refusals<'_> {
+    /// POSTs `body` as a repository and expects `status` with a message holding every one of
+    /// `fragments`, and nothing written: no repository row, no restore point imported, and
+    /// every object of the bucket folder byte for byte as it was.
+    async fn refused(&self, body: Value, status: StatusCode, fragments: &[&str]) {
+        let (got, answer) = call(
+            self.server,
+            self.token,
+            Method::POST,
+            "/v6/BackupRepositories",
+            Some(body),
+        )
+        .await;
+        assert_error(got, &answer, status, fragments);
+        assert_eq!(
+            repositories(self.server, self.token).await,
+            json!([]),
+            "no repository row after {answer}"
+        );
+        assert_eq!(
+            get_ok(self.server, self.token, "/v6/RestorePoints").await,
+            json!([]),
+            "nothing imported"
+        );
+        assert_eq!(
+            &self.moto.objects(BUCKET, self.prefix).await,
+            self.written,
+            "a refused POST changes no object of the repository"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_server_opens_the_object_storage_repository_with_the_password_alone() {
     let moto = Moto::start().await;
@@ -228,104 +272,64 @@ async fn a_new_server_opens_the_object_storage_repository_with_the_password_alon
     );
 
     // Refusals: no encryption key, an unknown one, B's master key alone, a wrong password.
-    let (status, body) = call(
-        &b,
-        &token,
-        Method::POST,
-        "/v6/BackupRepositories",
-        Some({
-            let mut body = repository_body(&storage_b, &cache_b, None, true);
-            body["objectStorageEncryptionEnabled"] = json!(true);
-            body
-        }),
-    )
-    .await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        &["encryptionKeyId is required"],
-    );
+    let refusals = Refusals {
+        server: &b,
+        token: &token,
+        moto: &moto,
+        prefix: &prefix,
+        written: &written,
+    };
+    refusals
+        .refused(
+            {
+                let mut body = repository_body(&storage_b, &cache_b, None, true);
+                body["objectStorageEncryptionEnabled"] = json!(true);
+                body
+            },
+            StatusCode::BAD_REQUEST,
+            &["encryptionKeyId is required"],
+        )
+        .await;
     let unknown = "00000000-0000-4000-8000-00000000beef";
-    let (status, body) = call(
-        &b,
-        &token,
-        Method::POST,
-        "/v6/BackupRepositories",
-        Some(repository_body(&storage_b, &cache_b, Some(unknown), true)),
-    )
-    .await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        &["no encryption key with id", unknown],
-    );
-    let (status, body) = call(
-        &b,
-        &token,
-        Method::POST,
-        "/v6/BackupRepositories",
-        Some(repository_body(&storage_b, &cache_b, None, true)),
-    )
-    .await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        &[
-            &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
-            "another master key",
-            "POST /v6/EncryptionKeys",
-            "encryptionKeyId",
-        ],
-    );
+    refusals
+        .refused(
+            repository_body(&storage_b, &cache_b, Some(unknown), true),
+            StatusCode::BAD_REQUEST,
+            &["no encryption key with id", unknown],
+        )
+        .await;
+    refusals
+        .refused(
+            repository_body(&storage_b, &cache_b, None, true),
+            StatusCode::BAD_REQUEST,
+            &[
+                &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
+                "another master key",
+                "POST /v6/EncryptionKeys",
+                "encryptionKeyId",
+            ],
+        )
+        .await;
     let wrong = encryption_key(&b, &token, "Not-The-Passw0rd").await;
-    let (status, body) = call(
-        &b,
-        &token,
-        Method::POST,
-        "/v6/BackupRepositories",
-        Some(repository_body(&storage_b, &cache_b, Some(&wrong), true)),
-    )
-    .await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        &[
-            &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
-            "password does not open",
-        ],
-    );
-    assert_eq!(repositories(&b, &token).await, json!([]));
-    assert_eq!(
-        get_ok(&b, &token, "/v6/RestorePoints").await,
-        json!([]),
-        "nothing imported"
-    );
-    assert_eq!(
-        moto.objects(BUCKET, &prefix).await,
-        written,
-        "a refused attach changes no object of the repository"
-    );
+    refusals
+        .refused(
+            repository_body(&storage_b, &cache_b, Some(&wrong), true),
+            StatusCode::BAD_REQUEST,
+            &[
+                &format!("bucket '{BUCKET}' folder '{FOLDER}'"),
+                "password does not open",
+            ],
+        )
+        .await;
     // A create (no attachUsedRepository) over it is refused too, and says how to attach.
     let right = encryption_key(&b, &token, PASSWORD).await;
-    let (status, body) = call(
-        &b,
-        &token,
-        Method::POST,
-        "/v6/BackupRepositories",
-        Some(repository_body(&storage_b, &cache_b, Some(&right), false)),
-    )
-    .await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::BAD_REQUEST,
-        &["attachUsedRepository"],
-    );
-    assert_eq!(moto.objects(BUCKET, &prefix).await, written);
+    refusals
+        .refused(
+            repository_body(&storage_b, &cache_b, Some(&right), false),
+            StatusCode::BAD_REQUEST,
+            &["attachUsedRepository"],
+        )
+        .await;
 
     // The password opens it: A's restore points, the same message byte for byte.
     let (status, attached) = call(
