@@ -67,7 +67,7 @@ pub use check::{CheckOptions, CheckProblem, CheckReport};
 pub use crypto::{KdfParams, WrappingKey};
 pub use error::{ErrorKind, RepoError, Result};
 pub use ids::{ChunkId, ResourceKind, ResourceRef, RestorePointId};
-pub use maintenance::{ForgetReport, PruneReport, RetentionRule};
+pub use maintenance::{ForgetReport, PruneReport, RetentionRule, STALE_TEMPORARY};
 pub use model::{FolderEntry, ItemEntry, PartEntry, RestorePoint, TreeEntry, WriteStats};
 pub use repo::{Counters, RepoConfig, RepoOptions, Repository, Unlock};
 pub use stats::RepoStats;

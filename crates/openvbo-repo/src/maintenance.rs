@@ -58,7 +58,13 @@ pub struct PruneReport {
     pub segments_consolidated: u64,
     /// Marks still waiting for their delay or for running backups.
     pub marks_waiting: u64,
+    /// Temporary files of writes a crash interrupted (see [`STALE_TEMPORARY`]).
+    pub temporaries_removed: u64,
 }
+
+/// How long a temporary file must be untouched before prune removes it: a pack being written
+/// is touched at least every MiB, so a day-old one belongs to a process that is gone.
+pub const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 #[derive(Serialize, Deserialize)]
 struct MarkFile {
@@ -282,7 +288,14 @@ impl Repository {
     }
 
     async fn prune_locked(&self) -> Result<PruneReport> {
-        let mut rep = PruneReport::default();
+        let mut rep = PruneReport {
+            temporaries_removed: self
+                .inner
+                .backend
+                .remove_stale_temporaries(STALE_TEMPORARY)
+                .await?,
+            ..PruneReport::default()
+        };
         // A repacked blob in a pack that is then lost must not have its old pack superseded.
         let epoch = self.lost_epoch();
         let now = self.now_ms();

@@ -316,3 +316,53 @@ async fn a_second_server_is_refused_while_the_first_writes() {
         "free once the first is done"
     );
 }
+
+#[tokio::test]
+async fn prune_removes_the_temporary_files_a_crash_left_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = local_repo(dir.path()).await;
+    let mut w = repo.writer(drive(1), None).await.unwrap();
+    let e = w
+        .put_item(
+            item("root", "kept"),
+            vec![Part::bytes("content", random_bytes(3, 300_000))],
+        )
+        .await
+        .unwrap();
+    w.commit(b"", serde_json::Value::Null).await.unwrap();
+
+    // What a SIGKILL mid-pack leaves: a temporary file no write will finish. One untouched for
+    // longer than STALE_TEMPORARY goes; a recent one (a write of a live process) stays.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let old = tmp.join("0123456789abcdef01234567.tmp");
+    let fresh = tmp.join("76543210fedcba9876543210.tmp");
+    std::fs::write(&old, random_bytes(4, 64 * 1024)).unwrap();
+    std::fs::write(&fresh, random_bytes(5, 64 * 1024)).unwrap();
+    let long_ago =
+        std::time::SystemTime::now() - STALE_TEMPORARY - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    let r = repo.prune().await.unwrap();
+    assert_eq!(r.temporaries_removed, 1, "{r:?}");
+    assert!(!old.exists());
+    assert_eq!(std::fs::read(&fresh).unwrap(), random_bytes(5, 64 * 1024));
+    // Nothing the repository holds was touched.
+    assert_eq!(
+        read_all(&repo, e.parts.first().unwrap()).await,
+        random_bytes(3, 300_000)
+    );
+    let rep = repo
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
+    assert!(rep.ok(), "{:?}", rep.errors);
+    assert_eq!(repo.prune().await.unwrap().temporaries_removed, 0);
+}

@@ -104,6 +104,9 @@ impl Backend for FaultyBackend {
     async fn capacity(&self) -> Result<Option<Capacity>> {
         self.inner.capacity().await
     }
+    async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<u64> {
+        self.inner.remove_stale_temporaries(older_than).await
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }

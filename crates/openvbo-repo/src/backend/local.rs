@@ -174,6 +174,38 @@ impl Staged for LocalStaged {
     }
 }
 
+/// Files in `dir` last modified more than `older_than` ago. The file system's clock, not the
+/// repository's injected one: modification times are written by the kernel. A writer still
+/// using such a file (stalled for that long) only loses its pack: the rename fails, the pack
+/// is lost and its writers' commits are refused, never a record naming missing data.
+fn remove_stale(dir: &Path, older_than: std::time::Duration) -> Result<u64> {
+    let what = format!("cleaning {}", dir.display());
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_error(&what, e)),
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(&what, e))?;
+        let meta = entry.metadata().map_err(|e| io_error(&what, e))?;
+        let idle = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if meta.is_file() && idle > older_than {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&what, e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 fn list_dir(root: &Path, prefix: &str) -> Result<Vec<ObjectInfo>> {
     // Walk only the directory the prefix names (prefixes are folder paths), so listing
     // `heads/` never scans packs.
@@ -333,6 +365,11 @@ impl Backend for LocalBackend {
             file: Some(file),
             failed: None,
         }))
+    }
+
+    async fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> Result<u64> {
+        let dir = self.root.join(TMP_DIR);
+        blocking(move || remove_stale(&dir, older_than)).await
     }
 
     fn describe(&self) -> String {

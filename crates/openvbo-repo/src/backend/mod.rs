@@ -69,6 +69,12 @@ pub trait Backend: Send + Sync + 'static {
             buf: Vec::with_capacity(size_hint),
         }))
     }
+    /// Removes what interrupted writes left behind (a pack's temporary file when the process
+    /// was killed mid-write) and was not modified for `older_than`; how many were removed.
+    /// Object storage has nothing to remove: an object exists only once its PUT completed.
+    async fn remove_stale_temporaries(&self, _older_than: std::time::Duration) -> Result<u64> {
+        Ok(0)
+    }
     /// Where this is, for messages (never includes credentials).
     fn describe(&self) -> String;
 }
