@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns scripts/bench/repo/run's JSON lines into bench/results/repo.{json,md,svg}."""
 import json
+import os
 import platform
 import sys
 import time
@@ -25,8 +26,9 @@ lines = [
     "# Repository engine vs restic (same bytes, same machine, same run)",
     "",
     f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {restic_version}; "
-    f"{platform.machine()}, 2 vCPU; one run each (no medians); other engineers were compiling "
-    "on the same machine during the run, so treat differences under ~15 % as noise.",
+    f"{platform.machine()}, 2 vCPU; one run each (no medians); 1-minute load average at the end of the run "
+    f"{os.getloadavg()[0]:.2f} (other work on the machine slows both tools, restic more); treat "
+    "differences under ~15 % as noise.",
     "- openvbo: `scripts/bench/repo/run` drives `crates/openvbo-repo/examples/repo_bench` "
     "(20 resources written concurrently, 4 at a time; 32 MiB packs; zstd-3; XChaCha20-Poly1305).",
     "",
