@@ -173,6 +173,8 @@ pub struct GraphSources {
     /// SharePoint resource units per tenant: every drive backup of an
     /// organization draws on one budget, as Microsoft counts them.
     units: Mutex<HashMap<OrganizationId, Arc<ResourceUnits>>>,
+    /// Each organization's budget, per minute.
+    units_per_minute: u32,
 }
 
 impl GraphSources {
@@ -180,7 +182,15 @@ impl GraphSources {
         GraphSources {
             discovery,
             units: Mutex::default(),
+            units_per_minute: ResourceUnits::DEFAULT_PER_MINUTE,
         }
+    }
+
+    /// Lets drive backups of each organization spend `units` a minute (Microsoft's
+    /// budget grows with the tenant's licences).
+    pub fn with_drive_units(mut self, units: std::num::NonZeroU32) -> Self {
+        self.units_per_minute = units.get();
+        self
     }
 }
 
@@ -211,7 +221,7 @@ impl SourceProvider for GraphSources {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             all.entry(organization)
-                .or_insert_with(|| Arc::new(ResourceUnits::default()))
+                .or_insert_with(|| Arc::new(ResourceUnits::new(self.units_per_minute)))
                 .clone()
         };
         Ok(Arc::new(GraphDrives::new(session, units)))

@@ -51,6 +51,10 @@ pub struct ServerConfig {
     /// [`Self::DEFAULT_DRIVE_RESTORE_UNITS_PER_MINUTE`]; Microsoft's budget grows with the
     /// tenant's licences, so large tenants raise it.
     pub drive_restore_units_per_minute: Option<NonZeroU32>,
+    /// SharePoint resource units per minute that OneDrive/SharePoint backups may spend per
+    /// organization, a budget of their own so a long restore does not starve the night's
+    /// backups (or the reverse). `None`: [`Self::DEFAULT_DRIVE_BACKUP_UNITS_PER_MINUTE`].
+    pub drive_backup_units_per_minute: Option<NonZeroU32>,
 }
 
 impl ServerConfig {
@@ -59,6 +63,9 @@ impl ServerConfig {
     /// What restores spend when `drive_restore_units_per_minute` is not set (below the
     /// smallest tenant's budget, leaving room for its other applications).
     pub const DEFAULT_DRIVE_RESTORE_UNITS_PER_MINUTE: u32 =
+        openvbo_m365::drive::ResourceUnits::DEFAULT_PER_MINUTE;
+    /// What backups spend when `drive_backup_units_per_minute` is not set.
+    pub const DEFAULT_DRIVE_BACKUP_UNITS_PER_MINUTE: u32 =
         openvbo_m365::drive::ResourceUnits::DEFAULT_PER_MINUTE;
 
     /// Defaults for everything but where to keep data.
@@ -86,6 +93,7 @@ impl ServerConfig {
             restore_session_idle: Duration::from_secs(30 * 60),
             s3_ca_file: None,
             drive_restore_units_per_minute: None,
+            drive_backup_units_per_minute: None,
         }
     }
 }

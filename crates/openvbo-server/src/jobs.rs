@@ -2,6 +2,7 @@
 //! repository service and the connector), the runner, the job service, and
 //! the scheduler loop. Sessions a crash interrupted are failed first.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,10 +25,15 @@ pub(crate) async fn service(
     repositories: RepositoryService,
     discovery: DiscoveryService,
     clock: SharedClock,
+    drive_units_per_minute: Option<NonZeroU32>,
 ) -> JobService {
+    let mut sources = GraphSources::new(discovery.clone());
+    if let Some(units) = drive_units_per_minute {
+        sources = sources.with_drive_units(units);
+    }
     let worker = Worker::new(
         Arc::new(ServiceRepositories::new(repositories)),
-        Arc::new(GraphSources::new(discovery.clone())),
+        Arc::new(sources),
     );
     let queue = Arc::new(InProcessQueue::new(
         Arc::new(worker),

@@ -77,6 +77,7 @@ pub async fn assemble(
         repositories.clone(),
         discovery.clone(),
         clock.clone(),
+        config.drive_backup_units_per_minute,
     )
     .await;
     Ok(Services {

@@ -190,6 +190,16 @@ settings! {
     ),
     apply |c, v, key| c.server.drive_restore_units_per_minute = Some(units_per_minute(key, v)?);
 
+    /// SharePoint resource units per minute drive backups may spend per organization.
+    drive_backup_units_per_minute: u32, env "OPENVBO_DRIVE_BACKUP_UNITS_PER_MINUTE",
+    default |d| Some(
+        d.server
+            .drive_backup_units_per_minute
+            .map_or(ServerConfig::DEFAULT_DRIVE_BACKUP_UNITS_PER_MINUTE, NonZeroU32::get)
+            .to_string(),
+    ),
+    apply |c, v, key| c.server.drive_backup_units_per_minute = Some(units_per_minute(key, v)?);
+
     /// Log filter (tracing syntax, e.g. info or openvbo_api=debug).
     log: String, env "OPENVBO_LOG",
     default |d| Some(d.log.clone()),
@@ -542,6 +552,40 @@ mod tests {
                 "{bad}: {text}"
             );
         }
+    }
+
+    /// Backups have their own budget: setting it leaves the restores' alone, and the same
+    /// floor applies (a listing costs 2 units, so fewer could never let a backup go).
+    #[test]
+    fn the_drive_backup_budget_is_its_own_setting() {
+        let (config, _) = resolve(&flags(Settings::default(), None)).unwrap();
+        assert_eq!(config.drive_backup_units_per_minute, None);
+        let shown = table()
+            .into_iter()
+            .find(|(key, _, _)| *key == "drive_backup_units_per_minute")
+            .and_then(|(_, _, default)| default);
+        assert_eq!(shown.as_deref(), Some("1000"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openvbo.toml");
+        std::fs::write(&path, "drive_backup_units_per_minute = 25000\n").unwrap();
+        let (config, _) = resolve(&flags(Settings::default(), Some(path))).unwrap();
+        assert_eq!(config.drive_backup_units_per_minute, NonZeroU32::new(25000));
+        assert_eq!(config.drive_restore_units_per_minute, None);
+
+        let args = flags(
+            Settings {
+                drive_backup_units_per_minute: Some(1),
+                ..Settings::default()
+            },
+            None,
+        );
+        let err = resolve(&args).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "drive_backup_units_per_minute must be at least 2 (a write costs 2 resource units); \
+             got 1"
+        );
     }
 
     #[test]
