@@ -214,6 +214,15 @@ impl Simulator {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "m365 simulator listening");
         }
+        // Without TCP_NODELAY, a response written in more than one piece can wait
+        // for the client's delayed ACK (Nagle's algorithm), a delay per request
+        // that Microsoft's front ends do not add.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
