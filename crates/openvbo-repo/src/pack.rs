@@ -235,11 +235,12 @@ impl PackBuilder {
         self.peak = self.peak.max(held);
     }
 
-    /// Adds a blob. An error means the pack is broken: the caller must `discard` it.
+    /// Adds a blob of `kind` (a data pack may also hold a backup's tree blobs). An error
+    /// means the pack is broken: the caller must `discard` it.
     pub(crate) async fn add(
         &mut self,
         backend: &dyn Backend,
-        id: ChunkId,
+        (id, kind): (ChunkId, BlobKind),
         sealed: &[u8],
         raw_len: u32,
         target: usize,
@@ -271,7 +272,7 @@ impl PackBuilder {
         self.len += sealed.len();
         self.entries.push(PackEntry {
             id,
-            kind: self.kind,
+            kind,
             offset,
             len,
             raw_len,

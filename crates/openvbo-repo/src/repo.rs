@@ -111,6 +111,8 @@ pub(crate) struct Inner {
     /// when it starts and refuses to commit if it moved: it may reference those blobs.
     lost: AtomicU64,
     commit: tokio::sync::Mutex<()>,
+    /// This process's writer sessions (see `session.rs`).
+    pub(crate) sessions: tokio::sync::Mutex<crate::session::LocalSessions>,
     pub(crate) counters: Counters,
 }
 
@@ -261,6 +263,7 @@ impl Repository {
                 unindexed: Mutex::new(Vec::new()),
                 lost: AtomicU64::new(0),
                 commit: tokio::sync::Mutex::new(()),
+                sessions: tokio::sync::Mutex::default(),
                 counters: Counters::default(),
             }),
         }
@@ -451,15 +454,16 @@ impl Repository {
         sealed: &[u8],
         raw_len: u32,
     ) -> Result<bool> {
-        let (slot, target) = match kind {
-            BlobKind::Data => (&self.inner.data, self.inner.opts.data_pack_size),
-            BlobKind::Tree => (&self.inner.tree, self.inner.opts.tree_pack_size),
-        };
+        // A backup's tree blobs go into the data pack being filled, not a pack of their own:
+        // a resource's commit then flushes one pack instead of two (a PUT less per resource
+        // on object storage). Entries carry their kind, so readers do not care; repack
+        // gathers trees into `meta/` packs (`copy_blob`).
+        let (slot, target) = (&self.inner.data, self.inner.opts.data_pack_size);
         let mut slot = slot.lock().await;
         if self.is_known(&id) {
             return Ok(false);
         }
-        self.add_to_slot(&mut slot, target, id, sealed, raw_len)
+        self.add_to_slot(&mut slot, target, (id, kind), sealed, raw_len)
             .await?;
         Ok(true)
     }
@@ -481,7 +485,7 @@ impl Repository {
         if slot.builder.contains(&id) {
             return Ok(());
         }
-        self.add_to_slot(&mut slot, target, id, sealed, raw_len)
+        self.add_to_slot(&mut slot, target, (id, kind), sealed, raw_len)
             .await
     }
 
@@ -489,7 +493,7 @@ impl Repository {
         &self,
         slot: &mut Slot,
         target: usize,
-        id: ChunkId,
+        (id, kind): (ChunkId, BlobKind),
         sealed: &[u8],
         raw_len: u32,
     ) -> Result<()> {
@@ -498,7 +502,13 @@ impl Repository {
         }
         let added = slot
             .builder
-            .add(self.inner.backend.as_ref(), id, sealed, raw_len, target)
+            .add(
+                self.inner.backend.as_ref(),
+                (id, kind),
+                sealed,
+                raw_len,
+                target,
+            )
             .await;
         self.note_peak(&slot.builder);
         if let Err(e) = added {

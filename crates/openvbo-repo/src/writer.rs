@@ -348,8 +348,7 @@ impl ResourceWriter {
         if let Some(old) = self.last_checkpoint.replace(point.id.clone()) {
             self.repo.delete_record(&old).await?;
         }
-        self.session.info.refreshed_ms = self.repo.now_ms();
-        self.repo.write_session(&self.session).await?;
+        self.repo.refresh_session(&self.session).await?;
         Ok(point.id)
     }
 
@@ -417,14 +416,14 @@ impl ResourceWriter {
         if let Some(old) = self.last_checkpoint.take() {
             self.repo.delete_record(&old).await?;
         }
-        self.repo.end_session(&self.session).await?;
+        self.repo.end_session(self.session).await?;
         Ok(point)
     }
 
     /// Gives up: the session ends; stored data stays until maintenance collects it (or a
     /// checkpoint of this run is resumed).
     pub async fn abort(self) -> Result<()> {
-        self.repo.end_session(&self.session).await
+        self.repo.end_session(self.session).await
     }
 }
 

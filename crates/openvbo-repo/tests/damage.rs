@@ -103,20 +103,31 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
         .unwrap()
         .set_len(len / 2)
         .unwrap();
+    // The pack also holds the backup's tree blob, so the record is named as well.
+    let rec_name = format!("points/{}", p.id.0);
     let rep = repo.check(CheckOptions::default()).await.unwrap();
-    assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
+    assert_eq!(rep.errors.len(), 2, "{:?}", rep.errors);
     assert_eq!(rep.errors[0].object, name);
     assert!(rep.errors[0].problem.contains("truncated"));
+    assert_eq!(rep.errors[1].object, rec_name);
+    assert!(
+        rep.errors[1].problem.starts_with(&format!("tree: reading {name}")),
+        "{:?}",
+        rep.errors
+    );
 
     std::fs::remove_file(&pack).unwrap();
     let rep = repo.check(CheckOptions::default()).await.unwrap();
+    assert_eq!(rep.errors.len(), 2, "{:?}", rep.errors);
     assert_eq!(
-        rep.errors,
-        vec![CheckProblem {
-            object: name,
+        rep.errors[0],
+        CheckProblem {
+            object: name.clone(),
             problem: "pack is missing".into()
-        }]
+        }
     );
+    assert_eq!(rep.errors[1].object, rec_name);
+    assert!(rep.errors[1].problem.starts_with("tree: "), "{:?}", rep.errors);
 
     let record = dir.path().join("points").join(&p.id.0);
     let mut b = std::fs::read(&record).unwrap();
@@ -124,7 +135,6 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
     b[last] ^= 0xff;
     std::fs::write(&record, b).unwrap();
     let rep = repo.check(CheckOptions::default()).await.unwrap();
-    let rec_name = format!("points/{}", p.id.0);
     assert!(
         rep.errors
             .iter()

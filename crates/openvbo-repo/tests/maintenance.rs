@@ -366,3 +366,51 @@ async fn prune_removes_the_temporary_files_a_crash_left_and_only_those() {
     assert!(rep.ok(), "{:?}", rep.errors);
     assert_eq!(repo.prune().await.unwrap().temporaries_removed, 0);
 }
+
+/// Writers of one process that start together share one session object (a resource's backup
+/// costs no session PUT of its own); the last of them to end removes it; a writer starting once
+/// the session is older than an eighth of the TTL gets a new one, so a prune waiting on an old
+/// session is never held up by writers that started long after its mark.
+#[tokio::test]
+async fn writers_starting_together_share_one_session_and_sessions_turn_over() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let dir = tempfile::tempdir().unwrap();
+    let (repo, clock) = local_repo_clock(dir.path()).await;
+    let sessions = || {
+        std::fs::read_dir(dir.path().join("sessions"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let ttl = RepoOptions::default().session_ttl.as_millis() as i64;
+    let puts = repo.counters().puts.load(Relaxed);
+    let mut a = repo.writer(mailbox(1), None).await.unwrap();
+    let b = repo.writer(mailbox(2), None).await.unwrap();
+    assert_eq!(sessions(), 1);
+    assert_eq!(
+        repo.counters().puts.load(Relaxed) - puts,
+        1,
+        "one session PUT for both"
+    );
+
+    clock.advance_ms(ttl / 8);
+    let c = repo.writer(mailbox(3), None).await.unwrap();
+    assert_eq!(sessions(), 2, "an old session is not joined");
+
+    // A checkpoint refreshes the shared session; the session survives its first writer.
+    a.put_item(item("inbox", "m1"), vec![Part::bytes("mime", text(1, 500))])
+        .await
+        .unwrap();
+    a.checkpoint(b"cursor").await.unwrap();
+    a.commit(b"", serde_json::Value::Null).await.unwrap();
+    assert_eq!(sessions(), 2, "b still holds the first session");
+    b.commit(b"", serde_json::Value::Null).await.unwrap();
+    assert_eq!(sessions(), 1);
+    c.abort().await.unwrap();
+    assert_eq!(sessions(), 0);
+
+    // Once every writer has ended, the next one registers a session of its own again.
+    let d = repo.writer(mailbox(4), None).await.unwrap();
+    assert_eq!(sessions(), 1);
+    d.commit(b"", serde_json::Value::Null).await.unwrap();
+    assert_eq!(sessions(), 0);
+}

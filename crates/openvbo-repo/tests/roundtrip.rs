@@ -250,3 +250,53 @@ async fn password_opens_on_a_new_machine_and_wrong_keys_are_refused() {
         .unwrap();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }
+
+/// A small incremental costs three objects: one pack (its data and its tree blobs together),
+/// one index segment and the record. Its session costs nothing while another writer of the
+/// run shares it. And it all reads back, the tree blob from the data pack included.
+#[tokio::test]
+async fn a_small_incremental_writes_one_pack_one_segment_and_its_record() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = local_repo(dir.path()).await;
+    let mut w = repo.writer(mailbox(1), None).await.unwrap();
+    for n in 0..50 {
+        let mime = Part::bytes("mime", text(n, 4000));
+        w.put_item(item("inbox", &format!("m{n}")), vec![mime])
+            .await
+            .unwrap();
+    }
+    let base = w.commit(b"", serde_json::Value::Null).await.unwrap();
+
+    let other = repo.writer(mailbox(2), None).await.unwrap();
+    let puts = repo.counters().puts.load(Relaxed);
+    let mut w = repo.writer(mailbox(1), Some(&base)).await.unwrap();
+    let mime = Part::bytes("mime", text(99, 4000));
+    w.put_item(item("inbox", "new"), vec![mime]).await.unwrap();
+    let point = w.commit(b"", serde_json::Value::Null).await.unwrap();
+    assert_eq!(repo.counters().puts.load(Relaxed) - puts, 3);
+    other.abort().await.unwrap();
+
+    let items = items_of(&repo, &point).await;
+    assert_eq!(items.len(), 51);
+    let new = items.iter().find(|i| i.id == "new").unwrap();
+    assert_eq!(read_all(&repo, &new.parts[0]).await, text(99, 4000));
+    assert!(
+        !dir.path().join("meta").exists() || files(&dir.path().join("meta")).is_empty(),
+        "no tree pack of its own"
+    );
+    let reopened = Repository::open(
+        Arc::new(LocalBackend::new(dir.path())),
+        Unlock::Master(&master()),
+        opts(clock()),
+    )
+    .await
+    .unwrap();
+    let report = reopened
+        .check(CheckOptions {
+            read_data_percent: Some(100.0),
+        })
+        .await
+        .unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
