@@ -19,35 +19,11 @@
 mod common;
 mod jobs_common;
 
-use std::path::Path;
-
 use common::*;
 use jobs_common::*;
 use openvbo_core::restore::browse::READ_ATTEMPTS;
 use reqwest::StatusCode;
 use serde_json::Value;
-
-/// Runs `script` on the server's database as one script: a trigger's body holds `;`, which
-/// `common::sqlite` splits statements on.
-fn sqlite_script(db: &Path, script: &str) {
-    let run = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys\n\
-             c=sqlite3.connect(sys.argv[1], timeout=30)\n\
-             c.executescript(sys.argv[2])\n\
-             c.commit()\n",
-            db.to_str().unwrap(),
-            script,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-}
 
 /// GET `path`: the status, the `Retry-After` header, and the JSON body.
 async fn get(server: &Server, token: &str, path: &str) -> (StatusCode, Option<String>, Value) {
@@ -99,7 +75,7 @@ async fn a_mailbox_catalog_that_never_completes_answers_503_then_serves_once_it_
             "DELETE FROM catalog_resources WHERE {scope}; DELETE FROM catalog_items WHERE {scope}"
         ),
     );
-    sqlite_script(
+    sqlite(
         &db,
         &format!(
             "CREATE TABLE test_completions (resource_id TEXT NOT NULL);

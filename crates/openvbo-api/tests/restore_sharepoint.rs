@@ -108,6 +108,61 @@ async fn document_libraries_browse_download_and_restore() {
     let (_dir, sim, server) = start_with(vec![tenant_with_site()], |_| {}).await;
     let token = server.token().await;
     let org_id = backed_up(&server, &repo_dir, &token).await;
+
+    // The repository's site listing names the site; by id too; no OneDrive; another id is a 404.
+    let (_, repos) = call(&server, &token, Method::GET, "/v6/BackupRepositories", None).await;
+    let repo = repos[0]["id"].as_str().unwrap().to_owned();
+    let data = format!("/v6/BackupRepositories/{repo}");
+    let (status, sites) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("{data}/SiteData"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sites}");
+    assert_eq!(sites["totalCount"], 1, "{sites}");
+    let site = &sites["results"][0];
+    assert_eq!(site["itemType"], "Site");
+    assert_eq!(site["organizationId"], org_id.as_str());
+    let site_id = site["id"].as_str().unwrap();
+    let (status, one) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("{data}/SiteData/{}", site_id.to_uppercase()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(&one, site);
+    let (_, drives) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("{data}/OneDriveData"),
+        None,
+    )
+    .await;
+    assert_eq!(drives["totalCount"], 0, "{drives}");
+    let (status, missing) = call(
+        &server,
+        &token,
+        Method::GET,
+        &format!("{data}/OneDriveData/{site_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds no OneDrive"),
+        "{missing}"
+    );
+
     let graph = Graph::new(&sim).await;
     let drives = graph.site_drives(SITE).await;
     let drive = |name: &str| {

@@ -302,13 +302,7 @@ pub(super) async fn onedrives(
     filter: ResourceFilter,
     paging: Paging,
 ) -> Result<Json<PageOf<Value>>, ApiError> {
-    let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
-    let body = all
-        .iter()
-        .filter(|r| filter.keeps(r))
-        .map(|r| drive_or_site_body(repo, "onedrivedata", r))
-        .collect();
-    paged(&repo_href(repo, "onedrivedata"), paging, body)
+    drive_or_site_page(&state, repo, ResourceKind::OneDrive, Some(filter), paging).await
 }
 
 pub(super) async fn onedrive(
@@ -317,12 +311,7 @@ pub(super) async fn onedrive(
     PathId(repo): PathId<RepositoryId>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let all = resources(&state, repo, &[ResourceKind::OneDrive]).await?;
-    let found = all
-        .iter()
-        .find(|r| r.resource_id.eq_ignore_ascii_case(id.trim()))
-        .ok_or_else(|| not_found("OneDrive", &id, repo))?;
-    Ok(Json(drive_or_site_body(repo, "onedrivedata", found)))
+    drive_or_site(&state, repo, ResourceKind::OneDrive, &id).await
 }
 
 pub(super) async fn sites(
@@ -331,12 +320,7 @@ pub(super) async fn sites(
     PathId(repo): PathId<RepositoryId>,
     paging: Paging,
 ) -> Result<Json<PageOf<Value>>, ApiError> {
-    let all = resources(&state, repo, &[ResourceKind::Site]).await?;
-    let body = all
-        .iter()
-        .map(|r| drive_or_site_body(repo, "sitedata", r))
-        .collect();
-    paged(&repo_href(repo, "sitedata"), paging, body)
+    drive_or_site_page(&state, repo, ResourceKind::Site, None, paging).await
 }
 
 pub(super) async fn site(
@@ -345,12 +329,47 @@ pub(super) async fn site(
     PathId(repo): PathId<RepositoryId>,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let all = resources(&state, repo, &[ResourceKind::Site]).await?;
+    drive_or_site(&state, repo, ResourceKind::Site, &id).await
+}
+
+/// The listing's path segment and the name a 404 uses, per drive kind.
+fn drive_or_site_names(kind: ResourceKind) -> (&'static str, &'static str) {
+    match kind {
+        ResourceKind::Site => ("sitedata", "site"),
+        _ => ("onedrivedata", "OneDrive"),
+    }
+}
+
+async fn drive_or_site_page(
+    state: &AppState,
+    repo: RepositoryId,
+    kind: ResourceKind,
+    filter: Option<ResourceFilter>,
+    paging: Paging,
+) -> Result<Json<PageOf<Value>>, ApiError> {
+    let (segment, _) = drive_or_site_names(kind);
+    let all = resources(state, repo, &[kind]).await?;
+    let body = all
+        .iter()
+        .filter(|r| filter.as_ref().is_none_or(|f| f.keeps(r)))
+        .map(|r| drive_or_site_body(repo, segment, r))
+        .collect();
+    paged(&repo_href(repo, segment), paging, body)
+}
+
+async fn drive_or_site(
+    state: &AppState,
+    repo: RepositoryId,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Json<Value>, ApiError> {
+    let (segment, label) = drive_or_site_names(kind);
+    let all = resources(state, repo, &[kind]).await?;
     let found = all
         .iter()
         .find(|r| r.resource_id.eq_ignore_ascii_case(id.trim()))
-        .ok_or_else(|| not_found("site", &id, repo))?;
-    Ok(Json(drive_or_site_body(repo, "sitedata", found)))
+        .ok_or_else(|| not_found(label, id, repo))?;
+    Ok(Json(drive_or_site_body(repo, segment, found)))
 }
 
 /// `RESTBackupOrganizationData`.

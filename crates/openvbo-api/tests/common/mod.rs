@@ -493,13 +493,18 @@ pub async fn raw_request(server: &Server, request: &str) -> (u16, String) {
 }
 
 /// Runs `sql` on the server's database with Python's sqlite3 (committed); prints what the
-/// last statement selects, one row a line.
+/// last statement selects, one row a line. Statements are split where sqlite says one is
+/// complete, so a trigger's body (with `;` inside) stays whole.
 pub fn sqlite(db: &Path, sql: &str) -> String {
     let script = "import sqlite3,sys\n\
                   c=sqlite3.connect(sys.argv[1], timeout=30)\n\
                   rows=[]\n\
+                  buf=''\n\
                   for s in sys.argv[2].split(';'):\n    \
-                      if s.strip(): rows=c.execute(s).fetchall()\n\
+                      buf+=s+';'\n    \
+                      if sqlite3.complete_statement(buf):\n        \
+                          if buf.strip(' \\n;'): rows=c.execute(buf).fetchall()\n        \
+                          buf=''\n\
                   c.commit()\n\
                   print('\\n'.join('|'.join(str(v) for v in r) for r in rows))\n";
     let run = std::process::Command::new("python3")
