@@ -501,7 +501,10 @@ def main():
     results = {"stamp": stamp, "machine": m, "restic": restic_version(),
                "settings": {"users": USERS, "messages_per_mailbox": MESSAGES, "files_per_onedrive": FILES,
                             "latencies_ms": LATENCIES,
-                            "change_pct": CHANGE_PCT, "job_scope": SCOPE}, "runs": []}
+                            "change_pct": CHANGE_PCT, "job_scope": SCOPE,
+                            # The server inherits the environment: a raised drive budget is part of the setup.
+                            "drive_backup_units_per_minute": os.environ.get("OPENVBO_DRIVE_BACKUP_UNITS_PER_MINUTE")},
+               "runs": []}
     try:
         for latency in LATENCIES:
             one_latency(work, latency, results)

@@ -53,6 +53,9 @@ def render(R):
     L.append(f"- Machine: {m['nproc']} vCPU {m['cpu']}, {m['ram_gib']} GiB, Linux {m['kernel']}; {m['rustc']}; "
              f"openvbo {m['commit']}; {R['restic']}.")
     files = s.get("files_per_onedrive", 0)
+    units = s.get("drive_backup_units_per_minute")
+    L.append("- Server drive budget: " + (f"`OPENVBO_DRIVE_BACKUP_UNITS_PER_MINUTE={units}` SharePoint resource units "
+             "a minute (raised so the run measures the engine, not the politeness budget)" if units else "the default 1,000 SharePoint resource units a minute for backups") + ".")
     if files:
         L.append(f"- Tenant: simulator `synth0`, {s['users']} synthetic users (every 10th a shared mailbox, "
                  f"without a OneDrive), {s['messages_per_mailbox']:,} generated messages per mailbox (bodies "
@@ -77,8 +80,8 @@ def render(R):
     else:
         L.append(f"- Incremental: {s['change_pct']} % of the messages changed through Graph first (half PATCHed "
                  "`isRead`, half new); its requests per item are per *changed* item.")
-    L.append("- One run each, no medians, on a shared 2-core VM where other engineers were compiling: "
-             "treat differences under ~15 % as noise. The simulator runs on the same 2 cores.")
+    L.append("- One run each, no medians, on a shared 2-core VM (runs with other work on it are said so in "
+             "their notes): treat differences under ~15 % as noise. The simulator runs on the same 2 cores.")
     L += ["", "| latency | run | status | items | MB read | wall s | items/s | MB/s | Graph req/item | "
           "CPU s/1k items | simulator CPU s | peak RSS MB | written MB | repo MB | max in flight/mailbox |",
           "|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
@@ -154,6 +157,11 @@ def render(R):
                  f"{full50['ips']:,.0f} items/s at 50 ms vs {full0['ips']:,.0f} at 0 ms; at most "
                  f"{full50['per_mailbox']} request(s) in flight per mailbox (limit 4) | "
                  f"{ok((full50['per_mailbox'] or 0) >= 4)} |")
+    # What a person read in the numbers, kept beside the raw result (`backup-STAMP.notes.md`),
+    # since this file is regenerated from the JSON results every run.
+    notes = out / f"backup-{R['stamp']}.notes.md"
+    if notes.exists():
+        L += [""] + notes.read_text().rstrip("\n").split("\n")
     return L, rows
 
 
