@@ -7,7 +7,9 @@
 //! object storage where twenty small resources would otherwise write twenty. A writer joins
 //! the current session only while it is younger than an eighth of the TTL, so a joiner gets
 //! almost a whole TTL of life, and sessions turn over: maintenance waiting for one never
-//! waits on writers that started long after its mark.
+//! waits on writers that started long after its mark. A writer dropped without `commit` or
+//! `abort` (a cancelled task) stays counted: its session's object then lingers until the TTL
+//! makes it stale, as a crashed writer's does, and maintenance removes it.
 
 use std::collections::HashMap;
 

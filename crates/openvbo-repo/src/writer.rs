@@ -359,6 +359,20 @@ impl ResourceWriter {
         delta_state: &[u8],
         extra: serde_json::Value,
     ) -> Result<RestorePoint> {
+        let committed = self.commit_point(delta_state, extra).await;
+        // Failed or not, this writer is done: it leaves its session (a shared session must
+        // not stay counted by a writer that is gone).
+        let ended = self.repo.end_session(self.session).await;
+        let point = committed?;
+        ended?;
+        Ok(point)
+    }
+
+    async fn commit_point(
+        &mut self,
+        delta_state: &[u8],
+        extra: serde_json::Value,
+    ) -> Result<RestorePoint> {
         self.flush_tree().await?;
         let mut tree = Vec::new();
         let mut carried_items = 0u64;
@@ -416,7 +430,6 @@ impl ResourceWriter {
         if let Some(old) = self.last_checkpoint.take() {
             self.repo.delete_record(&old).await?;
         }
-        self.repo.end_session(self.session).await?;
         Ok(point)
     }
 

@@ -139,6 +139,13 @@ async fn a_lost_pack_fails_every_writer_that_may_reference_it() {
     assert!(err.to_string().contains("could not be stored"), "{err}");
     assert!(a.commit(b"", serde_json::Value::Null).await.is_err());
     assert!(repo.list_points(None).await.unwrap().is_empty());
+    // Failed commits still leave their (shared) session: nothing holds it any more.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("sessions"))
+            .unwrap()
+            .count(),
+        0
+    );
 
     // A new run stores the blob again (it is no longer "known") and commits.
     let mut c = repo.writer(mailbox(2), None).await.unwrap();
