@@ -111,7 +111,9 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
     assert!(rep.errors[0].problem.contains("truncated"));
     assert_eq!(rep.errors[1].object, rec_name);
     assert!(
-        rep.errors[1].problem.starts_with(&format!("tree: reading {name}")),
+        rep.errors[1]
+            .problem
+            .starts_with(&format!("tree: reading {name}")),
         "{:?}",
         rep.errors
     );
@@ -127,7 +129,11 @@ async fn truncated_and_missing_packs_and_damaged_records_are_named_by_check() {
         }
     );
     assert_eq!(rep.errors[1].object, rec_name);
-    assert!(rep.errors[1].problem.starts_with("tree: "), "{:?}", rep.errors);
+    assert!(
+        rep.errors[1].problem.starts_with("tree: "),
+        "{:?}",
+        rep.errors
+    );
 
     let record = dir.path().join("points").join(&p.id.0);
     let mut b = std::fs::read(&record).unwrap();
