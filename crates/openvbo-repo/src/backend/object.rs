@@ -206,7 +206,13 @@ fn classify_generic(e: &object_store::Error) -> ErrorKind {
         src = s.source();
     }
     let t = text.to_ascii_lowercase();
-    if t.contains("403") || t.contains("accessdenied") || t.contains("signaturedoesnotmatch") {
+    // Status codes only where object_store prints one ("status code: 403 Forbidden"): a bare
+    // "403" also turns up in elapsed times ("in 2.403s") of a store that is merely down.
+    if t.contains("status code: 403")
+        || t.contains("accessdenied")
+        || t.contains("invalidaccesskeyid")
+        || t.contains("signaturedoesnotmatch")
+    {
         ErrorKind::AccessDenied
     } else if t.contains("nosuchbucket") {
         ErrorKind::NotFound
@@ -326,5 +332,36 @@ impl Backend for ObjectBackend {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(text: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(std::io::Error::other(text.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_store_that_is_down_is_unavailable_even_when_a_time_reads_403() {
+        let down = generic(
+            "Error performing PUT http://127.0.0.1:34615/b/config in 2.403179s, after 10 retries, \
+             max_retries: 10, retry_timeout: 180s  - Server returned non-2xx status code: 503 \
+             Service Unavailable: SlowDown",
+        );
+        assert_eq!(classify_generic(&down), ErrorKind::Unavailable);
+        let denied = generic(
+            "Error performing GET http://127.0.0.1:9000/b/config in 12ms - Server returned \
+             non-2xx status code: 403 Forbidden: <Error><Code>AccessDenied</Code></Error>",
+        );
+        assert_eq!(classify_generic(&denied), ErrorKind::AccessDenied);
+        let bad_key = generic(
+            "Server returned non-2xx status code: 403 Forbidden: <Code>InvalidAccessKeyId</Code>",
+        );
+        assert_eq!(classify_generic(&bad_key), ErrorKind::AccessDenied);
     }
 }
